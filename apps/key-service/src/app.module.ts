@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER } from '@nestjs/core';
+import { KafkaModule } from '@keyward/kafka';
+import { MongoModule } from '@keyward/mongo';
+import { HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
+import { AuthModule } from './auth/auth.module';
+import { keyServiceEnv } from './config/key-service.env';
+import { KeysModule } from './keys/keys.module';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      ignoreEnvFile: true,
+      validate: validateEnv(keyServiceEnv),
+    }),
+    LoggingModule,
+    MongoModule,
+    KafkaModule,
+    HealthModule,
+    AuthModule,
+    KeysModule,
+  ],
+  providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
+})
+export class KeyServiceModule {}

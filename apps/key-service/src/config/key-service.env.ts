@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { kafkaEnv } from '@keyward/kafka';
+import { mongoEnv } from '@keyward/mongo';
+import { envBoolean, httpEnv, platformEnv } from '@keyward/platform';
+
+const DEV_KEY_HASH_SECRET = 'keyward-local-development-only-secret-change-me';
+
+export const keyServiceEnv = z
+  .object({
+    SERVICE_NAME: z.string().default('key-service'),
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    ...platformEnv,
+    ...httpEnv(3000),
+    ...kafkaEnv,
+    ...mongoEnv,
+    /** HMAC secret for key hashes. Changing it invalidates every stored key. */
+    KEY_HASH_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEV_KEY_HASH_SECRET),
+    KEY_VALIDITY_MONTHS: z.coerce.number().int().min(1).max(60).default(6),
+    KEY_MAX_ACTIVE_PER_OWNER: z.coerce.number().int().min(1).max(1000).default(20),
+    DEFAULT_TIME_ZONE: z.string().default('Asia/Singapore'),
+    /** How often the outbox relay looks for unpublished events when no write has nudged it. */
+    OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+    SESSION_COOKIE_SECURE: envBoolean.default('false'),
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || env.KEY_HASH_SECRET !== DEV_KEY_HASH_SECRET, {
+    path: ['KEY_HASH_SECRET'],
+    message: 'must be set in production (the development default is public)',
+  })
+  .refine((env) => isTimeZone(env.DEFAULT_TIME_ZONE), {
+    path: ['DEFAULT_TIME_ZONE'],
+    message: 'unknown IANA time zone',
+  });
+
+export type KeyServiceEnv = z.infer<typeof keyServiceEnv>;
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,38 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { KeyDocument, KeyStatus } from '../key.schema';
+
+export class KeyResponse {
+  @ApiProperty() id: string;
+  @ApiProperty() label: string;
+  @ApiProperty({
+    description: 'Last five characters of the key; `*****` for legacy keys',
+  })
+  lastFive: string;
+  @ApiProperty({ type: [String] }) contacts: string[];
+  @ApiProperty() createdAt: string;
+  @ApiProperty() expiresAt: string;
+  @ApiProperty({ enum: KeyStatus }) status: KeyStatus;
+  @ApiPropertyOptional({ nullable: true, type: String }) lastUsedAt: string | null;
+
+  static from(doc: KeyDocument, now = new Date()): KeyResponse {
+    return {
+      id: doc.id as string,
+      label: doc.label,
+      lastFive: doc.lastFive,
+      contacts: doc.contacts,
+      createdAt: doc.createdAt.toISOString(),
+      expiresAt: doc.expiresAt.toISOString(),
+      // A key past its expiry reads as expired even before the scheduler has recorded it.
+      status: doc.status === KeyStatus.Active && doc.expiresAt <= now ? KeyStatus.Expired : doc.status,
+      lastUsedAt: doc.lastUsedAt?.toISOString() ?? null,
+    };
+  }
+}
+
+/** The one response that holds the key itself, shown once. */
+export class CreatedKeyResponse extends KeyResponse {
+  @ApiProperty({
+    description: 'The full key. Shown once; only its hash is kept.',
+  })
+  key: string;
+}

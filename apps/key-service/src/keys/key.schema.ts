@@ -1,0 +1,45 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { HydratedDocument } from 'mongoose';
+import { OutboxEntry, OutboxEntrySchema, OutboxFields } from '../outbox/outbox-entry.schema';
+
+export enum KeyStatus {
+  Active = 'active',
+  Revoked = 'revoked',
+  Expired = 'expired',
+}
+
+@Schema({ _id: false })
+export class KeyOwner {
+  @Prop({ required: true }) userId: string;
+  @Prop({ required: true }) email: string;
+  @Prop({ required: true }) timeZone: string;
+}
+const KeyOwnerSchema = SchemaFactory.createForClass(KeyOwner);
+
+@Schema({ collection: 'keys', versionKey: false })
+export class Key implements OutboxFields {
+  @Prop({ required: true, type: KeyOwnerSchema }) owner: KeyOwner;
+  /** HMAC of the whole key; the key itself is never stored. */
+  @Prop({ required: true }) hash: string;
+  @Prop({ required: true }) lastFive: string;
+  @Prop({ required: true }) label: string;
+  /** Lowercased label: labels are unique per account regardless of case. */
+  @Prop({ required: true }) labelKey: string;
+  @Prop({ type: [String], default: [] }) contacts: string[];
+  @Prop({ required: true }) createdAt: Date;
+  @Prop({ required: true }) expiresAt: Date;
+  @Prop({ required: true, enum: KeyStatus, type: String }) status: KeyStatus;
+  @Prop({ type: Date, default: null }) lastUsedAt: Date | null;
+  @Prop({ type: Date, default: null }) revokedAt: Date | null;
+  /** Imported from before multi-key support: label `default`, last five `*****`. */
+  @Prop({ default: false }) legacy: boolean;
+  @Prop({ type: [OutboxEntrySchema], default: [] }) outbox: OutboxEntry[];
+  @Prop({ type: Date, default: null }) outboxAt: Date | null;
+}
+
+export type KeyDocument = HydratedDocument<Key>;
+export const KeySchema = SchemaFactory.createForClass(Key);
+KeySchema.index({ hash: 1 }, { unique: true });
+KeySchema.index({ 'owner.userId': 1, labelKey: 1 }, { unique: true });
+KeySchema.index({ 'owner.userId': 1, createdAt: -1 });
+KeySchema.index({ outboxAt: 1 });

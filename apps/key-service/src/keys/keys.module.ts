@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { AuthModule } from '../auth/auth.module';
+import { OutboxRelayService } from '../outbox/outbox-relay.service';
+import { KeyHasher } from './key-hasher';
+import { Key, KeySchema } from './key.schema';
+import { KeysController } from './keys.controller';
+import { KeysRepository } from './keys.repository';
+import { KeysService } from './keys.service';
+
+@Module({
+  imports: [MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]), AuthModule],
+  controllers: [KeysController],
+  providers: [KeysService, KeysRepository, KeyHasher, OutboxRelayService],
+  exports: [KeysService, KeysRepository, KeyHasher, OutboxRelayService],
+})
+export class KeysModule {}

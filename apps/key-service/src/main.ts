@@ -1,0 +1,20 @@
+import fastifyCookie from '@fastify/cookie';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { createHttpApp, exitOnStartupFailure, listen, validationPipe } from '@keyward/platform';
+import { KeyServiceModule } from './app.module';
+
+async function bootstrap(): Promise<void> {
+  const app = await createHttpApp(KeyServiceModule, async (http) => {
+    await http.register(fastifyCookie);
+    http.useGlobalPipes(validationPipe());
+    const openApi = new DocumentBuilder()
+      .setTitle('keyward key-service')
+      .setDescription('API keys: create, list, rotate, revoke, verify')
+      .addBearerAuth()
+      .build();
+    SwaggerModule.setup('docs', http, () => SwaggerModule.createDocument(http, openApi));
+  });
+  await listen(app);
+}
+
+bootstrap().catch(exitOnStartupFailure);

@@ -1,0 +1,147 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectModel } from '@nestjs/mongoose';
+import { KafkaProducerService } from '@keyward/kafka';
+import { Model } from 'mongoose';
+import { AsyncResource } from 'node:async_hooks';
+import { Key } from '../keys/key.schema';
+import { OutboxEntry, OutboxFields } from './outbox-entry.schema';
+
+const LEASE_MS = 10_000;
+const BATCH = 100;
+
+/**
+ * Publishes the events waiting in documents' outboxes, in order, then removes them.
+ *
+ * A relay leases a document by moving its `outboxAt` into the future, so concurrent key-service
+ * instances rarely publish the same events; if a relay dies mid-way, the lease runs out and
+ * another publishes them again. Either way consumers see every event at least once and dedupe
+ * by eventId. Writers nudge the relay so an event usually leaves within milliseconds; the poll
+ * is the safety net.
+ */
+@Injectable()
+export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelayService.name);
+  private readonly models: Model<OutboxFields>[];
+  private readonly pollMs: number;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    @InjectModel(Key.name) keys: Model<Key>,
+    private readonly producer: KafkaProducerService,
+    config: ConfigService,
+  ) {
+    this.models = [keys as unknown as Model<OutboxFields>];
+    this.pollMs = config.getOrThrow<number>('OUTBOX_POLL_MS');
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule(0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Asks for a pass now (after a write); coalesces with a pass already running. */
+  nudge(): void {
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  /** One pass over every outbox; resolves when nothing due is left. Exposed for tests. */
+  async drain(): Promise<number> {
+    let published = 0;
+    for (const model of this.models) {
+      for (;;) {
+        const n = await this.publishBatch(model);
+        published += n;
+        if (n === 0) break;
+      }
+    }
+    return published;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.tick, delayMs);
+  }
+
+  /** Bound at construction so passes do not inherit the context (and log fields) of the request that nudged. */
+  private readonly tick = AsyncResource.bind(() => void this.run());
+
+  private async run(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = this.drain()
+      .then(() => undefined)
+      .catch((error: unknown) => this.logger.error(`outbox pass failed: ${(error as Error).message}`));
+    await this.running;
+    this.running = undefined;
+    const again = this.again;
+    this.again = false;
+    this.schedule(again ? 0 : this.pollMs);
+  }
+
+  /** Leases up to BATCH due documents, publishes their events, and clears what was published. */
+  private async publishBatch(model: Model<OutboxFields>): Promise<number> {
+    const leased: { _id: unknown; outbox: OutboxFields['outbox'] }[] = [];
+    while (leased.length < BATCH) {
+      const now = new Date();
+      const doc = await model
+        .findOneAndUpdate(
+          { outboxAt: { $lte: now } },
+          { $set: { outboxAt: new Date(now.getTime() + LEASE_MS) } },
+          // No projection: FerretDB v1's findAndModify rejects `fields`.
+          { new: true, sort: { outboxAt: 1 } },
+        )
+        .lean();
+      if (!doc) break;
+      leased.push(doc);
+    }
+    if (leased.length === 0) return 0;
+
+    const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
+    for (const doc of leased) {
+      for (const entry of doc.outbox) {
+        const list = byTopic.get(entry.topic) ?? [];
+        list.push({
+          key: entry.key,
+          value: entry.value,
+          headers: { eventId: entry.eventId },
+        });
+        byTopic.set(entry.topic, list);
+      }
+    }
+    for (const [topic, messages] of byTopic) await this.producer.send(topic as never, messages);
+
+    for (const doc of leased) await this.removePublished(model, doc._id, doc.outbox);
+    const count = leased.reduce((n, d) => n + d.outbox.length, 0);
+    this.logger.debug(`published ${count} events from ${leased.length} documents`);
+    return count;
+  }
+
+  /**
+   * Removes the published entries by compare-and-set on the whole outbox array: FerretDB v1
+   * silently ignores `$pull` with a condition on embedded documents. If a writer appended
+   * meanwhile, re-read and try again; after a few losses the lease runs out and the events are
+   * published again, which consumers absorb by eventId.
+   */
+  private async removePublished(model: Model<OutboxFields>, id: unknown, seen: OutboxEntry[]): Promise<void> {
+    const published = new Set(seen.map((e) => e.eventId));
+    let current: OutboxEntry[] | undefined = seen;
+    for (let attempt = 0; attempt < 5 && current; attempt++) {
+      const remaining = current.filter((e) => !published.has(e.eventId));
+      const result = await model.collection.updateOne({ _id: id, outbox: current } as object, {
+        $set: { outbox: remaining, outboxAt: remaining.length > 0 ? new Date() : null },
+      });
+      if (result.matchedCount === 1) return;
+      current = (await model.collection.findOne({ _id: id } as object))?.outbox as OutboxEntry[] | undefined;
+    }
+  }
+}

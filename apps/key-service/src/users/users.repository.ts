@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model } from 'mongoose';
+import { usernameFromEmail } from '../keys/key-format';
+import { User, UserDocument } from './user.schema';
+
+@Injectable()
+export class UsersRepository {
+  constructor(
+    @InjectModel(User.name) private readonly users: Model<User>,
+    private readonly config: ConfigService,
+  ) {}
+
+  findById(id: string): Promise<UserDocument | null> {
+    return this.users.findById(id).exec();
+  }
+
+  /** The account for a login email, created on first use (idempotent under concurrency). */
+  async findOrCreate(email: string, now = new Date()): Promise<UserDocument> {
+    const normalized = email.trim().toLowerCase();
+    const user = await this.users
+      .findOneAndUpdate(
+        { email: normalized },
+        {
+          $setOnInsert: {
+            email: normalized,
+            username: usernameFromEmail(normalized),
+            timeZone: this.config.getOrThrow<string>('DEFAULT_TIME_ZONE'),
+            createdAt: now,
+          },
+        },
+        { upsert: true, new: true },
+      )
+      .exec();
+    return user as UserDocument;
+  }
+}

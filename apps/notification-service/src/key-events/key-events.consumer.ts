@@ -1,0 +1,35 @@
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { parseKeyEvent, Topic } from '@keyward/contracts';
+import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
+import { KeyEventsService } from './key-events.service';
+
+/** The consumer-group member for key events: validates each message, then hands it to the service. */
+@Injectable()
+export class KeyEventsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly consumer: ManagedConsumer;
+
+  constructor(
+    factory: KafkaConsumerFactory,
+    config: ConfigService,
+    private readonly keyEvents: KeyEventsService,
+  ) {
+    this.consumer = factory.create({
+      groupId: config.getOrThrow<string>('CONSUMER_GROUP'),
+      topics: [Topic.KeyEvents],
+      handle: (message) => this.onKeyEvent(message),
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.consumer.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer.stop();
+  }
+
+  private onKeyEvent({ message }: IncomingMessage): Promise<void> {
+    return this.keyEvents.notify(parseKeyEvent(message.value));
+  }
+}

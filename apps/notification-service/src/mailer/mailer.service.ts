@@ -1,0 +1,51 @@
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { createTransport, Transporter } from 'nodemailer';
+
+export interface OutgoingEmail {
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+  /** Message-ID derived from the delivery, so a resend after a crash is recognisable downstream. */
+  messageId: string;
+}
+
+/** SMTP through one pooled nodemailer transport. */
+@Injectable()
+export class MailerService implements OnApplicationShutdown {
+  private readonly transport: Transporter;
+  private readonly from: string;
+
+  constructor(config: ConfigService) {
+    const user = config.get<string>('SMTP_USER');
+    this.transport = createTransport({
+      pool: true,
+      maxConnections: config.getOrThrow<number>('SMTP_POOL_SIZE'),
+      host: config.getOrThrow<string>('SMTP_HOST'),
+      port: config.getOrThrow<number>('SMTP_PORT'),
+      secure: config.getOrThrow<boolean>('SMTP_SECURE'),
+      auth: user ? { user, pass: config.get<string>('SMTP_PASS') } : undefined,
+      connectionTimeout: 5_000,
+      greetingTimeout: 5_000,
+      socketTimeout: 10_000,
+    });
+    this.from = config.getOrThrow<string>('MAIL_FROM');
+  }
+
+  /** Sends one email; resolves with the server's message id. */
+  async send(email: OutgoingEmail): Promise<string> {
+    const info = await this.transport.sendMail({ from: this.from, ...email });
+    return info.messageId as string;
+  }
+
+  onApplicationShutdown(): void {
+    this.transport.close();
+  }
+}
+
+/** A 5xx reply, or an address the server refuses, will not succeed on retry. */
+export function isPermanentSmtpError(error: unknown): boolean {
+  const e = error as { responseCode?: number; code?: string };
+  return (e.responseCode !== undefined && e.responseCode >= 500) || e.code === 'EENVELOPE';
+}

@@ -1,0 +1,8 @@
+/** Headers a dead-lettered message carries; its value is the original bytes, untouched. */
+export const DeadLetterHeader = {
+  Reason: 'x-dead-letter-reason',
+  SourceTopic: 'x-source-topic',
+  SourcePartition: 'x-source-partition',
+  SourceOffset: 'x-source-offset',
+  Consumer: 'x-consumer',
+} as const;

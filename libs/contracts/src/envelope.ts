@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/** Who owns a key: enough for a consumer to address and localise an email without calling back. */
+export const ownerSchema = z.object({
+  userId: z.string().min(1),
+  email: z.string().email(),
+  timeZone: z.string().min(1),
+});
+export type Owner = z.infer<typeof ownerSchema>;
+
+/** Fields every key event carries; `eventId` is the idempotency key consumers dedupe by. */
+export const envelopeFields = {
+  eventId: z.string().uuid(),
+  occurredAt: z.string().datetime({ offset: true }),
+  keyId: z.string().min(1),
+  owner: ownerSchema,
+};
+
+export const emailList = z.array(z.string().email()).max(50);
+export const isoDate = z.string().datetime({ offset: true });

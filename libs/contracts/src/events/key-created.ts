@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { emailList, isoDate } from '../envelope';
+
+export const KEY_CREATED = 'KeyCreated';
+export const keyCreatedV1 = z.object({
+  label: z.string().min(1),
+  lastFive: z.string().length(5),
+  contacts: emailList,
+  createdAt: isoDate,
+  expiresAt: isoDate,
+});
+export type KeyCreatedPayload = z.infer<typeof keyCreatedV1>;

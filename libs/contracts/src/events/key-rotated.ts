@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { emailList, isoDate } from '../envelope';
+
+export const KEY_ROTATED = 'KeyRotated';
+/** Emitted for the old key; it stays valid until `oldKeyExpiresAt` (the grace period's end). */
+export const keyRotatedV1 = z.object({
+  label: z.string().min(1),
+  lastFive: z.string().length(5),
+  contacts: emailList,
+  oldKeyExpiresAt: isoDate,
+  newKeyId: z.string().min(1),
+  newLabel: z.string().min(1),
+  newLastFive: z.string().length(5),
+  newExpiresAt: isoDate,
+});
+export type KeyRotatedPayload = z.infer<typeof keyRotatedV1>;

@@ -1,0 +1,26 @@
+/**
+ * Every Kafka topic keyward uses. The suffix is the contract version: a breaking change is a
+ * new topic beside the old one, never an edit of this list.
+ */
+export enum Topic {
+  /** All key events, keyed by keyId so each key's events stay in order across event types. */
+  KeyEvents = 'keyward.key-events.1',
+  /** scheduler-service → key-service: record a due reminder stage or an expiry. */
+  KeyReminderCommands = 'keyward.key-reminder-commands.1',
+  /** Messages a consumer could not process, with the reason and the original bytes. */
+  DeadLetter = 'keyward.dead-letter.1',
+}
+
+export interface TopicSpec {
+  partitions: number;
+  retentionMs: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Partitions and retention chosen on purpose; created explicitly (auto-create is off). */
+export const TOPIC_SPECS: Record<Topic, TopicSpec> = {
+  [Topic.KeyEvents]: { partitions: 6, retentionMs: 14 * DAY_MS },
+  [Topic.KeyReminderCommands]: { partitions: 6, retentionMs: 7 * DAY_MS },
+  [Topic.DeadLetter]: { partitions: 1, retentionMs: 30 * DAY_MS },
+};

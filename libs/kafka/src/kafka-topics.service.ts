@@ -1,0 +1,62 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Topic, TOPIC_SPECS } from '@keyward/contracts';
+import { Admin, Kafka } from 'kafkajs';
+import { KAFKA_CLIENT } from './kafka.tokens';
+
+/** Creates keyward's topics with their chosen partitions and retention; a no-op for those that exist. */
+@Injectable()
+export class KafkaTopicsService {
+  private readonly logger = new Logger(KafkaTopicsService.name);
+
+  constructor(
+    @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
+    private readonly config: ConfigService,
+  ) {}
+
+  /** Prefix of this deployment's topics and consumer groups (empty in production). */
+  get namespace(): string {
+    return this.config.getOrThrow<string>('KAFKA_TOPIC_NAMESPACE');
+  }
+
+  /** The broker-side name of a contract topic. */
+  name(topic: Topic): string {
+    return this.namespace + topic;
+  }
+
+  async ensureTopics(topics: Topic[] = Object.values(Topic)): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const missing = await this.missing(admin, topics);
+      if (missing.length === 0) return;
+      await admin
+        .createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({
+            topic: this.name(topic),
+            numPartitions: TOPIC_SPECS[topic].partitions,
+            replicationFactor: this.config.getOrThrow<number>('KAFKA_REPLICATION_FACTOR'),
+            configEntries: [
+              {
+                name: 'retention.ms',
+                value: String(TOPIC_SPECS[topic].retentionMs),
+              },
+            ],
+          })),
+        })
+        // Another service may create the same topics at the same moment: fine if they now exist.
+        .catch(async (error: unknown) => {
+          if ((await this.missing(admin, topics)).length > 0) throw error;
+        });
+      this.logger.log(`created topics ${missing.map((t) => this.name(t)).join(', ')}`);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async missing(admin: Admin, topics: Topic[]): Promise<Topic[]> {
+    const existing = new Set(await admin.listTopics());
+    return topics.filter((t) => !existing.has(this.name(t)));
+  }
+}

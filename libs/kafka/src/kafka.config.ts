@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+export const kafkaEnv = {
+  /** Comma-separated host:port list. */
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1)),
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  /**
+   * Prefix for every topic name (e.g. `staging.`), so several deployments or test runs can share
+   * a cluster without seeing each other's messages. Empty in production.
+   */
+  KAFKA_TOPIC_NAMESPACE: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/)
+    .default(''),
+  /** Replication factor for topics this service creates (1 on the single-node local broker). */
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
+};

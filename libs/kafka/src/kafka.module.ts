@@ -1,0 +1,36 @@
+import { Global, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
+import { Kafka, logLevel } from 'kafkajs';
+import { kafkaLogCreator } from './kafka-log';
+import { KafkaHealthIndicator } from './kafka.health';
+import { KAFKA_CLIENT } from './kafka.tokens';
+import { KafkaConsumerFactory } from './kafka-consumer.factory';
+import { KafkaProducerService } from './kafka-producer.service';
+import { KafkaTopicsService } from './kafka-topics.service';
+
+/** The one place a process configures Kafka: client, topics, producer and health. */
+@Global()
+@Module({
+  imports: [TerminusModule],
+  providers: [
+    {
+      provide: KAFKA_CLIENT,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) =>
+        new Kafka({
+          clientId: config.get<string>('KAFKA_CLIENT_ID') ?? config.getOrThrow<string>('SERVICE_NAME'),
+          brokers: config.getOrThrow<string[]>('KAFKA_BROKERS'),
+          logLevel: logLevel.WARN,
+          logCreator: kafkaLogCreator,
+          retry: { initialRetryTime: 100, retries: 8 },
+        }),
+    },
+    KafkaTopicsService,
+    KafkaProducerService,
+    KafkaHealthIndicator,
+    KafkaConsumerFactory,
+  ],
+  exports: [KAFKA_CLIENT, KafkaTopicsService, KafkaProducerService, KafkaHealthIndicator, KafkaConsumerFactory],
+})
+export class KafkaModule {}

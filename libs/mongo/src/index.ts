@@ -1,0 +1,2 @@
+export * from './mongo.config';
+export * from './mongo.module';

@@ -1,0 +1,30 @@
+import { INestApplication, Type } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+
+/** Creates a service's Fastify app with pino logs and graceful shutdown; `configure` adds HTTP extras. */
+export async function createHttpApp(
+  module: Type<unknown>,
+  configure?: (app: NestFastifyApplication) => Promise<void> | void,
+): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ trustProxy: true }), {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  await configure?.(app);
+  return app;
+}
+
+export async function listen(app: INestApplication): Promise<void> {
+  const config = app.get(ConfigService);
+  await app.listen(config.getOrThrow<number>('HTTP_PORT'), config.getOrThrow<string>('HTTP_HOST'));
+}
+
+/** Prints a start-up failure (such as invalid configuration) plainly and exits non-zero. */
+export function exitOnStartupFailure(error: unknown): never {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}

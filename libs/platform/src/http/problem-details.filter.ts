@@ -1,0 +1,59 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { FastifyReply } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Thrown for 400s that name the fields at fault. */
+export class InvalidFieldsException extends HttpException {
+  constructor(readonly errors: FieldError[]) {
+    super({ message: errors.map((e) => e.message).join('; '), errors }, HttpStatus.BAD_REQUEST);
+  }
+}
+
+/**
+ * Every HTTP error as an RFC 9457 problem-details body. A 500 logs the error under an id and
+ * shows the client only that id.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ProblemDetailsFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const body = typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
+      const detail = Array.isArray(body.message) ? body.message.join('; ') : String(body.message ?? exception.message);
+      if (body.retryAfterSeconds !== undefined) reply.header('Retry-After', String(body.retryAfterSeconds));
+      void reply
+        .status(status)
+        .type('application/problem+json')
+        .send({
+          type: 'about:blank',
+          title: STATUS_CODES[status] ?? 'Error',
+          status,
+          detail,
+          ...(body.errors ? { errors: body.errors } : {}),
+        });
+      return;
+    }
+    const errorId = randomUUID();
+    this.logger.error({ err: exception, errorId }, `unhandled error ${errorId}`);
+    void reply
+      .status(500)
+      .type('application/problem+json')
+      .send({
+        type: 'about:blank',
+        title: 'Internal Server Error',
+        status: 500,
+        detail: `Something went wrong on our side; quote error id ${errorId} when reporting it.`,
+        errorId,
+      });
+  }
+}

@@ -1,0 +1,3 @@
+export * from './stack';
+export * from './mailpit';
+export * from './service-process';

@@ -1,0 +1,48 @@
+import { stack } from './stack';
+
+export interface MailSummary {
+  ID: string;
+  Subject: string;
+  To: { Address: string }[];
+  Created: string;
+}
+
+export interface MailMessage extends MailSummary {
+  Text: string;
+  HTML: string;
+}
+
+/** Reads what the SMTP server received, through Mailpit's HTTP API. */
+export class Mailpit {
+  constructor(private readonly baseUrl = stack.mailpitUrl) {}
+
+  async search(query: string): Promise<MailSummary[]> {
+    const res = await fetch(`${this.baseUrl}/api/v1/search?limit=500&query=${encodeURIComponent(query)}`);
+    if (!res.ok) throw new Error(`mailpit search ${res.status}`);
+    return ((await res.json()) as { messages: MailSummary[] }).messages;
+  }
+
+  async message(id: string): Promise<MailMessage> {
+    const res = await fetch(`${this.baseUrl}/api/v1/message/${id}`);
+    if (!res.ok) throw new Error(`mailpit message ${res.status}`);
+    return (await res.json()) as MailMessage;
+  }
+
+  /** Messages to an address once at least `count` have arrived; then waits `settleMs` more to catch extras. */
+  async waitFor(to: string, count = 1, { timeoutMs = 15_000, settleMs = 500 } = {}): Promise<MailMessage[]> {
+    const deadline = Date.now() + timeoutMs;
+    let found: MailSummary[] = [];
+    while (Date.now() < deadline) {
+      found = await this.search(`to:"${to}"`);
+      if (found.length >= count) {
+        await sleep(settleMs);
+        found = await this.search(`to:"${to}"`);
+        return Promise.all(found.map((m) => this.message(m.ID)));
+      }
+      await sleep(100);
+    }
+    throw new Error(`expected ${count} email(s) to ${to} within ${timeoutMs} ms, got ${found.length}`);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

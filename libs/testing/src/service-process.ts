@@ -1,0 +1,88 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { sleep } from './mailpit';
+
+const ROOT = resolve(__dirname, '../../../..');
+export const TEST_LOG_DIR = join(ROOT, 'test-results', 'logs');
+
+export type ServiceName = 'key-service' | 'notification-service' | 'scheduler-service';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** A service started from the build (dist/) as its own process, as it runs in production. */
+export class ServiceProcess {
+  private constructor(
+    readonly name: ServiceName,
+    readonly url: string,
+    readonly logFile: string,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static async start(
+    name: ServiceName,
+    env: Record<string, string>,
+    { timeoutMs = 30_000 } = {},
+  ): Promise<ServiceProcess> {
+    const port = await freePort();
+    mkdirSync(TEST_LOG_DIR, { recursive: true });
+    const logFile = join(TEST_LOG_DIR, `${name}-${port}.log`);
+    const log = createWriteStream(logFile);
+    const child = spawn(process.execPath, [join(ROOT, 'dist/apps', name, 'src/main.js')], {
+      env: {
+        PATH: process.env.PATH,
+        LOG_LEVEL: 'debug',
+        ...env,
+        HTTP_PORT: String(port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    const service = new ServiceProcess(name, `http://127.0.0.1:${port}`, logFile, child);
+    await service.waitHealthy(timeoutMs);
+    return service;
+  }
+
+  private async waitHealthy(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null)
+        throw new Error(`${this.name} exited with ${this.child.exitCode}; see ${this.logFile}`);
+      const ok = await fetch(`${this.url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return;
+      await sleep(100);
+    }
+    throw new Error(`${this.name} not healthy within ${timeoutMs} ms; see ${this.logFile}`);
+  }
+
+  /** Graceful stop (SIGTERM), as a deploy would. */
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  /** Abrupt death (SIGKILL), as a crash would. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill(signal);
+    await exited;
+  }
+}

@@ -1,0 +1,32 @@
+import mongoose from 'mongoose';
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * Logs a user in by writing the account and a session straight into key-service's database,
+ * as the login flow would. Returns the bearer token.
+ */
+export async function loggedInUser(mongoUri: string, email: string): Promise<string> {
+  const db = await mongoose.createConnection(mongoUri).asPromise();
+  try {
+    const now = new Date();
+    const { insertedId } = await db.collection('users').insertOne({
+      email,
+      username: email
+        .split('@')[0]
+        .replace(/[^a-z0-9]/gi, '')
+        .toLowerCase(),
+      timeZone: 'Asia/Singapore',
+      createdAt: now,
+    });
+    const token = randomBytes(32).toString('base64url');
+    await db.collection('sessions').insertOne({
+      tokenHash: createHash('sha256').update(token).digest('base64url'),
+      userId: insertedId.toHexString(),
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + 3_600_000),
+    });
+    return token;
+  } finally {
+    await db.close();
+  }
+}
