@@ -4,8 +4,9 @@
 # as plain processes. Everything lives under $KEYWARD_STACK_DIR (git-ignored).
 #
 #   stack.sh install             download and build what is missing (cached)
-#   stack.sh start               install, then start whatever is not already answering; waits for readiness
-#   stack.sh stop                stop only the processes this script started (by pid file)
+#   stack.sh start               install, then start whatever is not already answering; waits for
+#                                readiness; prints the names of the servers it started on stdout
+#   stack.sh stop [NAME...]      stop the processes this script started (by pid file), or only those named
 #   stack.sh status [--quiet]    what answers on each port; exit 0 only when all three do
 set -euo pipefail
 
@@ -130,6 +131,7 @@ EOF
   local offset; offset=$(($(stat -c %s "$LOGS/kafka.log" 2>/dev/null || echo 0) + 1))
   spawn kafka kafka_java kafka.Kafka "$props"
   wait_until kafka kafka_started "$offset"
+  echo kafka
 }
 
 kafka_started() { tail -c "+$1" "$LOGS/kafka.log" | grep -q "Kafka Server started"; }
@@ -140,6 +142,7 @@ start_ferretdb() {
   log "ferretdb: starting on $MONGO_PORT"
   spawn ferretdb "$BIN/ferretdb" -sqlite-url="file:$DATA/ferretdb/" -listen-addr="127.0.0.1:$MONGO_PORT"
   wait_until ferretdb port_open "$MONGO_PORT"
+  echo ferretdb
 }
 
 start_mailpit() {
@@ -149,10 +152,11 @@ start_mailpit() {
   spawn mailpit "$BIN/mailpit" -s "127.0.0.1:$SMTP_PORT" -l "127.0.0.1:$MAILPIT_HTTP_PORT" \
     --database "$DATA/mailpit/mailpit.db" --max 100000 --smtp-auth-accept-any --smtp-auth-allow-insecure
   wait_until mailpit curl -fs -o /dev/null "http://127.0.0.1:$MAILPIT_HTTP_PORT/readyz"
+  echo mailpit
 }
 
 start() {
-  install
+  install >&2
   local t0=$SECONDS
   start_ferretdb
   start_mailpit
@@ -173,7 +177,11 @@ stop_one() {
   rm -f "$f"
 }
 
-stop() { stop_one kafka; stop_one mailpit; stop_one ferretdb; }
+stop() {
+  local names=("$@")
+  ((${#names[@]})) || names=(kafka mailpit ferretdb)
+  for name in "${names[@]}"; do stop_one "$name"; done
+}
 
 status() {
   local quiet=${1:-} ok=0 line
@@ -192,7 +200,7 @@ status() {
 case "${1:-}" in
   install) install ;;
   start) start ;;
-  stop) stop ;;
+  stop) shift; stop "$@" ;;
   status) status "${2:-}" ;;
   *) echo "usage: $0 install|start|stop|status [--quiet]" >&2; exit 2 ;;
 esac

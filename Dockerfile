@@ -1,0 +1,19 @@
+# One image for the three services; choose one with SERVICE (key-service, notification-service,
+# scheduler-service).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production HTTP_HOST=0.0.0.0
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+USER node
+ARG SERVICE=key-service
+ENV SERVICE=${SERVICE}
+CMD ["sh", "-c", "exec node dist/apps/${SERVICE}/src/main.js"]
