@@ -3,27 +3,30 @@
 # what it started), then runs the unit specs and the end-to-end specs with node's test runner.
 # Prints a closing "N passed, N failed" line; exits non-zero when any test fails.
 #   tools/test.sh [FILTER]   FILTER narrows the spec files to those whose path contains it
+#   KEYWARD_DIST=dir         build into and test from another folder (default dist/)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-npm run --silent build || exit 1
+dist=${KEYWARD_DIST:-dist}
+KEYWARD_DIST=$dist tools/build.sh || exit 1
 
 started=$(tools/stack/stack.sh start) || { echo "could not start the local stack" >&2; exit 1; }
 trap '[[ -n "$started" ]] && tools/stack/stack.sh stop $started' EXIT
 
 mkdir -p test-results
-units=$(find dist/apps dist/libs -name '*.spec.js' | sort)
-e2e=$(find dist/test -name '*.e2e-spec.js' | sort)
+tap=test-results/tap-$(basename "$dist").txt
+units=$(find "$dist/apps" "$dist/libs" -name '*.spec.js' | sort)
+e2e=$(find "$dist/test" -name '*.e2e-spec.js' | sort)
 files=$(printf '%s\n%s\n' "$units" "$e2e" | grep -F -- "${1:-}" | grep -v '^$')
 
 # One file at a time: the end-to-end specs share one broker, database server and mailbox.
 node --test --test-concurrency=1 --test-timeout=300000 \
   --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination=test-results/tap.txt \
+  --test-reporter=tap --test-reporter-destination="$tap" \
   $files
 status=$?
 
-passed=$(grep -E '^# pass ' test-results/tap.txt | awk '{print $3}')
-failed=$(grep -E '^# fail ' test-results/tap.txt | awk '{print $3}')
+passed=$(grep -E '^# pass ' "$tap" | awk '{print $3}')
+failed=$(grep -E '^# fail ' "$tap" | awk '{print $3}')
 echo "${passed:-0} passed, ${failed:-0} failed"
 exit $status

@@ -4,3 +4,4 @@ export * from './bootstrap';
 export * from './health/health.module';
 export * from './http/problem-details.filter';
 export * from './http/validation';
+export * from './clock';

@@ -4,8 +4,9 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { sleep } from './mailpit';
 
-const ROOT = resolve(__dirname, '../../../..');
-export const TEST_LOG_DIR = join(ROOT, 'test-results', 'logs');
+/** The build this code runs from (dist/ or $KEYWARD_DIST); services start from the same build. */
+const DIST = resolve(__dirname, '../../..');
+export const TEST_LOG_DIR = join(DIST, '..', 'test-results', 'logs');
 
 export type ServiceName = 'key-service' | 'notification-service' | 'scheduler-service';
 
@@ -38,7 +39,7 @@ export class ServiceProcess {
     mkdirSync(TEST_LOG_DIR, { recursive: true });
     const logFile = join(TEST_LOG_DIR, `${name}-${port}.log`);
     const log = createWriteStream(logFile);
-    const child = spawn(process.execPath, [join(ROOT, 'dist/apps', name, 'src/main.js')], {
+    const child = spawn(process.execPath, [join(DIST, 'apps', name, 'src/main.js')], {
       env: {
         PATH: process.env.PATH,
         LOG_LEVEL: 'debug',
