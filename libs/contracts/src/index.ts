@@ -8,3 +8,4 @@ export * from './events/key-expired';
 export * from './events/key-revoked';
 export * from './events/key-rotated';
 export * from './events/key-contacts-changed';
+export * from './login-codes';

@@ -7,6 +7,8 @@ export enum Topic {
   KeyEvents = 'keyward.key-events.1',
   /** scheduler-service → key-service: record a due reminder stage or an expiry. */
   KeyReminderCommands = 'keyward.key-reminder-commands.1',
+  /** key-service → notification-service: one-time login codes to email (the code sealed). */
+  LoginCodes = 'keyward.login-codes.1',
   /** Messages a consumer could not process, with the reason and the original bytes. */
   DeadLetter = 'keyward.dead-letter.1',
 }
@@ -22,5 +24,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const TOPIC_SPECS: Record<Topic, TopicSpec> = {
   [Topic.KeyEvents]: { partitions: 6, retentionMs: 14 * DAY_MS },
   [Topic.KeyReminderCommands]: { partitions: 6, retentionMs: 7 * DAY_MS },
+  [Topic.LoginCodes]: { partitions: 3, retentionMs: 1 * DAY_MS },
   [Topic.DeadLetter]: { partitions: 1, retentionMs: 30 * DAY_MS },
 };
