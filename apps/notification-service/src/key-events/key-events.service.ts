@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { AnyKeyEvent } from '@keyward/contracts';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { TemplatesService } from '../templates/templates.service';
-import { emailContext, recipientsOf, templateName } from './email-context';
+import { emailContext, recipientsOf, templateName } from '../emails/email-context';
 
 /** Turns a key event into one email per recipient. */
 @Injectable()
