@@ -3,10 +3,11 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { KafkaModule } from '@keyward/kafka';
 import { MongoModule } from '@keyward/mongo';
-import { HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
+import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
 import { AuthModule } from './auth/auth.module';
 import { keyServiceEnv } from './config/key-service.env';
 import { KeysModule } from './keys/keys.module';
+import { OutboxModule } from './outbox/outbox.module';
 
 @Module({
   imports: [
@@ -19,6 +20,8 @@ import { KeysModule } from './keys/keys.module';
     MongoModule,
     KafkaModule,
     HealthModule,
+    ClockModule,
+    OutboxModule,
     AuthModule,
     KeysModule,
   ],

@@ -9,9 +9,14 @@ export async function createHttpApp(
   module: Type<unknown>,
   configure?: (app: NestFastifyApplication) => Promise<void> | void,
 ): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ trustProxy: true }), {
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    module, // Trust X-Forwarded-For only from a proxy on this host, so a client cannot pick its own
+    // address (rate limits are per client address).
+    new FastifyAdapter({ trustProxy: 'loopback' }),
+    {
+      bufferLogs: true,
+    },
+  );
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   await configure?.(app);

@@ -1,14 +1,27 @@
-import { CanActivate, createParamDecorator, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  CanActivate,
+  createParamDecorator,
+  ExecutionContext,
+  ForbiddenException,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
 import { UserDocument } from '../users/user.schema';
 import { UsersRepository } from '../users/users.repository';
+import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from './session-cookies';
 import { SessionsRepository } from './sessions.repository';
 
-export const SESSION_COOKIE = 'keyward_session';
+type AuthedRequest = FastifyRequest & { user?: UserDocument; cookies?: Record<string, string | undefined> };
 
-type AuthedRequest = FastifyRequest & { user?: UserDocument };
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Session from `Authorization: Bearer <token>` or the session cookie; 401 otherwise. */
+/**
+ * Session from `Authorization: Bearer <token>` or the session cookie; 401 otherwise. A change
+ * authenticated by cookie must also echo the CSRF cookie in the `x-csrf-token` header (a
+ * cross-site form cannot read the cookie), else 403. Bearer requests are not CSRF-prone.
+ */
 @Injectable()
 export class SessionGuard implements CanActivate {
   constructor(
@@ -18,19 +31,28 @@ export class SessionGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
-    const token = sessionToken(request);
+    const { token, fromCookie } = sessionToken(request);
     const userId = token ? await this.sessions.findUserId(token) : null;
     const user = userId ? await this.users.findById(userId) : null;
     if (!user) throw new UnauthorizedException('Log in first: no valid session');
+    if (fromCookie && !SAFE_METHODS.has(request.method) && !csrfTokenMatches(request)) {
+      throw new ForbiddenException(`Missing or wrong ${CSRF_HEADER} header: send the ${CSRF_COOKIE} cookie's value`);
+    }
     request.user = user;
     return true;
   }
 }
 
-export function sessionToken(request: FastifyRequest): string | undefined {
+export function sessionToken(request: AuthedRequest): { token?: string; fromCookie: boolean } {
   const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
-  return (request as FastifyRequest & { cookies?: Record<string, string> }).cookies?.[SESSION_COOKIE];
+  if (header?.startsWith('Bearer ')) return { token: header.slice('Bearer '.length).trim(), fromCookie: false };
+  return { token: request.cookies?.[SESSION_COOKIE], fromCookie: true };
+}
+
+function csrfTokenMatches(request: AuthedRequest): boolean {
+  const cookie = Buffer.from(request.cookies?.[CSRF_COOKIE] ?? '');
+  const header = Buffer.from(String(request.headers[CSRF_HEADER] ?? ''));
+  return cookie.length > 0 && cookie.length === header.length && timingSafeEqual(cookie, header);
 }
 
 /** The logged-in user, set by SessionGuard. */

@@ -26,8 +26,14 @@ export class SessionsRepository {
   }
 
   async findUserId(token: string, now = new Date()): Promise<string | null> {
-    const session = await this.sessions.findOne({ tokenHash: hashToken(token), expiresAt: { $gt: now } }).lean();
-    return session?.userId ?? null;
+    return (await this.findSession(token, now))?.userId ?? null;
+  }
+
+  findSession(token: string, now = new Date()): Promise<Session | null> {
+    return this.sessions
+      .findOne({ tokenHash: hashToken(token), expiresAt: { $gt: now } })
+      .lean()
+      .exec();
   }
 
   async delete(token: string): Promise<void> {

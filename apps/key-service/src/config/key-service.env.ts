@@ -4,6 +4,7 @@ import { mongoEnv } from '@keyward/mongo';
 import { envBoolean, httpEnv, platformEnv } from '@keyward/platform';
 
 const DEV_KEY_HASH_SECRET = 'keyward-local-development-only-secret-change-me';
+const DEV_LOGIN_CODE_SEALING_KEY = 'keyward-local-development-only-login-code-key';
 
 export const keyServiceEnv = z
   .object({
@@ -15,6 +16,8 @@ export const keyServiceEnv = z
     ...mongoEnv,
     /** HMAC secret for key hashes. Changing it invalidates every stored key. */
     KEY_HASH_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEV_KEY_HASH_SECRET),
+    /** Seals login codes on their way to notification-service (which must share it). */
+    LOGIN_CODE_SEALING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_LOGIN_CODE_SEALING_KEY),
     KEY_VALIDITY_MONTHS: z.coerce.number().int().min(1).max(60).default(6),
     KEY_MAX_ACTIVE_PER_OWNER: z.coerce.number().int().min(1).max(1000).default(20),
     DEFAULT_TIME_ZONE: z.string().default('Asia/Singapore'),
@@ -24,6 +27,10 @@ export const keyServiceEnv = z
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.KEY_HASH_SECRET !== DEV_KEY_HASH_SECRET, {
     path: ['KEY_HASH_SECRET'],
+    message: 'must be set in production (the development default is public)',
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || env.LOGIN_CODE_SEALING_KEY !== DEV_LOGIN_CODE_SEALING_KEY, {
+    path: ['LOGIN_CODE_SEALING_KEY'],
     message: 'must be set in production (the development default is public)',
   })
   .refine((env) => isTimeZone(env.DEFAULT_TIME_ZONE), {

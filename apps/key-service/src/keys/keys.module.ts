@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AuthModule } from '../auth/auth.module';
-import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { KeyHasher } from './key-hasher';
 import { Key, KeySchema } from './key.schema';
 import { KeysController } from './keys.controller';
@@ -11,7 +10,7 @@ import { KeysService } from './keys.service';
 @Module({
   imports: [MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]), AuthModule],
   controllers: [KeysController],
-  providers: [KeysService, KeysRepository, KeyHasher, OutboxRelayService],
-  exports: [KeysService, KeysRepository, KeyHasher, OutboxRelayService],
+  providers: [KeysService, KeysRepository, KeyHasher],
+  exports: [KeysService, KeysRepository, KeyHasher],
 })
 export class KeysModule {}

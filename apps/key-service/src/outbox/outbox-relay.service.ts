@@ -4,6 +4,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { KafkaProducerService } from '@keyward/kafka';
 import { Model } from 'mongoose';
 import { AsyncResource } from 'node:async_hooks';
+import { LoginCode } from '../auth/login-code.schema';
 import { Key } from '../keys/key.schema';
 import { OutboxEntry, OutboxFields } from './outbox-entry.schema';
 
@@ -31,10 +32,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
 
   constructor(
     @InjectModel(Key.name) keys: Model<Key>,
+    @InjectModel(LoginCode.name) loginCodes: Model<LoginCode>,
     private readonly producer: KafkaProducerService,
     config: ConfigService,
   ) {
-    this.models = [keys as unknown as Model<OutboxFields>];
+    this.models = [keys, loginCodes] as unknown as Model<OutboxFields>[];
     this.pollMs = config.getOrThrow<number>('OUTBOX_POLL_MS');
   }
 

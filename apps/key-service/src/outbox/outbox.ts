@@ -1,14 +1,17 @@
 import { Topic } from '@keyward/contracts';
 import { OutboxEntry } from './outbox-entry.schema';
 
-/** An event to append to a document's outbox in the same update that changes the document. */
-export function outboxEntry(topic: Topic, event: { eventId: string; keyId: string }): OutboxEntry {
-  return {
-    eventId: event.eventId,
-    topic,
-    key: event.keyId,
-    value: JSON.stringify(event),
-  };
+/**
+ * An event to append to a document's outbox in the same update that changes the document.
+ * Key events are partitioned by keyId; other events name their partition key.
+ */
+export function outboxEntry(
+  topic: Topic,
+  event: { eventId: string; keyId?: string },
+  partitionKey: string | undefined = event.keyId,
+): OutboxEntry {
+  if (!partitionKey) throw new Error(`outbox entry ${event.eventId} needs a partition key`);
+  return { eventId: event.eventId, topic, key: partitionKey, value: JSON.stringify(event) };
 }
 
 /**

@@ -1,0 +1,72 @@
+import { Body, Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import {
+  ApiCookieAuth,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { AuthService } from './auth.service';
+import { LoginDto, RequestCodeDto } from './dto/request-code.dto';
+import { LoginResponse, SessionResponse, SessionUser } from './dto/session.response';
+import { clearSessionCookies, setSessionCookies } from './session-cookies';
+import { sessionToken } from './session.guard';
+
+@ApiTags('auth')
+@Controller('v1/auth')
+export class AuthController {
+  private readonly secureCookies: boolean;
+
+  constructor(
+    private readonly auth: AuthService,
+    config: ConfigService,
+  ) {
+    this.secureCookies = config.getOrThrow<boolean>('SESSION_COOKIE_SECURE');
+  }
+
+  @Post('otp')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'A code is on its way if the address can receive email' })
+  @ApiTooManyRequestsResponse({ description: 'Too many codes requested; see Retry-After' })
+  async requestCode(@Body() body: RequestCodeDto, @Req() request: FastifyRequest): Promise<void> {
+    await this.auth.requestCode(body.email, request.ip);
+  }
+
+  @Post('login')
+  @HttpCode(200)
+  @ApiOkResponse({ type: LoginResponse })
+  @ApiUnauthorizedResponse({ description: 'Wrong or expired code' })
+  @ApiTooManyRequestsResponse({ description: 'Too many attempts; see Retry-After' })
+  async login(
+    @Body() body: LoginDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<LoginResponse> {
+    const { user, token, expiresAt } = await this.auth.login(body.email, body.otp, request.ip);
+    setSessionCookies(reply, token, expiresAt, this.secureCookies);
+    return { token, user: SessionUser.from(user), expiresAt: expiresAt.toISOString() };
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    const { token } = sessionToken(request);
+    if (token) await this.auth.logout(token);
+    clearSessionCookies(reply);
+  }
+
+  @Get('session')
+  @ApiCookieAuth()
+  @ApiOkResponse({ type: SessionResponse })
+  @ApiUnauthorizedResponse()
+  async session(@Req() request: FastifyRequest): Promise<SessionResponse> {
+    const { token } = sessionToken(request);
+    const session = token ? await this.auth.sessionOf(token) : null;
+    if (!session) throw new UnauthorizedException('Not logged in');
+    return { user: SessionUser.from(session.user), expiresAt: session.expiresAt.toISOString() };
+  }
+}

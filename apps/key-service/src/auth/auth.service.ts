@@ -1,0 +1,90 @@
+import { Injectable, Logger, UnauthorizedException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { buildLoginCodeRequested, Topic } from '@keyward/contracts';
+import { Clock } from '@keyward/platform';
+import { randomInt, timingSafeEqual } from 'node:crypto';
+import { KeyHasher } from '../keys/key-hasher';
+import { OutboxRelayService } from '../outbox/outbox-relay.service';
+import { outboxEntry } from '../outbox/outbox';
+import { UserDocument } from '../users/user.schema';
+import { UsersRepository } from '../users/users.repository';
+import { LoginCodesRepository } from './login-codes.repository';
+import { AUTH_RATE_LIMITS, RateLimiter } from './rate-limiter';
+import { SessionsRepository } from './sessions.repository';
+
+export const LOGIN_CODE_TTL_MS = 10 * 60 * 1000;
+
+/** Email one-time-password login, as on the platform keyward is modelled on. */
+@Injectable()
+export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+  private readonly sealingKey: string;
+  private readonly defaultTimeZone: string;
+
+  constructor(
+    private readonly codes: LoginCodesRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly users: UsersRepository,
+    private readonly limiter: RateLimiter,
+    private readonly hasher: KeyHasher,
+    private readonly relay: OutboxRelayService,
+    private readonly clock: Clock,
+    config: ConfigService,
+  ) {
+    this.sealingKey = config.getOrThrow<string>('LOGIN_CODE_SEALING_KEY');
+    this.defaultTimeZone = config.getOrThrow<string>('DEFAULT_TIME_ZONE');
+  }
+
+  /** Emails a fresh code; says nothing about whether the account exists (it is made on first login). */
+  async requestCode(email: string, clientIp: string): Promise<void> {
+    await this.limiter.hit([AUTH_RATE_LIMITS.codePerEmail, email], [AUTH_RATE_LIMITS.codePerClient, clientIp]);
+    const now = this.clock.now();
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const expiresAt = new Date(now.getTime() + LOGIN_CODE_TTL_MS);
+    const event = buildLoginCodeRequested({
+      email,
+      timeZone: this.defaultTimeZone,
+      expiresAt,
+      code,
+      secret: this.sealingKey,
+      occurredAt: now,
+    });
+    await this.codes.replace(
+      email,
+      this.codeHash(email, code),
+      expiresAt,
+      outboxEntry(Topic.LoginCodes, event, email),
+      now,
+    );
+    this.relay.nudge();
+  }
+
+  async login(email: string, otp: string, clientIp: string) {
+    await this.limiter.hit([AUTH_RATE_LIMITS.loginPerEmail, email], [AUTH_RATE_LIMITS.loginPerClient, clientIp]);
+    const stored = await this.codes.takeAttempt(email, this.clock.now());
+    const given = this.codeHash(email, otp);
+    const matches = stored !== null && timingSafeEqual(Buffer.from(stored), Buffer.from(given));
+    if (!matches || !(await this.codes.consume(email, given))) {
+      throw new UnauthorizedException('That code is wrong or has expired; request a new one');
+    }
+    const user = await this.users.findOrCreate(email, this.clock.now());
+    const session = await this.sessions.create(user.id as string, this.clock.now());
+    this.logger.log({ userId: user.id }, 'logged in');
+    return { user, ...session };
+  }
+
+  logout(token: string): Promise<void> {
+    return this.sessions.delete(token);
+  }
+
+  async sessionOf(token: string): Promise<{ user: UserDocument; expiresAt: Date } | null> {
+    const session = await this.sessions.findSession(token, this.clock.now());
+    const user = session && (await this.users.findById(session.userId));
+    return session && user ? { user, expiresAt: session.expiresAt } : null;
+  }
+
+  /** Bound to the address, keyed by the service secret: a leaked table gives no codes. */
+  private codeHash(email: string, code: string): string {
+    return this.hasher.hash(`login-code:${email}:${code}`);
+  }
+}

@@ -1,0 +1,21 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { OutboxEntry, OutboxEntrySchema, OutboxFields } from '../outbox/outbox-entry.schema';
+
+/**
+ * The one-time login code of an email address (one live code per address; a new request
+ * replaces it). Only a keyed hash of the code is stored; the email asking notification-service
+ * to send it leaves through this document's outbox, with the code sealed.
+ */
+@Schema({ collection: 'login_codes', versionKey: false })
+export class LoginCode implements OutboxFields {
+  @Prop({ required: true }) email: string;
+  @Prop({ type: String, default: null }) codeHash: string | null;
+  @Prop({ required: true }) expiresAt: Date;
+  @Prop({ default: 0 }) attempts: number;
+  @Prop({ required: true }) createdAt: Date;
+  @Prop({ type: [OutboxEntrySchema], default: [] }) outbox: OutboxEntry[];
+  @Prop({ type: Date, default: null }) outboxAt: Date | null;
+}
+export const LoginCodeSchema = SchemaFactory.createForClass(LoginCode);
+LoginCodeSchema.index({ email: 1 }, { unique: true });
+LoginCodeSchema.index({ outboxAt: 1 });

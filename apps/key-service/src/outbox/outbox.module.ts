@@ -1,0 +1,19 @@
+import { Global, Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { LoginCode, LoginCodeSchema } from '../auth/login-code.schema';
+import { Key, KeySchema } from '../keys/key.schema';
+import { OutboxRelayService } from './outbox-relay.service';
+
+/** One relay per process for every collection that carries an outbox. */
+@Global()
+@Module({
+  imports: [
+    MongooseModule.forFeature([
+      { name: Key.name, schema: KeySchema },
+      { name: LoginCode.name, schema: LoginCodeSchema },
+    ]),
+  ],
+  providers: [OutboxRelayService],
+  exports: [OutboxRelayService],
+})
+export class OutboxModule {}
