@@ -30,6 +30,10 @@ export class ServiceProcess {
     private readonly child: ChildProcess,
   ) {}
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   static async start(
     name: ServiceName,
     env: Record<string, string>,
