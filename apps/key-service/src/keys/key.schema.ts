@@ -33,6 +33,10 @@ export class Key implements OutboxFields {
   @Prop({ type: Date, default: null }) revokedAt: Date | null;
   /** Imported from before multi-key support: label `default`, last five `*****`. */
   @Prop({ default: false }) legacy: boolean;
+  /** Set on a rotated key: the id of its replacement. A key is rotated at most once. */
+  @Prop({ type: String, default: null }) rotatedTo?: string | null;
+  /** Set on a replacement: the id of the key it replaced (finds leftovers of an interrupted rotation). */
+  @Prop({ type: String, default: null }) rotatedFrom?: string | null;
   @Prop({ type: [OutboxEntrySchema], default: [] }) outbox: OutboxEntry[];
   @Prop({ type: Date, default: null }) outboxAt: Date | null;
 }
@@ -43,3 +47,4 @@ KeySchema.index({ hash: 1 }, { unique: true });
 KeySchema.index({ 'owner.userId': 1, labelKey: 1 }, { unique: true });
 KeySchema.index({ 'owner.userId': 1, createdAt: -1 });
 KeySchema.index({ outboxAt: 1 });
+KeySchema.index({ rotatedFrom: 1 });

@@ -1,10 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
+import { appendToOutbox } from '../outbox/outbox';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
 import { Key, KeyDocument, KeyStatus } from './key.schema';
 
 export const DUPLICATE_KEY = 11000;
+
+export const isDuplicateKeyError = (error: unknown): boolean => (error as { code?: number }).code === DUPLICATE_KEY;
+
+/** The fields of a key an update may expect unchanged, so the event it appends describes what was there. */
+type Expected = Pick<Key, 'contacts' | 'status' | 'expiresAt'>;
 
 /** The keys collection. key-service is its only writer. */
 @Injectable()
@@ -26,8 +32,18 @@ export class KeysRepository {
       _id: new Types.ObjectId(id),
       ...key,
       outbox: events,
-      outboxAt: now,
+      outboxAt: events.length > 0 ? now : null,
     });
+  }
+
+  /** Inserts a key unless one with its hash exists; the new id, or null when it existed (nothing written). */
+  async insertUnlessHashExists(key: Omit<Key, 'outbox' | 'outboxAt'>): Promise<string | null> {
+    const result = await this.keys.collection.updateOne(
+      { hash: key.hash },
+      { $setOnInsert: { ...key, outbox: [], outboxAt: null } },
+      { upsert: true },
+    );
+    return result.upsertedId ? result.upsertedId.toHexString() : null;
   }
 
   countActive(ownerId: string, now: Date): Promise<number> {
@@ -44,9 +60,58 @@ export class KeysRepository {
     return this.keys.find({ 'owner.userId': ownerId }, { outbox: 0 }).sort({ createdAt: -1 }).exec();
   }
 
+  /** The lowercased labels already used on an account (labels stay taken after revocation). */
+  async labelKeysOf(ownerId: string): Promise<Set<string>> {
+    const keys = await this.keys.find({ 'owner.userId': ownerId }, { labelKey: 1 }).lean().exec();
+    return new Set(keys.map((k) => k.labelKey));
+  }
+
   /** A key of this owner, or null: another owner's key is indistinguishable from a missing one. */
   findOwned(ownerId: string, id: string): Promise<KeyDocument | null> {
     if (!Types.ObjectId.isValid(id)) return Promise.resolve(null);
     return this.keys.findOne({ _id: id, 'owner.userId': ownerId }, { outbox: 0 }).exec();
+  }
+
+  /** Active replacements made for a key other than `except`: leftovers of interrupted rotations. */
+  findOtherReplacements(ownerId: string, rotatedFrom: string, except: string): Promise<KeyDocument[]> {
+    return this.keys
+      .find(
+        {
+          'owner.userId': ownerId,
+          rotatedFrom,
+          _id: { $ne: new Types.ObjectId(except) },
+          status: KeyStatus.Active,
+        },
+        { outbox: 0 },
+      )
+      .exec();
+  }
+
+  /**
+   * Applies `set` and appends `events` in one atomic write, only if the key still holds what the
+   * caller read (`expected`, plus not yet rotated when `notRotated`); false when it changed meanwhile.
+   */
+  async updateIf(
+    ownerId: string,
+    id: string,
+    expected: Expected & { notRotated?: boolean },
+    set: Partial<Key>,
+    events: OutboxEntry[],
+    now: Date,
+  ): Promise<boolean> {
+    const result = await this.keys
+      .updateOne(
+        {
+          _id: id,
+          'owner.userId': ownerId,
+          contacts: expected.contacts,
+          status: expected.status,
+          expiresAt: expected.expiresAt,
+          ...(expected.notRotated ? { rotatedTo: null } : {}),
+        },
+        { $set: set, ...appendToOutbox(events, now) },
+      )
+      .exec();
+    return result.matchedCount === 1;
   }
 }

@@ -1,17 +1,41 @@
-import { ConflictException, Injectable, Logger } from '@nestjs/common';
+import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { buildKeyEvent, KEY_CREATED, Topic } from '@keyward/contracts';
+import {
+  buildKeyEvent,
+  KEY_CONTACTS_CHANGED,
+  KEY_CREATED,
+  KEY_REVOKED,
+  KEY_ROTATED,
+  Owner,
+  Topic,
+} from '@keyward/contracts';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
 import { UserDocument } from '../users/user.schema';
-import { CreatedKeyResponse, KeyResponse } from './dto/key.response';
+import { sameContacts } from './contacts';
 import { CreateKeyDto } from './dto/create-key.dto';
+import { CreatedKeyResponse, KeyResponse } from './dto/key.response';
+import { RotateKeyDto } from './dto/rotate-key.dto';
 import { generateKey, lastFiveOf } from './key-format';
 import { KeyHasher } from './key-hasher';
-import { KeyOwner, KeyStatus } from './key.schema';
-import { DUPLICATE_KEY, KeysRepository } from './keys.repository';
+import { Key, KeyDocument, KeyStatus } from './key.schema';
+import { isDuplicateKeyError, KeysRepository } from './keys.repository';
+import { freeRotationLabel, labelKeyOf } from './labels';
 import { addMonths } from './validity';
 
+/** Compare-and-set attempts before a change that keeps losing to concurrent writes gives up with 409. */
+const MAX_ATTEMPTS = 5;
+const HOUR_MS = 60 * 60 * 1000;
+
+const labelTaken = (label: string) =>
+  new ConflictException(`The label "${label}" is already used by another key on this account`);
+const changedMeanwhile = () => new ConflictException('This key changed while we were updating it; please try again');
+
+/**
+ * The key lifecycle. Every change is one document write that also appends its event to the key's
+ * outbox, expecting the fields it read to be unchanged, so an event always describes the state it
+ * replaced; the relay publishes it after the write.
+ */
 @Injectable()
 export class KeysService {
   private readonly logger = new Logger(KeysService.name);
@@ -29,58 +53,11 @@ export class KeysService {
   }
 
   async create(user: UserDocument, input: CreateKeyDto, now = new Date()): Promise<CreatedKeyResponse> {
-    const ownerId = user.id as string;
-    if ((await this.keys.countActive(ownerId, now)) >= this.maxActive) {
-      throw new ConflictException(`You already have ${this.maxActive} active keys; revoke one before creating another`);
-    }
-    const id = this.keys.newId();
-    const key = generateKey(user.username);
-    const owner: KeyOwner = {
-      userId: ownerId,
-      email: user.email,
-      timeZone: user.timeZone,
-    };
-    const expiresAt = addMonths(now, this.validityMonths);
-    const lastFive = lastFiveOf(key);
-    const created = buildKeyEvent(KEY_CREATED, {
-      keyId: id,
-      owner,
-      occurredAt: now,
-      payload: {
-        label: input.label,
-        lastFive,
-        contacts: input.contacts,
-        createdAt: now.toISOString(),
-        expiresAt: expiresAt.toISOString(),
-      },
-    });
+    await this.ensureRoom(user, 0, now);
     try {
-      const doc = await this.keys.insert(
-        id,
-        {
-          owner,
-          hash: this.hasher.hash(key),
-          lastFive,
-          label: input.label,
-          labelKey: input.label.toLowerCase(),
-          contacts: input.contacts,
-          createdAt: now,
-          expiresAt,
-          status: KeyStatus.Active,
-          lastUsedAt: null,
-          revokedAt: null,
-          legacy: false,
-        },
-        [outboxEntry(Topic.KeyEvents, created)],
-        now,
-      );
-      this.relay.nudge();
-      this.logger.log({ keyId: id, ownerId }, 'key created');
-      return { ...KeyResponse.from(doc, now), key };
+      return (await this.issue(user, input.label, input.contacts, null, now)).response;
     } catch (error) {
-      if ((error as { code?: number }).code === DUPLICATE_KEY) {
-        throw new ConflictException(`The label "${input.label}" is already used by another key on this account`);
-      }
+      if (isDuplicateKeyError(error)) throw labelTaken(input.label);
       throw error;
     }
   }
@@ -88,4 +65,276 @@ export class KeysService {
   async list(user: UserDocument, now = new Date()): Promise<KeyResponse[]> {
     return (await this.keys.listByOwner(user.id as string)).map((doc) => KeyResponse.from(doc, now));
   }
+
+  async get(user: UserDocument, id: string, now = new Date()): Promise<KeyResponse> {
+    return KeyResponse.from(await this.owned(user, id), now);
+  }
+
+  /** Replaces the contacts; an unchanged set (in any order) writes nothing and emits nothing. */
+  async replaceContacts(user: UserDocument, id: string, contacts: string[], now = new Date()): Promise<KeyResponse> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const doc = await this.owned(user, id);
+      if (sameContacts(doc.contacts, contacts)) return KeyResponse.from(doc, now);
+      if (doc.status === KeyStatus.Revoked) {
+        throw new ConflictException('This key is revoked; its contacts can no longer change');
+      }
+      const event = buildKeyEvent(KEY_CONTACTS_CHANGED, {
+        keyId: id,
+        owner: ownerOf(doc),
+        occurredAt: now,
+        payload: {
+          label: doc.label,
+          lastFive: doc.lastFive,
+          previousContacts: [...doc.contacts],
+          contacts,
+          expiresAt: doc.expiresAt.toISOString(),
+        },
+      });
+      const entries = [outboxEntry(Topic.KeyEvents, event)];
+      if (await this.keys.updateIf(doc.owner.userId, id, expectedOf(doc), { contacts }, entries, now)) {
+        this.relay.nudge();
+        this.logger.log({ keyId: id, ownerId: doc.owner.userId }, 'key contacts replaced');
+        doc.contacts = contacts;
+        return KeyResponse.from(doc, now);
+      }
+    }
+    throw changedMeanwhile();
+  }
+
+  /**
+   * Revokes at once. Idempotent: revoking a key that is already revoked or expired changes nothing,
+   * emits nothing, and still answers 204, so a client may safely retry.
+   */
+  async revoke(user: UserDocument, id: string, now = new Date()): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const doc = await this.owned(user, id);
+      if (doc.status !== KeyStatus.Active || doc.expiresAt <= now) return;
+      if (await this.revokeKey(doc, now)) return;
+    }
+    throw changedMeanwhile();
+  }
+
+  /**
+   * Issues a replacement with the same contacts and cuts the old key's validity to the grace period
+   * (graceHours 0: the old key is expired at once, status `expired`). Two documents, so two writes,
+   * ordered so that a crash between them is harmless: the replacement is inserted (with its
+   * KeyCreated) first, then the old key is marked (with its KeyRotated) only if no other rotation
+   * got there first. A crash in between leaves an extra key whose text nobody ever received and
+   * the old key untouched; the retry rotates normally and revokes that leftover.
+   */
+  async rotate(user: UserDocument, id: string, input: RotateKeyDto, now = new Date()): Promise<CreatedKeyResponse> {
+    const old = await this.owned(user, id);
+    await this.assertRotatable(old, now);
+    await this.ensureRoom(user, 1, now);
+    const replacement = await this.issueReplacement(user, old, input.label, now);
+
+    if (!(await this.markRotated(old, replacement.doc, input.graceHours, now))) {
+      // Another rotation, a revocation or an expiry won: this replacement is never handed out.
+      await this.revokeKey(replacement.doc, now);
+      await this.assertRotatable(await this.owned(user, id), now);
+      throw changedMeanwhile();
+    }
+    this.relay.nudge();
+    this.logger.log(
+      { keyId: id, newKeyId: replacement.doc.id, ownerId: old.owner.userId, graceHours: input.graceHours },
+      'key rotated',
+    );
+    await this.revokeLeftovers(old, replacement.doc.id as string, now);
+    return replacement.response;
+  }
+
+  private async owned(user: UserDocument, id: string): Promise<KeyDocument> {
+    const doc = await this.keys.findOwned(user.id as string, id);
+    if (!doc) throw new NotFoundException(`No key with id "${id}" on this account`);
+    return doc;
+  }
+
+  /** Room for one more active key; a rotation's replacement takes the slot of the key it replaces. */
+  private async ensureRoom(user: UserDocument, replacing: 0 | 1, now: Date): Promise<void> {
+    if ((await this.keys.countActive(user.id as string, now)) - replacing >= this.maxActive) {
+      throw new ConflictException(
+        `You already have ${this.maxActive} active keys; revoke one (or wait for a rotated key's grace period to end) first`,
+      );
+    }
+  }
+
+  private async assertRotatable(doc: KeyDocument, now: Date): Promise<void> {
+    if (doc.status === KeyStatus.Revoked) throw new ConflictException('This key is revoked and cannot be rotated');
+    if (doc.status === KeyStatus.Expired || doc.expiresAt <= now) {
+      throw new ConflictException('This key has expired and cannot be rotated; create a new key instead');
+    }
+    if (doc.rotatedTo) {
+      await this.revokeLeftovers(doc, doc.rotatedTo, now);
+      throw new ConflictException(`This key was already rotated; its replacement is key "${doc.rotatedTo}"`);
+    }
+  }
+
+  private async issueReplacement(
+    user: UserDocument,
+    old: KeyDocument,
+    label: string | undefined,
+    now: Date,
+  ): Promise<Issued> {
+    if (label !== undefined) {
+      try {
+        return await this.issue(user, label, [...old.contacts], old.id as string, now);
+      } catch (error) {
+        if (isDuplicateKeyError(error)) throw labelTaken(label);
+        throw error;
+      }
+    }
+    for (let attempt = 0; ; attempt++) {
+      const taken = await this.keys.labelKeysOf(user.id as string);
+      const candidate = freeRotationLabel(old.label, now, user.timeZone, taken);
+      try {
+        return await this.issue(user, candidate, [...old.contacts], old.id as string, now);
+      } catch (error) {
+        // Another request took the label between our read and our insert: pick the next one.
+        if (!isDuplicateKeyError(error) || attempt + 1 >= MAX_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** Cuts the old key to the grace period and appends KeyRotated, unless it changed; retries on a concurrent edit. */
+  private async markRotated(
+    old: KeyDocument,
+    replacement: KeyDocument,
+    graceHours: number,
+    now: Date,
+  ): Promise<boolean> {
+    let current: KeyDocument | null = old;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS && current; attempt++) {
+      if (current.rotatedTo || current.status !== KeyStatus.Active || current.expiresAt <= now) return false;
+      const graceEnd = new Date(now.getTime() + graceHours * HOUR_MS);
+      const expiresAt = graceEnd < current.expiresAt ? graceEnd : current.expiresAt;
+      const event = buildKeyEvent(KEY_ROTATED, {
+        keyId: current.id as string,
+        owner: ownerOf(current),
+        occurredAt: now,
+        payload: {
+          label: current.label,
+          lastFive: current.lastFive,
+          contacts: [...current.contacts],
+          oldKeyExpiresAt: expiresAt.toISOString(),
+          newKeyId: replacement.id as string,
+          newLabel: replacement.label,
+          newLastFive: replacement.lastFive,
+          newExpiresAt: replacement.expiresAt.toISOString(),
+        },
+      });
+      const set: Partial<Key> = {
+        rotatedTo: replacement.id as string,
+        expiresAt,
+        ...(graceHours === 0 ? { status: KeyStatus.Expired } : {}),
+      };
+      const ownerId = current.owner.userId;
+      const id = current.id as string;
+      const entries = [outboxEntry(Topic.KeyEvents, event)];
+      if (await this.keys.updateIf(ownerId, id, { ...expectedOf(current), notRotated: true }, set, entries, now)) {
+        return true;
+      }
+      current = await this.keys.findOwned(ownerId, id);
+    }
+    return false;
+  }
+
+  /** Revokes replacements left by interrupted rotations of `old`; their text was never handed out. */
+  private async revokeLeftovers(old: KeyDocument, keep: string, now: Date): Promise<void> {
+    for (const leftover of await this.keys.findOtherReplacements(old.owner.userId, old.id as string, keep)) {
+      if (await this.revokeKey(leftover, now)) {
+        this.logger.warn(
+          { keyId: leftover.id, rotatedFrom: old.id },
+          'revoked the leftover of an interrupted rotation',
+        );
+      }
+    }
+  }
+
+  private async revokeKey(doc: KeyDocument, now: Date): Promise<boolean> {
+    const event = buildKeyEvent(KEY_REVOKED, {
+      keyId: doc.id as string,
+      owner: ownerOf(doc),
+      occurredAt: now,
+      payload: { label: doc.label, lastFive: doc.lastFive, contacts: [...doc.contacts], revokedAt: now.toISOString() },
+    });
+    const revoked = await this.keys.updateIf(
+      doc.owner.userId,
+      doc.id as string,
+      expectedOf(doc),
+      { status: KeyStatus.Revoked, revokedAt: now },
+      [outboxEntry(Topic.KeyEvents, event)],
+      now,
+    );
+    if (revoked) {
+      this.relay.nudge();
+      this.logger.log({ keyId: doc.id, ownerId: doc.owner.userId }, 'key revoked');
+    }
+    return revoked;
+  }
+
+  /** Generates a key and inserts it with its KeyCreated event (one write). The text leaves only in the response. */
+  private async issue(
+    user: UserDocument,
+    label: string,
+    contacts: string[],
+    rotatedFrom: string | null,
+    now: Date,
+  ): Promise<Issued> {
+    const id = this.keys.newId();
+    const key = generateKey(user.username);
+    const owner: Owner = { userId: user.id as string, email: user.email, timeZone: user.timeZone };
+    const expiresAt = addMonths(now, this.validityMonths);
+    const lastFive = lastFiveOf(key);
+    const created = buildKeyEvent(KEY_CREATED, {
+      keyId: id,
+      owner,
+      occurredAt: now,
+      payload: {
+        label,
+        lastFive,
+        contacts,
+        createdAt: now.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+      },
+    });
+    const doc = await this.keys.insert(
+      id,
+      {
+        owner,
+        hash: this.hasher.hash(key),
+        lastFive,
+        label,
+        labelKey: labelKeyOf(label),
+        contacts,
+        createdAt: now,
+        expiresAt,
+        status: KeyStatus.Active,
+        lastUsedAt: null,
+        revokedAt: null,
+        legacy: false,
+        rotatedTo: null,
+        rotatedFrom,
+      },
+      [outboxEntry(Topic.KeyEvents, created)],
+      now,
+    );
+    this.relay.nudge();
+    this.logger.log({ keyId: id, ownerId: owner.userId }, 'key created');
+    return { doc, response: { ...KeyResponse.from(doc, now), key } };
+  }
+}
+
+interface Issued {
+  doc: KeyDocument;
+  response: CreatedKeyResponse;
+}
+
+/** The owner as events carry it (a plain object, not the stored sub-document). */
+function ownerOf(doc: Pick<Key, 'owner'>): Owner {
+  return { userId: doc.owner.userId, email: doc.owner.email, timeZone: doc.owner.timeZone };
+}
+
+/** What a compare-and-set update expects to find unchanged (plain values, not the document's proxies). */
+function expectedOf(doc: KeyDocument): Pick<Key, 'contacts' | 'status' | 'expiresAt'> {
+  return { contacts: [...doc.contacts], status: doc.status, expiresAt: doc.expiresAt };
 }

@@ -1,16 +1,28 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsEmail, IsString, Length, Matches } from 'class-validator';
+import { normalizeContacts } from '../contacts';
+import { LABEL_MAX_LENGTH, LABEL_PATTERN } from '../labels';
 
-export const LABEL_MAX_LENGTH = 64;
 export const CONTACTS_MAX = 10;
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-/** Lowercased, trimmed and deduplicated, so `A@x.io` and `a@x.io ` are one contact. */
-export const normalizeContacts = ({ value }: { value: unknown }) =>
-  Array.isArray(value) && value.every((v) => typeof v === 'string')
-    ? [...new Set(value.map((v: string) => v.trim().toLowerCase()))]
-    : value;
+const normalizeContactList = ({ value }: { value: unknown }) =>
+  Array.isArray(value) && value.every((v) => typeof v === 'string') ? normalizeContacts(value) : value;
+
+/** The label rules, shared by creating and rotating a key. */
+export const IsKeyLabel = () =>
+  applyDecorators(
+    Transform(trim),
+    IsString({ message: 'label must be text' }),
+    Length(1, LABEL_MAX_LENGTH, {
+      message: `label must be 1 to ${LABEL_MAX_LENGTH} characters`,
+    }),
+    Matches(LABEL_PATTERN, {
+      message: 'label must not contain control characters or line breaks',
+    }),
+  );
 
 export class ContactsDto {
   @ApiProperty({
@@ -18,7 +30,7 @@ export class ContactsDto {
     example: ['ops@example.com'],
     description: `1 to ${CONTACTS_MAX} emails`,
   })
-  @Transform(normalizeContacts)
+  @Transform(normalizeContactList)
   @IsArray({ message: 'contacts must be a list of email addresses' })
   @ArrayMinSize(1, { message: 'contacts must hold at least one email address' })
   @ArrayMaxSize(CONTACTS_MAX, {
@@ -39,14 +51,6 @@ export class CreateKeyDto extends ContactsDto {
     example: 'production',
     description: 'Permanent; unique on the account',
   })
-  @Transform(trim)
-  @IsString({ message: 'label must be text' })
-  @Length(1, LABEL_MAX_LENGTH, {
-    message: `label must be 1 to ${LABEL_MAX_LENGTH} characters`,
-  })
-  // eslint-disable-next-line no-control-regex
-  @Matches(/^[^\u0000-\u001f\u007f]*$/, {
-    message: 'label must not contain control characters or line breaks',
-  })
+  @IsKeyLabel()
   label: string;
 }
