@@ -3,9 +3,10 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { KafkaModule } from '@keyward/kafka';
 import { MongoModule } from '@keyward/mongo';
-import { HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
+import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
 import { notificationServiceEnv } from './config/notification-service.env';
 import { KeyEventsModule } from './key-events/key-events.module';
+import { LoginCodesModule } from './login-codes/login-codes.module';
 
 @Module({
   imports: [
@@ -17,8 +18,10 @@ import { KeyEventsModule } from './key-events/key-events.module';
     LoggingModule,
     MongoModule,
     KafkaModule,
+    ClockModule,
     HealthModule,
     KeyEventsModule,
+    LoginCodesModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
 })

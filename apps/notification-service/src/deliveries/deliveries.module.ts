@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { EmailsModule } from '../emails/emails.module';
 import { MailerModule } from '../mailer/mailer.module';
 import { DeliveriesRepository } from './deliveries.repository';
 import { DeliveriesService } from './deliveries.service';
+import { DeliveryRetriesService } from './delivery-retries.service';
 import { Delivery, DeliverySchema } from './delivery.schema';
 
 @Module({
-  imports: [MongooseModule.forFeature([{ name: Delivery.name, schema: DeliverySchema }]), MailerModule],
-  providers: [DeliveriesRepository, DeliveriesService],
+  imports: [MongooseModule.forFeature([{ name: Delivery.name, schema: DeliverySchema }]), EmailsModule, MailerModule],
+  providers: [DeliveriesRepository, DeliveriesService, DeliveryRetriesService],
   exports: [DeliveriesService],
 })
 export class DeliveriesModule {}

@@ -2,72 +2,106 @@ import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { backoff } from '@keyward/kafka';
+import { Clock } from '@keyward/platform';
+import { EmailsService, NotificationMessage, parseNotificationMessage } from '../emails/emails.service';
 import { isPermanentSmtpError, MailerService } from '../mailer/mailer.service';
-import { RenderedEmail } from '../templates/templates.service';
-import { DeliveriesRepository } from './deliveries.repository';
-import { DeliveryStatus } from './delivery.schema';
+import { DeliveriesRepository, DeliveryRecord } from './deliveries.repository';
 
-export interface DeliveryRequest {
-  eventId: string;
-  eventType: string;
-  keyId: string;
-  recipient: string;
-  render(): RenderedEmail;
-}
-
-export type DeliveryOutcome = 'sent' | 'already-sent' | 'failed';
+/** What one attempt did: `skipped` means already sent or failed, or another worker holds it right now. */
+export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'skipped';
 
 /**
- * Sends one email per (event, recipient) at most once: the delivery record is checked before
- * sending and marked right after. Transient SMTP failures are retried with backoff; permanent
- * ones are recorded as failed and not retried.
+ * Sends one email per (message, recipient) at most once per successful SMTP hand-off. A message is
+ * recorded as one pending delivery per recipient, then each gets one attempt straight away; a
+ * transient SMTP failure leaves it pending with a backed-off due time for DeliveryRetriesService,
+ * so neither a bad recipient nor an SMTP outage holds up the Kafka partition. Permanent refusals
+ * (5xx, invalid address) and running out of attempts mark it failed.
  */
 @Injectable()
 export class DeliveriesService {
   private readonly logger = new Logger(DeliveriesService.name);
   private readonly maxAttempts: number;
   private readonly retryBaseMs: number;
+  private readonly leaseMs: number;
 
   constructor(
     private readonly deliveries: DeliveriesRepository,
+    private readonly emails: EmailsService,
     private readonly mailer: MailerService,
+    private readonly clock: Clock,
     config: ConfigService,
   ) {
     this.maxAttempts = config.getOrThrow<number>('DELIVERY_MAX_ATTEMPTS');
     this.retryBaseMs = config.getOrThrow<number>('DELIVERY_RETRY_BASE_MS');
+    this.leaseMs = config.getOrThrow<number>('DELIVERY_LEASE_MS');
   }
 
-  async deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
-    const { eventId, recipient, keyId } = request;
-    const record = await this.deliveries.claim(request);
-    if (record?.status === DeliveryStatus.Sent) return 'already-sent';
-    if (record?.status === DeliveryStatus.Failed) return 'failed';
+  /** Records and attempts the email of every recipient; resolves once each is sent, scheduled for retry or failed. */
+  async deliverAll(message: NotificationMessage): Promise<DeliveryOutcome[]> {
+    const raw = JSON.stringify(message);
+    const keyId = 'keyId' in message ? message.keyId : null;
+    // Recipients are independent: one slow or refused address does not hold up the others.
+    const results = await Promise.allSettled(
+      this.emails.recipients(message).map(async ({ address }) => {
+        await this.deliveries.record(
+          { eventId: message.eventId, recipient: address, eventType: message.type, keyId, message: raw },
+          this.clock.now(),
+        );
+        return this.attempt(message.eventId, address);
+      }),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // Only the database can fail here; the message is retried and recorded deliveries are not repeated.
+    if (failed) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<DeliveryOutcome>).value);
+  }
 
-    const email = request.render();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const messageId = await this.mailer.send({
-          to: recipient,
-          ...email,
-          messageId: `<${eventId}.${hashRecipient(recipient)}@keyward>`,
-        });
-        await this.deliveries.markSent(eventId, recipient, messageId);
-        this.logger.log({ keyId, eventId, eventType: request.eventType }, 'email sent');
-        return 'sent';
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        const permanent = isPermanentSmtpError(error);
-        await this.deliveries.markAttemptFailed(eventId, recipient, message, permanent);
-        if (permanent) {
-          this.logger.warn({ keyId, eventId }, `permanent delivery failure: ${message}`);
-          return 'failed';
-        }
-        if (attempt >= this.maxAttempts) throw new Error(`SMTP still failing after ${attempt} attempts: ${message}`);
-        const delay = backoff(attempt, this.retryBaseMs);
-        this.logger.warn({ keyId, eventId }, `SMTP attempt ${attempt} failed (${message}); retrying in ${delay} ms`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
+  /** One attempt at a pending delivery, if it is due and no one else holds it. */
+  async attempt(eventId: string, recipient: string): Promise<DeliveryOutcome> {
+    const now = this.clock.now();
+    const delivery = await this.deliveries.lease(eventId, recipient, now, new Date(now.getTime() + this.leaseMs));
+    if (!delivery) return 'skipped';
+    const log = { keyId: delivery.keyId ?? undefined, eventId, eventType: delivery.eventType };
+
+    const message = parseNotificationMessage(delivery.message);
+    if (this.emails.isStale(message, now)) {
+      await this.deliveries.markFailed(delivery, 'expired before it could be sent', now);
+      this.logger.warn(log, 'not sent: the message expired before it could be sent');
+      return 'failed';
     }
+    try {
+      const email = this.emails.compose(message, recipient);
+      const smtpMessageId = await this.mailer.send({
+        to: recipient,
+        ...email,
+        messageId: `<${eventId}.${hashRecipient(recipient)}@keyward>`,
+      });
+      await this.deliveries.markSent(delivery, smtpMessageId, this.clock.now());
+      this.logger.log(log, 'email sent');
+      return 'sent';
+    } catch (error) {
+      return this.failedAttempt(delivery, error, log);
+    }
+  }
+
+  private async failedAttempt(delivery: DeliveryRecord, error: unknown, log: object): Promise<DeliveryOutcome> {
+    const reason = error instanceof Error ? error.message : String(error);
+    const now = this.clock.now();
+    const attempts = delivery.attempts + 1;
+    if (isPermanentSmtpError(error)) {
+      await this.deliveries.markFailed(delivery, reason, now);
+      this.logger.warn(log, `permanent delivery failure, not retried: ${reason}`);
+      return 'failed';
+    }
+    if (attempts >= this.maxAttempts) {
+      await this.deliveries.markFailed(delivery, `gave up after ${attempts} attempts: ${reason}`, now);
+      this.logger.error(log, `delivery failed after ${attempts} attempts: ${reason}`);
+      return 'failed';
+    }
+    const delay = backoff(attempts, this.retryBaseMs);
+    await this.deliveries.markRetry(delivery, reason, new Date(now.getTime() + delay), now);
+    this.logger.warn(log, `SMTP attempt ${attempts} failed (${reason}); next attempt in ${delay} ms`);
+    return 'retrying';
   }
 }
 

@@ -1,4 +1,6 @@
-import { AnyKeyEvent } from '@keyward/contracts';
+import { AnyKeyEvent, LoginCodeRequested } from '@keyward/contracts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** "Fri, 21 May 2027, 10:00 GMT+8": a time in the owner's zone with the offset written out. */
 export function formatInZone(iso: string, timeZone: string): string {
@@ -15,37 +17,131 @@ export function formatInZone(iso: string, timeZone: string): string {
   }).format(new Date(iso));
 }
 
-/** Template name for an event type: KeyContactsChanged → key-contacts-changed. */
+/** Whole days from `from` until `to` (0 once less than a day is left). */
+export function wholeDaysBetween(from: string, to: string): number {
+  return Math.max(0, Math.floor((Date.parse(to) - Date.parse(from)) / DAY_MS));
+}
+
+/** "in 30 days", "in 1 day", "within a day". */
+export function inDays(days: number): string {
+  if (days <= 0) return 'within a day';
+  return days === 1 ? 'in 1 day' : `in ${days} days`;
+}
+
+/** Template name for a message type: KeyContactsChanged → key-contacts-changed. */
 export function templateName(type: string): string {
   return type.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
 }
 
-/** Who hears of an event: its contacts (old and new for a contacts change), else the owner. */
-export function recipientsOf(event: AnyKeyEvent): { address: string; reason: string }[] {
-  const contacts =
-    event.type === 'KeyContactsChanged'
-      ? [...new Set([...event.payload.previousContacts, ...event.payload.contacts])]
-      : event.payload.contacts;
-  if (contacts.length === 0)
-    return [
-      {
-        address: event.owner.email,
-        reason: 'you own this account and the key has no contacts',
-      },
-    ];
-  return contacts.map((address) => ({ address, reason: 'you are a contact' }));
+export interface Recipient {
+  address: string;
+  /** The line that tells this recipient why they receive the email. */
+  reason: string;
 }
 
-/** Everything a template may show, already formatted. Never holds the key or its hash. */
-export function emailContext(event: AnyKeyEvent, webAppUrl: string, recipientReason: string) {
+/**
+ * Who hears of a key event: its contacts (old and new for a contacts change), else the owner
+ * (legacy keys may have no contacts).
+ */
+export function recipientsOf(event: AnyKeyEvent): Recipient[] {
+  if (event.type === 'KeyContactsChanged') {
+    const { previousContacts, contacts } = event.payload;
+    const all = [...new Set([...previousContacts, ...contacts])];
+    if (all.length > 0)
+      return all.map((address) => ({
+        address,
+        reason: !contacts.includes(address)
+          ? 'you were removed from its contacts'
+          : !previousContacts.includes(address)
+            ? 'you were added to its contacts'
+            : 'you are one of its contacts',
+      }));
+  } else if (event.payload.contacts.length > 0) {
+    return event.payload.contacts.map((address) => ({ address, reason: 'you are one of its contacts' }));
+  }
+  return [{ address: event.owner.email, reason: 'you own the account and the key has no contacts' }];
+}
+
+/** How a reminder reads: calm a month out, pressing in the last days. */
+export function reminderTone(daysLeft: number): 'notice' | 'soon' | 'urgent' {
+  if (daysLeft >= 14) return 'notice';
+  return daysLeft >= 5 ? 'soon' : 'urgent';
+}
+
+/** Everything a key-event template may show, already formatted. Never holds the key or its hash. */
+export function keyEventContext(event: AnyKeyEvent, recipient: Recipient, webAppUrl: string) {
   const tz = event.owner.timeZone;
-  const p = event.payload;
-  return {
-    ...p,
-    eventType: event.type,
+  const at = (iso: string) => formatInZone(iso, tz);
+  const settings = (keyId: string) => `${webAppUrl.replace(/\/$/, '')}/settings#key-${encodeURIComponent(keyId)}`;
+  const common = {
+    label: event.payload.label,
+    lastFive: event.payload.lastFive,
     ownerEmail: event.owner.email,
-    recipientReason,
-    expiresAt: 'expiresAt' in p ? formatInZone(p.expiresAt, tz) : undefined,
-    settingsUrl: `${webAppUrl.replace(/\/$/, '')}/settings#key-${encodeURIComponent(event.keyId)}`,
+    timeZone: tz,
+    recipientReason: `${recipient.reason}: the API key "${event.payload.label}" (ending ${event.payload.lastFive}) on the keyward account ${event.owner.email}`,
+    settingsUrl: settings(event.keyId),
+  };
+  switch (event.type) {
+    case 'KeyCreated': {
+      const p = event.payload;
+      const daysLeft = wholeDaysBetween(event.occurredAt, p.expiresAt);
+      return { ...common, expiresAt: at(p.expiresAt), createdAt: at(p.createdAt), daysLeft, inDays: inDays(daysLeft) };
+    }
+    case 'KeyExpiring': {
+      const p = event.payload;
+      const tone = reminderTone(p.daysLeft);
+      return {
+        ...common,
+        expiresAt: at(p.expiresAt),
+        daysLeft: p.daysLeft,
+        inDays: inDays(p.daysLeft),
+        notice: tone === 'notice',
+        soon: tone === 'soon',
+        urgent: tone === 'urgent',
+        finalReminder: p.finalReminder,
+      };
+    }
+    case 'KeyExpired':
+      // Named apart from expiresAt so the summary does not list it as a future expiry.
+      return { ...common, expiredAt: at(event.payload.expiresAt) };
+    case 'KeyRevoked':
+      return { ...common, revokedAt: at(event.payload.revokedAt) };
+    case 'KeyRotated': {
+      const p = event.payload;
+      const daysLeft = wholeDaysBetween(event.occurredAt, p.newExpiresAt);
+      return {
+        ...common,
+        oldKeyExpiresAt: at(p.oldKeyExpiresAt),
+        oldKeyStillWorks: Date.parse(p.oldKeyExpiresAt) > Date.parse(event.occurredAt),
+        newLabel: p.newLabel,
+        newLastFive: p.newLastFive,
+        newExpiresAt: at(p.newExpiresAt),
+        daysLeft,
+        inDays: inDays(daysLeft),
+        // The action is on the new key now.
+        settingsUrl: settings(p.newKeyId),
+      };
+    }
+    case 'KeyContactsChanged': {
+      const p = event.payload;
+      return {
+        ...common,
+        expiresAt: at(p.expiresAt),
+        contacts: p.contacts,
+        removed: !p.contacts.includes(recipient.address),
+        added: p.contacts.includes(recipient.address) && !p.previousContacts.includes(recipient.address),
+      };
+    }
+  }
+}
+
+/** The login-code email's context: the opened code, and its expiry in the user's zone. */
+export function loginCodeContext(message: LoginCodeRequested, code: string) {
+  return {
+    code,
+    email: message.email,
+    recipientReason: `someone asked to sign in to keyward as ${message.email}`,
+    expiresAt: formatInZone(message.expiresAt, message.timeZone),
+    minutesLeft: Math.max(1, Math.round((Date.parse(message.expiresAt) - Date.parse(message.occurredAt)) / 60_000)),
   };
 }

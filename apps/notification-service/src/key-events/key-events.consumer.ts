@@ -2,9 +2,9 @@ import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nest
 import { ConfigService } from '@nestjs/config';
 import { parseKeyEvent, Topic } from '@keyward/contracts';
 import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
-import { KeyEventsService } from './key-events.service';
+import { DeliveriesService } from '../deliveries/deliveries.service';
 
-/** The consumer-group member for key events: validates each message, then hands it to the service. */
+/** The consumer-group member for key events: validates each message, then emails its recipients. */
 @Injectable()
 export class KeyEventsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly consumer: ManagedConsumer;
@@ -12,7 +12,7 @@ export class KeyEventsConsumer implements OnApplicationBootstrap, OnApplicationS
   constructor(
     factory: KafkaConsumerFactory,
     config: ConfigService,
-    private readonly keyEvents: KeyEventsService,
+    private readonly deliveries: DeliveriesService,
   ) {
     this.consumer = factory.create({
       groupId: config.getOrThrow<string>('CONSUMER_GROUP'),
@@ -29,7 +29,7 @@ export class KeyEventsConsumer implements OnApplicationBootstrap, OnApplicationS
     await this.consumer.stop();
   }
 
-  private onKeyEvent({ message }: IncomingMessage): Promise<void> {
-    return this.keyEvents.notify(parseKeyEvent(message.value));
+  private async onKeyEvent({ message }: IncomingMessage): Promise<void> {
+    await this.deliveries.deliverAll(parseKeyEvent(message.value));
   }
 }

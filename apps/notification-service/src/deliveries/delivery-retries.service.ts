@@ -1,0 +1,55 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Clock } from '@keyward/platform';
+import { DeliveriesRepository } from './deliveries.repository';
+import { DeliveriesService } from './deliveries.service';
+
+/**
+ * Retries pending deliveries when they fall due: transient SMTP failures, and deliveries a crashed
+ * process left leased. Every instance sweeps; the lease in DeliveriesService.attempt keeps each
+ * attempt to one instance.
+ */
+@Injectable()
+export class DeliveryRetriesService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(DeliveryRetriesService.name);
+  private readonly pollMs: number;
+  private readonly batch: number;
+  private timer?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
+
+  constructor(
+    private readonly repository: DeliveriesRepository,
+    private readonly deliveries: DeliveriesService,
+    private readonly clock: Clock,
+    config: ConfigService,
+  ) {
+    this.pollMs = config.getOrThrow<number>('DELIVERY_RETRY_POLL_MS');
+    this.batch = config.getOrThrow<number>('SMTP_POOL_SIZE') * 4;
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
+    }, this.pollMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.sweeping;
+  }
+
+  /** Attempts every delivery due now, a batch at a time; resolves with how many were attempted. */
+  async sweep(): Promise<void> {
+    try {
+      for (;;) {
+        const due = await this.repository.due(this.clock.now(), this.batch);
+        if (due.length === 0) return;
+        const outcomes = await Promise.all(due.map((d) => this.deliveries.attempt(d.eventId, d.recipient)));
+        // Everything due was just rescheduled or finished; stop rather than spin while SMTP is down.
+        if (!outcomes.includes('sent') || due.length < this.batch) return;
+      }
+    } catch (error) {
+      this.logger.warn(`retry sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}

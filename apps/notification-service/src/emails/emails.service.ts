@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import {
+  AnyKeyEvent,
+  LOGIN_CODE_REQUESTED,
+  LoginCodeRequested,
+  openLoginCode,
+  parseKeyEvent,
+  parseLoginCodeRequested,
+} from '@keyward/contracts';
+import { RenderedEmail, TemplatesService } from '../templates/templates.service';
+import { keyEventContext, loginCodeContext, Recipient, recipientsOf, templateName } from './email-context';
+
+/** Everything notification-service emails about: a key event, or a one-time login code. */
+export type NotificationMessage = AnyKeyEvent | LoginCodeRequested;
+
+/** Validates a stored message again with its contract, so a retry renders exactly what arrived. */
+export function parseNotificationMessage(raw: string): NotificationMessage {
+  const { type } = JSON.parse(raw) as { type?: unknown };
+  return type === LOGIN_CODE_REQUESTED ? parseLoginCodeRequested(raw) : parseKeyEvent(raw);
+}
+
+/** Decides who hears of a message and renders the email each of them gets. */
+@Injectable()
+export class EmailsService {
+  private readonly webAppUrl: string;
+  private readonly sealingKey: string;
+
+  constructor(
+    private readonly templates: TemplatesService,
+    config: ConfigService,
+  ) {
+    this.webAppUrl = config.getOrThrow<string>('WEB_APP_URL');
+    this.sealingKey = config.getOrThrow<string>('LOGIN_CODE_SEALING_KEY');
+  }
+
+  recipients(message: NotificationMessage): Recipient[] {
+    if (message.type === LOGIN_CODE_REQUESTED) return [{ address: message.email, reason: 'you asked to sign in' }];
+    return recipientsOf(message);
+  }
+
+  /** The login code inside a message; throws InvalidMessageError when it cannot be opened. */
+  openLoginCode(message: LoginCodeRequested): string {
+    return openLoginCode(message.sealedCode, this.sealingKey);
+  }
+
+  /** A message whose email would no longer help (a login code past its expiry). */
+  isStale(message: NotificationMessage, now: Date): boolean {
+    return message.type === LOGIN_CODE_REQUESTED && Date.parse(message.expiresAt) <= now.getTime();
+  }
+
+  compose(message: NotificationMessage, address: string): RenderedEmail {
+    if (message.type === LOGIN_CODE_REQUESTED)
+      return this.templates.render('login-code', loginCodeContext(message, this.openLoginCode(message)));
+    const recipient = recipientsOf(message).find((r) => r.address === address);
+    if (!recipient) throw new Error(`${address} is not a recipient of ${message.type} ${message.eventId}`);
+    return this.templates.render(templateName(message.type), keyEventContext(message, recipient, this.webAppUrl));
+  }
+}

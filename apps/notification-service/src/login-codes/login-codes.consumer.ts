@@ -1,0 +1,43 @@
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { parseLoginCodeRequested, Topic } from '@keyward/contracts';
+import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
+import { DeliveriesService } from '../deliveries/deliveries.service';
+import { EmailsService } from '../emails/emails.service';
+
+/**
+ * Emails one-time login codes. Its own consumer group, so a sign-in never waits behind a backlog
+ * of key events.
+ */
+@Injectable()
+export class LoginCodesConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly consumer: ManagedConsumer;
+
+  constructor(
+    factory: KafkaConsumerFactory,
+    config: ConfigService,
+    private readonly emails: EmailsService,
+    private readonly deliveries: DeliveriesService,
+  ) {
+    this.consumer = factory.create({
+      groupId: `${config.getOrThrow<string>('CONSUMER_GROUP')}.login-codes`,
+      topics: [Topic.LoginCodes],
+      handle: (message) => this.onLoginCodeRequested(message),
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.consumer.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer.stop();
+  }
+
+  private async onLoginCodeRequested({ message }: IncomingMessage): Promise<void> {
+    const request = parseLoginCodeRequested(message.value);
+    // A code sealed under another key is dead-lettered now rather than failing at send time.
+    this.emails.openLoginCode(request);
+    await this.deliveries.deliverAll(request);
+  }
+}
