@@ -54,6 +54,10 @@ export class ServiceProcess {
     });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
+    // Never outlive the test or bench that started it, even when it fails before its cleanup.
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
     const service = new ServiceProcess(name, `http://127.0.0.1:${port}`, logFile, child);
     await service.waitHealthy(timeoutMs);
     return service;
