@@ -84,7 +84,7 @@ export class ManagedConsumer {
     const maxAttempts = this.options.maxAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.options.handle(incoming);
+        await whileBeating(heartbeat, () => this.options.handle(incoming));
         return;
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
@@ -131,6 +131,19 @@ export function backoff(attempt: number, baseMs: number): number {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * kafkajs heartbeats only between messages: a handler slower than the session timeout (a slow SMTP
+ * server) would otherwise be dropped from the group and its partition reassigned mid-message.
+ */
+async function whileBeating(heartbeat: () => Promise<void>, work: () => Promise<void>): Promise<void> {
+  const timer = setInterval(() => heartbeat().catch(() => undefined), 1_000);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 @Injectable()
 export class KafkaConsumerFactory {
