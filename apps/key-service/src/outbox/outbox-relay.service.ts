@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectModel } from '@nestjs/mongoose';
-import { KafkaProducerService } from '@keyward/kafka';
+import { Topic } from '@keyward/contracts';
+import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
 import { Model } from 'mongoose';
 import { AsyncResource } from 'node:async_hooks';
 import { LoginCode } from '../auth/login-code.schema';
@@ -108,7 +109,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     }
     if (leased.length === 0) return 0;
 
-    const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
+    const byTopic = new Map<Topic, OutgoingMessage[]>();
     for (const doc of leased) {
       for (const entry of doc.outbox) {
         const list = byTopic.get(entry.topic) ?? [];
@@ -120,7 +121,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         byTopic.set(entry.topic, list);
       }
     }
-    for (const [topic, messages] of byTopic) await this.producer.send(topic as never, messages);
+    for (const [topic, messages] of byTopic) await this.producer.send(topic, messages);
 
     for (const doc of leased) await this.removePublished(model, doc._id, doc.outbox);
     const count = leased.reduce((n, d) => n + d.outbox.length, 0);
