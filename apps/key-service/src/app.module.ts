@@ -8,6 +8,7 @@ import { AuthModule } from './auth/auth.module';
 import { keyServiceEnv } from './config/key-service.env';
 import { KeysModule } from './keys/keys.module';
 import { OutboxModule } from './outbox/outbox.module';
+import { RemindersModule } from './reminders/reminders.module';
 
 @Module({
   imports: [
@@ -24,6 +25,7 @@ import { OutboxModule } from './outbox/outbox.module';
     OutboxModule,
     AuthModule,
     KeysModule,
+    RemindersModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
 })

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { KafkaModule } from '@keyward/kafka';
 import { MongoModule } from '@keyward/mongo';
-import { HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
+import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
 import { schedulerServiceEnv } from './config/scheduler-service.env';
+import { RemindersModule } from './reminders/reminders.module';
 
 @Module({
   imports: [
@@ -17,6 +19,9 @@ import { schedulerServiceEnv } from './config/scheduler-service.env';
     MongoModule,
     KafkaModule,
     HealthModule,
+    ClockModule,
+    ScheduleModule.forRoot(),
+    RemindersModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
 })

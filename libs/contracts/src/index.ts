@@ -9,3 +9,6 @@ export * from './events/key-revoked';
 export * from './events/key-rotated';
 export * from './events/key-contacts-changed';
 export * from './login-codes';
+export * from './sealing';
+export * from './key-verification';
+export * from './commands/record-reminder-due';

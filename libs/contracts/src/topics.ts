@@ -9,6 +9,10 @@ export enum Topic {
   KeyReminderCommands = 'keyward.key-reminder-commands.1',
   /** key-service → notification-service: one-time login codes to email (the code sealed). */
   LoginCodes = 'keyward.login-codes.1',
+  /** Internal services → key-service: verify a key (request/reply; the key sealed). */
+  KeyVerify = 'keyward.key-verify.1',
+  /** key-service → the asking instance: the verification (the reply partition names the asker). */
+  KeyVerifyReply = 'keyward.key-verify.1.reply',
   /** Messages a consumer could not process, with the reason and the original bytes. */
   DeadLetter = 'keyward.dead-letter.1',
 }
@@ -18,7 +22,8 @@ export interface TopicSpec {
   retentionMs: number;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 
 /** Partitions and retention chosen on purpose; created explicitly (auto-create is off). */
 export const TOPIC_SPECS: Record<Topic, TopicSpec> = {
@@ -26,4 +31,7 @@ export const TOPIC_SPECS: Record<Topic, TopicSpec> = {
   [Topic.KeyReminderCommands]: { partitions: 6, retentionMs: 7 * DAY_MS },
   [Topic.LoginCodes]: { partitions: 3, retentionMs: 1 * DAY_MS },
   [Topic.DeadLetter]: { partitions: 1, retentionMs: 30 * DAY_MS },
+  // Requests and replies are worthless after their timeout; keep them an hour for debugging.
+  [Topic.KeyVerify]: { partitions: 6, retentionMs: HOUR_MS },
+  [Topic.KeyVerifyReply]: { partitions: 6, retentionMs: HOUR_MS },
 };

@@ -21,6 +21,8 @@ export interface ConsumerOptions {
   /** Start of the exponential backoff between attempts (default 200 ms). */
   retryBaseMs?: number;
   sessionTimeoutMs?: number;
+  /** Where a group with no committed offsets starts: the oldest message (default) or only new ones. */
+  fromBeginning?: boolean;
 }
 
 /**
@@ -61,7 +63,7 @@ export class ManagedConsumer {
     await this.consumer.connect();
     await this.consumer.subscribe({
       topics: this.options.topics.map((t) => this.topics.name(t)),
-      fromBeginning: true,
+      fromBeginning: this.options.fromBeginning ?? true,
     });
     await this.consumer.run({
       eachMessage: (payload) => this.onMessage(payload),

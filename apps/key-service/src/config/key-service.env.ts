@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
 import { envBoolean, httpEnv, platformEnv } from '@keyward/platform';
+import { parseStages } from '../reminders/reminder-schedule';
 
 const DEV_KEY_HASH_SECRET = 'keyward-local-development-only-secret-change-me';
 const DEV_LOGIN_CODE_SEALING_KEY = 'keyward-local-development-only-login-code-key';
@@ -23,6 +24,18 @@ export const keyServiceEnv = z
     DEFAULT_TIME_ZONE: z.string().default('Asia/Singapore'),
     /** How often the outbox relay looks for unpublished events when no write has nudged it. */
     OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+    /** Reminder stages in days before expiry, e.g. "30,14,7,3,1"; each is sent once per key. */
+    REMINDER_STAGES_DAYS: z
+      .string()
+      .default('30,14,7,3,1')
+      .transform((text, ctx) => {
+        try {
+          return parseStages(text);
+        } catch (error) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
     SESSION_COOKIE_SECURE: envBoolean.default('false'),
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.KEY_HASH_SECRET !== DEV_KEY_HASH_SECRET, {

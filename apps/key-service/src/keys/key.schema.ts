@@ -37,6 +37,13 @@ export class Key implements OutboxFields {
   @Prop({ type: String, default: null }) rotatedTo?: string | null;
   /** Set on a replacement: the id of the key it replaced (finds leftovers of an interrupted rotation). */
   @Prop({ type: String, default: null }) rotatedFrom?: string | null;
+  /**
+   * When the next reminder stage (or the expiry itself) falls due; null once nothing is left.
+   * Kept by key-service with reminders/reminder-schedule.ts; scheduler-service scans it.
+   */
+  @Prop({ type: Date, default: null }) nextReminderAt?: Date | null;
+  /** Reminder stages (days before expiry) already sent, each claimed exactly once. */
+  @Prop({ type: [Number], default: [] }) remindersSent?: number[];
   @Prop({ type: [OutboxEntrySchema], default: [] }) outbox: OutboxEntry[];
   @Prop({ type: Date, default: null }) outboxAt: Date | null;
 }
@@ -47,4 +54,6 @@ KeySchema.index({ hash: 1 }, { unique: true });
 KeySchema.index({ 'owner.userId': 1, labelKey: 1 }, { unique: true });
 KeySchema.index({ 'owner.userId': 1, createdAt: -1 });
 KeySchema.index({ outboxAt: 1 });
+/** The reminder scan: active keys by due time, _id breaking ties for keyset paging. */
+KeySchema.index({ status: 1, nextReminderAt: 1, _id: 1 });
 KeySchema.index({ rotatedFrom: 1 });

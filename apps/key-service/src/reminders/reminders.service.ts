@@ -1,0 +1,107 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { buildKeyEvent, KEY_EXPIRED, KEY_EXPIRING, Owner, RecordReminderDue, Topic } from '@keyward/contracts';
+import { KeyStatus } from '../keys/key.schema';
+import { OutboxRelayService } from '../outbox/outbox-relay.service';
+import { outboxEntry } from '../outbox/outbox';
+import { OutboxEntry } from '../outbox/outbox-entry.schema';
+import { dueReminder, nextReminderAt } from './reminder-schedule';
+import { ReminderClaim, RemindersRepository, ReminderView } from './reminders.repository';
+
+/** Claims lost to concurrent writers before giving up; the scheduler's next pass asks again. */
+const MAX_ATTEMPTS = 5;
+
+export type ReminderOutcome = 'expiring' | 'expired' | 'closed' | 'not-due' | 'missing';
+
+/**
+ * Records reminder stages and expiries that the scheduler found due. Each is claimed by one
+ * conditional write (see RemindersRepository.claim), so however often a command arrives —
+ * redelivered, or from several schedulers — each stage and each expiry is emitted once.
+ *
+ * "Due" is judged as of the command's time, not this process's clock: the scheduler is the
+ * service that watches time, and tests move its clock. The topic is internal to keyward.
+ */
+@Injectable()
+export class RemindersService {
+  private readonly logger = new Logger(RemindersService.name);
+  private readonly stages: number[];
+
+  constructor(
+    private readonly reminders: RemindersRepository,
+    private readonly relay: OutboxRelayService,
+    config: ConfigService,
+  ) {
+    this.stages = config.getOrThrow<number[]>('REMINDER_STAGES_DAYS');
+  }
+
+  async recordDue(command: Pick<RecordReminderDue, 'keyId' | 'asOf'>): Promise<ReminderOutcome> {
+    const asOf = new Date(command.asOf);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const key = await this.reminders.findForReminder(command.keyId);
+      if (!key) {
+        this.logger.warn({ keyId: command.keyId }, 'reminder due for a key that does not exist; skipped');
+        return 'missing';
+      }
+      if (key.status !== KeyStatus.Active || !key.nextReminderAt || key.nextReminderAt > asOf) return 'not-due';
+      const [outcome, claim, events] = this.decide(key, asOf);
+      if (await this.reminders.claim(key, claim, events, asOf)) {
+        if (events.length > 0) this.relay.nudge();
+        this.logger.log({ keyId: command.keyId, outcome, stageDays: claim.sentStage }, 'reminder recorded');
+        return outcome;
+      }
+    }
+    throw new Error(`key ${command.keyId} kept changing while its reminder was being recorded`);
+  }
+
+  private decide(key: ReminderView, asOf: Date): [ReminderOutcome, ReminderClaim, OutboxEntry[]] {
+    const keyId = key._id.toHexString();
+    const expired = asOf >= key.expiresAt;
+    // A rotated-out key's last email was KeyRotated: at its grace period's end it only closes.
+    if (key.rotatedTo) {
+      return expired
+        ? ['closed', { nextReminderAt: null, status: KeyStatus.Expired }, []]
+        : ['not-due', { nextReminderAt: key.expiresAt }, []];
+    }
+    const due = dueReminder(key.expiresAt, this.stages, key.remindersSent ?? [], asOf);
+    const base = {
+      keyId,
+      owner: ownerOf(key),
+      occurredAt: asOf,
+    };
+    const summary = {
+      label: key.label,
+      lastFive: key.lastFive,
+      // The contacts as they are now: a change after one reminder reaches the next one.
+      contacts: key.contacts,
+      expiresAt: key.expiresAt.toISOString(),
+    };
+    if (!due) {
+      // nextReminderAt was set under other stages (configuration changed): just move it on.
+      const next = nextReminderAt(key.expiresAt, this.stages, key.remindersSent ?? [], asOf);
+      return ['not-due', { nextReminderAt: next }, []];
+    }
+    if (due.kind === 'expired') {
+      const event = buildKeyEvent(KEY_EXPIRED, { ...base, payload: summary });
+      return ['expired', { nextReminderAt: null, status: KeyStatus.Expired }, [outboxEntry(Topic.KeyEvents, event)]];
+    }
+    const event = buildKeyEvent(KEY_EXPIRING, {
+      ...base,
+      payload: {
+        ...summary,
+        stageDays: due.stageDays,
+        daysLeft: due.daysLeft,
+        finalReminder: due.finalReminder,
+      },
+    });
+    return [
+      'expiring',
+      { nextReminderAt: due.nextReminderAt, sentStage: due.stageDays },
+      [outboxEntry(Topic.KeyEvents, event)],
+    ];
+  }
+}
+
+/** The owner as events carry it (a plain object, not the stored sub-document). */
+function ownerOf(key: ReminderView): Owner {
+  return { userId: key.owner.userId, email: key.owner.email, timeZone: key.owner.timeZone };
+}

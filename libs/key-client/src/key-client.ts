@@ -1,0 +1,109 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ClientKafka } from '@nestjs/microservices';
+import { ConfigService } from '@nestjs/config';
+import { buildKeyVerifyRequest, KeyVerification, parseKeyVerification, Topic } from '@keyward/contracts';
+import { KafkaConsumerFactory, KafkaTopicsService, ManagedConsumer } from '@keyward/kafka';
+import { createHash, randomBytes } from 'node:crypto';
+import { firstValueFrom, timeout } from 'rxjs';
+import { KEY_CLIENT_OPTIONS, KeyClientOptions } from './key-client.options';
+import { keyInvalidationConsumer } from './key-invalidations';
+import { VerificationCache } from './verification-cache';
+
+/**
+ * Verifies keys with key-service over Kafka request/reply (@nestjs/microservices), remembering
+ * answers in a bounded local cache that key events keep honest: a revoked, expired or rotated key
+ * is dropped as soon as its event arrives.
+ *
+ * Replies are read by a consumer group of this instance alone, so Nest's reply-partition
+ * assigner always has one member and cannot fall into its rebalance bug (nestjs/nest#12355);
+ * the price is that every instance reads every reply on the partition it names and ignores the
+ * ones it did not ask for.
+ */
+@Injectable()
+export class KeyClient implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(KeyClient.name);
+  private readonly cache: VerificationCache<KeyVerification>;
+  private readonly ttlMs: number;
+  private readonly negativeTtlMs: number;
+  private readonly timeoutMs: number;
+  private readonly requestTopic: string;
+  private readonly client: ClientKafka;
+  private readonly invalidations: ManagedConsumer;
+
+  constructor(
+    @Inject(KEY_CLIENT_OPTIONS) private readonly options: KeyClientOptions,
+    config: ConfigService,
+    private readonly topics: KafkaTopicsService,
+    consumers: KafkaConsumerFactory,
+  ) {
+    this.cache = new VerificationCache({ maxEntries: options.cacheMaxEntries ?? 10_000 });
+    this.ttlMs = options.cacheTtlMs ?? 60_000;
+    this.negativeTtlMs = options.negativeCacheTtlMs ?? 5_000;
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.requestTopic = topics.name(Topic.KeyVerify);
+    const instance = `${options.clientName}-key-client-${randomBytes(6).toString('hex')}`;
+    this.client = new ClientKafka({
+      client: { clientId: instance, brokers: config.getOrThrow<string[]>('KAFKA_BROKERS') },
+      consumer: {
+        groupId: topics.namespace + instance,
+        sessionTimeout: 10_000,
+        rebalanceTimeout: 10_000,
+        heartbeatInterval: 1_000,
+        allowAutoTopicCreation: false,
+      },
+      producer: { allowAutoTopicCreation: false },
+      postfixId: '',
+    });
+    this.client.subscribeToResponseOf(this.requestTopic);
+    this.invalidations = keyInvalidationConsumer(consumers, `${options.clientName}-key-client-cache`, (keyId) =>
+      this.cache.dropKey(keyId),
+    );
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.topics.ensureTopics([Topic.KeyVerify, Topic.KeyVerifyReply, Topic.KeyEvents]);
+    await Promise.all([this.connect(), this.invalidations.start()]);
+    this.logger.log(`verifying keys over ${this.requestTopic}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([this.client.close(), this.invalidations.stop()]);
+  }
+
+  /** Is this key valid? From the cache when it was asked recently, else from key-service. */
+  verify(key: string): Promise<KeyVerification> {
+    const hash = createHash('sha256').update(key).digest('base64url');
+    return this.cache.resolve(hash, async () => {
+      const answer = parseKeyVerification(
+        await firstValueFrom(
+          this.client
+            .send<unknown>(this.requestTopic, buildKeyVerifyRequest(key, this.options.sealingSecret))
+            .pipe(timeout(this.timeoutMs)),
+        ),
+      );
+      const now = Date.now();
+      if (!answer.valid) return { value: answer, expiresAtMs: now + this.negativeTtlMs };
+      return {
+        value: answer,
+        keyId: answer.keyId,
+        expiresAtMs: Math.min(now + this.ttlMs, Date.parse(answer.expiresAt)),
+      };
+    });
+  }
+
+  /** Connects and waits for the reply partition: ClientKafka learns it when its group is joined. */
+  private async connect(): Promise<void> {
+    await this.client.connect();
+    const deadline = Date.now() + 30_000;
+    while (Object.keys(this.client.getConsumerAssignments()).length === 0) {
+      if (Date.now() > deadline)
+        throw new Error(`no reply partition assigned on ${this.requestTopic}.reply within 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Keys currently remembered (for tests and metrics). */
+  get cachedKeys(): number {
+    return this.cache.size;
+  }
+}

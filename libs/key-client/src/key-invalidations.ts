@@ -1,0 +1,43 @@
+import { Logger } from '@nestjs/common';
+import {
+  InvalidMessageError,
+  KEY_EVENTS_INVALIDATING_VERIFICATION,
+  KeyEventType,
+  parseKeyEvent,
+  Topic,
+} from '@keyward/contracts';
+import { KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
+import { randomBytes } from 'node:crypto';
+
+const invalidating = new Set<KeyEventType>(KEY_EVENTS_INVALIDATING_VERIFICATION);
+
+/**
+ * Follows the key-events topic in a consumer group of its own (a random suffix per process), so
+ * every instance sees every event and drops the keys whose cached verification may be wrong.
+ * It starts at the newest events: an instance's cache begins empty, so older ones cannot matter.
+ * Messages that fail validation are skipped here; the event consumers that act on them park them.
+ */
+export function keyInvalidationConsumer(
+  consumers: KafkaConsumerFactory,
+  groupPrefix: string,
+  dropKey: (keyId: string) => void,
+): ManagedConsumer {
+  const logger = new Logger('KeyInvalidations');
+  return consumers.create({
+    groupId: `${groupPrefix}-${randomBytes(6).toString('hex')}`,
+    topics: [Topic.KeyEvents],
+    fromBeginning: false,
+    handle: async ({ message }) => {
+      let event;
+      try {
+        event = parseKeyEvent(message.value);
+      } catch (error) {
+        if (error instanceof InvalidMessageError) return;
+        throw error;
+      }
+      if (!invalidating.has(event.type)) return;
+      dropKey(event.keyId);
+      logger.debug({ keyId: event.keyId, type: event.type }, 'dropped cached verification');
+    },
+  });
+}
