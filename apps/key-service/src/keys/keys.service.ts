@@ -11,12 +11,14 @@ import {
 } from '@keyward/contracts';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
+import { firstReminderAt } from '../reminders/reminder-schedule';
 import { UserDocument } from '../users/user.schema';
 import { sameContacts } from './contacts';
 import { CreateKeyDto } from './dto/create-key.dto';
 import { CreatedKeyResponse, KeyResponse } from './dto/key.response';
 import { RotateKeyDto } from './dto/rotate-key.dto';
 import { generateKey, lastFiveOf } from './key-format';
+import { KeyChanges } from './key-changes';
 import { KeyHasher } from './key-hasher';
 import { Key, KeyDocument, KeyStatus } from './key.schema';
 import { isDuplicateKeyError, KeysRepository } from './keys.repository';
@@ -41,15 +43,18 @@ export class KeysService {
   private readonly logger = new Logger(KeysService.name);
   private readonly validityMonths: number;
   private readonly maxActive: number;
+  private readonly reminderStages: number[];
 
   constructor(
     private readonly keys: KeysRepository,
     private readonly hasher: KeyHasher,
     private readonly relay: OutboxRelayService,
     config: ConfigService,
+    private readonly keyChanges: KeyChanges,
   ) {
     this.validityMonths = config.getOrThrow<number>('KEY_VALIDITY_MONTHS');
     this.maxActive = config.getOrThrow<number>('KEY_MAX_ACTIVE_PER_OWNER');
+    this.reminderStages = config.getOrThrow<number[]>('REMINDER_STAGES_DAYS');
   }
 
   async create(user: UserDocument, input: CreateKeyDto, now = new Date()): Promise<CreatedKeyResponse> {
@@ -93,6 +98,7 @@ export class KeysService {
       const entries = [outboxEntry(Topic.KeyEvents, event)];
       if (await this.keys.updateIf(doc.owner.userId, id, expectedOf(doc), { contacts }, entries, now)) {
         this.relay.nudge();
+        this.keyChanges.changed(id);
         this.logger.log({ keyId: id, ownerId: doc.owner.userId }, 'key contacts replaced');
         doc.contacts = contacts;
         return KeyResponse.from(doc, now);
@@ -226,11 +232,14 @@ export class KeysService {
         rotatedTo: replacement.id as string,
         expiresAt,
         ...(graceHours === 0 ? { status: KeyStatus.Expired } : {}),
+        // No reminders for a rotated-out key; the scan closes it at the grace period's end, silently.
+        nextReminderAt: graceHours === 0 ? null : expiresAt,
       };
       const ownerId = current.owner.userId;
       const id = current.id as string;
       const entries = [outboxEntry(Topic.KeyEvents, event)];
       if (await this.keys.updateIf(ownerId, id, { ...expectedOf(current), notRotated: true }, set, entries, now)) {
+        this.keyChanges.changed(id);
         return true;
       }
       current = await this.keys.findOwned(ownerId, id);
@@ -267,6 +276,7 @@ export class KeysService {
     );
     if (revoked) {
       this.relay.nudge();
+      this.keyChanges.changed(doc.id as string);
       this.logger.log({ keyId: doc.id, ownerId: doc.owner.userId }, 'key revoked');
     }
     return revoked;
@@ -312,6 +322,8 @@ export class KeysService {
         lastUsedAt: null,
         revokedAt: null,
         legacy: false,
+        nextReminderAt: firstReminderAt(expiresAt, this.reminderStages, now),
+        remindersSent: [],
         rotatedTo: null,
         rotatedFrom,
       },
