@@ -5,6 +5,7 @@ import { backoff } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { EmailsService, NotificationMessage, parseNotificationMessage } from '../emails/emails.service';
 import { isPermanentSmtpError, MailerService } from '../mailer/mailer.service';
+import { RenderedEmail } from '../templates/templates.service';
 import { DeliveriesRepository, DeliveryRecord } from './deliveries.repository';
 
 /** What one attempt did: `skipped` means already sent or failed, or another worker holds it right now. */
@@ -69,8 +70,17 @@ export class DeliveriesService {
       this.logger.warn(log, 'not sent: the message expired before it could be sent');
       return 'failed';
     }
+    let email: RenderedEmail;
     try {
-      const email = this.emails.compose(message, recipient);
+      email = this.emails.compose(message, recipient);
+    } catch (error) {
+      // A message that cannot be rendered (say, an unknown time zone) will not render on retry either.
+      const reason = `cannot render: ${error instanceof Error ? error.message : String(error)}`;
+      await this.deliveries.markFailed(delivery, reason, now);
+      this.logger.error(log, reason);
+      return 'failed';
+    }
+    try {
       const smtpMessageId = await this.mailer.send({
         to: recipient,
         ...email,

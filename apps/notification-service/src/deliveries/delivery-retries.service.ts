@@ -38,7 +38,7 @@ export class DeliveryRetriesService implements OnApplicationBootstrap, OnApplica
     await this.sweeping;
   }
 
-  /** Attempts every delivery due now, a batch at a time; resolves with how many were attempted. */
+  /** Attempts every delivery due now, a batch at a time. */
   async sweep(): Promise<void> {
     try {
       for (;;) {

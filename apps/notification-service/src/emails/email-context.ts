@@ -2,19 +2,28 @@ import { AnyKeyEvent, LoginCodeRequested } from '@keyward/contracts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** "Fri, 21 May 2027, 10:00 GMT+8": a time in the owner's zone with the offset written out. */
 export function formatInZone(iso: string, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'shortOffset',
-  }).format(new Date(iso));
+  let format = zoneFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      weekday: 'short',
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'shortOffset',
+    });
+    zoneFormats.set(timeZone, format);
+  }
+  // Assembled from parts: the joining words ("," or "at") differ between ICU versions.
+  const part = Object.fromEntries(format.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return `${part.weekday}, ${part.day} ${part.month} ${part.year}, ${part.hour}:${part.minute} ${part.timeZoneName}`;
 }
 
 /** Whole days from `from` until `to` (0 once less than a day is left). */

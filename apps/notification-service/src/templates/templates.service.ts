@@ -36,7 +36,7 @@ export class TemplatesService implements OnModuleInit {
     const read = (...parts: string[]) => readFileSync(join(this.dir, ...parts), 'utf8');
     for (const file of readdirSync(join(this.dir, 'partials'))) {
       const [name, variant] = file.replace(/\.hbs$/, '').split('.');
-      const source = read('partials', file).trimEnd();
+      const source = read('partials', file);
       if (variant !== 'text') this.html.registerPartial(name, compileNow(this.html, source, HTML));
       if (variant !== 'html') this.text.registerPartial(name, compileNow(this.text, source, TEXT));
     }
