@@ -1,3 +1,5 @@
 export * from './stack';
 export * from './mailpit';
 export * from './service-process';
+export * from './key-events-tap';
+export * from './mongo-dump';
