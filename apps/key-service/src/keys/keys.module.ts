@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AuthModule } from '../auth/auth.module';
+import { KeyChanges } from './key-changes';
 import { KeyHasher } from './key-hasher';
 import { Key, KeySchema } from './key.schema';
 import { KeysController } from './keys.controller';
@@ -10,7 +11,7 @@ import { KeysService } from './keys.service';
 @Module({
   imports: [MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]), AuthModule],
   controllers: [KeysController],
-  providers: [KeysService, KeysRepository, KeyHasher],
-  exports: [KeysService, KeysRepository, KeyHasher],
+  providers: [KeysService, KeysRepository, KeyHasher, KeyChanges],
+  exports: [KeysService, KeysRepository, KeyHasher, KeyChanges],
 })
 export class KeysModule {}
