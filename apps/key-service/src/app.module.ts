@@ -9,6 +9,7 @@ import { keyServiceEnv } from './config/key-service.env';
 import { KeysModule } from './keys/keys.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { RemindersModule } from './reminders/reminders.module';
+import { VerificationModule } from './verification/verification.module';
 
 @Module({
   imports: [
@@ -26,6 +27,7 @@ import { RemindersModule } from './reminders/reminders.module';
     AuthModule,
     KeysModule,
     RemindersModule,
+    VerificationModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
 })

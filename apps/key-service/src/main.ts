@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { createHttpApp, exitOnStartupFailure, listen, validationPipe } from '@keyward/platform';
 import { KeyServiceModule } from './app.module';
+import { connectVerificationTransport } from './verification/verification.transport';
 
 async function bootstrap(): Promise<void> {
   const app = await createHttpApp(KeyServiceModule, async (http) => {
@@ -14,6 +15,7 @@ async function bootstrap(): Promise<void> {
       .build();
     SwaggerModule.setup('docs', http, () => SwaggerModule.createDocument(http, openApi));
   });
+  await connectVerificationTransport(app);
   await listen(app);
 }
 

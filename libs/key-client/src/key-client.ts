@@ -3,6 +3,7 @@ import { ClientKafka } from '@nestjs/microservices';
 import { ConfigService } from '@nestjs/config';
 import { buildKeyVerifyRequest, KeyVerification, parseKeyVerification, Topic } from '@keyward/contracts';
 import { KafkaConsumerFactory, KafkaTopicsService, ManagedConsumer } from '@keyward/kafka';
+import { Partitioners } from 'kafkajs';
 import { createHash, randomBytes } from 'node:crypto';
 import { firstValueFrom, timeout } from 'rxjs';
 import { KEY_CLIENT_OPTIONS, KeyClientOptions } from './key-client.options';
@@ -51,7 +52,7 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
         heartbeatInterval: 1_000,
         allowAutoTopicCreation: false,
       },
-      producer: { allowAutoTopicCreation: false },
+      producer: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
       postfixId: '',
     });
     this.client.subscribeToResponseOf(this.requestTopic);

@@ -3,6 +3,7 @@ import { kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
 import { envBoolean, httpEnv, platformEnv } from '@keyward/platform';
 import { parseStages } from '../reminders/reminder-schedule';
+import { verificationEnv, verificationSecretsSet } from './verification.env';
 
 const DEV_KEY_HASH_SECRET = 'keyward-local-development-only-secret-change-me';
 const DEV_LOGIN_CODE_SEALING_KEY = 'keyward-local-development-only-login-code-key';
@@ -37,6 +38,7 @@ export const keyServiceEnv = z
         }
       }),
     SESSION_COOKIE_SECURE: envBoolean.default('false'),
+    ...verificationEnv,
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.KEY_HASH_SECRET !== DEV_KEY_HASH_SECRET, {
     path: ['KEY_HASH_SECRET'],
@@ -45,6 +47,11 @@ export const keyServiceEnv = z
   .refine((env) => env.NODE_ENV !== 'production' || env.LOGIN_CODE_SEALING_KEY !== DEV_LOGIN_CODE_SEALING_KEY, {
     path: ['LOGIN_CODE_SEALING_KEY'],
     message: 'must be set in production (the development default is public)',
+  })
+  .refine(verificationSecretsSet, {
+    path: ['VERIFY_SERVICE_TOKENS'],
+    message:
+      'VERIFY_SERVICE_TOKENS and KEY_VERIFY_SEALING_KEY must be set in production (the development defaults are public)',
   })
   .refine((env) => isTimeZone(env.DEFAULT_TIME_ZONE), {
     path: ['DEFAULT_TIME_ZONE'],

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+export const DEV_VERIFY_SERVICE_TOKEN = 'keyward-local-development-only-verify-token';
+export const DEV_KEY_VERIFY_SEALING_KEY = 'keyward-local-development-only-key-verify-sealing-key';
+
+/** Settings of key verification for internal services (spread into key-service's schema). */
+export const verificationEnv = {
+  /** Comma-separated tokens an internal service sends as `x-service-token` to `POST /v1/keys/verify`. */
+  VERIFY_SERVICE_TOKENS: z
+    .string()
+    .default(DEV_VERIFY_SERVICE_TOKEN)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().min(32, 'each token must be at least 32 characters')).min(1)),
+  /** Keys cross Kafka sealed under this secret; internal services using libs/key-client share it. */
+  KEY_VERIFY_SEALING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_KEY_VERIFY_SEALING_KEY),
+  VERIFY_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(50_000),
+  /** How long a valid key's verification is reused without a lookup (never past the key's expiry). */
+  VERIFY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
+  /** How long "not valid" is remembered: short, as a key that did not exist may be imported. */
+  VERIFY_NEGATIVE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
+  /** How often the lastUsedAt of verified keys is written, in one batch. */
+  LAST_USED_FLUSH_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+};
+
+/** Production must not run with the public development secrets. */
+export function verificationSecretsSet(env: {
+  NODE_ENV: string;
+  VERIFY_SERVICE_TOKENS: string[];
+  KEY_VERIFY_SEALING_KEY: string;
+}) {
+  return (
+    env.NODE_ENV !== 'production' ||
+    (!env.VERIFY_SERVICE_TOKENS.includes(DEV_VERIFY_SERVICE_TOKEN) &&
+      env.KEY_VERIFY_SEALING_KEY !== DEV_KEY_VERIFY_SEALING_KEY)
+  );
+}

@@ -1,0 +1,40 @@
+import { Body, Controller, HttpCode, Post, UseFilters, UseGuards } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { ApiHeader, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { KeyVerification, openKeyVerifyRequest, Topic } from '@keyward/contracts';
+import { KeyVerificationResponse } from './dto/key-verification.response';
+import { VerifyKeyDto } from './dto/verify-key.dto';
+import { SERVICE_TOKEN_HEADER, ServiceTokenGuard } from './service-token.guard';
+import { VerificationService } from './verification.service';
+import { VerifyRequestFilter } from './verify-request.filter';
+
+/** Key verification for internal services, over HTTP and over Kafka request/reply. */
+@ApiTags('verification')
+@Controller('v1/keys/verify')
+export class VerificationController {
+  private readonly sealingSecret: string;
+
+  constructor(
+    private readonly verification: VerificationService,
+    config: ConfigService,
+  ) {
+    this.sealingSecret = config.getOrThrow<string>('KEY_VERIFY_SEALING_KEY');
+  }
+
+  @Post()
+  @HttpCode(200)
+  @UseGuards(ServiceTokenGuard)
+  @ApiHeader({ name: SERVICE_TOKEN_HEADER, required: true, description: 'A token from VERIFY_SERVICE_TOKENS' })
+  @ApiOkResponse({ type: KeyVerificationResponse })
+  @ApiUnauthorizedResponse({ description: 'Missing or unknown service token' })
+  verify(@Body() body: VerifyKeyDto): Promise<KeyVerification> {
+    return this.verification.verify(body.key);
+  }
+
+  @MessagePattern(Topic.KeyVerify)
+  @UseFilters(VerifyRequestFilter)
+  onVerifyRequest(@Payload() request: unknown): Promise<KeyVerification> {
+    return this.verification.verify(openKeyVerifyRequest(request, this.sealingSecret));
+  }
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { Key, KeySchema } from '../keys/key.schema';
+import { KeysModule } from '../keys/keys.module';
+import { LastUsedRecorder } from './last-used.recorder';
+import { ServiceTokenGuard } from './service-token.guard';
+import { VerificationController } from './verification.controller';
+import { VerificationRepository } from './verification.repository';
+import { VerificationService } from './verification.service';
+
+@Module({
+  imports: [MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]), KeysModule],
+  controllers: [VerificationController],
+  providers: [VerificationService, VerificationRepository, LastUsedRecorder, ServiceTokenGuard],
+})
+export class VerificationModule {}

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import { ConfigService } from '@nestjs/config';
+import { KafkaConsumerFactory } from '@keyward/kafka';
+import { Clock } from '@keyward/platform';
+import { generateKey } from '../keys/key-format';
+import { KeyChanges } from '../keys/key-changes';
+import { KeyHasher } from '../keys/key-hasher';
+import { KeyStatus } from '../keys/key.schema';
+import { LastUsedRecorder } from './last-used.recorder';
+import { KeyForVerification, VerificationRepository } from './verification.repository';
+import { VerificationService } from './verification.service';
+
+const config = new ConfigService({
+  KEY_HASH_SECRET: 'x'.repeat(32),
+  VERIFY_CACHE_MAX_ENTRIES: 100,
+  VERIFY_CACHE_TTL_MS: 60_000,
+  VERIFY_NEGATIVE_CACHE_TTL_MS: 5_000,
+  LAST_USED_FLUSH_MS: 1_000,
+});
+const hasher = new KeyHasher(config);
+const DAY = 24 * 60 * 60 * 1000;
+
+class FakeKeys {
+  readonly byHash = new Map<string, KeyForVerification>();
+  lookups = 0;
+  lastUsed = new Map<string, Date>();
+  async findByHash(hash: string) {
+    this.lookups++;
+    return this.byHash.get(hash) ?? null;
+  }
+  async recordLastUsed(times: Map<string, Date>) {
+    for (const [id, at] of times) this.lastUsed.set(id, at);
+  }
+}
+
+describe('verification service', () => {
+  let keys: FakeKeys;
+  let clock: { now(): Date; at: number };
+  let changes: KeyChanges;
+  let lastUsed: LastUsedRecorder;
+  let service: VerificationService;
+  const key = generateKey('alice');
+
+  function store(status: KeyStatus, expiresInMs: number) {
+    keys.byHash.set(hasher.hash(key), {
+      id: 'k1',
+      ownerId: 'u1',
+      label: 'prod',
+      status,
+      expiresAt: new Date(clock.at + expiresInMs),
+    });
+  }
+
+  beforeEach(() => {
+    keys = new FakeKeys();
+    clock = {
+      at: Date.parse('2026-11-27T00:00:00Z'),
+      now() {
+        return new Date(this.at);
+      },
+    };
+    changes = new KeyChanges();
+    lastUsed = new LastUsedRecorder(keys as unknown as VerificationRepository, config);
+    const consumers = { create: () => ({ start: async () => undefined, stop: async () => undefined }) };
+    service = new VerificationService(
+      keys as unknown as VerificationRepository,
+      hasher,
+      lastUsed,
+      clock as unknown as Clock,
+      changes,
+      consumers as unknown as KafkaConsumerFactory,
+      config,
+    );
+  });
+
+  it('answers a valid key with its id, owner, label and expiry, and looks it up only once', async () => {
+    store(KeyStatus.Active, 30 * DAY);
+    const expected = {
+      valid: true,
+      keyId: 'k1',
+      owner: 'u1',
+      label: 'prod',
+      expiresAt: new Date(clock.at + 30 * DAY).toISOString(),
+    };
+    assert.deepEqual(await service.verify(key), expected);
+    assert.deepEqual(await service.verify(key), expected);
+    assert.equal(keys.lookups, 1, 'the second verification came from the cache');
+  });
+
+  it('rejects a malformed key without any lookup', async () => {
+    store(KeyStatus.Active, 30 * DAY);
+    const tampered = key.slice(0, -1) + (key.endsWith('a') ? 'b' : 'a');
+    assert.deepEqual(await service.verify(tampered), { valid: false, reason: 'unknown' });
+    assert.deepEqual(await service.verify(''), { valid: false, reason: 'unknown' });
+    assert.equal(keys.lookups, 0);
+  });
+
+  it('answers unknown, revoked and expired keys', async () => {
+    assert.deepEqual(await service.verify(key), { valid: false, reason: 'unknown' });
+    clock.at += 5_000;
+    store(KeyStatus.Revoked, 30 * DAY);
+    assert.deepEqual(await service.verify(key), { valid: false, reason: 'revoked' });
+    clock.at += 5_000;
+    store(KeyStatus.Expired, 30 * DAY);
+    assert.deepEqual(await service.verify(key), { valid: false, reason: 'expired' });
+    clock.at += 5_000;
+    store(KeyStatus.Active, 0);
+    assert.deepEqual(await service.verify(key), { valid: false, reason: 'expired' }, 'active but past expiresAt');
+  });
+
+  it('stops trusting a cached key at its expiry', async () => {
+    store(KeyStatus.Active, 1_000);
+    assert.equal((await service.verify(key)).valid, true);
+    clock.at += 1_000;
+    assert.deepEqual(await service.verify(key), { valid: false, reason: 'expired' });
+  });
+
+  it('drops a key from the cache as soon as it changes in this process', async () => {
+    store(KeyStatus.Active, 30 * DAY);
+    assert.equal((await service.verify(key)).valid, true);
+    store(KeyStatus.Revoked, 30 * DAY);
+    changes.changed('k1');
+    assert.deepEqual(await service.verify(key), { valid: false, reason: 'revoked' });
+  });
+
+  it('records lastUsedAt in a batch, the latest time per key', async () => {
+    store(KeyStatus.Active, 30 * DAY);
+    await service.verify(key);
+    clock.at += 10;
+    await service.verify(key);
+    assert.equal(keys.lastUsed.size, 0, 'nothing written per request');
+    await lastUsed.flush();
+    assert.deepEqual(keys.lastUsed, new Map([['k1', new Date(clock.at)]]));
+  });
+});

@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { INestApplicationContext, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { NestFactory } from '@nestjs/core';
+import { KafkaModule, kafkaEnv } from '@keyward/kafka';
+import { KeyClient, KeyClientModule } from '@keyward/key-client';
+import { isolatedEnv, ServiceProcess, sleep } from '@keyward/testing';
+import mongoose from 'mongoose';
+import { z } from 'zod';
+import { generateKey } from '../apps/key-service/src/keys/key-format';
+import { loggedInUser } from './support/accounts';
+
+const SERVICE_TOKEN = 'verify-e2e-service-token-0123456789abcdef';
+const SEALING_KEY = 'verify-e2e-sealing-key-0123456789abcdefgh';
+
+interface CreatedKey {
+  id: string;
+  key: string;
+  label: string;
+  expiresAt: string;
+}
+
+/** A sample internal service: a Nest app in this process that verifies keys through libs/key-client. */
+async function startSampleService(
+  env: Record<string, string>,
+  sealingSecret: string,
+): Promise<INestApplicationContext> {
+  const config = z.object({ ...kafkaEnv, SERVICE_NAME: z.string() }).parse({ ...env, SERVICE_NAME: 'sample-service' });
+  @Module({
+    imports: [
+      ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: () => config }),
+      KafkaModule,
+      KeyClientModule.register({ sealingSecret, clientName: 'sample-service' }),
+    ],
+  })
+  class SampleServiceModule {}
+  return NestFactory.createApplicationContext(SampleServiceModule, { logger: ['error', 'warn'] });
+}
+
+/**
+ * Key verification for internal services against the real stack: HTTP with a service token, and
+ * Kafka request/reply through libs/key-client. Two key-service instances share one database, so a
+ * revocation made on one must reach the other (and the key-client) through the key events.
+ */
+describe('key verification for internal services', () => {
+  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const serviceEnv = {
+    ...env,
+    MONGO_URI: mongoUri('keys'),
+    VERIFY_SERVICE_TOKENS: SERVICE_TOKEN,
+    KEY_VERIFY_SEALING_KEY: SEALING_KEY,
+    LAST_USED_FLUSH_MS: '200',
+  };
+  let first: ServiceProcess;
+  let second: ServiceProcess;
+  let sample: INestApplicationContext;
+  let keyClient: KeyClient;
+  let token: string;
+  let ownerId: string;
+
+  const api = (service: ServiceProcess, method: string, path: string, body?: unknown) =>
+    fetch(`${service.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  const verifyOverHttp = (service: ServiceProcess, body: unknown, serviceToken: string | null = SERVICE_TOKEN) =>
+    fetch(`${service.url}/v1/keys/verify`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(serviceToken === null ? {} : { 'x-service-token': serviceToken }),
+      },
+      body: JSON.stringify(body),
+    });
+
+  async function verify(service: ServiceProcess, key: string): Promise<Record<string, unknown>> {
+    const res = await verifyOverHttp(service, { key });
+    assert.equal(res.status, 200);
+    return (await res.json()) as Record<string, unknown>;
+  }
+
+  async function createKey(label: string): Promise<CreatedKey> {
+    const res = await api(first, 'POST', '/v1/keys', { label, contacts: [`ops@${emailDomain}`] });
+    assert.equal(res.status, 201, await res.clone().text());
+    return (await res.json()) as CreatedKey;
+  }
+
+  const validAnswer = (created: CreatedKey) => ({
+    valid: true,
+    keyId: created.id,
+    owner: ownerId,
+    label: created.label,
+    expiresAt: created.expiresAt,
+  });
+
+  /** Polls until the answer is revoked; returns how long that took after `since`. */
+  async function untilRevoked(ask: () => Promise<unknown>, since: number): Promise<number> {
+    const deadline = since + 15_000;
+    for (;;) {
+      const answer = await ask();
+      if ((answer as { reason?: string }).reason === 'revoked') return Date.now() - since;
+      assert.equal((answer as { valid: boolean }).valid, true, `unexpected answer ${JSON.stringify(answer)}`);
+      if (Date.now() > deadline) assert.fail('the revocation never arrived');
+      await sleep(20);
+    }
+  }
+
+  before(async () => {
+    [first, second] = await Promise.all([
+      ServiceProcess.start('key-service', serviceEnv, { timeoutMs: 60_000 }),
+      ServiceProcess.start('key-service', serviceEnv, { timeoutMs: 60_000 }),
+    ]);
+    sample = await startSampleService(env, SEALING_KEY);
+    keyClient = sample.get(KeyClient);
+    const email = `alice.tan@${emailDomain}`;
+    token = await loggedInUser(mongoUri('keys'), email);
+    const db = await mongoose.createConnection(mongoUri('keys')).asPromise();
+    ownerId = ((await db.collection('users').findOne({ email }))?._id as mongoose.Types.ObjectId).toHexString();
+    await db.close();
+  });
+
+  after(async () => {
+    await sample?.close();
+    await Promise.all([first?.stop(), second?.stop()]);
+  });
+
+  describe('over HTTP', () => {
+    it('answers a valid key with its id, owner, label and expiry, on every instance', async () => {
+      const created = await createKey('http valid');
+      assert.deepEqual(await verify(first, created.key), validAnswer(created));
+      assert.deepEqual(await verify(second, created.key), validAnswer(created));
+      assert.deepEqual(await verify(first, created.key), validAnswer(created), 'the same from the cache');
+    });
+
+    it('answers unknown for a well-formed key that does not exist', async () => {
+      assert.deepEqual(await verify(first, generateKey('alicetan')), { valid: false, reason: 'unknown' });
+    });
+
+    it('answers unknown for a malformed key', async () => {
+      const created = await createKey('http malformed');
+      const i = created.key.length - 10;
+      const altered = created.key.slice(0, i) + (created.key[i] === 'a' ? 'b' : 'a') + created.key.slice(i + 1);
+      for (const key of [altered, created.key.slice(0, -1), `${created.key}x`, 'not a key', '']) {
+        assert.deepEqual(await verify(first, key), { valid: false, reason: 'unknown' }, JSON.stringify(key));
+      }
+    });
+
+    it('refuses a request without the service token, or with a wrong one, with 401', async () => {
+      const created = await createKey('http token');
+      for (const serviceToken of [null, '', 'wrong-token-0123456789abcdef0123456789', `${SERVICE_TOKEN}x`]) {
+        const res = await verifyOverHttp(first, { key: created.key }, serviceToken);
+        assert.equal(res.status, 401, JSON.stringify(serviceToken));
+        assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+        const body = (await res.json()) as { detail: string };
+        assert.match(body.detail, /x-service-token/);
+        assert.ok(!JSON.stringify(body).includes(created.id), 'says nothing about the key');
+      }
+      const session = await fetch(`${first.url}/v1/keys/verify`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ key: created.key }),
+      });
+      assert.equal(session.status, 401, 'a user session is not a service token');
+    });
+
+    it('refuses a body without a key, or with a key that is not text, with 400 naming the field', async () => {
+      for (const body of [{}, { key: 42 }, { key: 'x'.repeat(300) }, { key: 'a', extra: 1 }]) {
+        const res = await verifyOverHttp(first, body);
+        assert.equal(res.status, 400, JSON.stringify(body));
+        const problem = (await res.json()) as { errors: { field: string }[] };
+        assert.ok(problem.errors.length > 0, JSON.stringify(problem));
+      }
+    });
+
+    it('answers expired for the old key of a rotation without grace, and valid for the new one', async () => {
+      const old = await createKey('http rotated');
+      assert.equal((await verify(second, old.key)).valid, true, 'cached as valid on the second instance');
+      const res = await api(first, 'POST', `/v1/keys/${old.id}/rotate`, { graceHours: 0 });
+      assert.equal(res.status, 201, await res.clone().text());
+      const replacement = (await res.json()) as CreatedKey;
+      assert.deepEqual(await verify(first, old.key), { valid: false, reason: 'expired' });
+      assert.deepEqual(await verify(first, replacement.key), validAnswer(replacement));
+      const deadline = Date.now() + 15_000;
+      while ((await verify(second, old.key)).valid && Date.now() < deadline) await sleep(20);
+      assert.deepEqual(await verify(second, old.key), { valid: false, reason: 'expired' });
+    });
+
+    it('records lastUsedAt in a batch, shown by GET /v1/keys', async () => {
+      const created = await createKey('http last used');
+      const listed = async () =>
+        ((await (await api(first, 'GET', '/v1/keys')).json()) as { id: string; lastUsedAt: string | null }[]).find(
+          (k) => k.id === created.id,
+        );
+      assert.equal((await listed())?.lastUsedAt, null, 'never used yet');
+      const before = Date.now();
+      await verify(second, created.key);
+      let lastUsedAt: string | null | undefined = null;
+      const deadline = Date.now() + 15_000;
+      while (!lastUsedAt && Date.now() < deadline) {
+        await sleep(100);
+        lastUsedAt = (await listed())?.lastUsedAt;
+      }
+      assert.ok(lastUsedAt, 'lastUsedAt appears after a flush');
+      assert.ok(Date.parse(lastUsedAt) >= before - 1000 && Date.parse(lastUsedAt) <= Date.now(), lastUsedAt);
+    });
+  });
+
+  describe('over Kafka request/reply through libs/key-client', () => {
+    it('answers a valid key with the same shape as HTTP', async () => {
+      const created = await createKey('kafka valid');
+      assert.deepEqual(await keyClient.verify(created.key), validAnswer(created));
+      assert.deepEqual(await keyClient.verify(created.key), validAnswer(created), 'again, from its cache');
+    });
+
+    it('answers unknown for a key that does not exist or is malformed', async () => {
+      assert.deepEqual(await keyClient.verify(generateKey('alicetan')), { valid: false, reason: 'unknown' });
+      assert.deepEqual(await keyClient.verify('not a key'), { valid: false, reason: 'unknown' });
+    });
+
+    it('answers expired for the old key of a rotation without grace', async () => {
+      const old = await createKey('kafka rotated');
+      const res = await api(first, 'POST', `/v1/keys/${old.id}/rotate`, { graceHours: 0 });
+      assert.equal(res.status, 201);
+      assert.deepEqual(await keyClient.verify(old.key), { valid: false, reason: 'expired' });
+    });
+
+    it('gets an error, not an answer, when its requests are sealed under another secret', async () => {
+      const stranger = await startSampleService(env, 'another-sealing-key-0123456789abcdefghij');
+      try {
+        const created = await createKey('kafka wrong secret');
+        await assert.rejects(stranger.get(KeyClient).verify(created.key), (error: unknown) => {
+          assert.match(JSON.stringify(error), /cannot be opened/);
+          return true;
+        });
+      } finally {
+        await stranger.close();
+      }
+    });
+  });
+
+  it('a revocation reaches the revoking instance at once, and the other instance and the key-client within 1 s', async (t) => {
+    const created = await createKey('revoked');
+    assert.equal((await verify(first, created.key)).valid, true);
+    assert.equal((await verify(second, created.key)).valid, true);
+    assert.equal((await keyClient.verify(created.key)).valid, true);
+
+    const res = await api(first, 'DELETE', `/v1/keys/${created.id}`);
+    assert.equal(res.status, 204);
+    const revokedAt = Date.now();
+    assert.deepEqual(await verify(first, created.key), { valid: false, reason: 'revoked' }, 'at once where revoked');
+    const [viaSecond, viaClient] = await Promise.all([
+      untilRevoked(() => verify(second, created.key), revokedAt),
+      untilRevoked(() => keyClient.verify(created.key), revokedAt),
+    ]);
+    t.diagnostic(
+      `revocation seen by the other instance after ${viaSecond} ms, by the key-client after ${viaClient} ms`,
+    );
+    assert.ok(viaSecond <= 1000, `second instance took ${viaSecond} ms`);
+    assert.ok(viaClient <= 1000, `key-client took ${viaClient} ms`);
+  });
+});
