@@ -5,10 +5,18 @@ import { MailerModule } from '../mailer/mailer.module';
 import { DeliveriesRepository } from './deliveries.repository';
 import { DeliveriesService } from './deliveries.service';
 import { DeliveryRetriesService } from './delivery-retries.service';
+import { DeliveryAttempt, DeliveryAttemptSchema } from './delivery-attempt.schema';
 import { Delivery, DeliverySchema } from './delivery.schema';
 
 @Module({
-  imports: [MongooseModule.forFeature([{ name: Delivery.name, schema: DeliverySchema }]), EmailsModule, MailerModule],
+  imports: [
+    MongooseModule.forFeature([
+      { name: Delivery.name, schema: DeliverySchema },
+      { name: DeliveryAttempt.name, schema: DeliveryAttemptSchema },
+    ]),
+    EmailsModule,
+    MailerModule,
+  ],
   providers: [DeliveriesRepository, DeliveriesService, DeliveryRetriesService],
   exports: [DeliveriesService],
 })

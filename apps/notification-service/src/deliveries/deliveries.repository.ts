@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model } from 'mongoose';
+import { DeliveryAttempt } from './delivery-attempt.schema';
 import { Delivery, DeliveryStatus } from './delivery.schema';
 
 export type NewDelivery = Pick<Delivery, 'eventId' | 'recipient' | 'eventType' | 'keyId' | 'message'>;
@@ -8,7 +9,10 @@ export type DeliveryRecord = Delivery;
 
 @Injectable()
 export class DeliveriesRepository {
-  constructor(@InjectModel(Delivery.name) private readonly deliveries: Model<Delivery>) {}
+  constructor(
+    @InjectModel(Delivery.name) private readonly deliveries: Model<Delivery>,
+    @InjectModel(DeliveryAttempt.name) private readonly attempts: Model<DeliveryAttempt>,
+  ) {}
 
   /** Records a delivery as pending and due now, unless it is already recorded (a redelivered message). */
   async record(fields: NewDelivery, now: Date): Promise<void> {
@@ -35,19 +39,49 @@ export class DeliveriesRepository {
     }
   }
 
+  async find(eventId: string, recipient: string): Promise<DeliveryRecord | null> {
+    return this.deliveries.findOne({ eventId, recipient }).lean().exec();
+  }
+
   /**
-   * Takes a pending, due delivery for one attempt by moving its due time to `leaseUntil`, so no
-   * other consumer or sweep sends it meanwhile; null when it is sent, failed or held elsewhere.
+   * Takes attempt number `attempt` of a delivery for this worker; false when another worker took it
+   * first (a unique insert, the one atomic claim FerretDB offers).
    */
-  async lease(eventId: string, recipient: string, now: Date, leaseUntil: Date): Promise<DeliveryRecord | null> {
-    return this.deliveries
-      .findOneAndUpdate(
-        { eventId, recipient, status: DeliveryStatus.Pending, nextAttemptAt: { $lte: now } },
-        { $set: { nextAttemptAt: leaseUntil, updatedAt: now } },
-        { new: true },
-      )
+  async startAttempt(delivery: DeliveryRecord, attempt: number, now: Date, leaseUntil: Date): Promise<boolean> {
+    try {
+      await this.attempts.create({
+        eventId: delivery.eventId,
+        recipient: delivery.recipient,
+        attempt,
+        startedAt: now,
+        leaseUntil,
+      });
+      return true;
+    } catch (error) {
+      if ((error as { code?: number }).code === 11000) return false;
+      throw error;
+    }
+  }
+
+  async attemptLeaseUntil(delivery: DeliveryRecord, attempt: number): Promise<Date | null> {
+    const found = await this.attempts
+      .findOne({ eventId: delivery.eventId, recipient: delivery.recipient, attempt })
       .lean()
       .exec();
+    return found?.leaseUntil ?? null;
+  }
+
+  /** Counts an attempt whose worker died mid-way, so the next one can be taken. */
+  async countLostAttempt(delivery: DeliveryRecord, attempt: number, now: Date): Promise<void> {
+    await this.deliveries.updateOne(
+      {
+        eventId: delivery.eventId,
+        recipient: delivery.recipient,
+        status: DeliveryStatus.Pending,
+        attempts: attempt - 1,
+      },
+      { $set: { attempts: attempt, error: 'attempt lost (worker stopped mid-send)', updatedAt: now } },
+    );
   }
 
   /** Pending deliveries whose next attempt is due, oldest first. */

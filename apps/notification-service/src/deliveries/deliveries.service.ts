@@ -7,6 +7,7 @@ import { EmailsService, NotificationMessage, parseNotificationMessage } from '..
 import { isPermanentSmtpError, MailerService } from '../mailer/mailer.service';
 import { RenderedEmail } from '../templates/templates.service';
 import { DeliveriesRepository, DeliveryRecord } from './deliveries.repository';
+import { DeliveryStatus } from './delivery.schema';
 
 /** What one attempt did: `skipped` means already sent or failed, or another worker holds it right now. */
 export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'skipped';
@@ -60,8 +61,15 @@ export class DeliveriesService {
   /** One attempt at a pending delivery, if it is due and no one else holds it. */
   async attempt(eventId: string, recipient: string): Promise<DeliveryOutcome> {
     const now = this.clock.now();
-    const delivery = await this.deliveries.lease(eventId, recipient, now, new Date(now.getTime() + this.leaseMs));
-    if (!delivery) return 'skipped';
+    const delivery = await this.deliveries.find(eventId, recipient);
+    if (delivery?.status !== DeliveryStatus.Pending || (delivery.nextAttemptAt ?? now) > now) return 'skipped';
+    const attempt = delivery.attempts + 1;
+    if (!(await this.deliveries.startAttempt(delivery, attempt, now, new Date(now.getTime() + this.leaseMs)))) {
+      const leaseUntil = await this.deliveries.attemptLeaseUntil(delivery, attempt);
+      // Held by a worker that died mid-send: count its attempt so the next sweep can take the next one.
+      if (leaseUntil && leaseUntil <= now) await this.deliveries.countLostAttempt(delivery, attempt, now);
+      return 'skipped';
+    }
     const log = { keyId: delivery.keyId ?? undefined, eventId, eventType: delivery.eventType };
 
     const message = parseNotificationMessage(delivery.message);

@@ -1,7 +1,7 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 
 export enum DeliveryStatus {
-  /** Not sent yet: due for an attempt at `nextAttemptAt` (an attempt in progress leases it by moving that on). */
+  /** Not sent yet: due for its next attempt at `nextAttemptAt`. */
   Pending = 'pending',
   Sent = 'sent',
   /** Given up: a permanent SMTP refusal, or transient failures until the attempts ran out. */

@@ -1,0 +1,59 @@
+import { Topic } from '@keyward/contracts';
+import { stack } from '@keyward/testing';
+import { Consumer, IHeaders, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
+
+export interface DeadLetter {
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+/**
+ * The test's side of Kafka for notification-service: produces raw bytes onto a namespace's topics,
+ * as key-service would (or as a broken producer might), and collects the dead-letter topic.
+ */
+export class NotificationKafka {
+  readonly deadLetters: DeadLetter[] = [];
+  private readonly kafka = new Kafka({
+    clientId: 'keyward-notify-tests',
+    brokers: stack.kafkaBrokers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  private producer?: Producer;
+  private consumer?: Consumer;
+
+  constructor(private readonly namespace: string) {}
+
+  /** Call once the service has created its topics. */
+  async start(): Promise<void> {
+    this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await this.producer.connect();
+    const consumer = this.kafka.consumer({ groupId: `${this.namespace}dead-letter-tap`, heartbeatInterval: 1_000 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.namespace + Topic.DeadLetter, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        this.deadLetters.push({ value: message.value ?? Buffer.alloc(0), headers: textHeaders(message.headers) });
+      },
+    });
+  }
+
+  async produce(topic: Topic, key: string, ...values: (string | Buffer | object)[]): Promise<void> {
+    await this.producer!.send({
+      topic: this.namespace + topic,
+      acks: -1,
+      messages: values.map((v) => ({
+        key,
+        value: typeof v === 'string' || Buffer.isBuffer(v) ? v : JSON.stringify(v),
+      })),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.producer?.disconnect(), this.consumer?.disconnect()]);
+  }
+}
+
+function textHeaders(headers: IHeaders | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k, String(v)]));
+}
