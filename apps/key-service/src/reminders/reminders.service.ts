@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { buildKeyEvent, KEY_EXPIRED, KEY_EXPIRING, Owner, RecordReminderDue, Topic } from '@keyward/contracts';
+import { Clock } from '@keyward/platform';
 import { KeyStatus } from '../keys/key.schema';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
@@ -29,6 +30,7 @@ export class RemindersService {
   constructor(
     private readonly reminders: RemindersRepository,
     private readonly relay: OutboxRelayService,
+    private readonly clock: Clock,
     config: ConfigService,
   ) {
     this.stages = config.getOrThrow<number[]>('REMINDER_STAGES_DAYS');
@@ -44,7 +46,8 @@ export class RemindersService {
       }
       if (key.status !== KeyStatus.Active || !key.nextReminderAt || key.nextReminderAt > asOf) return 'not-due';
       const [outcome, claim, events] = this.decide(key, asOf);
-      if (await this.reminders.claim(key, claim, events, asOf)) {
+      // The outbox is timed by this process's clock: the relay publishes what waits as of its now.
+      if (await this.reminders.claim(key, claim, events, this.clock.now())) {
         if (events.length > 0) this.relay.nudge();
         this.logger.log({ keyId: command.keyId, outcome, stageDays: claim.sentStage }, 'reminder recorded');
         return outcome;

@@ -24,6 +24,7 @@ export class ReminderScanService implements OnApplicationBootstrap, OnApplicatio
   private readonly pageSize: number;
   private readonly cron: string;
   private running?: Promise<PassResult>;
+  private job?: CronJob;
 
   constructor(
     private readonly dueKeys: DueKeysRepository,
@@ -38,12 +39,13 @@ export class ReminderScanService implements OnApplicationBootstrap, OnApplicatio
   }
 
   onApplicationBootstrap(): void {
-    const job = CronJob.from({ cronTime: this.cron, onTick: () => this.tick(), start: true });
-    this.registry.addCronJob(REMINDER_SCAN_JOB, job);
+    this.job = CronJob.from({ cronTime: this.cron, onTick: () => this.tick(), start: true });
+    this.registry.addCronJob(REMINDER_SCAN_JOB, this.job);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.registry.getCronJob(REMINDER_SCAN_JOB).stop();
+    // Our own reference: the schedule module may have dropped its registry first.
+    await this.job?.stop();
     await this.running?.catch(() => undefined);
   }
 

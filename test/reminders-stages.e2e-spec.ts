@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import mongoose from 'mongoose';
+import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
+import { firstReminderAt } from '../apps/key-service/src/reminders/reminder-schedule';
+import { LEGACY_EXPIRES_AT } from '../apps/key-service/src/keys/validity';
+import { loggedInUser } from './support/accounts';
+import { call } from './support/http';
+import { InProcessScheduler, TestClock } from './support/schedulers';
+
+const DAY = 24 * 60 * 60 * 1000;
+const STAGES = [30, 14, 7, 3, 1];
+
+/**
+ * Reminders end to end: key-service and notification-service as real processes, schedulers in
+ * this process with a clock the test moves, real Kafka, FerretDB and Mailpit. Each phase walks the
+ * clock forward a day at a time and reads what every mailbox received.
+ */
+describe('reminders before expiry, exactly once', () => {
+  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const mailpit = new Mailpit();
+  const clock = new TestClock(new Date());
+  const schedulers: InProcessScheduler[] = [];
+  let keyService: ServiceProcess;
+  let notificationService: ServiceProcess;
+  let db: mongoose.Connection;
+  let token: string;
+  let userId: string;
+  const at = (name: string) => `${name}@${emailDomain}`;
+
+  before(async () => {
+    [keyService, notificationService] = await Promise.all([
+      ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys') }),
+      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
+    ]);
+    InProcessScheduler.configure({
+      ...env,
+      MONGO_URI: mongoUri('keys'),
+      LOG_LEVEL: 'warn',
+      // Small pages, so keys sharing one due time are split across pages.
+      REMINDER_SCAN_PAGE_SIZE: '5',
+      // Passes are driven by the test's clock; the cron would only repeat the current time.
+      REMINDER_SCAN_CRON: '0 0 0 1 1 *',
+    });
+    token = await loggedInUser(mongoUri('keys'), at('owner'));
+    db = await mongoose.createConnection(mongoUri('keys')).asPromise();
+    userId = String((await db.collection('users').findOne({ email: at('owner') }))?._id);
+  });
+
+  after(async () => {
+    await Promise.all(schedulers.map((s) => s.stop()));
+    await db?.close();
+    await Promise.all([keyService?.stop(), notificationService?.stop()]);
+  });
+
+  /**
+   * Runs as many schedulers as asked (starting or stopping some), each doing one pass per day,
+   * concurrently. Returns the commands they sent.
+   */
+  async function walk(count: number, from: number, to: number): Promise<number> {
+    while (schedulers.length < count) schedulers.push(await InProcessScheduler.start(clock));
+    while (schedulers.length > count) await schedulers.pop()?.stop();
+    let sent = 0;
+    for (let t = from; t <= to; t += DAY) {
+      clock.set(t);
+      for (const pass of await Promise.all(schedulers.map((s) => s.pass()))) sent += pass.commandsSent;
+    }
+    return sent;
+  }
+
+  /** A key as key-service (or the legacy import) stores it, with its first reminder time. */
+  async function seedKey(fields: {
+    contacts: string[];
+    expiresAt: Date;
+    now: Date;
+    owner?: { userId: string; email: string };
+    label?: string;
+    legacy?: boolean;
+  }): Promise<string> {
+    const _id = new mongoose.Types.ObjectId();
+    const label = fields.label ?? `seeded ${_id.toHexString()}`;
+    await db.collection('keys').insertOne({
+      _id,
+      owner: { ...(fields.owner ?? { userId, email: at('owner') }), timeZone: 'Asia/Singapore' },
+      hash: randomBytes(32).toString('base64url'),
+      lastFive: fields.legacy ? '*****' : randomBytes(4).toString('hex').slice(0, 5),
+      label,
+      labelKey: label.toLowerCase(),
+      contacts: fields.contacts,
+      createdAt: fields.now,
+      expiresAt: fields.expiresAt,
+      status: 'active',
+      lastUsedAt: null,
+      revokedAt: null,
+      legacy: fields.legacy ?? false,
+      rotatedTo: null,
+      rotatedFrom: null,
+      nextReminderAt: firstReminderAt(fields.expiresAt, STAGES, fields.now),
+      remindersSent: [],
+      outbox: [],
+      outboxAt: null,
+    });
+    return _id.toHexString();
+  }
+
+  /**
+   * What a mailbox received, oldest first, in short: "created", "30" (a reminder N days ahead),
+   * "1 last" (the final reminder), "expired", or the subject itself for anything else.
+   */
+  async function mailbox(address: string, count: number): Promise<string[]> {
+    await mailpit.waitFor(address, count, { timeoutMs: 60_000, settleMs: 2_000 });
+    return (await mailpit.search(`to:"${address}"`))
+      .sort((a, b) => a.Created.localeCompare(b.Created))
+      .map(({ Subject }) => {
+        if (/ created$/.test(Subject)) return 'created';
+        if (/ has expired$/.test(Subject)) return 'expired';
+        const reminder = / expires (?:in (\d+) days?|within a day)$/.exec(Subject);
+        if (reminder) return `${reminder[1] ?? 0}${Subject.startsWith('Last reminder') ? ' last' : ''}`;
+        return Subject;
+      });
+  }
+
+  const keyDoc = (id: string) => db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(id) });
+
+  it('walks six months: each stage once per key, stages skipped by short-lived keys, revoked and rotated-out keys silent, new contacts hear the next reminder', async () => {
+    const created = await call<{ id: string; createdAt: string; expiresAt: string }>(
+      keyService.url,
+      token,
+      'POST',
+      '/v1/keys',
+      { label: 'production', contacts: [at('a')] },
+    );
+    assert.equal(created.status, 201);
+    const t0 = Date.parse(created.body.createdAt);
+    const now = new Date(t0);
+
+    const revoked = await call<{ id: string }>(keyService.url, token, 'POST', '/v1/keys', {
+      label: 'revoked soon',
+      contacts: [at('g')],
+    });
+    assert.equal((await call(keyService.url, token, 'DELETE', `/v1/keys/${revoked.body.id}`)).status, 204);
+    const old = await call<{ id: string }>(keyService.url, token, 'POST', '/v1/keys', {
+      label: 'rotated',
+      contacts: [at('h')],
+    });
+    const rotated = await call<{ id: string }>(keyService.url, token, 'POST', `/v1/keys/${old.body.id}/rotate`, {
+      graceHours: 24,
+      label: 'rotated in',
+    });
+    assert.equal(rotated.status, 201);
+
+    const shortLived = await seedKey({ contacts: [at('b1')], expiresAt: new Date(t0 + 20 * DAY), now });
+    const lastDays = await seedKey({ contacts: [at('c')], expiresAt: new Date(t0 + 2.5 * DAY), now });
+
+    // Up to the 14-day stage of the 20-day key, then its contacts change.
+    await walk(1, t0, t0 + 6 * DAY);
+    assert.deepEqual(await mailbox(at('b1'), 1), ['14']);
+    const replaced = await call(keyService.url, token, 'PUT', `/v1/keys/${shortLived}/contacts`, {
+      contacts: [at('b2')],
+    });
+    assert.equal(replaced.status, 200);
+    await walk(1, t0 + 7 * DAY, t0 + 186 * DAY);
+
+    const full = ['created', '30', '14', '7', '3', '1 last', 'expired'];
+    assert.deepEqual(await mailbox(at('a'), full.length), full);
+    assert.deepEqual((await mailbox(at('b1'), 2)).slice(0, 1), ['14'], 'the old contact heard only the first reminder');
+    const b2 = await mailbox(at('b2'), 5);
+    assert.deepEqual(b2.slice(1), ['7', '3', '1 last', 'expired'], 'the new contact hears the next ones');
+    assert.match(b2[0], /added to the contacts/);
+    assert.deepEqual(
+      await mailbox(at('c'), 2),
+      ['1 last', 'expired'],
+      'created with 2.5 days left: stages 30 to 3 skipped',
+    );
+
+    const g = await mailbox(at('g'), 2);
+    assert.deepEqual([g[0], g.length], ['created', 2]);
+    assert.match(g[1], /was revoked/);
+    // The old key told of its rotation, then silence; its replacement (same contacts) goes through every stage.
+    const h = await mailbox(at('h'), 2 + full.length);
+    assert.equal(h.filter((s) => /was rotated/.test(s)).length, 1);
+    assert.deepEqual(
+      h.filter((s) => !/was rotated/.test(s)),
+      ['created', ...full],
+      'one key created, then the replacement (created, five stages, expired); nothing from the old key',
+    );
+
+    const oldKey = await keyDoc(old.body.id);
+    assert.deepEqual([oldKey?.status, oldKey?.nextReminderAt, oldKey?.remindersSent], ['expired', null, []]);
+    const revokedKey = await keyDoc(revoked.body.id);
+    assert.deepEqual([revokedKey?.status, revokedKey?.remindersSent], ['revoked', []]);
+    assert.deepEqual((await keyDoc(lastDays))?.remindersSent, [1]);
+    const fullKey = await keyDoc(created.body.id);
+    assert.deepEqual([fullKey?.status, fullKey?.nextReminderAt, fullKey?.remindersSent], ['expired', null, STAGES]);
+  });
+
+  for (const count of [2, 3]) {
+    it(`${count} schedulers running together send each reminder once`, async () => {
+      const t = clock.now().getTime() + 10 * DAY;
+      const contact = at(`together${count}`);
+      const keyId = await seedKey({ contacts: [contact], expiresAt: new Date(t + 31 * DAY), now: new Date(t) });
+      const sent = await walk(count, t, t + 32 * DAY);
+      assert.ok(
+        sent > 6,
+        `the schedulers asked more than once for some stage (${sent} commands), so the claim was tested`,
+      );
+      assert.deepEqual(await mailbox(contact, 6), ['30', '14', '7', '3', '1 last', 'expired']);
+      assert.deepEqual((await keyDoc(keyId))?.remindersSent, STAGES);
+      const metrics = await schedulers[count - 1].metrics();
+      assert.match(metrics, /^keyward_reminder_scan_passes_total 33$/m);
+      assert.match(metrics, /^keyward_reminder_scan_commands_sent_total [1-9]\d*$/m);
+      assert.match(metrics, /^keyward_reminder_scan_last_duration_seconds \d/m);
+    });
+  }
+
+  it('a scheduler stopped for two weeks sends only the most urgent stage on restart', async () => {
+    const t = clock.now().getTime() + 10 * DAY;
+    const expiresAt = t + 40 * DAY;
+    const contact = at('downtime');
+    await seedKey({ contacts: [contact], expiresAt: new Date(expiresAt), now: new Date(t) });
+    await walk(1, t, expiresAt - 16 * DAY);
+    await schedulers.pop()?.stop();
+    // Down from 16 to 2 days before expiry: the 14-, 7- and 3-day stages fell due meanwhile.
+    await walk(1, expiresAt - 2 * DAY, expiresAt);
+    assert.deepEqual(await mailbox(contact, 4), ['30', '2', '1 last', 'expired']);
+  });
+
+  it('legacy keys with the fixed 2024 expiry go the same path, to the owner when they have no contacts', async () => {
+    const imported = new Date('2024-03-01T00:00:00.000Z');
+    const owners = Array.from({ length: 12 }, (_, i) => at(`legacy${i}`));
+    for (const [i, email] of owners.entries()) {
+      await seedKey({
+        contacts: [],
+        expiresAt: LEGACY_EXPIRES_AT,
+        now: imported,
+        owner: { userId: `legacy-owner-${i}`, email },
+        label: 'default',
+        legacy: true,
+      });
+    }
+    await walk(1, imported.getTime(), LEGACY_EXPIRES_AT.getTime() + DAY);
+    for (const email of owners) {
+      assert.deepEqual(await mailbox(email, 6), ['30', '14', '7', '3', '1 last', 'expired'], email);
+    }
+  });
+
+  it('ignores repeated and stale passes once everything is recorded', async () => {
+    const emailed = (await mailpit.search(`to:"${emailDomain}"`)).length;
+    clock.set(LEGACY_EXPIRES_AT.getTime() - 20 * DAY);
+    await walk(1, clock.now().getTime(), clock.now().getTime());
+    clock.set(LEGACY_EXPIRES_AT.getTime() + 400 * DAY);
+    const result = await schedulers[0].pass();
+    assert.equal(result.keysDue, 0);
+    await sleep(2_000);
+    assert.equal((await mailpit.search(`to:"${emailDomain}"`)).length, emailed);
+  });
+});
