@@ -17,6 +17,11 @@ type Expected = Pick<Key, 'contacts' | 'status' | 'expiresAt'>;
 export class KeysRepository {
   constructor(@InjectModel(Key.name) private readonly keys: Model<Key>) {}
 
+  /** Resolves once the collection's indexes exist (the unique ones are what make imports idempotent). */
+  async indexesReady(): Promise<void> {
+    await this.keys.init();
+  }
+
   newId(): string {
     return new Types.ObjectId().toHexString();
   }
@@ -36,14 +41,19 @@ export class KeysRepository {
     });
   }
 
-  /** Inserts a key unless one with its hash exists; the new id, or null when it existed (nothing written). */
+  /**
+   * Inserts a key unless one with its hash exists; the new id, or null when it existed (nothing
+   * written). Not an upsert: FerretDB drops null and empty-array fields from `$setOnInsert`.
+   */
   async insertUnlessHashExists(key: Omit<Key, 'outbox' | 'outboxAt'>): Promise<string | null> {
-    const result = await this.keys.collection.updateOne(
-      { hash: key.hash },
-      { $setOnInsert: { ...key, outbox: [], outboxAt: null } },
-      { upsert: true },
-    );
-    return result.upsertedId ? result.upsertedId.toHexString() : null;
+    if (await this.keys.exists({ hash: key.hash })) return null;
+    try {
+      const doc = await this.keys.create({ ...key, outbox: [], outboxAt: null });
+      return doc.id as string;
+    } catch (error) {
+      if (isDuplicateKeyError(error) && (await this.keys.exists({ hash: key.hash }))) return null;
+      throw error;
+    }
   }
 
   countActive(ownerId: string, now: Date): Promise<number> {

@@ -1,0 +1,98 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { KeyHasher } from '../keys/key-hasher';
+import { KeyStatus } from '../keys/key.schema';
+import { isDuplicateKeyError, KeysRepository } from '../keys/keys.repository';
+import { labelKeyOf } from '../keys/labels';
+import { LEGACY_EXPIRES_AT } from '../keys/validity';
+import { UsersRepository } from '../users/users.repository';
+import { LegacyEntry, LegacyFileError } from './legacy-file';
+
+export const LEGACY_LABEL = 'default';
+export const LEGACY_LAST_FIVE = '*****';
+
+export interface LegacyImportSummary {
+  imported: number;
+  alreadyImported: number;
+  skipped: { entry: number; email: string; reason: string }[];
+}
+
+/**
+ * Imports keys made before multi-key support, with label `default`, last five `*****` and the
+ * fixed legacy expiry. Safe to re-run: a key whose hash is stored is not imported again, and an
+ * account holds one `default` label.
+ *
+ * No KeyCreated is emitted: these keys are not new (their owners have used them for years), and
+ * a "new key created" email for each would be false and alarming. Reminders and the expiry
+ * notice follow from the stored expiry like any other key's.
+ */
+@Injectable()
+export class LegacyImportService {
+  private readonly logger = new Logger(LegacyImportService.name);
+
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly keys: KeysRepository,
+    private readonly hasher: KeyHasher,
+  ) {}
+
+  async import(entries: LegacyEntry[], now = new Date()): Promise<LegacyImportSummary> {
+    const hashes = this.hashes(entries);
+    await this.keys.indexesReady();
+    const summary: LegacyImportSummary = { imported: 0, alreadyImported: 0, skipped: [] };
+    for (const [index, entry] of entries.entries()) {
+      const user = await this.users.findOrCreate(entry.email, now);
+      const ownerId = user.id as string;
+      try {
+        const keyId = await this.keys.insertUnlessHashExists({
+          owner: { userId: ownerId, email: user.email, timeZone: user.timeZone },
+          hash: hashes[index],
+          lastFive: LEGACY_LAST_FIVE,
+          label: LEGACY_LABEL,
+          labelKey: labelKeyOf(LEGACY_LABEL),
+          contacts: entry.contacts,
+          // When the key was really made is unknown; this is when keyward learnt of it.
+          createdAt: now,
+          expiresAt: LEGACY_EXPIRES_AT,
+          // Imported after the legacy expiry: already expired, so no "expired" notice for a
+          // key that stopped working before keyward knew of it.
+          status: LEGACY_EXPIRES_AT <= now ? KeyStatus.Expired : KeyStatus.Active,
+          lastUsedAt: null,
+          revokedAt: null,
+          legacy: true,
+          rotatedTo: null,
+          rotatedFrom: null,
+        });
+        if (keyId) {
+          summary.imported++;
+          this.logger.log(`legacy key ${keyId} imported for owner ${ownerId}`);
+        } else {
+          summary.alreadyImported++;
+        }
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        summary.skipped.push({
+          entry: index,
+          email: user.email,
+          reason: `the account already has another key labelled "${LEGACY_LABEL}"`,
+        });
+      }
+    }
+    return summary;
+  }
+
+  /** The stored hash of each entry; an entry giving both key and hash must have them agree. */
+  private hashes(entries: LegacyEntry[]): string[] {
+    const mismatched: number[] = [];
+    const hashes = entries.map((entry, index) => {
+      const hash = entry.key !== undefined ? this.hasher.hash(entry.key) : (entry.keyHash as string);
+      if (entry.keyHash !== undefined && entry.keyHash !== hash) mismatched.push(index);
+      return hash;
+    });
+    if (mismatched.length > 0) {
+      throw new LegacyFileError(
+        `entries ${mismatched.join(', ')} give a key and a keyHash that do not match (is KEY_HASH_SECRET the one the hashes were made with?)`,
+      );
+    }
+    return hashes;
+  }
+}
