@@ -1,0 +1,130 @@
+/**
+ * notification-service benchmarks, in one run:
+ *  1. render rate on one core: emails rendered per second with the templates compiled once at
+ *     start-up, against a baseline that loads and compiles the templates for every email;
+ *  2. latency from key creation (the HTTP 201 from key-service) to the email in Mailpit (its
+ *     receive time, via the API), at p50 / p99 over KEYS keys created one after another.
+ * Targets (DESIGN.md): thousands of renders per second per core; p50 < 250 ms, p99 < 1 s.
+ *
+ *   npm run bench:notify               (the stack must be running: npm run stack:start)
+ *   KEYS=500 npm run bench:notify
+ */
+import { ConfigService } from '@nestjs/config';
+import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
+import { EmailsService } from '../../apps/notification-service/src/emails/emails.service';
+import { SAMPLE_SEALING_KEY, sampleMessages } from '../../apps/notification-service/src/emails/sample-messages';
+import { TemplatesService } from '../../apps/notification-service/src/templates/templates.service';
+import { loggedInUser } from '../../test/support/accounts';
+
+const KEYS = Number(process.env.KEYS ?? 300);
+const RENDER_SECONDS = Number(process.env.RENDER_SECONDS ?? 3);
+
+function emailsService(): EmailsService {
+  const templates = new TemplatesService();
+  templates.onModuleInit();
+  const settings: Record<string, string> = {
+    WEB_APP_URL: 'http://127.0.0.1:3000',
+    LOGIN_CODE_SEALING_KEY: SAMPLE_SEALING_KEY,
+  };
+  return new EmailsService(templates, { getOrThrow: (k: string) => settings[k] } as unknown as ConfigService);
+}
+
+/** Emails rendered per second for `seconds`, cycling through every sample message. */
+function renderRate(render: (i: number) => void, seconds: number): number {
+  for (let i = 0; i < 200; i++) render(i); // warm-up
+  const end = performance.now() + seconds * 1000;
+  let n = 0;
+  while (performance.now() < end) for (let k = 0; k < 50; k++) render(n++);
+  return n / seconds;
+}
+
+function renderBench() {
+  const samples = Object.values(sampleMessages());
+  const work = samples.map((m) => ({ message: m, to: emailsService().recipients(m)[0].address }));
+  const compiledOnce = emailsService();
+  const once = renderRate((i) => {
+    const { message, to } = work[i % work.length];
+    compiledOnce.compose(message, to);
+  }, RENDER_SECONDS);
+  const perEmail = renderRate((i) => {
+    const { message, to } = work[i % work.length];
+    emailsService().compose(message, to);
+  }, RENDER_SECONDS / 3);
+  return { once, perEmail };
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+async function latencyBench() {
+  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const [keyService, notificationService] = await Promise.all([
+    ServiceProcess.start('key-service', {
+      ...env,
+      MONGO_URI: mongoUri('keys'),
+      LOG_LEVEL: 'warn',
+      KEY_MAX_ACTIVE_PER_OWNER: String(KEYS),
+    }),
+    ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications'), LOG_LEVEL: 'warn' }),
+  ]);
+  try {
+    const token = await loggedInUser(mongoUri('keys'), `bench@${emailDomain}`);
+    const mailpit = new Mailpit();
+    const created = new Map<string, number>();
+    for (let i = 0; i < KEYS; i++) {
+      const contact = `c${i}@${emailDomain}`;
+      const res = await fetch(`${keyService.url}/v1/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ label: `bench ${i}`, contacts: [contact] }),
+      });
+      const answered = Date.now();
+      if (res.status !== 201) throw new Error(`POST /v1/keys answered ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+      created.set(contact, answered);
+    }
+    const deadline = Date.now() + 60_000;
+    let arrived = await mailpit.search(`to:"@${emailDomain}"`);
+    while (arrived.length < KEYS && Date.now() < deadline) {
+      await sleep(250);
+      arrived = await mailpit.search(`to:"@${emailDomain}"`);
+    }
+    const latencies = arrived
+      .map((m) => Date.parse(m.Created) - (created.get(m.To[0].Address) ?? NaN))
+      .filter((ms) => Number.isFinite(ms))
+      .sort((a, b) => a - b);
+    return { sent: KEYS, arrived: arrived.length, latencies };
+  } finally {
+    await Promise.all([keyService.stop(), notificationService.stop()]);
+  }
+}
+
+async function main(): Promise<void> {
+  const render = renderBench();
+  const latency = await latencyBench();
+  const l = latency.latencies;
+  const p50 = percentile(l, 50);
+  const p99 = percentile(l, 99);
+  const ok = (b: boolean) => (b ? 'met' : 'MISSED');
+  const lines = [
+    `measured ${new Date().toISOString()}, node ${process.version}, ${KEYS} keys`,
+    '',
+    '| measure | value | baseline (same run) | ratio | target |',
+    '| --- | --- | --- | --- | --- |',
+    `| renders per second, one core, templates compiled once | ${Math.round(render.once)} | ${Math.round(render.perEmail)} (templates loaded and compiled per email) | ${(render.once / render.perEmail).toFixed(0)}x | thousands/s: ${ok(render.once >= 1000)} |`,
+    `| key created (HTTP 201) → email in Mailpit, p50 | ${p50} ms | | | < 250 ms: ${ok(p50 < 250)} |`,
+    `| key created (HTTP 201) → email in Mailpit, p99 | ${p99} ms | | | < 1000 ms: ${ok(p99 < 1000)} |`,
+    `| emails arrived / keys created | ${latency.arrived} / ${latency.sent} | | | all |`,
+    '',
+    `latency min ${l[0]} ms, p90 ${percentile(l, 90)} ms, max ${l[l.length - 1]} ms`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
