@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { ConfigService } from '@nestjs/config';
 import { buildKeyEvent, KEY_EXPIRED, KEY_EXPIRING, Owner, RecordReminderDue, Topic } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
@@ -84,18 +85,24 @@ export class RemindersService {
       return ['not-due', { nextReminderAt: next }, []];
     }
     if (due.kind === 'expired') {
-      const event = buildKeyEvent(KEY_EXPIRED, { ...base, payload: summary });
+      const event = {
+        ...buildKeyEvent(KEY_EXPIRED, { ...base, payload: summary }),
+        eventId: reminderEventId(keyId, KEY_EXPIRED, key.expiresAt),
+      };
       return ['expired', { nextReminderAt: null, status: KeyStatus.Expired }, [outboxEntry(Topic.KeyEvents, event)]];
     }
-    const event = buildKeyEvent(KEY_EXPIRING, {
-      ...base,
-      payload: {
-        ...summary,
-        stageDays: due.stageDays,
-        daysLeft: due.daysLeft,
-        finalReminder: due.finalReminder,
-      },
-    });
+    const event = {
+      ...buildKeyEvent(KEY_EXPIRING, {
+        ...base,
+        payload: {
+          ...summary,
+          stageDays: due.stageDays,
+          daysLeft: due.daysLeft,
+          finalReminder: due.finalReminder,
+        },
+      }),
+      eventId: reminderEventId(keyId, `${KEY_EXPIRING}:${due.stageDays}`, key.expiresAt),
+    };
     return [
       'expiring',
       { nextReminderAt: due.nextReminderAt, sentStage: due.stageDays },
@@ -107,4 +114,15 @@ export class RemindersService {
 /** The owner as events carry it (a plain object, not the stored sub-document). */
 function ownerOf(key: ReminderView): Owner {
   return { userId: key.owner.userId, email: key.owner.email, timeZone: key.owner.timeZone };
+}
+
+/**
+ * The event id of a reminder stage or an expiry is derived from what it is (key, stage, expiry),
+ * not random: should two claims both win (FerretDB's conditional updates are not atomic, see
+ * docs/stack.md), both events carry the same id and consumers, which dedupe by eventId, send once.
+ */
+export function reminderEventId(keyId: string, what: string, expiresAt: Date): string {
+  const h = createHash('sha256').update(`${keyId}|${what}|${expiresAt.toISOString()}`).digest('hex');
+  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
