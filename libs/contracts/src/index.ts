@@ -1,3 +1,4 @@
+export * from './validation';
 export * from './topics';
 export * from './envelope';
 export * from './key-events';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { envelopeFields, Owner } from './envelope';
+import { parseMessage, validate } from './validation';
 import { KEY_CONTACTS_CHANGED, keyContactsChangedV1 } from './events/key-contacts-changed';
 import { KEY_CREATED, keyCreatedV1 } from './events/key-created';
 import { KEY_EXPIRED, keyExpiredV1 } from './events/key-expired';
@@ -53,29 +54,9 @@ const keyEventSchema = z.discriminatedUnion(
   ) as unknown as [z.ZodDiscriminatedUnionOption<'type'>, ...z.ZodDiscriminatedUnionOption<'type'>[]],
 );
 
-export class InvalidMessageError extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-    this.name = 'InvalidMessageError';
-  }
-}
-
 /** Parses and validates raw bytes from the key-events topic; throws InvalidMessageError with a readable reason. */
 export function parseKeyEvent(raw: Buffer | string | null): AnyKeyEvent {
-  if (raw === null) throw new InvalidMessageError('empty message');
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString());
-  } catch {
-    throw new InvalidMessageError('not JSON');
-  }
-  const result = keyEventSchema.safeParse(json);
-  if (!result.success) throw new InvalidMessageError(formatIssues(result.error));
-  return result.data as AnyKeyEvent;
-}
-
-export function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return parseMessage(keyEventSchema, raw) as AnyKeyEvent;
 }
 
 /** Builds a validated event with a fresh eventId; invalid payloads fail here, at the producer. */
@@ -97,7 +78,6 @@ export function buildKeyEvent<T extends KeyEventType>(
     owner: fields.owner,
     payload: fields.payload,
   };
-  const result = keyEventSchema.safeParse(event);
-  if (!result.success) throw new InvalidMessageError(`${type}: ${formatIssues(result.error)}`);
+  validate(keyEventSchema, event, type);
   return event as KeyEvent<T>;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatIssues, InvalidMessageError } from './key-events';
+import { validate } from './validation';
 import { seal, unseal } from './sealing';
 
 /**
@@ -52,14 +52,11 @@ export function buildKeyVerifyRequest(key: string, secret: string): KeyVerifyReq
 
 /** Validates a request and opens its key; throws InvalidMessageError with a readable reason. */
 export function openKeyVerifyRequest(data: unknown, secret: string): string {
-  const result = keyVerifyRequestSchema.safeParse(data);
-  if (!result.success) throw new InvalidMessageError(formatIssues(result.error));
-  return unseal(result.data.sealedKey, secret, 'sealedKey', 'KEY_VERIFY_SEALING_KEY');
+  const request = validate(keyVerifyRequestSchema, data);
+  return unseal(request.sealedKey, secret, 'sealedKey', 'KEY_VERIFY_SEALING_KEY');
 }
 
 /** Validates an answer from key-service; throws InvalidMessageError with a readable reason. */
 export function parseKeyVerification(data: unknown): KeyVerification {
-  const result = keyVerificationSchema.safeParse(data);
-  if (!result.success) throw new InvalidMessageError(formatIssues(result.error));
-  return result.data;
+  return validate(keyVerificationSchema, data);
 }

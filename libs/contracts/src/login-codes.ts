@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { formatIssues, InvalidMessageError } from './key-events';
+import { seal, unseal } from './sealing';
+import { parseMessage } from './validation';
 
 /**
  * key-service → notification-service: email this one-time login code. The code is a secret, so it
@@ -26,26 +27,9 @@ const loginCodeRequestedSchema = z
 
 export type LoginCodeRequested = z.infer<typeof loginCodeRequestedSchema>;
 
-const sealingKey = (secret: string) => createHash('sha256').update(secret).digest();
-
-export function sealLoginCode(code: string, secret: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', sealingKey(secret), iv);
-  const sealed = Buffer.concat([iv, cipher.update(code, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-  return sealed.toString('base64url');
-}
-
 /** Opens a sealed code; throws InvalidMessageError when it was sealed under another key or altered. */
 export function openLoginCode(sealedCode: string, secret: string): string {
-  const sealed = Buffer.from(sealedCode, 'base64url');
-  if (sealed.length < 12 + 16 + 1) throw new InvalidMessageError('sealedCode: too short');
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', sealingKey(secret), sealed.subarray(0, 12));
-    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-    return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]).toString('utf8');
-  } catch {
-    throw new InvalidMessageError('sealedCode: cannot be opened with this service’s LOGIN_CODE_SEALING_KEY');
-  }
+  return unseal(sealedCode, secret, 'sealedCode', 'LOGIN_CODE_SEALING_KEY');
 }
 
 export function buildLoginCodeRequested(fields: {
@@ -64,19 +48,10 @@ export function buildLoginCodeRequested(fields: {
     email: fields.email,
     timeZone: fields.timeZone,
     expiresAt: fields.expiresAt.toISOString(),
-    sealedCode: sealLoginCode(fields.code, fields.secret),
+    sealedCode: seal(fields.code, fields.secret),
   });
 }
 
 export function parseLoginCodeRequested(raw: Buffer | string | null): LoginCodeRequested {
-  if (raw === null) throw new InvalidMessageError('empty message');
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString());
-  } catch {
-    throw new InvalidMessageError('not JSON');
-  }
-  const result = loginCodeRequestedSchema.safeParse(json);
-  if (!result.success) throw new InvalidMessageError(formatIssues(result.error));
-  return result.data;
+  return parseMessage(loginCodeRequestedSchema, raw);
 }

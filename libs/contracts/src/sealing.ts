@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { InvalidMessageError } from './key-events';
+import { InvalidMessageError } from './validation';
 
 /**
  * Secrets that must cross Kafka (which keeps what it carries) travel sealed: AES-256-GCM under a

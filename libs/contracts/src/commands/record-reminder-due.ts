@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { isoDate } from '../envelope';
-import { formatIssues, InvalidMessageError } from '../key-events';
+import { parseMessage, validate } from '../validation';
 
 /**
  * scheduler-service → key-service on Topic.KeyReminderCommands, keyed by keyId: "as of this time,
@@ -25,27 +25,17 @@ const recordReminderDueSchema = z
 export type RecordReminderDue = z.infer<typeof recordReminderDueSchema>;
 
 export function buildRecordReminderDue(fields: { keyId: string; asOf: Date }): RecordReminderDue {
-  const result = recordReminderDueSchema.safeParse({
+  const command = {
     commandId: randomUUID(),
     type: RECORD_REMINDER_DUE,
     version: RECORD_REMINDER_DUE_VERSION,
     keyId: fields.keyId,
     asOf: fields.asOf.toISOString(),
-  });
-  if (!result.success) throw new InvalidMessageError(`${RECORD_REMINDER_DUE}: ${formatIssues(result.error)}`);
-  return result.data;
+  };
+  return validate(recordReminderDueSchema, command, RECORD_REMINDER_DUE);
 }
 
 /** Parses raw bytes from the reminder-commands topic; throws InvalidMessageError with a readable reason. */
 export function parseRecordReminderDue(raw: Buffer | string | null): RecordReminderDue {
-  if (raw === null) throw new InvalidMessageError('empty message');
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString());
-  } catch {
-    throw new InvalidMessageError('not JSON');
-  }
-  const result = recordReminderDueSchema.safeParse(json);
-  if (!result.success) throw new InvalidMessageError(formatIssues(result.error));
-  return result.data;
+  return parseMessage(recordReminderDueSchema, raw);
 }
