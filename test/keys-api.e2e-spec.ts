@@ -334,46 +334,86 @@ describe('key lifecycle API', () => {
     assert.equal((await api('dave', 'GET', `/v1/keys/${old.id}`)).body.expiresAt, old.expiresAt);
   });
 
-  it('finishes a rotation that crashed between its two writes and revokes the leftover replacement', async () => {
-    const old = await createKey('dave', 'half done', [mail('ops')]);
+  /** A replacement as a key-service leaves it when it dies between a rotation's two writes. */
+  async function insertClaim(old: KeyBody, createdAt: Date): Promise<string> {
     const stored = await db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(old.id) });
     assert.ok(stored);
-    // What a key-service killed after inserting the replacement and before marking the old key leaves.
-    const now = new Date();
-    const leftoverLabel = `half done (${sgtDate(now)})`;
+    const label = `${old.label} (${sgtDate(createdAt)})`;
     const { insertedId } = await db.collection('keys').insertOne({
       owner: stored.owner,
       hash: createHmac('sha256', HASH_SECRET).update(randomBytes(16)).digest('base64url'),
       lastFive: 'zzzzz',
-      label: leftoverLabel,
-      labelKey: leftoverLabel.toLowerCase(),
+      label,
+      labelKey: label.toLowerCase(),
       contacts: stored.contacts,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + 180 * 24 * HOUR),
+      createdAt,
+      expiresAt: new Date(createdAt.getTime() + 180 * 24 * HOUR),
       status: 'active',
       lastUsedAt: null,
       revokedAt: null,
       legacy: false,
       rotatedTo: null,
-      rotatedFrom: old.id,
+      replaces: old.id,
       outbox: [],
       outboxAt: null,
     });
-    const leftoverId = insertedId.toHexString();
+    return insertedId.toHexString();
+  }
+
+  it('finishes a rotation that crashed between its two writes, revoking the replacement nobody received', async () => {
+    const old = await createKey('dave', 'half done', [mail('ops')]);
+    const leftoverId = await insertClaim(old, new Date(Date.now() - 2 * 60_000));
+    const leftover = (await api('dave', 'GET', `/v1/keys/${leftoverId}`)).body;
 
     const res = await api('dave', 'POST', `/v1/keys/${old.id}/rotate`, { graceHours: 2 });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     keyTexts.push(res.body.key as string);
     assert.notEqual(res.body.id, leftoverId);
-    assert.equal(res.body.label, `${leftoverLabel} 2`);
+    const dated = `half done (${sgtDate(res.body.createdAt)})`;
+    assert.equal(res.body.label, leftover.label === dated ? `${dated} 2` : dated, 'the leftover keeps its label');
 
     assert.equal((await api('dave', 'GET', `/v1/keys/${leftoverId}`)).body.status, 'revoked');
     assert.equal((await api('dave', 'GET', `/v1/keys/${res.body.id}`)).body.status, 'active');
+    assert.equal((await api('dave', 'GET', `/v1/keys/${old.id}`)).body.status, 'active', 'in its grace period');
     const [revoked] = await tap.waitFor((e) => e.keyId === leftoverId && e.type === 'KeyRevoked');
-    assert.equal(revoked.owner.userId, stored.owner.userId);
+    assert.equal(revoked.owner.email, mail('dave'));
     const [rotated] = await tap.waitFor((e) => e.keyId === old.id && e.type === 'KeyRotated');
     assert.ok(rotated.type === 'KeyRotated');
     assert.equal(rotated.payload.newKeyId, res.body.id);
+  });
+
+  it('answers 409 while another request’s rotation of the key is in flight, changing nothing', async () => {
+    const old = await createKey('dave', 'in flight', [mail('ops')]);
+    const claimId = await insertClaim(old, new Date());
+    const keysBefore = (await api<KeyBody[]>('dave', 'GET', '/v1/keys')).body.length;
+    assertProblem(await api('dave', 'POST', `/v1/keys/${old.id}/rotate`, { graceHours: 1 }), 409, /being rotated/);
+    assert.equal((await api<KeyBody[]>('dave', 'GET', '/v1/keys')).body.length, keysBefore);
+    assert.equal((await api('dave', 'GET', `/v1/keys/${claimId}`)).body.status, 'active');
+    assert.equal((await api('dave', 'GET', `/v1/keys/${old.id}`)).body.expiresAt, old.expiresAt);
+  });
+
+  it('lets exactly one of several concurrent rotations of a key win', async () => {
+    const old = await createKey('dave', 'race', [mail('ops')]);
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map((h) => api('dave', 'POST', `/v1/keys/${old.id}/rotate`, { graceHours: h })),
+    );
+    const won = answers.filter((a) => a.status === 201);
+    assert.equal(won.length, 1, JSON.stringify(answers.map((a) => a.status)));
+    keyTexts.push(won[0].body.key as string);
+    for (const lost of answers.filter((a) => a.status !== 201)) assertProblem(lost, 409);
+
+    await settled();
+    assert.deepEqual(
+      tap.ofKey(old.id).map((e) => e.type),
+      ['KeyCreated', 'KeyRotated'],
+    );
+    const replacements = (await api<KeyBody[]>('dave', 'GET', '/v1/keys')).body.filter((k) =>
+      k.label.startsWith('race ('),
+    );
+    assert.deepEqual(
+      replacements.map((k) => [k.id, k.status]),
+      [[won[0].body.id, 'active']],
+    );
   });
 
   it('caps active keys at 20: creating is 409; a rotation may take the slot of the key it replaces', async () => {

@@ -35,8 +35,12 @@ export class Key implements OutboxFields {
   @Prop({ default: false }) legacy: boolean;
   /** Set on a rotated key: the id of its replacement. A key is rotated at most once. */
   @Prop({ type: String, default: null }) rotatedTo?: string | null;
-  /** Set on a replacement: the id of the key it replaced (finds leftovers of an interrupted rotation). */
-  @Prop({ type: String, default: null }) rotatedFrom?: string | null;
+  /**
+   * Set on a rotation's replacement: the id of the key it replaces. Unique, so inserting the
+   * replacement is the atomic claim on the rotation. Absent (never null) on other keys: the index
+   * is sparse on MongoDB, and FerretDB's unique index skips absent fields but not nulls.
+   */
+  @Prop({ type: String }) replaces?: string;
   /**
    * When the next reminder stage (or the expiry itself) falls due; null once nothing is left.
    * Kept by key-service with reminders/reminder-schedule.ts; scheduler-service scans it.
@@ -56,4 +60,4 @@ KeySchema.index({ 'owner.userId': 1, createdAt: -1 });
 KeySchema.index({ outboxAt: 1 });
 /** The reminder scan: active keys by due time, _id breaking ties for keyset paging. */
 KeySchema.index({ status: 1, nextReminderAt: 1, _id: 1 });
-KeySchema.index({ rotatedFrom: 1 });
+KeySchema.index({ replaces: 1 }, { unique: true, sparse: true });

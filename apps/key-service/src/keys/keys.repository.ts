@@ -82,24 +82,21 @@ export class KeysRepository {
     return this.keys.findOne({ _id: id, 'owner.userId': ownerId }, { outbox: 0 }).exec();
   }
 
-  /** Active replacements made for a key other than `except`: leftovers of interrupted rotations. */
-  findOtherReplacements(ownerId: string, rotatedFrom: string, except: string): Promise<KeyDocument[]> {
-    return this.keys
-      .find(
-        {
-          'owner.userId': ownerId,
-          rotatedFrom,
-          _id: { $ne: new Types.ObjectId(except) },
-          status: KeyStatus.Active,
-        },
-        { outbox: 0 },
-      )
-      .exec();
+  /** The replacement claimed by a rotation of `oldId` (at most one: `replaces` is unique). */
+  findReplacementOf(ownerId: string, oldId: string): Promise<KeyDocument | null> {
+    return this.keys.findOne({ 'owner.userId': ownerId, replaces: oldId }, { outbox: 0 }).exec();
+  }
+
+  /** Frees a rotation claim, so the key it named can be rotated again. */
+  async releaseClaim(id: string): Promise<void> {
+    await this.keys.updateOne({ _id: id }, { $unset: { replaces: 1 } }).exec();
   }
 
   /**
-   * Applies `set` and appends `events` in one atomic write, only if the key still holds what the
-   * caller read (`expected`, plus not yet rotated when `notRotated`); false when it changed meanwhile.
+   * Applies `set` and appends `events` in one document write, only if the key still
+   * holds what the caller read (`expected`, plus not yet rotated when `notRotated`); false when it
+   * changed meanwhile. On FerretDB this filter is no lock (see docs/stack.md): two racing callers
+   * can both match, so callers that must have a single winner claim by a unique insert first.
    */
   async updateIf(
     ownerId: string,

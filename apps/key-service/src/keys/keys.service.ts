@@ -27,6 +27,8 @@ import { addMonths } from './validity';
 
 /** Compare-and-set attempts before a change that keeps losing to concurrent writes gives up with 409. */
 const MAX_ATTEMPTS = 5;
+/** A rotation claim this old whose old key is still unmarked was left by a crash, not a request in flight. */
+const ROTATION_CLAIM_MS = 60_000;
 const HOUR_MS = 60 * 60 * 1000;
 
 const labelTaken = (label: string) =>
@@ -122,22 +124,24 @@ export class KeysService {
 
   /**
    * Issues a replacement with the same contacts and cuts the old key's validity to the grace period
-   * (graceHours 0: the old key is expired at once, status `expired`). Two documents, so two writes,
-   * ordered so that a crash between them is harmless: the replacement is inserted (with its
-   * KeyCreated) first, then the old key is marked (with its KeyRotated) only if no other rotation
-   * got there first. A crash in between leaves an extra key whose text nobody ever received and
-   * the old key untouched; the retry rotates normally and revokes that leftover.
+   * (graceHours 0: the old key is expired at once, status `expired`). Two documents, so two writes:
+   * 1. the replacement is inserted with its KeyCreated and `replaces: <old id>`; that field is
+   *    unique, so the insert is the claim: of concurrent rotations of one key, one gets past it;
+   * 2. the old key is marked rotated, with its KeyRotated.
+   * A crash between them leaves a replacement whose text nobody received and the old key as it
+   * was. A retry more than ROTATION_CLAIM_MS later revokes that leftover and rotates normally;
+   * sooner, the claim may belong to a request still in flight, so it answers 409.
    */
   async rotate(user: UserDocument, id: string, input: RotateKeyDto, now = new Date()): Promise<CreatedKeyResponse> {
     const old = await this.owned(user, id);
-    await this.assertRotatable(old, now);
+    assertRotatable(old, now);
     await this.ensureRoom(user, 1, now);
-    const replacement = await this.issueReplacement(user, old, input.label, now);
+    const replacement = await this.claimReplacement(user, old, input.label, now);
 
     if (!(await this.markRotated(old, replacement.doc, input.graceHours, now))) {
-      // Another rotation, a revocation or an expiry won: this replacement is never handed out.
-      await this.revokeKey(replacement.doc, now);
-      await this.assertRotatable(await this.owned(user, id), now);
+      // A revocation or an expiry won meanwhile: this replacement is never handed out.
+      await this.abandonClaim(replacement.doc, now);
+      assertRotatable(await this.owned(user, id), now);
       throw changedMeanwhile();
     }
     this.relay.nudge();
@@ -145,7 +149,6 @@ export class KeysService {
       { keyId: id, newKeyId: replacement.doc.id, ownerId: old.owner.userId, graceHours: input.graceHours },
       'key rotated',
     );
-    await this.revokeLeftovers(old, replacement.doc.id as string, now);
     return replacement.response;
   }
 
@@ -164,41 +167,45 @@ export class KeysService {
     }
   }
 
-  private async assertRotatable(doc: KeyDocument, now: Date): Promise<void> {
-    if (doc.status === KeyStatus.Revoked) throw new ConflictException('This key is revoked and cannot be rotated');
-    if (doc.status === KeyStatus.Expired || doc.expiresAt <= now) {
-      throw new ConflictException('This key has expired and cannot be rotated; create a new key instead');
-    }
-    if (doc.rotatedTo) {
-      await this.revokeLeftovers(doc, doc.rotatedTo, now);
-      throw new ConflictException(`This key was already rotated; its replacement is key "${doc.rotatedTo}"`);
-    }
-  }
-
-  private async issueReplacement(
+  /**
+   * Inserts the replacement, which claims the rotation. On a duplicate key: a taken default label
+   * moves on to the next one; a claim left by an interrupted rotation is abandoned and retried.
+   */
+  private async claimReplacement(
     user: UserDocument,
     old: KeyDocument,
     label: string | undefined,
     now: Date,
   ): Promise<Issued> {
-    if (label !== undefined) {
+    const ownerId = user.id as string;
+    const oldId = old.id as string;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const candidate = label ?? freeRotationLabel(old.label, now, user.timeZone, await this.keys.labelKeysOf(ownerId));
       try {
-        return await this.issue(user, label, [...old.contacts], old.id as string, now);
+        return await this.issue(user, candidate, [...old.contacts], oldId, now);
       } catch (error) {
-        if (isDuplicateKeyError(error)) throw labelTaken(label);
-        throw error;
+        if (!isDuplicateKeyError(error)) throw error;
       }
-    }
-    for (let attempt = 0; ; attempt++) {
-      const taken = await this.keys.labelKeysOf(user.id as string);
-      const candidate = freeRotationLabel(old.label, now, user.timeZone, taken);
-      try {
-        return await this.issue(user, candidate, [...old.contacts], old.id as string, now);
-      } catch (error) {
-        // Another request took the label between our read and our insert: pick the next one.
-        if (!isDuplicateKeyError(error) || attempt + 1 >= MAX_ATTEMPTS) throw error;
+      // FerretDB's duplicate-key errors do not name the index: the claim tells which one it was.
+      const claim = await this.keys.findReplacementOf(ownerId, oldId);
+      if (!claim) {
+        if (label !== undefined) throw labelTaken(label);
+        continue;
       }
+      assertRotatable(await this.owned(user, oldId), now);
+      if (now.getTime() - claim.createdAt.getTime() < ROTATION_CLAIM_MS) {
+        throw new ConflictException('This key is being rotated by another request; try again in a minute');
+      }
+      this.logger.warn({ keyId: claim.id, replaces: oldId }, 'abandoning the replacement of an interrupted rotation');
+      await this.abandonClaim(claim, now);
     }
+    throw changedMeanwhile();
+  }
+
+  /** Revokes a replacement that was never handed out (if still active) and frees its claim. */
+  private async abandonClaim(claim: KeyDocument, now: Date): Promise<void> {
+    if (claim.status === KeyStatus.Active && claim.expiresAt > now) await this.revokeKey(claim, now);
+    await this.keys.releaseClaim(claim.id as string);
   }
 
   /** Cuts the old key to the grace period and appends KeyRotated, unless it changed; retries on a concurrent edit. */
@@ -247,18 +254,6 @@ export class KeysService {
     return false;
   }
 
-  /** Revokes replacements left by interrupted rotations of `old`; their text was never handed out. */
-  private async revokeLeftovers(old: KeyDocument, keep: string, now: Date): Promise<void> {
-    for (const leftover of await this.keys.findOtherReplacements(old.owner.userId, old.id as string, keep)) {
-      if (await this.revokeKey(leftover, now)) {
-        this.logger.warn(
-          { keyId: leftover.id, rotatedFrom: old.id },
-          'revoked the leftover of an interrupted rotation',
-        );
-      }
-    }
-  }
-
   private async revokeKey(doc: KeyDocument, now: Date): Promise<boolean> {
     const event = buildKeyEvent(KEY_REVOKED, {
       keyId: doc.id as string,
@@ -287,7 +282,7 @@ export class KeysService {
     user: UserDocument,
     label: string,
     contacts: string[],
-    rotatedFrom: string | null,
+    replaces: string | null,
     now: Date,
   ): Promise<Issued> {
     const id = this.keys.newId();
@@ -325,7 +320,7 @@ export class KeysService {
         nextReminderAt: firstReminderAt(expiresAt, this.reminderStages, now),
         remindersSent: [],
         rotatedTo: null,
-        rotatedFrom,
+        ...(replaces ? { replaces } : {}),
       },
       [outboxEntry(Topic.KeyEvents, created)],
       now,
@@ -349,4 +344,14 @@ function ownerOf(doc: Pick<Key, 'owner'>): Owner {
 /** What a compare-and-set update expects to find unchanged (plain values, not the document's proxies). */
 function expectedOf(doc: KeyDocument): Pick<Key, 'contacts' | 'status' | 'expiresAt'> {
   return { contacts: [...doc.contacts], status: doc.status, expiresAt: doc.expiresAt };
+}
+
+function assertRotatable(doc: KeyDocument, now: Date): void {
+  if (doc.status === KeyStatus.Revoked) throw new ConflictException('This key is revoked and cannot be rotated');
+  if (doc.status === KeyStatus.Expired || doc.expiresAt <= now) {
+    throw new ConflictException('This key has expired and cannot be rotated; create a new key instead');
+  }
+  if (doc.rotatedTo) {
+    throw new ConflictException(`This key was already rotated; its replacement is key "${doc.rotatedTo}"`);
+  }
 }

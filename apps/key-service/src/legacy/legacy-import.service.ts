@@ -60,7 +60,6 @@ export class LegacyImportService {
           revokedAt: null,
           legacy: true,
           rotatedTo: null,
-          rotatedFrom: null,
         });
         if (keyId) {
           summary.imported++;
