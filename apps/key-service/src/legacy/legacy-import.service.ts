@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { KeyHasher } from '../keys/key-hasher';
 import { KeyStatus } from '../keys/key.schema';
 import { isDuplicateKeyError, KeysRepository } from '../keys/keys.repository';
 import { labelKeyOf } from '../keys/labels';
 import { LEGACY_EXPIRES_AT } from '../keys/validity';
+import { firstReminderAt } from '../reminders/reminder-schedule';
 import { UsersRepository } from '../users/users.repository';
 import { LegacyEntry, LegacyFileError } from './legacy-file';
 
@@ -23,22 +25,29 @@ export interface LegacyImportSummary {
  *
  * No KeyCreated is emitted: these keys are not new (their owners have used them for years), and
  * a "new key created" email for each would be false and alarming. Reminders and the expiry
- * notice follow from the stored expiry like any other key's.
+ * notice follow from the stored expiry like any other key's (none once that date has passed).
  */
 @Injectable()
 export class LegacyImportService {
   private readonly logger = new Logger(LegacyImportService.name);
+  private readonly reminderStages: number[];
 
   constructor(
     private readonly users: UsersRepository,
     private readonly keys: KeysRepository,
     private readonly hasher: KeyHasher,
-  ) {}
+    config: ConfigService,
+  ) {
+    this.reminderStages = config.getOrThrow<number[]>('REMINDER_STAGES_DAYS');
+  }
 
   async import(entries: LegacyEntry[], now = new Date()): Promise<LegacyImportSummary> {
     const hashes = this.hashes(entries);
     await this.keys.indexesReady();
     const summary: LegacyImportSummary = { imported: 0, alreadyImported: 0, skipped: [] };
+    // Imported after the legacy expiry: already expired, so no reminders and no "expired" notice
+    // for a key that stopped working before keyward knew of it.
+    const active = LEGACY_EXPIRES_AT > now;
     for (const [index, entry] of entries.entries()) {
       const user = await this.users.findOrCreate(entry.email, now);
       const ownerId = user.id as string;
@@ -53,9 +62,9 @@ export class LegacyImportService {
           // When the key was really made is unknown; this is when keyward learnt of it.
           createdAt: now,
           expiresAt: LEGACY_EXPIRES_AT,
-          // Imported after the legacy expiry: already expired, so no "expired" notice for a
-          // key that stopped working before keyward knew of it.
-          status: LEGACY_EXPIRES_AT <= now ? KeyStatus.Expired : KeyStatus.Active,
+          status: active ? KeyStatus.Active : KeyStatus.Expired,
+          nextReminderAt: active ? firstReminderAt(LEGACY_EXPIRES_AT, this.reminderStages, now) : null,
+          remindersSent: [],
           lastUsedAt: null,
           revokedAt: null,
           legacy: true,
