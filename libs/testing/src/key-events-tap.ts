@@ -68,9 +68,15 @@ export class KeyEventsTap {
     await this.consumer?.disconnect();
   }
 
-  /** Events of one key, in the order the topic holds them. */
+  /**
+   * Events of one key, in the order the topic holds them, each once: delivery is at-least-once, so
+   * a repeat of an eventId is dropped here as a consumer would drop it.
+   */
   ofKey(keyId: string): AnyKeyEvent[] {
-    return this.received.filter((t) => t.event.keyId === keyId).map((t) => t.event);
+    const seen = new Set<string>();
+    return this.received
+      .filter((t) => t.event.keyId === keyId && !seen.has(t.event.eventId) && seen.add(t.event.eventId))
+      .map((t) => t.event);
   }
 
   /** Waits until `count` received events match, then returns all that match. */

@@ -12,6 +12,7 @@ import {
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
 import { firstReminderAt } from '../reminders/reminder-schedule';
+import { reminderEventId } from '../reminders/reminders.service';
 import { UserDocument } from '../users/user.schema';
 import { sameContacts } from './contacts';
 import { CreateKeyDto } from './dto/create-key.dto';
@@ -255,12 +256,22 @@ export class KeysService {
   }
 
   private async revokeKey(doc: KeyDocument, now: Date): Promise<boolean> {
-    const event = buildKeyEvent(KEY_REVOKED, {
-      keyId: doc.id as string,
-      owner: ownerOf(doc),
-      occurredAt: now,
-      payload: { label: doc.label, lastFive: doc.lastFive, contacts: [...doc.contacts], revokedAt: now.toISOString() },
-    });
+    const event = {
+      ...buildKeyEvent(KEY_REVOKED, {
+        keyId: doc.id as string,
+        owner: ownerOf(doc),
+        occurredAt: now,
+        payload: {
+          label: doc.label,
+          lastFive: doc.lastFive,
+          contacts: [...doc.contacts],
+          revokedAt: now.toISOString(),
+        },
+      }),
+      // A key is revoked once, so its revocation has one id: should two racing revocations both
+      // pass the conditional write (not atomic on FerretDB), consumers still see one event.
+      eventId: reminderEventId(doc.id as string, KEY_REVOKED, doc.expiresAt),
+    };
     const revoked = await this.keys.updateIf(
       doc.owner.userId,
       doc.id as string,
