@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import mongoose from 'mongoose';
+import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
+import { firstReminderAt } from '../apps/key-service/src/reminders/reminder-schedule';
+
+const DAY = 24 * 60 * 60 * 1000;
+const STAGES = [30, 14, 7, 3, 1];
+
+/**
+ * The scheduler as it runs in production: two scheduler-service processes on their cron (every
+ * second here), real time, against key-service and notification-service processes.
+ */
+describe('scheduler-service processes on their cron', () => {
+  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const mailpit = new Mailpit();
+  const services: ServiceProcess[] = [];
+  let schedulers: ServiceProcess[];
+  let db: mongoose.Connection;
+
+  before(async () => {
+    services.push(
+      ...(await Promise.all([
+        ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys') }),
+        ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
+      ])),
+    );
+    db = await mongoose.createConnection(mongoUri('keys')).asPromise();
+  });
+
+  after(async () => {
+    await db?.close();
+    await Promise.all(services.map((s) => s.stop()));
+  });
+
+  /** A key imported (as legacy keys are) `importedDaysAgo` days ago, so its reminders may be overdue. */
+  async function importKey(
+    contact: string,
+    expiresAt: Date,
+    importedDaysAgo: number,
+  ): Promise<mongoose.Types.ObjectId> {
+    const _id = new mongoose.Types.ObjectId();
+    const imported = new Date(Date.now() - importedDaysAgo * DAY);
+    await db.collection('keys').insertOne({
+      _id,
+      owner: { userId: `owner-${_id.toHexString()}`, email: `owner@${emailDomain}`, timeZone: 'Asia/Singapore' },
+      hash: randomBytes(32).toString('base64url'),
+      lastFive: '*****',
+      label: 'default',
+      labelKey: 'default',
+      contacts: [contact],
+      createdAt: imported,
+      expiresAt,
+      status: 'active',
+      lastUsedAt: null,
+      revokedAt: null,
+      legacy: true,
+      rotatedTo: null,
+      rotatedFrom: null,
+      nextReminderAt: firstReminderAt(expiresAt, STAGES, imported),
+      remindersSent: [],
+      outbox: [],
+      outboxAt: null,
+    });
+    return _id;
+  }
+
+  it('two schedulers find what is overdue and each contact gets one email: the most urgent stage, or the expiry', async () => {
+    const expiring = await importKey(`soon@${emailDomain}`, new Date(Date.now() + 10 * DAY), 60);
+    const expired = await importKey(`late@${emailDomain}`, new Date(Date.now() - 60 * 60_000), 60);
+    const schedulerEnv = { ...env, MONGO_URI: mongoUri('keys'), REMINDER_SCAN_CRON: '* * * * * *' };
+    schedulers = await Promise.all([
+      ServiceProcess.start('scheduler-service', schedulerEnv),
+      ServiceProcess.start('scheduler-service', schedulerEnv),
+    ]);
+    services.push(...schedulers);
+
+    const [soon] = await mailpit.waitFor(`soon@${emailDomain}`, 1, { timeoutMs: 30_000, settleMs: 3_000 });
+    const [late] = await mailpit.waitFor(`late@${emailDomain}`, 1, { timeoutMs: 30_000, settleMs: 3_000 });
+    assert.match(soon.Subject, /expires in 10 days$/, '30 and 14 were overdue: only the 14-day stage, 10 days left');
+    assert.match(late.Subject, /has expired$/);
+    await sleep(3_000);
+    assert.equal((await mailpit.search(`to:"soon@${emailDomain}"`)).length, 1);
+    assert.equal((await mailpit.search(`to:"late@${emailDomain}"`)).length, 1);
+
+    const soonKey = await db.collection('keys').findOne({ _id: expiring });
+    assert.deepEqual(soonKey?.remindersSent, [14]);
+    assert.ok(soonKey?.nextReminderAt > new Date(), 'next reminder (7 days) is in the future');
+    assert.equal((await db.collection('keys').findOne({ _id: expired }))?.status, 'expired');
+  });
+
+  it('exposes per-pass metrics in Prometheus text', async () => {
+    const res = await fetch(`${schedulers[0].url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    const body = await res.text();
+    assert.match(body, /^# TYPE keyward_reminder_scan_passes_total counter$/m);
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body)?.[1]);
+    assert.ok(value('keyward_reminder_scan_passes_total') >= 3, 'the cron ran pass after pass');
+    assert.equal(value('keyward_reminder_scan_failures_total'), 0);
+    assert.ok(value('keyward_reminder_scan_commands_sent_total') >= 1);
+    assert.equal(value('keyward_reminder_scan_last_keys_due'), 0, 'nothing is due any more');
+    assert.ok(value('keyward_reminder_scan_last_duration_seconds') >= 0);
+  });
+
+  it('refuses to start with a malformed cron expression, naming the setting', async () => {
+    const failed = await ServiceProcess.start('scheduler-service', {
+      ...env,
+      MONGO_URI: mongoUri('keys'),
+      REMINDER_SCAN_CRON: 'every minute',
+    }).then(
+      () => assert.fail('started with a malformed cron expression'),
+      (error: Error) => error.message,
+    );
+    assert.match(failed, /exited with 1/);
+    // The process has exited; its last output may still be on its way into the log file.
+    const logFile = /see (\S+)$/.exec(failed)?.[1] ?? '';
+    let log = '';
+    for (let i = 0; i < 50 && !log.includes('Invalid configuration'); i++, await sleep(100)) {
+      log = readFileSync(logFile, 'utf8');
+    }
+    assert.match(log, /REMINDER_SCAN_CRON: not a valid cron expression/);
+  });
+});
