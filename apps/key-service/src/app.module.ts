@@ -7,6 +7,7 @@ import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validat
 import { AuthModule } from './auth/auth.module';
 import { keyServiceEnv } from './config/key-service.env';
 import { KeysModule } from './keys/keys.module';
+import { WebModule } from './web/web.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { RemindersModule } from './reminders/reminders.module';
 import { VerificationModule } from './verification/verification.module';
@@ -26,6 +27,7 @@ import { VerificationModule } from './verification/verification.module';
     OutboxModule,
     AuthModule,
     KeysModule,
+    WebModule,
     RemindersModule,
     VerificationModule,
   ],

@@ -2,11 +2,13 @@ import fastifyCookie from '@fastify/cookie';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { createHttpApp, exitOnStartupFailure, listen, validationPipe } from '@keyward/platform';
 import { KeyServiceModule } from './app.module';
+import { serveWebAssets } from './web/web-assets';
 import { connectVerificationTransport } from './verification/verification.transport';
 
 async function bootstrap(): Promise<void> {
   const app = await createHttpApp(KeyServiceModule, async (http) => {
     await http.register(fastifyCookie);
+    await serveWebAssets(http);
     http.useGlobalPipes(validationPipe());
     const openApi = new DocumentBuilder()
       .setTitle('keyward key-service')

@@ -32,8 +32,11 @@ const MAX_ATTEMPTS = 5;
 const ROTATION_CLAIM_MS = 60_000;
 const HOUR_MS = 60 * 60 * 1000;
 
-const labelTaken = (label: string) =>
-  new ConflictException(`The label "${label}" is already used by another key on this account`);
+const labelTaken = (label: string) => {
+  const message = `The label "${label}" is already used by another key on this account`;
+  // Names the field, so a form can show the message beside the label input.
+  return new ConflictException({ message, errors: [{ field: 'label', message }] });
+};
 const changedMeanwhile = () => new ConflictException('This key changed while we were updating it; please try again');
 
 /**

@@ -1,0 +1,466 @@
+import { api, ApiError, type CreatedKey, type SessionUser } from './api.js';
+import { date, dateTime, errorsByField, expiryOf, STATUS_TEXT, type KeyView } from './format.js';
+
+/** The Settings web app: log in with an emailed code, then list, generate, edit, rotate and revoke keys. */
+
+const FORM = '_form';
+let user: SessionUser | null = null;
+let loginEmail = '';
+/** The key a row's dialog acts on. */
+let selected: KeyView | null = null;
+
+const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const emailForm = byId<HTMLFormElement>('email-form');
+const codeForm = byId<HTMLFormElement>('code-form');
+const generateForm = byId<HTMLFormElement>('generate-form');
+const contactsForm = byId<HTMLFormElement>('contacts-form');
+const rotateForm = byId<HTMLFormElement>('rotate-form');
+const revokeForm = byId<HTMLFormElement>('revoke-form');
+const dialogs = {
+  generate: byId<HTMLDialogElement>('generate-dialog'),
+  reveal: byId<HTMLDialogElement>('reveal-dialog'),
+  contacts: byId<HTMLDialogElement>('contacts-dialog'),
+  rotate: byId<HTMLDialogElement>('rotate-dialog'),
+  revoke: byId<HTMLDialogElement>('revoke-dialog'),
+};
+
+/** A list of email inputs, one per contact, that grows and shrinks. */
+class ContactsEditor {
+  private readonly list: HTMLUListElement;
+  private readonly errorId: string;
+  private readonly hintId: string;
+
+  constructor(
+    private readonly fieldset: HTMLFieldSetElement,
+    private readonly name: string,
+  ) {
+    fieldset.append(byId<HTMLTemplateElement>('contacts-template').content.cloneNode(true));
+    this.list = fieldset.querySelector('[data-contact-list]') as HTMLUListElement;
+    this.errorId = `${name}-contacts-error`;
+    this.hintId = `${name}-contacts-hint`;
+    (fieldset.querySelector('[data-error-for="contacts"]') as HTMLElement).id = this.errorId;
+    (fieldset.querySelector('[data-contacts-hint]') as HTMLElement).id = this.hintId;
+    fieldset.querySelector('[data-add-contact]')?.addEventListener('click', () => this.add('').focus());
+  }
+
+  set(values: string[]): void {
+    this.list.replaceChildren();
+    for (const value of values.length > 0 ? values : ['']) this.add(value);
+  }
+
+  values(): string[] {
+    return this.inputs()
+      .map((input) => input.value.trim())
+      .filter((value) => value !== '');
+  }
+
+  inputs(): HTMLInputElement[] {
+    return [...this.list.querySelectorAll('input')];
+  }
+
+  private add(value: string): HTMLInputElement {
+    const item = el('li', { className: 'contact' });
+    const input = el('input', { type: 'email', name: 'contacts', value, autocomplete: 'email', spellcheck: false });
+    input.setAttribute('aria-describedby', `${this.hintId} ${this.errorId}`);
+    const remove = el('button', { type: 'button', className: 'button button-quiet', textContent: 'Remove' });
+    remove.addEventListener('click', () => {
+      const index = this.inputs().indexOf(input);
+      item.remove();
+      this.renumber();
+      this.inputs()[Math.max(0, index - 1)]?.focus();
+    });
+    item.append(el('label', { className: 'visually-hidden' }), input, remove);
+    this.list.append(item);
+    this.renumber();
+    return input;
+  }
+
+  /** Labels say which contact each input is; the last one left cannot be removed. */
+  private renumber(): void {
+    const items = [...this.list.children];
+    items.forEach((item, i) => {
+      const id = `${this.name}-contact-${i + 1}`;
+      const label = item.querySelector('label') as HTMLLabelElement;
+      label.htmlFor = id;
+      label.textContent = `Contact email ${i + 1}`;
+      (item.querySelector('input') as HTMLInputElement).id = id;
+      const remove = item.querySelector('button') as HTMLButtonElement;
+      remove.setAttribute('aria-label', `Remove contact email ${i + 1}`);
+      remove.hidden = items.length === 1;
+    });
+  }
+}
+
+const generateContacts = new ContactsEditor(
+  generateForm.querySelector('[data-contacts]') as HTMLFieldSetElement,
+  'generate',
+);
+const editContacts = new ContactsEditor(contactsForm.querySelector('[data-contacts]') as HTMLFieldSetElement, 'edit');
+
+// Views
+
+async function start(): Promise<void> {
+  try {
+    user = (await api.session()).user;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) byId('login-notice').textContent = messageOf(error);
+  }
+  byId('loading').hidden = true;
+  if (user) await showSettings();
+  else showLogin();
+}
+
+function showLogin(notice = ''): void {
+  user = null;
+  history.replaceState(null, '', '/');
+  byId('account').hidden = true;
+  byId('settings-view').hidden = true;
+  byId('login-view').hidden = false;
+  if (notice) byId('login-notice').textContent = notice;
+  codeForm.hidden = true;
+  emailForm.hidden = false;
+  byId<HTMLInputElement>('login-email').focus();
+}
+
+async function showSettings(): Promise<void> {
+  const current = user as SessionUser;
+  history.replaceState(null, '', '/settings');
+  byId('login-view').hidden = true;
+  byId('login-notice').textContent = '';
+  byId('account-email').textContent = current.email;
+  byId('account').hidden = false;
+  byId('settings-view').hidden = false;
+  await refreshKeys();
+}
+
+/** A 401 while logged in: the session ended (expired, or logged out elsewhere). */
+function sessionEnded(): void {
+  for (const dialog of Object.values(dialogs)) dialog.close();
+  showLogin('Your session has ended. Log in again to continue.');
+}
+
+async function refreshKeys(): Promise<void> {
+  const listError = byId('list-error');
+  try {
+    const keys = await api.listKeys();
+    listError.textContent = '';
+    renderKeys(keys);
+  } catch (error) {
+    if (isSessionEnd(error)) return sessionEnded();
+    listError.textContent = `Could not load your keys: ${messageOf(error)}`;
+  }
+}
+
+function renderKeys(keys: KeyView[]): void {
+  const now = new Date();
+  byId('keys-body').replaceChildren(...keys.map((key) => keyRow(key, now)));
+  byId('keys-table').hidden = keys.length === 0;
+  byId('no-keys').hidden = keys.length > 0;
+}
+
+function keyRow(key: KeyView, now: Date): HTMLTableRowElement {
+  const timeZone = (user as SessionUser).timeZone;
+  const row = el('tr');
+  row.setAttribute('role', 'row');
+  row.dataset.keyId = key.id;
+  row.dataset.status = key.status;
+
+  const label = el('th', { scope: 'row', textContent: key.label });
+  label.setAttribute('role', 'rowheader');
+  label.dataset.label = 'Label';
+
+  const legacy = key.lastFive === '*****';
+  const lastFive = cell(
+    'Key',
+    el('span', { className: 'mono', textContent: legacy ? '*****' : `…${key.lastFive}` }),
+    el('span', { className: 'visually-hidden', textContent: legacy ? ' (legacy key)' : '' }),
+  );
+
+  const contacts = cell(
+    'Contacts',
+    key.contacts.length > 0
+      ? el('ul', { className: 'contact-cell' }, ...key.contacts.map((c) => el('li', { textContent: c })))
+      : el('span', { className: 'muted', textContent: 'None: emails go to your login address' }),
+  );
+
+  const created = cell('Created', time(key.createdAt, date(key.createdAt, timeZone)));
+
+  const expires: Node[] = [time(key.expiresAt, dateTime(key.expiresAt, timeZone))];
+  if (key.status !== 'revoked') {
+    const expiry = expiryOf(key.expiresAt, now);
+    const line = el('span', { className: `expiry expiry-${expiry.mark}` });
+    // Said in words as well as colour ("Expired 3 days ago" already says it).
+    if (expiry.mark === 'soon') line.append(el('strong', { textContent: 'Expires soon: ' }));
+    line.append(expiry.text);
+    expires.push(line);
+  }
+
+  const status = cell(
+    'Status',
+    el('span', { className: `status status-${key.status}`, textContent: STATUS_TEXT[key.status] }),
+  );
+  const lastUsed = cell(
+    'Last used',
+    key.lastUsedAt
+      ? time(key.lastUsedAt, dateTime(key.lastUsedAt, timeZone))
+      : el('span', { className: 'muted', textContent: 'Never' }),
+  );
+
+  const actions = el('td', { className: 'row-actions' });
+  actions.setAttribute('role', 'cell');
+  if (key.status === 'active') {
+    actions.append(
+      action('Edit contacts', key, () => openContacts(key)),
+      action('Rotate', key, () => openRotate(key)),
+      action('Revoke', key, () => openRevoke(key), 'button-danger-quiet'),
+    );
+  }
+
+  row.append(label, lastFive, contacts, created, cell('Expires', ...expires), status, lastUsed, actions);
+  return row;
+}
+
+/** A row button whose accessible name says which key it acts on ("Rotate prod"). */
+function action(text: string, key: KeyView, onClick: () => void, variant = 'button-quiet'): HTMLButtonElement {
+  const button = el('button', { type: 'button', className: `button ${variant}`, textContent: text });
+  button.append(el('span', { className: 'visually-hidden', textContent: ` ${key.label}` }));
+  button.addEventListener('click', onClick);
+  return button;
+}
+
+/** A cell whose content is one block, so the phone layout can set it beside its column name. */
+function cell(label: string, ...content: Node[]): HTMLTableCellElement {
+  const td = el('td', {}, el('div', {}, ...content));
+  td.setAttribute('role', 'cell');
+  td.dataset.label = label;
+  return td;
+}
+
+function time(iso: string, text: string): HTMLTimeElement {
+  return el('time', { dateTime: iso, textContent: text });
+}
+
+// Dialogs
+
+function openDialog(dialog: HTMLDialogElement, form?: HTMLFormElement): void {
+  if (form) clearErrors(form);
+  dialog.showModal();
+}
+
+function nameKey(dialog: HTMLDialogElement, key: KeyView): void {
+  selected = key;
+  for (const target of dialog.querySelectorAll('[data-key-name]'))
+    target.textContent = `${key.label} (…${key.lastFive})`;
+}
+
+function openGenerate(): void {
+  generateForm.reset();
+  generateContacts.set([]);
+  openDialog(dialogs.generate, generateForm);
+}
+
+function openContacts(key: KeyView): void {
+  nameKey(dialogs.contacts, key);
+  editContacts.set(key.contacts);
+  openDialog(dialogs.contacts, contactsForm);
+}
+
+function openRotate(key: KeyView): void {
+  nameKey(dialogs.rotate, key);
+  rotateForm.reset();
+  openDialog(dialogs.rotate, rotateForm);
+}
+
+function openRevoke(key: KeyView): void {
+  nameKey(dialogs.revoke, key);
+  openDialog(dialogs.revoke, revokeForm);
+}
+
+/** The one time a key is visible: until this dialog closes. */
+function reveal(created: CreatedKey): void {
+  byId('reveal-label').textContent = created.label;
+  byId<HTMLInputElement>('reveal-key').value = created.key;
+  byId('copy-status').textContent = '';
+  dialogs.reveal.showModal();
+  byId('copy-key').focus();
+}
+
+async function copyKey(): Promise<void> {
+  const input = byId<HTMLInputElement>('reveal-key');
+  const status = byId('copy-status');
+  try {
+    await navigator.clipboard.writeText(input.value);
+    status.textContent = 'Copied to the clipboard.';
+  } catch {
+    input.select();
+    status.textContent = 'Could not copy: the key is selected, press Ctrl+C (⌘C on a Mac) to copy it.';
+  }
+}
+
+/** Rows are rebuilt on refresh, so the button that opened a dialog may be gone: keep focus on the page. */
+function keepFocusOnPage(): void {
+  if (user && (document.activeElement === null || document.activeElement === document.body)) {
+    byId('keys-title').focus();
+  }
+}
+
+function notify(text: string): void {
+  byId('settings-notice').textContent = text;
+}
+
+// Form errors: each API error goes next to the field it concerns.
+
+function clearErrors(form: HTMLFormElement): void {
+  for (const slot of form.querySelectorAll<HTMLElement>('[data-error-for]')) slot.textContent = '';
+  for (const control of form.querySelectorAll('[aria-invalid]')) control.removeAttribute('aria-invalid');
+}
+
+function showErrors(form: HTMLFormElement, error: unknown, fallback = FORM): void {
+  if (isSessionEnd(error)) return sessionEnded();
+  const slots = [...form.querySelectorAll<HTMLElement>('[data-error-for]')];
+  const fields = slots.map((slot) => slot.dataset.errorFor as string);
+  const errors =
+    error instanceof ApiError && error.errors.length > 0
+      ? error.errors
+      : [{ field: fallback, message: messageOf(error) }];
+  let first: HTMLElement | undefined;
+  for (const [field, messages] of errorsByField(errors, fields, fallback)) {
+    const slot = slots.find((s) => s.dataset.errorFor === field) as HTMLElement;
+    slot.textContent = messages.map(sentence).join(' ');
+    const controls = controlsFor(form, field);
+    for (const control of controls) control.setAttribute('aria-invalid', 'true');
+    first ??= controls[0];
+  }
+  (first ?? (form.querySelector('button[type="submit"]') as HTMLElement)).focus();
+}
+
+function controlsFor(form: HTMLFormElement, field: string): HTMLElement[] {
+  if (field === 'contacts') return [...form.querySelectorAll<HTMLElement>('[data-contacts] input')];
+  const control = form.elements.namedItem(field);
+  return control instanceof HTMLElement ? [control] : [];
+}
+
+function isSessionEnd(error: unknown): boolean {
+  return user !== null && error instanceof ApiError && error.status === 401;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof ApiError ? error.detail : 'Something went wrong; try again.';
+}
+
+/** API messages start lower-case ("label must be…"); shown alone they read as sentences. */
+function sentence(message: string): string {
+  const text = message.charAt(0).toUpperCase() + message.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** Runs a form's request once at a time, with its errors cleared first and shown after. */
+function onSubmit(form: HTMLFormElement, run: () => Promise<void>, fallback = FORM): void {
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const submit = form.querySelector('button[type="submit"]') as HTMLButtonElement;
+    if (submit.disabled) return;
+    clearErrors(form);
+    submit.disabled = true;
+    form.setAttribute('aria-busy', 'true');
+    run()
+      .catch((error: unknown) => showErrors(form, error, fallback))
+      .finally(() => {
+        submit.disabled = false;
+        form.removeAttribute('aria-busy');
+      });
+  });
+}
+
+// Wiring
+
+onSubmit(
+  emailForm,
+  async () => {
+    const email = byId<HTMLInputElement>('login-email').value.trim();
+    await api.requestCode(email);
+    loginEmail = email;
+    byId('code-email').textContent = email;
+    byId('login-notice').textContent = '';
+    codeForm.reset();
+    emailForm.hidden = true;
+    codeForm.hidden = false;
+    byId<HTMLInputElement>('login-code').focus();
+  },
+  'email',
+);
+
+onSubmit(
+  codeForm,
+  async () => {
+    const code = byId<HTMLInputElement>('login-code').value.replace(/\s/g, '');
+    user = (await api.login(loginEmail, code)).user;
+    await showSettings();
+    byId('settings-title').focus();
+  },
+  'otp',
+);
+
+onSubmit(generateForm, async () => {
+  const created = await api.createKey(byId<HTMLInputElement>('generate-label').value, generateContacts.values());
+  dialogs.generate.close();
+  reveal(created);
+  await refreshKeys();
+  keepFocusOnPage();
+});
+
+onSubmit(contactsForm, async () => {
+  const key = selected as KeyView;
+  await api.replaceContacts(key.id, editContacts.values());
+  dialogs.contacts.close();
+  notify(`Contacts of “${key.label}” saved.`);
+  await refreshKeys();
+  keepFocusOnPage();
+});
+
+onSubmit(rotateForm, async () => {
+  const key = selected as KeyView;
+  const graceHours = Number(byId<HTMLSelectElement>('rotate-grace').value);
+  const created = await api.rotate(key.id, graceHours, byId<HTMLInputElement>('rotate-label').value.trim());
+  dialogs.rotate.close();
+  notify(`“${key.label}” was rotated: its replacement is “${created.label}”.`);
+  reveal(created);
+  await refreshKeys();
+  keepFocusOnPage();
+});
+
+onSubmit(revokeForm, async () => {
+  const key = selected as KeyView;
+  await api.revoke(key.id);
+  dialogs.revoke.close();
+  notify(`“${key.label}” was revoked.`);
+  await refreshKeys();
+  keepFocusOnPage();
+});
+
+byId('change-email').addEventListener('click', () => showLogin());
+byId('generate').addEventListener('click', openGenerate);
+byId('copy-key').addEventListener('click', () => void copyKey());
+byId('logout').addEventListener('click', () => {
+  void api.logout().finally(() => showLogin('You have logged out.'));
+});
+for (const dialog of Object.values(dialogs)) {
+  for (const close of dialog.querySelectorAll('[data-close]')) close.addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', keepFocusOnPage);
+}
+dialogs.reveal.addEventListener('close', () => {
+  byId<HTMLInputElement>('reveal-key').value = '';
+});
+
+void start();
+
+/** document.createElement with properties and children. */
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { date, dateTime, errorsByField, expiryOf } from './format.js';
+
+const now = new Date('2026-11-27T02:00:00Z');
+const inDays = (days: number) => new Date(now.getTime() + days * 86_400_000).toISOString();
+
+describe('how the Settings page shows expiry', () => {
+  it('counts whole days left and leaves a key with more than 30 unmarked', () => {
+    assert.deepEqual(expiryOf(inDays(182), now), { mark: 'none', text: '182 days left' });
+    assert.deepEqual(expiryOf(inDays(30.5), now), { mark: 'none', text: '30 days left' });
+  });
+
+  it('marks a key expiring within 30 days', () => {
+    assert.deepEqual(expiryOf(inDays(30), now), { mark: 'soon', text: '30 days left' });
+    assert.deepEqual(expiryOf(inDays(1), now), { mark: 'soon', text: '1 day left' });
+    assert.deepEqual(expiryOf(inDays(0.2), now), { mark: 'soon', text: 'Less than a day left' });
+  });
+
+  it('marks an expired key, from the very moment of expiry', () => {
+    assert.deepEqual(expiryOf(now.toISOString(), now), { mark: 'expired', text: 'Expired today' });
+    assert.deepEqual(expiryOf(inDays(-1), now), { mark: 'expired', text: 'Expired 1 day ago' });
+    assert.deepEqual(expiryOf('2024-04-21T00:00:00.000Z', now), { mark: 'expired', text: 'Expired 950 days ago' });
+  });
+});
+
+describe('dates on the Settings page', () => {
+  it('shows times in the owner time zone with the offset written out', () => {
+    assert.equal(dateTime('2024-04-21T00:00:00.000Z', 'Asia/Singapore'), '21 Apr 2024, 08:00 GMT+8');
+    assert.equal(dateTime('2027-05-27T02:00:00.000Z', 'Europe/London'), '27 May 2027, 03:00 GMT+1');
+  });
+
+  it('dates in the owner time zone, which may be the next day', () => {
+    assert.equal(date('2026-11-27T20:00:00.000Z', 'Asia/Singapore'), '28 Nov 2026');
+    assert.equal(date('2026-11-27T20:00:00.000Z', 'UTC'), '27 Nov 2026');
+  });
+});
+
+describe('API errors next to their fields', () => {
+  const fields = ['label', 'contacts', '_form'];
+
+  it('puts each field error under its field, entries of a list under the list', () => {
+    const byField = errorsByField(
+      [
+        { field: 'label', message: 'label must be 1 to 64 characters' },
+        { field: 'contacts', message: 'contacts must hold at least one email address' },
+        { field: 'contacts.1', message: 'not an email' },
+      ],
+      fields,
+      '_form',
+    );
+    assert.deepEqual(Object.fromEntries(byField), {
+      label: ['label must be 1 to 64 characters'],
+      contacts: ['contacts must hold at least one email address', 'not an email'],
+    });
+  });
+
+  it('sends errors about fields the form does not show to the fallback', () => {
+    const byField = errorsByField([{ field: 'graceHours', message: 'too long' }], fields, '_form');
+    assert.deepEqual(Object.fromEntries(byField), { _form: ['too long'] });
+  });
+});

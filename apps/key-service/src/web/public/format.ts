@@ -1,0 +1,91 @@
+/** How keys, dates and API errors read on the Settings page. Pure: no DOM, unit-tested. */
+
+export type KeyStatus = 'active' | 'revoked' | 'expired';
+
+export interface KeyView {
+  id: string;
+  label: string;
+  lastFive: string;
+  contacts: string[];
+  createdAt: string;
+  expiresAt: string;
+  status: KeyStatus;
+  lastUsedAt: string | null;
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Keys that expire within this many days are marked. */
+export const EXPIRING_SOON_DAYS = 30;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export type ExpiryMark = 'none' | 'soon' | 'expired';
+
+export interface Expiry {
+  mark: ExpiryMark;
+  /** "182 days left", "Less than a day left", "Expired 3 days ago". */
+  text: string;
+}
+
+export function expiryOf(expiresAt: string, now: Date): Expiry {
+  const ms = Date.parse(expiresAt) - now.getTime();
+  if (ms <= 0) {
+    const days = Math.floor(-ms / DAY_MS);
+    return { mark: 'expired', text: days === 0 ? 'Expired today' : `Expired ${count(days, 'day')} ago` };
+  }
+  const days = Math.floor(ms / DAY_MS);
+  return {
+    mark: ms <= EXPIRING_SOON_DAYS * DAY_MS ? 'soon' : 'none',
+    text: days === 0 ? 'Less than a day left' : `${count(days, 'day')} left`,
+  };
+}
+
+/** "27 May 2027, 16:00 GMT+8": in the owner's time zone, with the offset written out. */
+export function dateTime(iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', {
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZone,
+    timeZoneName: 'shortOffset',
+  }).format(new Date(iso));
+}
+
+/** "27 Nov 2026" in the owner's time zone. */
+export function date(iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone }).format(
+    new Date(iso),
+  );
+}
+
+export const STATUS_TEXT: Record<KeyStatus, string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired' };
+
+/**
+ * Which field of a form each API error belongs to. Field errors name their field (`contacts`,
+ * or `contacts.2` for one entry); a field the form does not show, or an error without one,
+ * goes to `fallback`: the field a form's other failures concern (the code on the login form),
+ * or the form as a whole.
+ */
+export function errorsByField(
+  errors: FieldError[],
+  fields: readonly string[],
+  fallback: string,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const { field, message } of errors) {
+    const root = field.split('.')[0];
+    const target = fields.includes(root) ? root : fallback;
+    out.set(target, [...(out.get(target) ?? []), message]);
+  }
+  return out;
+}
+
+function count(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,435 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import mongoose from 'mongoose';
+import { Browser, BrowserContext, Page } from 'playwright-core';
+import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
+import { loggedInUser } from './support/accounts';
+import { launchChromium, textMatching } from './support/browser';
+
+/** Saved by these tests and shown in the README. */
+const SCREENSHOTS = resolve(__dirname, '..', '..', 'docs', 'screenshots');
+const MAX_ACTIVE = 3;
+const DAY_MS = 86_400_000;
+
+/**
+ * The Settings web app in a real browser (Debian's chromium) against the real system:
+ * key-service and notification-service processes on the real Kafka, FerretDB and Mailpit.
+ */
+describe('the Settings web app', () => {
+  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const mailpit = new Mailpit();
+  let keyService: ServiceProcess;
+  let notificationService: ServiceProcess;
+  let browser: Browser;
+
+  before(async () => {
+    [keyService, notificationService, browser] = await Promise.all([
+      ServiceProcess.start('key-service', {
+        ...env,
+        MONGO_URI: mongoUri('keys'),
+        KEY_MAX_ACTIVE_PER_OWNER: String(MAX_ACTIVE),
+      }),
+      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
+      launchChromium(),
+    ]);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await Promise.all([keyService?.stop(), notificationService?.stop()]);
+  });
+
+  it('serves its page and assets with a strict content security policy and no inline script', async () => {
+    for (const path of ['/', '/settings']) {
+      const res = await fetch(`${keyService.url}${path}`);
+      assert.equal(res.status, 200, path);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /default-src 'self'/);
+      assert.match(csp, /script-src 'self'(;|$)/, 'scripts from this origin only, none inline');
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      const html = await res.text();
+      assert.deepEqual(html.match(/<script(?![^>]*\ssrc=)[^>]*>/g), null, 'no inline <script>');
+      assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline event handlers');
+      assert.doesNotMatch(html, /https?:\/\//, 'nothing from another origin (no CDN, no web fonts)');
+    }
+    const script = await fetch(`${keyService.url}/assets/app.js`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type') ?? '', /javascript/);
+    assert.match(script.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    for (const hidden of ['format.spec.js', 'package.json', 'tsconfig.json', '..%2fweb.module.js']) {
+      assert.equal((await fetch(`${keyService.url}/assets/${hidden}`)).status, 404, hidden);
+    }
+  });
+
+  describe('a user’s whole journey: log in, generate, copy, list, edit contacts, rotate, revoke', () => {
+    const email = `alice.tan@${emailDomain}`;
+    const [ops, oncall, security] = ['ops', 'oncall', 'security'].map((name) => `${name}@${emailDomain}`);
+    let context: BrowserContext;
+    let page: Page;
+    let firstKey: string;
+
+    const row = (label: string) =>
+      page.locator('#keys-body tr').filter({ has: page.getByRole('rowheader', { name: label, exact: true }) });
+
+    before(async () => {
+      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: keyService.url });
+      page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+    });
+
+    after(async () => {
+      await context?.close();
+    });
+
+    it('logs in with the code emailed to the user, showing bad input beside its field', async () => {
+      await page.goto(keyService.url);
+      const emailInput = page.getByLabel('Email', { exact: true });
+      await emailInput.fill('not-an-email');
+      await page.getByRole('button', { name: 'Email me a code' }).click();
+      await textMatching(page.locator('#login-email-error'), /Email must be a valid email address/);
+      assert.equal(await emailInput.getAttribute('aria-invalid'), 'true');
+
+      await emailInput.fill(email);
+      await page.getByRole('button', { name: 'Email me a code' }).click();
+      const codeInput = page.getByLabel('One-time code');
+      await codeInput.waitFor();
+      const [message] = await mailpit.waitFor(email, 1, { settleMs: 0 });
+      const code = /\b(\d{6})\b/.exec(message.Text)?.[1];
+      assert.ok(code, 'the email holds a 6-digit code');
+
+      await codeInput.fill(code === '000000' ? '000001' : '000000');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await textMatching(page.locator('#login-code-error'), /wrong or has expired/);
+      assert.equal(await codeInput.getAttribute('aria-invalid'), 'true');
+
+      await codeInput.fill(code);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+      assert.equal(new URL(page.url()).pathname, '/settings');
+      await textMatching(page.locator('#account-email'), new RegExp(email.replace(/\./g, '\\.')));
+      await textMatching(page.locator('#no-keys'), /no API keys yet/);
+      const cookies = await context.cookies();
+      const session = cookies.find((c) => c.name === 'keyward_session');
+      assert.ok(session?.httpOnly, 'the session cookie is out of reach of the page’s script');
+    });
+
+    it('generates a key shown once, with a copy button and a warning', async () => {
+      await page.getByRole('button', { name: 'Generate API Key' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Generate API Key' });
+      await textMatching(dialog, /cannot be changed/);
+      await textMatching(dialog, /inboxes someone\s+reads/);
+      await dialog.getByLabel('Label', { exact: true }).fill('production');
+      await dialog.getByLabel('Contact email 1', { exact: true }).fill(ops);
+      await dialog.getByRole('button', { name: 'Add another email' }).click();
+      await dialog.getByLabel('Contact email 2', { exact: true }).fill(oncall);
+      await dialog.getByRole('button', { name: 'Generate key' }).click();
+
+      const reveal = page.getByRole('dialog', { name: 'Your new API key' });
+      await reveal.waitFor();
+      await textMatching(reveal, /will not be shown again/);
+      firstKey = await reveal.getByLabel(/API key labelled production/).inputValue();
+      assert.match(firstKey, /^alicetan_v1_[0-9A-Za-z]{36}$/);
+
+      await reveal.getByRole('button', { name: 'Copy' }).click();
+      await textMatching(reveal.getByRole('status'), /Copied/);
+      assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), firstKey);
+
+      await reveal.getByRole('button', { name: 'I have stored it' }).click();
+      await reveal.waitFor({ state: 'hidden' });
+      assert.equal(await page.locator('#reveal-key').inputValue(), '', 'the key leaves the page with its dialog');
+      assert.ok(!(await page.content()).includes(firstKey));
+    });
+
+    it('lists the key by label and last five, never the key itself', async () => {
+      await page.reload();
+      const production = row('production');
+      const text = await textMatching(production, /Active/);
+      assert.ok(text.includes(`…${firstKey.slice(-5)}`), text);
+      assert.ok(text.includes(ops) && text.includes(oncall), text);
+      assert.match(text, /GMT\+8/, 'times in the owner’s time zone, offset written out');
+      assert.match(text, /\b18\d days left/);
+      assert.doesNotMatch(text, /Expires soon/);
+      assert.match(text, /Never/, 'not used yet');
+      assert.ok(!(await page.content()).includes(firstKey));
+    });
+
+    it('edits the contacts of a key', async () => {
+      await row('production').getByRole('button', { name: 'Edit contacts production' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Edit contacts' });
+      assert.equal(await dialog.getByLabel('Contact email 1', { exact: true }).inputValue(), ops);
+      assert.equal(await dialog.getByLabel('Contact email 2', { exact: true }).inputValue(), oncall);
+      await dialog.getByRole('button', { name: 'Remove contact email 1' }).click();
+      await dialog.getByRole('button', { name: 'Add another email' }).click();
+      await dialog.getByLabel('Contact email 2', { exact: true }).fill(security);
+      await dialog.getByRole('button', { name: 'Save contacts' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await textMatching(page.locator('#settings-notice'), /Contacts of “production” saved/);
+      const text = await textMatching(row('production'), new RegExp(security));
+      assert.ok(text.includes(oncall) && !text.includes(ops), text);
+    });
+
+    it('rotates a key, keeping the old one for the chosen grace period', async () => {
+      await row('production').getByRole('button', { name: 'Rotate production' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Rotate key' });
+      await dialog.getByLabel('Old key keeps working for').selectOption({ label: '1 hour' });
+      await dialog.getByRole('button', { name: 'Rotate key' }).click();
+
+      const reveal = page.getByRole('dialog', { name: 'Your new API key' });
+      await reveal.waitFor();
+      const replacement = await reveal.getByLabel(/API key labelled/).inputValue();
+      assert.match(replacement, /^alicetan_v1_/);
+      assert.notEqual(replacement, firstKey);
+      const label = /labelled (.+)$/.exec(await reveal.locator('label[for="reveal-key"]').innerText())?.[1] ?? '';
+      assert.match(label, /^production \(\d{4}-\d{2}-\d{2}\)$/);
+      await reveal.getByRole('button', { name: 'I have stored it' }).click();
+
+      const fresh = await textMatching(row(label), /Active/);
+      assert.ok(fresh.includes(`…${replacement.slice(-5)}`) && fresh.includes(security), fresh);
+      const old = await textMatching(row('production'), /Expires soon: Less than a day left/);
+      assert.match(old, /Active/, 'the old key works through its grace period');
+    });
+
+    it('revokes a key only after confirmation', async () => {
+      const label = (await page.locator('#keys-body th').allInnerTexts()).find((l) => l.startsWith('production ('));
+      assert.ok(label);
+      const replacement = row(label);
+      await replacement.getByRole('button', { name: `Revoke ${label}` }).click();
+      const confirm = page.getByRole('dialog', { name: 'Revoke key?' });
+      await textMatching(confirm, /cannot be undone/);
+      await confirm.getByRole('button', { name: 'Cancel' }).click();
+      await confirm.waitFor({ state: 'hidden' });
+      await textMatching(replacement, /Active/);
+
+      await replacement.getByRole('button', { name: `Revoke ${label}` }).click();
+      await confirm.getByRole('button', { name: 'Revoke key' }).click();
+      await textMatching(replacement, /Revoked/);
+      assert.equal(await replacement.getByRole('button').count(), 0, 'a revoked key offers no actions');
+      await textMatching(page.locator('#settings-notice'), /was revoked/);
+    });
+
+    it('marks legacy, expiring and expired keys clearly; screenshots at desktop and phone widths', async () => {
+      await importKeys(mongoUri('keys'), email);
+      await page.reload();
+      const legacy = await textMatching(row('default'), /Expired/);
+      assert.match(legacy, /\*{5}/);
+      assert.match(legacy, /21 Apr 2024, 08:00 GMT\+8/);
+      assert.match(legacy, /Expired \d+ days ago/);
+      assert.match(legacy, /None: emails go to your login address/);
+      const staging = await textMatching(row('staging'), /Expires soon: 12 days left/);
+      assert.match(staging, /Active/);
+      assert.doesNotMatch(staging, /Never/, 'shows when it was last used');
+
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'settings-desktop.png'), fullPage: true });
+
+      const phone = await browser.newContext({
+        viewport: { width: 390, height: 844 },
+        isMobile: true,
+        hasTouch: true,
+        storageState: await context.storageState(),
+      });
+      try {
+        const phonePage = await phone.newPage();
+        await phonePage.goto(`${keyService.url}/settings`);
+        await textMatching(phonePage.locator('#keys-body'), /staging/);
+        const width = await phonePage.evaluate<number>('document.documentElement.scrollWidth');
+        assert.ok(width <= 390, `no sideways scrolling on a phone (page is ${width}px wide)`);
+        await phonePage.screenshot({ path: join(SCREENSHOTS, 'settings-phone.png'), fullPage: true });
+      } finally {
+        await phone.close();
+      }
+    });
+  });
+
+  describe('errors from the API beside the field they concern', () => {
+    const email = `bob@${emailDomain}`;
+    const contact = `bob.ops@${emailDomain}`;
+    let context: BrowserContext;
+    let page: Page;
+
+    const generateDialog = () => page.getByRole('dialog', { name: 'Generate API Key' });
+
+    async function generate(label: string, contacts: string[]): Promise<void> {
+      await page.getByRole('button', { name: 'Generate API Key' }).click();
+      const dialog = generateDialog();
+      await dialog.getByLabel('Label', { exact: true }).fill(label);
+      for (const [i, value] of contacts.entries()) {
+        if (i > 0) await dialog.getByRole('button', { name: 'Add another email' }).click();
+        await dialog.getByLabel(`Contact email ${i + 1}`, { exact: true }).fill(value);
+      }
+      await dialog.getByRole('button', { name: 'Generate key' }).click();
+    }
+
+    async function generateOk(label: string): Promise<void> {
+      await generate(label, [contact]);
+      const reveal = page.getByRole('dialog', { name: 'Your new API key' });
+      await reveal.getByRole('button', { name: 'I have stored it' }).click();
+      await reveal.waitFor({ state: 'hidden' });
+    }
+
+    before(async () => {
+      // Logged in as the login flow would leave the browser: session cookie (httpOnly) and CSRF cookie.
+      const token = await loggedInUser(mongoUri('keys'), email);
+      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const cookie = { domain: '127.0.0.1', path: '/', sameSite: 'Strict' as const };
+      await context.addCookies([
+        { ...cookie, name: 'keyward_session', value: token, httpOnly: true },
+        { ...cookie, name: 'keyward_csrf', value: randomBytes(24).toString('base64url') },
+      ]);
+      page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      await page.goto(`${keyService.url}/settings`);
+      await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    });
+
+    afterEach(async () => {
+      // A failed step must not leave a dialog over the page for the next one.
+      await page.evaluate("document.querySelectorAll('dialog[open]').forEach((d) => d.close())");
+    });
+
+    after(async () => {
+      await context?.close();
+    });
+
+    it('is usable by keyboard: the dialog takes focus, Escape closes it and gives focus back', async () => {
+      const button = page.getByRole('button', { name: 'Generate API Key' });
+      await button.focus();
+      await page.keyboard.press('Enter');
+      await generateDialog().waitFor();
+      assert.equal(await focusedId(page), 'generate-label');
+      await page.keyboard.press('Escape');
+      await generateDialog().waitFor({ state: 'hidden' });
+      assert.equal(await focusedId(page), 'generate');
+    });
+
+    it('shows a missing label and missing contacts beside their fields', async () => {
+      await generate('', []);
+      const dialog = generateDialog();
+      await textMatching(dialog.locator('#generate-label-error'), /Label must be 1 to 64 characters/);
+      await textMatching(dialog.locator('#generate-contacts-error'), /at least one email address/);
+      assert.equal(await dialog.getByLabel('Label', { exact: true }).getAttribute('aria-invalid'), 'true');
+      assert.equal(await dialog.getByLabel('Contact email 1', { exact: true }).getAttribute('aria-invalid'), 'true');
+      assert.equal(await focusedId(page), 'generate-label', 'focus on the first');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+    });
+
+    it('shows an invalid email beside the contacts', async () => {
+      await generate('ci', [contact, 'not-an-email']);
+      const dialog = generateDialog();
+      await textMatching(dialog.locator('#generate-contacts-error'), /valid email addresses/);
+      assert.equal(await dialog.locator('#generate-label-error').innerText(), '', 'the label was fine');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+    });
+
+    it('shows a label already taken (in any case) beside the label', async () => {
+      await generateOk('ci');
+      await generate('CI', [contact]);
+      const dialog = generateDialog();
+      await textMatching(dialog.locator('#generate-label-error'), /already used by another key/);
+      assert.equal(await dialog.getByLabel('Label', { exact: true }).getAttribute('aria-invalid'), 'true');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+    });
+
+    it('shows too many keys beside the Generate button', async () => {
+      await generateOk('staging');
+      await generateOk('production');
+      await generate('one too many', [contact]);
+      const dialog = generateDialog();
+      const formError = dialog.locator('[data-error-for="_form"]');
+      await textMatching(formError, new RegExp(`already have ${MAX_ACTIVE} active keys`));
+      assert.equal(await dialog.locator('#generate-label-error').innerText(), '');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      assert.equal(await page.locator('#keys-body tr').count(), MAX_ACTIVE);
+    });
+
+    it('shows an invalid email beside the contacts when editing them, and keeps the old ones', async () => {
+      const ci = page
+        .locator('#keys-body tr')
+        .filter({ has: page.getByRole('rowheader', { name: 'ci', exact: true }) });
+      await ci.getByRole('button', { name: 'Edit contacts ci' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Edit contacts' });
+      await dialog.getByLabel('Contact email 1', { exact: true }).fill('nobody at example');
+      await dialog.getByRole('button', { name: 'Save contacts' }).click();
+      await textMatching(dialog.locator('#edit-contacts-error'), /valid email addresses/);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await page.reload();
+      await textMatching(ci, new RegExp(contact));
+    });
+
+    it('shows a taken label beside the new label when rotating', async () => {
+      const ci = page
+        .locator('#keys-body tr')
+        .filter({ has: page.getByRole('rowheader', { name: 'ci', exact: true }) });
+      await ci.getByRole('button', { name: 'Rotate ci' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Rotate key' });
+      await dialog.getByLabel(/Label of the new key/).fill('Staging');
+      await dialog.getByRole('button', { name: 'Rotate key' }).click();
+      await textMatching(dialog.locator('#rotate-label-error'), /already used by another key/);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+    });
+
+    it('sends the user back to log in when the session has ended', async () => {
+      await context.clearCookies();
+      await generate('after logout', [contact]);
+      await textMatching(page.locator('#login-notice'), /session has ended/);
+      assert.equal(await generateDialog().isVisible(), false);
+      assert.equal(new URL(page.url()).pathname, '/');
+    });
+  });
+});
+
+/** The browser's own globals are out of this (Node) program's types: page code goes as text. */
+const focusedId = (page: Page) => page.evaluate<string | undefined>('document.activeElement?.id');
+
+/**
+ * Keys as an import would leave them: a legacy key (label `default`, no last five, the fixed
+ * 2024 expiry, no contacts) and one that expires in 12 days and was used recently.
+ */
+async function importKeys(uri: string, email: string): Promise<void> {
+  const db = await mongoose.createConnection(uri).asPromise();
+  try {
+    const user = await db.collection('users').findOne({ email });
+    assert.ok(user, 'the account exists');
+    const owner = { userId: user._id.toHexString(), email, timeZone: 'Asia/Singapore' };
+    const now = Date.now();
+    const key = (fields: Record<string, unknown>) => ({
+      owner,
+      hash: randomBytes(32).toString('base64url'),
+      contacts: [],
+      status: 'active',
+      lastUsedAt: null,
+      revokedAt: null,
+      legacy: false,
+      outbox: [],
+      outboxAt: null,
+      ...fields,
+    });
+    await db.collection('keys').insertMany([
+      key({
+        label: 'default',
+        labelKey: 'default',
+        lastFive: '*****',
+        legacy: true,
+        createdAt: new Date('2023-10-21T00:00:00Z'),
+        expiresAt: new Date('2024-04-21T08:00:00+08:00'),
+      }),
+      key({
+        label: 'staging',
+        labelKey: 'staging',
+        lastFive: 'Q7x2k',
+        contacts: [`staging@${email.split('@')[1]}`],
+        createdAt: new Date(now - 170 * DAY_MS),
+        expiresAt: new Date(now + 12 * DAY_MS + 3_600_000),
+        lastUsedAt: new Date(now - 2 * 3_600_000),
+      }),
+    ]);
+  } finally {
+    await db.close();
+  }
+}
