@@ -310,6 +310,20 @@ describe('key lifecycle API', () => {
     assertProblem(await api('dave', 'POST', `/v1/keys/${old.id}/rotate`, { graceHours: 0 }), 409, /expired/);
   });
 
+  it('never extends an old key by rotating it: a grace period past its expiry keeps the expiry', async () => {
+    const old = await createKey('dave', 'short-lived');
+    const soon = new Date(Date.now() + 2 * HOUR);
+    await db.collection('keys').updateOne({ _id: new mongoose.Types.ObjectId(old.id) }, { $set: { expiresAt: soon } });
+    const res = await api('dave', 'POST', `/v1/keys/${old.id}/rotate`, { graceHours: 168 });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    keyTexts.push(res.body.key as string);
+    const oldNow = (await api('dave', 'GET', `/v1/keys/${old.id}`)).body;
+    assert.equal(oldNow.expiresAt, soon.toISOString());
+    const [rotated] = await tap.waitFor((e) => e.keyId === old.id && e.type === 'KeyRotated');
+    assert.ok(rotated.type === 'KeyRotated');
+    assert.equal(rotated.payload.oldKeyExpiresAt, soon.toISOString());
+  });
+
   it('gives a rotation the next free dated label, and refuses a taken custom label with 409', async () => {
     const date = sgtDate(new Date());
     const svc = await createKey('dave', 'svc');
