@@ -7,6 +7,12 @@ import { Delivery, DeliveryStatus } from './delivery.schema';
 export type NewDelivery = Pick<Delivery, 'eventId' | 'recipient' | 'eventType' | 'keyId' | 'message'>;
 export type DeliveryRecord = Delivery;
 
+/**
+ * The delivery's _id is its (eventId, recipient): FerretDB v1 looks documents up quickly only by
+ * _id (other filters scan the collection, see docs/stack.md), and the key is unique by itself.
+ */
+export const deliveryId = (eventId: string, recipient: string) => `${eventId}/${recipient}`;
+
 @Injectable()
 export class DeliveriesRepository {
   constructor(
@@ -14,33 +20,38 @@ export class DeliveriesRepository {
     @InjectModel(DeliveryAttempt.name) private readonly attempts: Model<DeliveryAttempt>,
   ) {}
 
-  /** Records a delivery as pending and due now, unless it is already recorded (a redelivered message). */
-  async record(fields: NewDelivery, now: Date): Promise<void> {
+  /**
+   * Records a delivery as pending and due now; returns it when this call created it, null when it
+   * was already recorded (a redelivered message).
+   */
+  async record(fields: NewDelivery, now: Date): Promise<DeliveryRecord | null> {
+    const delivery: DeliveryRecord = {
+      _id: deliveryId(fields.eventId, fields.recipient),
+      ...fields,
+      status: DeliveryStatus.Pending,
+      attempts: 0,
+      nextAttemptAt: now,
+      smtpMessageId: null,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+    };
     try {
-      await this.deliveries.updateOne(
-        { eventId: fields.eventId, recipient: fields.recipient },
-        {
-          $setOnInsert: {
-            ...fields,
-            status: DeliveryStatus.Pending,
-            attempts: 0,
-            nextAttemptAt: now,
-            smtpMessageId: null,
-            error: null,
-            createdAt: now,
-            updatedAt: now,
-          },
-        },
+      const { upsertedCount } = await this.deliveries.updateOne(
+        { _id: delivery._id },
+        { $setOnInsert: delivery },
         { upsert: true },
       );
+      return upsertedCount === 1 ? delivery : null;
     } catch (error) {
       // Two consumers recording the same delivery at once: the other insert won, which is all we need.
       if ((error as { code?: number }).code !== 11000) throw error;
+      return null;
     }
   }
 
   async find(eventId: string, recipient: string): Promise<DeliveryRecord | null> {
-    return this.deliveries.findOne({ eventId, recipient }).lean().exec();
+    return this.deliveries.findById(deliveryId(eventId, recipient)).lean().exec();
   }
 
   /**
@@ -50,6 +61,7 @@ export class DeliveriesRepository {
   async startAttempt(delivery: DeliveryRecord, attempt: number, now: Date, leaseUntil: Date): Promise<boolean> {
     try {
       await this.attempts.create({
+        _id: `${delivery._id}/${attempt}`,
         eventId: delivery.eventId,
         recipient: delivery.recipient,
         attempt,
@@ -64,22 +76,14 @@ export class DeliveriesRepository {
   }
 
   async attemptLeaseUntil(delivery: DeliveryRecord, attempt: number): Promise<Date | null> {
-    const found = await this.attempts
-      .findOne({ eventId: delivery.eventId, recipient: delivery.recipient, attempt })
-      .lean()
-      .exec();
+    const found = await this.attempts.findById(`${delivery._id}/${attempt}`).lean().exec();
     return found?.leaseUntil ?? null;
   }
 
   /** Counts an attempt whose worker died mid-way, so the next one can be taken. */
   async countLostAttempt(delivery: DeliveryRecord, attempt: number, now: Date): Promise<void> {
     await this.deliveries.updateOne(
-      {
-        eventId: delivery.eventId,
-        recipient: delivery.recipient,
-        status: DeliveryStatus.Pending,
-        attempts: attempt - 1,
-      },
+      { _id: delivery._id, status: DeliveryStatus.Pending, attempts: attempt - 1 },
       { $set: { attempts: attempt, error: 'attempt lost (worker stopped mid-send)', updatedAt: now } },
     );
   }
@@ -108,7 +112,7 @@ export class DeliveriesRepository {
 
   private async finish(delivery: DeliveryRecord, fields: Partial<Delivery>, now: Date): Promise<void> {
     await this.deliveries.updateOne(
-      { eventId: delivery.eventId, recipient: delivery.recipient },
+      { _id: delivery._id },
       { $set: { ...fields, attempts: delivery.attempts + 1, updatedAt: now } },
     );
   }

@@ -19,8 +19,9 @@ class MemoryDeliveries {
 
   async record(fields: NewDelivery, now: Date) {
     const key = this.key(fields.eventId, fields.recipient);
-    if (this.records.has(key)) return;
-    this.records.set(key, {
+    if (this.records.has(key)) return null;
+    const record = {
+      _id: key,
       ...fields,
       status: DeliveryStatus.Pending,
       attempts: 0,
@@ -29,7 +30,9 @@ class MemoryDeliveries {
       error: null,
       createdAt: now,
       updatedAt: now,
-    });
+    };
+    this.records.set(key, record);
+    return { ...record };
   }
   async find(eventId: string, recipient: string) {
     const found = this.records.get(this.key(eventId, recipient));

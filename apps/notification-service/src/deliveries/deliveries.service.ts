@@ -45,11 +45,11 @@ export class DeliveriesService {
     // Recipients are independent: one slow or refused address does not hold up the others.
     const results = await Promise.allSettled(
       this.emails.recipients(message).map(async ({ address }) => {
-        await this.deliveries.record(
+        const created = await this.deliveries.record(
           { eventId: message.eventId, recipient: address, eventType: message.type, keyId, message: raw },
           this.clock.now(),
         );
-        return this.attempt(message.eventId, address);
+        return this.attempt(message.eventId, address, created ?? undefined);
       }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -58,10 +58,11 @@ export class DeliveriesService {
     return results.map((r) => (r as PromiseFulfilledResult<DeliveryOutcome>).value);
   }
 
-  /** One attempt at a pending delivery, if it is due and no one else holds it. */
-  async attempt(eventId: string, recipient: string): Promise<DeliveryOutcome> {
+  /** One attempt at a pending delivery, if it is due and no one else takes it first. */
+  async attempt(eventId: string, recipient: string, known?: DeliveryRecord): Promise<DeliveryOutcome> {
     const now = this.clock.now();
-    const delivery = await this.deliveries.find(eventId, recipient);
+    // A delivery this worker has just recorded need not be read back.
+    const delivery = known ?? (await this.deliveries.find(eventId, recipient));
     if (delivery?.status !== DeliveryStatus.Pending || (delivery.nextAttemptAt ?? now) > now) return 'skipped';
     const attempt = delivery.attempts + 1;
     if (!(await this.deliveries.startAttempt(delivery, attempt, now, new Date(now.getTime() + this.leaseMs)))) {

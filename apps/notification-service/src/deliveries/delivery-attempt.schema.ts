@@ -7,6 +7,8 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
  */
 @Schema({ collection: 'delivery_attempts', versionKey: false })
 export class DeliveryAttempt {
+  /** `${deliveryId}/${attempt}`: the insert that takes the attempt collides on it. */
+  @Prop({ type: String, required: true }) _id: string;
   @Prop({ required: true }) eventId: string;
   @Prop({ required: true }) recipient: string;
   @Prop({ required: true }) attempt: number;

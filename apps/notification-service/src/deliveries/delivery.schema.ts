@@ -11,6 +11,8 @@ export enum DeliveryStatus {
 /** One email of one message to one recipient; (eventId, recipient) is unique, so nothing is sent twice. */
 @Schema({ collection: 'deliveries', versionKey: false })
 export class Delivery {
+  /** `${eventId}/${recipient}` (see deliveryId). */
+  @Prop({ type: String, required: true }) _id: string;
   @Prop({ required: true }) eventId: string;
   @Prop({ required: true }) recipient: string;
   @Prop({ required: true }) eventType: string;
