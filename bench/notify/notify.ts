@@ -18,6 +18,8 @@ import { loggedInUser } from '../../test/support/accounts';
 
 const KEYS = Number(process.env.KEYS ?? 300);
 const RENDER_SECONDS = Number(process.env.RENDER_SECONDS ?? 3);
+// The machine is shared: give start-up room.
+const START = { timeoutMs: 120_000 };
 
 function emailsService(): EmailsService {
   const templates = new TemplatesService();
@@ -59,13 +61,21 @@ const percentile = (sorted: number[], p: number) =>
 async function latencyBench() {
   const { env, mongoUri, emailDomain } = isolatedEnv();
   const [keyService, notificationService] = await Promise.all([
-    ServiceProcess.start('key-service', {
-      ...env,
-      MONGO_URI: mongoUri('keys'),
-      LOG_LEVEL: 'warn',
-      KEY_MAX_ACTIVE_PER_OWNER: String(KEYS),
-    }),
-    ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications'), LOG_LEVEL: 'warn' }),
+    ServiceProcess.start(
+      'key-service',
+      {
+        ...env,
+        MONGO_URI: mongoUri('keys'),
+        LOG_LEVEL: 'warn',
+        KEY_MAX_ACTIVE_PER_OWNER: String(KEYS),
+      },
+      START,
+    ),
+    ServiceProcess.start(
+      'notification-service',
+      { ...env, MONGO_URI: mongoUri('notifications'), LOG_LEVEL: 'warn' },
+      START,
+    ),
   ]);
   try {
     const token = await loggedInUser(mongoUri('keys'), `bench@${emailDomain}`);

@@ -21,6 +21,8 @@ export interface ConsumerOptions {
   /** Start of the exponential backoff between attempts (default 200 ms). */
   retryBaseMs?: number;
   sessionTimeoutMs?: number;
+  /** Partitions handled at once (default 1); messages within a partition stay in order. */
+  partitionsConsumedConcurrently?: number;
   /** Where a group with no committed offsets starts: the oldest message (default) or only new ones. */
   fromBeginning?: boolean;
 }
@@ -66,6 +68,7 @@ export class ManagedConsumer {
       fromBeginning: this.options.fromBeginning ?? true,
     });
     await this.consumer.run({
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachMessage: (payload) => this.onMessage(payload),
     });
     await joined;

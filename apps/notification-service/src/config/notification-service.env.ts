@@ -15,6 +15,8 @@ export const notificationServiceEnv = z
     ...mongoEnv,
     MONGO_URI: mongoEnv.MONGO_URI.default('mongodb://127.0.0.1:27017/keyward_notifications'),
     CONSUMER_GROUP: z.string().min(1).default('notification-service'),
+    /** Key-event partitions handled at once; each key's events still go in order. */
+    CONSUMER_PARTITIONS_AT_ONCE: z.coerce.number().int().min(1).max(64).default(6),
     SMTP_HOST: z.string().min(1).default('127.0.0.1'),
     SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(1025),
     /** Implicit TLS (port 465); otherwise STARTTLS is used when the server offers it. */

@@ -17,6 +17,7 @@ export class KeyEventsConsumer implements OnApplicationBootstrap, OnApplicationS
     this.consumer = factory.create({
       groupId: config.getOrThrow<string>('CONSUMER_GROUP'),
       topics: [Topic.KeyEvents],
+      partitionsConsumedConcurrently: config.getOrThrow<number>('CONSUMER_PARTITIONS_AT_ONCE'),
       handle: (message) => this.onKeyEvent(message),
     });
   }
