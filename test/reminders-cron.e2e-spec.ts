@@ -19,15 +19,18 @@ describe('scheduler-service processes on their cron', () => {
   const services: ServiceProcess[] = [];
   let schedulers: ServiceProcess[];
   let db: mongoose.Connection;
+  let unscheduled: mongoose.Types.ObjectId;
 
   before(async () => {
+    db = await mongoose.createConnection(mongoUri('keys')).asPromise();
+    // Written before reminders existed: key-service schedules it when it starts.
+    unscheduled = await importKey(`before@${emailDomain}`, new Date(Date.now() + 10 * DAY), 170, false);
     services.push(
       ...(await Promise.all([
         ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys') }),
         ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
       ])),
     );
-    db = await mongoose.createConnection(mongoUri('keys')).asPromise();
   });
 
   after(async () => {
@@ -40,6 +43,7 @@ describe('scheduler-service processes on their cron', () => {
     contact: string,
     expiresAt: Date,
     importedDaysAgo: number,
+    scheduled = true,
   ): Promise<mongoose.Types.ObjectId> {
     const _id = new mongoose.Types.ObjectId();
     const imported = new Date(Date.now() - importedDaysAgo * DAY);
@@ -59,8 +63,7 @@ describe('scheduler-service processes on their cron', () => {
       legacy: true,
       rotatedTo: null,
       rotatedFrom: null,
-      nextReminderAt: firstReminderAt(expiresAt, STAGES, imported),
-      remindersSent: [],
+      ...(scheduled ? { nextReminderAt: firstReminderAt(expiresAt, STAGES, imported), remindersSent: [] } : {}),
       outbox: [],
       outboxAt: null,
     });
@@ -81,6 +84,12 @@ describe('scheduler-service processes on their cron', () => {
     const [late] = await mailpit.waitFor(`late@${emailDomain}`, 1, { timeoutMs: 30_000, settleMs: 3_000 });
     assert.match(soon.Subject, /expires in 10 days$/, '30 and 14 were overdue: only the 14-day stage, 10 days left');
     assert.match(late.Subject, /has expired$/);
+    const [backfilled] = await mailpit.waitFor(`before@${emailDomain}`, 1, { timeoutMs: 30_000, settleMs: 3_000 });
+    assert.match(
+      backfilled.Subject,
+      /expires in 10 days$/,
+      'a key from before reminders existed gets its most urgent stage',
+    );
     await sleep(3_000);
     assert.equal((await mailpit.search(`to:"soon@${emailDomain}"`)).length, 1);
     assert.equal((await mailpit.search(`to:"late@${emailDomain}"`)).length, 1);
@@ -89,6 +98,8 @@ describe('scheduler-service processes on their cron', () => {
     assert.deepEqual(soonKey?.remindersSent, [14]);
     assert.ok(soonKey?.nextReminderAt > new Date(), 'next reminder (7 days) is in the future');
     assert.equal((await db.collection('keys').findOne({ _id: expired }))?.status, 'expired');
+    assert.deepEqual((await db.collection('keys').findOne({ _id: unscheduled }))?.remindersSent, [14]);
+    assert.equal((await mailpit.search(`to:"before@${emailDomain}"`)).length, 1);
   });
 
   it('exposes per-pass metrics in Prometheus text', async () => {

@@ -15,6 +15,8 @@ export type ReminderView = Pick<
   rotatedTo?: string | null;
 };
 
+export type Unscheduled = Pick<Key, 'createdAt' | 'expiresAt'> & { _id: Types.ObjectId };
+
 /** The change a claim makes besides appending its event. */
 export interface ReminderClaim {
   nextReminderAt: Date | null;
@@ -43,6 +45,22 @@ export class RemindersRepository {
       })
       .lean<ReminderView>()
       .exec();
+  }
+
+  /** Active keys without a reminder time (written before reminders existed). */
+  findUnscheduled(): Promise<Unscheduled[]> {
+    return this.keys
+      .find({ status: KeyStatus.Active, nextReminderAt: null }, { createdAt: 1, expiresAt: 1 })
+      .lean<Unscheduled[]>()
+      .exec();
+  }
+
+  /** Sets the first reminder time of a key that still has none. */
+  async schedule(id: Types.ObjectId, nextReminderAt: Date): Promise<boolean> {
+    const result = await this.keys
+      .updateOne({ _id: id, status: KeyStatus.Active, nextReminderAt: null }, { $set: { nextReminderAt } })
+      .exec();
+    return result.modifiedCount === 1;
   }
 
   /**
