@@ -1,13 +1,29 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsEmail, IsString, Length, Matches } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsEmail,
+  isEmail,
+  IsString,
+  Length,
+  Matches,
+  ValidationArguments,
+} from 'class-validator';
 import { normalizeContacts } from '../contacts';
 import { LABEL_MAX_LENGTH, LABEL_PATTERN } from '../labels';
 
 export const CONTACTS_MAX = 10;
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+/** Names the bad entries (class-validator fills `$value` only for single values, not lists). */
+const invalidContacts = ({ value }: ValidationArguments) => {
+  const bad = Array.isArray(value) ? value.filter((v) => typeof v !== 'string' || !isEmail(v)).map(String) : [];
+  return `contacts must hold only valid email addresses (${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} not)`;
+};
 const normalizeContactList = ({ value }: { value: unknown }) =>
   Array.isArray(value) && value.every((v) => typeof v === 'string') ? normalizeContacts(value) : value;
 
@@ -40,7 +56,7 @@ export class ContactsDto {
     {},
     {
       each: true,
-      message: 'contacts must hold only valid email addresses ($value is not)',
+      message: invalidContacts,
     },
   )
   contacts: string[];
