@@ -90,6 +90,8 @@ describe('the Settings web app', () => {
     it('logs in with the code emailed to the user, showing bad input beside its field', async () => {
       await page.goto(keyService.url);
       const emailInput = page.getByLabel('Email', { exact: true });
+      await emailInput.waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Log out' }).isVisible(), false, 'nobody to log out yet');
       await emailInput.fill('not-an-email');
       await page.getByRole('button', { name: 'Email me a code' }).click();
       await textMatching(page.locator('#login-email-error'), /Email must be a valid email address/);
@@ -112,6 +114,7 @@ describe('the Settings web app', () => {
       await page.getByRole('button', { name: 'Log in' }).click();
       await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
       assert.equal(new URL(page.url()).pathname, '/settings');
+      assert.equal(await page.getByLabel('Email', { exact: true }).isVisible(), false, 'the login form is gone');
       await textMatching(page.locator('#account-email'), new RegExp(email.replace(/\./g, '\\.')));
       await textMatching(page.locator('#no-keys'), /no API keys yet/);
       const cookies = await context.cookies();
@@ -142,7 +145,8 @@ describe('the Settings web app', () => {
 
       await reveal.getByRole('button', { name: 'I have stored it' }).click();
       await reveal.waitFor({ state: 'hidden' });
-      assert.equal(await page.locator('#reveal-key').inputValue(), '', 'the key leaves the page with its dialog');
+      // Cleared when the dialog's close event fires, a task after it hides.
+      await page.waitForFunction("document.getElementById('reveal-key').value === ''");
       assert.ok(!(await page.content()).includes(firstKey));
     });
 
@@ -322,7 +326,7 @@ describe('the Settings web app', () => {
     it('shows an invalid email beside the contacts', async () => {
       await generate('ci', [contact, 'not-an-email']);
       const dialog = generateDialog();
-      await textMatching(dialog.locator('#generate-contacts-error'), /valid email addresses/);
+      await textMatching(dialog.locator('#generate-contacts-error'), /valid email addresses \(not-an-email is not\)/);
       assert.equal(await dialog.locator('#generate-label-error').innerText(), '', 'the label was fine');
       await dialog.getByRole('button', { name: 'Cancel' }).click();
     });
