@@ -6,7 +6,7 @@
  * the server reports for the query.
  *
  *   npm run bench:scheduler                       (the stack must be running)
- *   LARGE=200000 REPEAT=5 npm run bench:scheduler
+ *   LARGE=1000000 REPEAT=5 npm run bench:scheduler
  */
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -20,7 +20,9 @@ const { MongoClient, ObjectId } = mongoose.mongo;
 type MongoClient = mongoose.mongo.MongoClient;
 
 const SMALL = Number(process.env.SMALL ?? 10_000);
-const LARGE = Number(process.env.LARGE ?? 1_000_000);
+// 1,000,000 is the target size, but bulk-inserting it stalls the local FerretDB (docs/stack.md):
+// ask for it with LARGE=1000000 against a real MongoDB (MONGO_PORT / KAFKA_BROKERS as for tests).
+const LARGE = Number(process.env.LARGE ?? 100_000);
 const DUE = Number(process.env.DUE ?? 1_000);
 const REPEAT = Number(process.env.REPEAT ?? 3);
 const BATCH = 10_000;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AnyKeyEvent, parseKeyEvent } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
@@ -10,6 +11,9 @@ import { OutboxEntry } from '../outbox/outbox-entry.schema';
 import { DAY_MS, firstReminderAt } from './reminder-schedule';
 import { ReminderClaim, RemindersRepository, ReminderView } from './reminders.repository';
 import { RemindersService } from './reminders.service';
+
+// The services log every record; the assertions say what matters.
+Logger.overrideLogger(false);
 
 const STAGES = [30, 14, 7, 3, 1];
 const expiresAt = new Date('2027-05-27T08:00:00.000Z');

@@ -18,7 +18,8 @@ export type ReminderOutcome = 'expiring' | 'expired' | 'closed' | 'not-due' | 'm
 /**
  * Records reminder stages and expiries that the scheduler found due. Each is claimed by one
  * conditional write (see RemindersRepository.claim), so however often a command arrives —
- * redelivered, or from several schedulers — each stage and each expiry is emitted once.
+ * redelivered, or from several schedulers — each stage and each expiry is emitted once; and its
+ * event id is derived from what it is, so even two winning writes would reach contacts once.
  *
  * "Due" is judged as of the command's time, not this process's clock: the scheduler is the
  * service that watches time, and tests move its clock. The topic is internal to keyward.

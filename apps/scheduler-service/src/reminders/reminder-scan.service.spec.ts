@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { parseRecordReminderDue, Topic } from '@keyward/contracts';
@@ -9,6 +10,9 @@ import { Types } from 'mongoose';
 import { DueKey, DueKeysRepository, PageEnd } from './due-keys.repository';
 import { ReminderScanService } from './reminder-scan.service';
 import { ScanMetrics } from './scan-metrics';
+
+// The services log every record; the assertions say what matters.
+Logger.overrideLogger(false);
 
 const asOf = new Date('2027-04-27T08:00:00.000Z');
 
