@@ -197,6 +197,14 @@ describe('the Settings web app', () => {
       assert.ok(fresh.includes(`…${replacement.slice(-5)}`) && fresh.includes(security), fresh);
       const old = await textMatching(row('production'), /Expires soon: Less than a day left/);
       assert.match(old, /Active/, 'the old key works through its grace period');
+      assert.ok(old.includes(`Replaced by “${label}”`), old);
+      assert.equal(
+        await row('production')
+          .getByRole('button', { name: /^Rotate/ })
+          .count(),
+        0,
+        'rotates once',
+      );
     });
 
     it('revokes a key only after confirmation', async () => {

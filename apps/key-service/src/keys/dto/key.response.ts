@@ -13,6 +13,12 @@ export class KeyResponse {
   @ApiProperty() expiresAt: string;
   @ApiProperty({ enum: KeyStatus }) status: KeyStatus;
   @ApiPropertyOptional({ nullable: true, type: String }) lastUsedAt: string | null;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'Id of the key that replaced this one by rotation; it cannot be rotated again',
+  })
+  replacedBy: string | null;
 
   static from(doc: KeyDocument, now = new Date()): KeyResponse {
     return {
@@ -25,6 +31,7 @@ export class KeyResponse {
       // A key past its expiry reads as expired even before the scheduler has recorded it.
       status: doc.status === KeyStatus.Active && doc.expiresAt <= now ? KeyStatus.Expired : doc.status,
       lastUsedAt: doc.lastUsedAt?.toISOString() ?? null,
+      replacedBy: doc.rotatedTo ?? null,
     };
   }
 }

@@ -153,12 +153,13 @@ async function refreshKeys(): Promise<void> {
 
 function renderKeys(keys: KeyView[]): void {
   const now = new Date();
-  byId('keys-body').replaceChildren(...keys.map((key) => keyRow(key, now)));
+  const labels = new Map(keys.map((key) => [key.id, key.label]));
+  byId('keys-body').replaceChildren(...keys.map((key) => keyRow(key, now, labels)));
   byId('keys-table').hidden = keys.length === 0;
   byId('no-keys').hidden = keys.length > 0;
 }
 
-function keyRow(key: KeyView, now: Date): HTMLTableRowElement {
+function keyRow(key: KeyView, now: Date, labels: Map<string, string>): HTMLTableRowElement {
   const timeZone = (user as SessionUser).timeZone;
   const row = el('tr');
   row.setAttribute('role', 'row');
@@ -195,9 +196,11 @@ function keyRow(key: KeyView, now: Date): HTMLTableRowElement {
     expires.push(line);
   }
 
+  const replacement = key.replacedBy === null ? undefined : (labels.get(key.replacedBy) ?? 'a newer key');
   const status = cell(
     'Status',
     el('span', { className: `status status-${key.status}`, textContent: STATUS_TEXT[key.status] }),
+    ...(replacement ? [el('span', { className: 'replaced', textContent: `Replaced by “${replacement}”` })] : []),
   );
   const lastUsed = cell(
     'Last used',
@@ -211,7 +214,7 @@ function keyRow(key: KeyView, now: Date): HTMLTableRowElement {
   if (key.status === 'active') {
     actions.append(
       action('Edit contacts', key, () => openContacts(key)),
-      action('Rotate', key, () => openRotate(key)),
+      ...(replacement ? [] : [action('Rotate', key, () => openRotate(key))]),
       action('Revoke', key, () => openRevoke(key), 'button-danger-quiet'),
     );
   }

@@ -11,6 +11,8 @@ export interface KeyView {
   expiresAt: string;
   status: KeyStatus;
   lastUsedAt: string | null;
+  /** The id of the key that replaced this one by rotation. */
+  replacedBy: string | null;
 }
 
 export interface FieldError {
