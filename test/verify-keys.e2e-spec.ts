@@ -5,7 +5,7 @@ import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { KafkaModule, kafkaEnv } from '@keyward/kafka';
 import { KeyClient, KeyClientModule } from '@keyward/key-client';
-import { isolatedEnv, ServiceProcess, sleep } from '@keyward/testing';
+import { freePort, isolatedEnv, ServiceProcess, sleep } from '@keyward/testing';
 import mongoose from 'mongoose';
 import { z } from 'zod';
 import { generateKey } from '../apps/key-service/src/keys/key-format';
@@ -54,6 +54,8 @@ describe('key verification for internal services', () => {
   };
   let first: ServiceProcess;
   let second: ServiceProcess;
+  /** The first instance's internal verification listener (VERIFY_HTTP_PORT). */
+  let internalUrl: string;
   let sample: INestApplicationContext;
   let keyClient: KeyClient;
   let token: string;
@@ -69,8 +71,8 @@ describe('key verification for internal services', () => {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
 
-  const verifyOverHttp = (service: ServiceProcess, body: unknown, serviceToken: string | null = SERVICE_TOKEN) =>
-    fetch(`${service.url}/v1/keys/verify`, {
+  const verifyOverHttp = (baseUrl: string, body: unknown, serviceToken: string | null = SERVICE_TOKEN) =>
+    fetch(`${baseUrl}/v1/keys/verify`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -79,8 +81,8 @@ describe('key verification for internal services', () => {
       body: JSON.stringify(body),
     });
 
-  async function verify(service: ServiceProcess, key: string): Promise<Record<string, unknown>> {
-    const res = await verifyOverHttp(service, { key });
+  async function verify(verifier: ServiceProcess | string, key: string): Promise<Record<string, unknown>> {
+    const res = await verifyOverHttp(typeof verifier === 'string' ? verifier : verifier.url, { key });
     assert.equal(res.status, 200);
     return (await res.json()) as Record<string, unknown>;
   }
@@ -112,8 +114,14 @@ describe('key verification for internal services', () => {
   }
 
   before(async () => {
+    const internalPort = await freePort();
+    internalUrl = `http://127.0.0.1:${internalPort}`;
     [first, second] = await Promise.all([
-      ServiceProcess.start('key-service', serviceEnv, { timeoutMs: 60_000 }),
+      ServiceProcess.start(
+        'key-service',
+        { ...serviceEnv, VERIFY_HTTP_PORT: String(internalPort) },
+        { timeoutMs: 60_000 },
+      ),
       ServiceProcess.start('key-service', serviceEnv, { timeoutMs: 60_000 }),
     ]);
     sample = await startSampleService(env, SEALING_KEY);
@@ -131,15 +139,17 @@ describe('key verification for internal services', () => {
   });
 
   describe('over HTTP', () => {
-    it('answers a valid key with its id, owner, label and expiry, on every instance', async () => {
+    it('answers a valid key with its id, owner, label and expiry, on every instance and listener', async () => {
       const created = await createKey('http valid');
       assert.deepEqual(await verify(first, created.key), validAnswer(created));
+      assert.deepEqual(await verify(internalUrl, created.key), validAnswer(created));
       assert.deepEqual(await verify(second, created.key), validAnswer(created));
       assert.deepEqual(await verify(first, created.key), validAnswer(created), 'the same from the cache');
     });
 
     it('answers unknown for a well-formed key that does not exist', async () => {
       assert.deepEqual(await verify(first, generateKey('alicetan')), { valid: false, reason: 'unknown' });
+      assert.deepEqual(await verify(internalUrl, generateKey('alicetan')), { valid: false, reason: 'unknown' });
     });
 
     it('answers unknown for a malformed key', async () => {
@@ -148,33 +158,57 @@ describe('key verification for internal services', () => {
       const altered = created.key.slice(0, i) + (created.key[i] === 'a' ? 'b' : 'a') + created.key.slice(i + 1);
       for (const key of [altered, created.key.slice(0, -1), `${created.key}x`, 'not a key', '']) {
         assert.deepEqual(await verify(first, key), { valid: false, reason: 'unknown' }, JSON.stringify(key));
+        assert.deepEqual(await verify(internalUrl, key), { valid: false, reason: 'unknown' }, JSON.stringify(key));
       }
     });
 
     it('refuses a request without the service token, or with a wrong one, with 401', async () => {
       const created = await createKey('http token');
-      for (const serviceToken of [null, '', 'wrong-token-0123456789abcdef0123456789', `${SERVICE_TOKEN}x`]) {
-        const res = await verifyOverHttp(first, { key: created.key }, serviceToken);
-        assert.equal(res.status, 401, JSON.stringify(serviceToken));
-        assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
-        const body = (await res.json()) as { detail: string };
-        assert.match(body.detail, /x-service-token/);
-        assert.ok(!JSON.stringify(body).includes(created.id), 'says nothing about the key');
+      for (const serviceToken of [null, '', 'wrong-token-0123456789abcdef0123456789', `${SERVICE_TOKEN}x`])
+        for (const baseUrl of [first.url, internalUrl]) {
+          const res = await verifyOverHttp(baseUrl, { key: created.key }, serviceToken);
+          assert.equal(res.status, 401, `${baseUrl} ${JSON.stringify(serviceToken)}`);
+          assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+          const body = (await res.json()) as { detail: string };
+          assert.match(body.detail, /x-service-token/);
+          assert.ok(!JSON.stringify(body).includes(created.id), 'says nothing about the key');
+        }
+      for (const baseUrl of [first.url, internalUrl]) {
+        const session = await fetch(`${baseUrl}/v1/keys/verify`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ key: created.key }),
+        });
+        assert.equal(session.status, 401, 'a user session is not a service token');
       }
-      const session = await fetch(`${first.url}/v1/keys/verify`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ key: created.key }),
-      });
-      assert.equal(session.status, 401, 'a user session is not a service token');
     });
 
     it('refuses a body without a key, or with a key that is not text, with 400 naming the field', async () => {
-      for (const body of [{}, { key: 42 }, { key: 'x'.repeat(300) }, { key: 'a', extra: 1 }]) {
-        const res = await verifyOverHttp(first, body);
-        assert.equal(res.status, 400, JSON.stringify(body));
-        const problem = (await res.json()) as { errors: { field: string }[] };
-        assert.ok(problem.errors.length > 0, JSON.stringify(problem));
+      for (const [body, field] of [
+        [{}, 'key'],
+        [{ key: 42 }, 'key'],
+        [{ key: 'x'.repeat(300) }, 'key'],
+        [{ key: 'a', extra: 1 }, 'extra'],
+        [null, 'key'],
+      ] as const)
+        for (const baseUrl of [first.url, internalUrl]) {
+          const res = await verifyOverHttp(baseUrl, body);
+          assert.equal(res.status, 400, `${baseUrl} ${JSON.stringify(body)}`);
+          assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+          const problem = (await res.json()) as { errors: { field: string; message: string }[] };
+          assert.deepEqual(
+            problem.errors.map((e) => e.field),
+            [field],
+            JSON.stringify(problem),
+          );
+        }
+      for (const baseUrl of [first.url, internalUrl]) {
+        const res = await fetch(`${baseUrl}/v1/keys/verify`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-service-token': SERVICE_TOKEN },
+          body: '{"key": ',
+        });
+        assert.equal(res.status, 400, `${baseUrl}: unparseable JSON`);
       }
     });
 
@@ -254,6 +288,7 @@ describe('key verification for internal services', () => {
     assert.equal(res.status, 204);
     const revokedAt = Date.now();
     assert.deepEqual(await verify(first, created.key), { valid: false, reason: 'revoked' }, 'at once where revoked');
+    assert.deepEqual(await verify(internalUrl, created.key), { valid: false, reason: 'revoked' });
     const [viaSecond, viaClient] = await Promise.all([
       untilRevoked(() => verify(second, created.key), revokedAt),
       untilRevoked(() => keyClient.verify(created.key), revokedAt),

@@ -16,6 +16,11 @@ export const verificationEnv = {
         .filter(Boolean),
     )
     .pipe(z.array(z.string().min(32, 'each token must be at least 32 characters')).min(1)),
+  /**
+   * Port of the internal verification listener (same route, bare Fastify: the fast path for
+   * internal services); 0 serves verification on HTTP_PORT only.
+   */
+  VERIFY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   /** Keys cross Kafka sealed under this secret; internal services using libs/key-client share it. */
   KEY_VERIFY_SEALING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_KEY_VERIFY_SEALING_KEY),
   VERIFY_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(50_000),

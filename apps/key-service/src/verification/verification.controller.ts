@@ -1,12 +1,21 @@
 import { Body, Controller, HttpCode, Post, UseFilters, UseGuards } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { ApiHeader, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiHeader,
+  ApiOkResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { KeyVerification, openKeyVerifyRequest, Topic } from '@keyward/contracts';
 import { KeyVerificationResponse } from './dto/key-verification.response';
 import { VerifyKeyDto } from './dto/verify-key.dto';
-import { SERVICE_TOKEN_HEADER, ServiceTokenGuard } from './service-token.guard';
+import { ServiceTokenGuard } from './service-token.guard';
+import { SERVICE_TOKEN_HEADER } from './service-tokens';
 import { VerificationService } from './verification.service';
+import { keyFromVerifyBody } from './verify-key.request';
 import { VerifyRequestFilter } from './verify-request.filter';
 
 /** Key verification for internal services, over HTTP and over Kafka request/reply. */
@@ -26,10 +35,12 @@ export class VerificationController {
   @HttpCode(200)
   @UseGuards(ServiceTokenGuard)
   @ApiHeader({ name: SERVICE_TOKEN_HEADER, required: true, description: 'A token from VERIFY_SERVICE_TOKENS' })
+  @ApiBody({ type: VerifyKeyDto })
   @ApiOkResponse({ type: KeyVerificationResponse })
+  @ApiBadRequestResponse({ description: 'No key, or not text' })
   @ApiUnauthorizedResponse({ description: 'Missing or unknown service token' })
-  verify(@Body() body: VerifyKeyDto): Promise<KeyVerification> {
-    return this.verification.verify(body.key);
+  verify(@Body() body: unknown): Promise<KeyVerification> {
+    return this.verification.verify(keyFromVerifyBody(body));
   }
 
   @MessagePattern(Topic.KeyVerify)

@@ -2,8 +2,10 @@ import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { Key, KeySchema } from '../keys/key.schema';
 import { KeysModule } from '../keys/keys.module';
+import { InternalVerifyServer } from './internal-verify.server';
 import { LastUsedRecorder } from './last-used.recorder';
 import { ServiceTokenGuard } from './service-token.guard';
+import { ServiceTokens } from './service-tokens';
 import { VerificationController } from './verification.controller';
 import { VerificationRepository } from './verification.repository';
 import { VerificationService } from './verification.service';
@@ -11,6 +13,13 @@ import { VerificationService } from './verification.service';
 @Module({
   imports: [MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]), KeysModule],
   controllers: [VerificationController],
-  providers: [VerificationService, VerificationRepository, LastUsedRecorder, ServiceTokenGuard],
+  providers: [
+    VerificationService,
+    VerificationRepository,
+    LastUsedRecorder,
+    ServiceTokens,
+    ServiceTokenGuard,
+    InternalVerifyServer,
+  ],
 })
 export class VerificationModule {}

@@ -1,9 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, MaxLength } from 'class-validator';
+import { KEY_MAX_LENGTH } from '../verify-key.request';
 
+/** Documents the body (validated by keyFromVerifyBody, shared with the internal listener). */
 export class VerifyKeyDto {
-  @ApiProperty({ description: 'The full key, as the caller received it', example: 'alicetan_v1_…' })
-  @IsString({ message: 'key must be text' })
-  @MaxLength(256, { message: 'key must be at most 256 characters' })
+  @ApiProperty({ description: 'The full key, as the caller received it', maxLength: KEY_MAX_LENGTH })
   key: string;
 }

@@ -1,0 +1,77 @@
+import { HttpException, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InvalidFieldsException } from '@keyward/platform';
+import Fastify, { FastifyInstance, FastifyReply } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import { MISSING_SERVICE_TOKEN } from './service-token.guard';
+import { SERVICE_TOKEN_HEADER, ServiceTokens } from './service-tokens';
+import { VerificationService } from './verification.service';
+import { keyFromVerifyBody } from './verify-key.request';
+
+/**
+ * `POST /v1/keys/verify` on an internal listener of its own (VERIFY_HTTP_PORT), for internal
+ * services that verify on every request they serve. It answers exactly as the route on the public
+ * port, but on a bare Fastify instance: the public port's per-request machinery (Nest's pipeline,
+ * cookies, request logs) costs more CPU than the verification itself (see bench/RESULTS.md), and
+ * an internal port need not be reachable from outside at all.
+ */
+@Injectable()
+export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(InternalVerifyServer.name);
+  private readonly port: number;
+  private readonly host: string;
+  private server?: FastifyInstance;
+
+  constructor(
+    private readonly verification: VerificationService,
+    private readonly tokens: ServiceTokens,
+    config: ConfigService,
+  ) {
+    this.port = config.getOrThrow<number>('VERIFY_HTTP_PORT');
+    this.host = config.getOrThrow<string>('HTTP_HOST');
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.port === 0) return;
+    const server = Fastify({ logger: false, bodyLimit: 4096 });
+    server.post('/v1/keys/verify', async (request, reply) => {
+      if (!this.tokens.accepts(request.headers[SERVICE_TOKEN_HEADER])) {
+        return problem(reply, new HttpException(MISSING_SERVICE_TOKEN, 401));
+      }
+      return this.verification.verify(keyFromVerifyBody(request.body));
+    });
+    server.setErrorHandler((error, _request, reply) => {
+      if (error instanceof HttpException) return problem(reply, error);
+      const status = (error as { statusCode?: number }).statusCode;
+      // Fastify's own 4xx (unparseable JSON, body too large, wrong content type).
+      if (status && status >= 400 && status < 500)
+        return problem(reply, new HttpException((error as Error).message, status));
+      const errorId = randomUUID();
+      this.logger.error({ err: error, errorId }, `verification failed ${errorId}`);
+      return problem(reply, new HttpException(`Something went wrong on our side; quote error id ${errorId}`, 500));
+    });
+    await server.listen({ port: this.port, host: this.host });
+    this.server = server;
+    this.logger.log(`internal verification listening on ${this.host}:${this.port}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.server?.close();
+  }
+}
+
+/** The same problem-details body the public port's filter gives. */
+function problem(reply: FastifyReply, error: HttpException): FastifyReply {
+  const status = error.getStatus();
+  return reply
+    .status(status)
+    .type('application/problem+json')
+    .send({
+      type: 'about:blank',
+      title: STATUS_CODES[status] ?? 'Error',
+      status,
+      detail: error.message,
+      ...(error instanceof InvalidFieldsException ? { errors: error.errors } : {}),
+    });
+}

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigService } from '@nestjs/config';
+import { ServiceTokens } from './service-tokens';
+
+const tokens = ['a'.repeat(32), 'b'.repeat(40)];
+const serviceTokens = new ServiceTokens(new ConfigService({ VERIFY_SERVICE_TOKENS: tokens }));
+
+describe('service tokens', () => {
+  it('accepts any configured token', () => {
+    for (const token of tokens) assert.equal(serviceTokens.accepts(token), true);
+  });
+
+  for (const [name, header] of [
+    ['no header', undefined],
+    ['an empty header', ''],
+    ['a wrong token', 'c'.repeat(32)],
+    ['a prefix of a token', 'a'.repeat(31)],
+    ['a token with a character more', `${'a'.repeat(32)}a`],
+    ['a repeated header', [tokens[0], tokens[0]]],
+  ] as const) {
+    it(`refuses ${name}`, () => {
+      assert.equal(serviceTokens.accepts(header), false);
+    });
+  }
+});

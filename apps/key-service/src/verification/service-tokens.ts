@@ -1,0 +1,29 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+export const SERVICE_TOKEN_HEADER = 'x-service-token';
+
+const digest = (token: string) => createHash('sha256').update(token).digest();
+
+/**
+ * The tokens internal services authenticate with (VERIFY_SERVICE_TOKENS). Both sides are hashed
+ * to equal lengths and every configured token is compared in constant time, so the time taken
+ * says nothing about how close a guess was or which token matched.
+ */
+@Injectable()
+export class ServiceTokens {
+  private readonly tokens: Buffer[];
+
+  constructor(config: ConfigService) {
+    this.tokens = config.getOrThrow<string[]>('VERIFY_SERVICE_TOKENS').map(digest);
+  }
+
+  /** True when the header value is one of the tokens; a missing or repeated header never is. */
+  accepts(header: unknown): boolean {
+    const presented = digest(typeof header === 'string' ? header : '');
+    let match = false;
+    for (const token of this.tokens) match = timingSafeEqual(token, presented) || match;
+    return match && typeof header === 'string';
+  }
+}
