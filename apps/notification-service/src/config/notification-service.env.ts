@@ -37,8 +37,11 @@ export const notificationServiceEnv = z
     DELIVERY_RETRY_BASE_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
     /** How often pending deliveries are checked for a due retry. */
     DELIVERY_RETRY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
-    /** How long one attempt holds a delivery; after a crash mid-send it is retried once this passes. */
-    DELIVERY_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
+    /**
+     * How long one attempt holds a delivery; after a crash mid-send it is retried once this passes.
+     * At least 30 s: longer than an SMTP attempt can take (5 s connect + 5 s greeting + 10 s idle).
+     */
+    DELIVERY_LEASE_MS: z.coerce.number().int().min(30_000).max(600_000).default(60_000),
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.LOGIN_CODE_SEALING_KEY !== DEV_LOGIN_CODE_SEALING_KEY, {
     path: ['LOGIN_CODE_SEALING_KEY'],
