@@ -19,8 +19,8 @@ export async function loggedInUser(mongoUri: string, email: string): Promise<str
       createdAt: now,
     });
     const token = randomBytes(32).toString('base64url');
-    await db.collection('sessions').insertOne({
-      tokenHash: createHash('sha256').update(token).digest('base64url'),
+    await db.collection<{ _id: string; userId: string; createdAt: Date; expiresAt: Date }>('sessions').insertOne({
+      _id: createHash('sha256').update(token).digest('base64url'),
       userId: insertedId.toHexString(),
       createdAt: now,
       expiresAt: new Date(now.getTime() + 3_600_000),

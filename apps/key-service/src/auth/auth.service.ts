@@ -68,7 +68,7 @@ export class AuthService {
       throw new UnauthorizedException('That code is wrong or has expired; request a new one');
     }
     const user = await this.users.findOrCreate(email, this.clock.now());
-    const session = await this.sessions.create(user.id as string, this.clock.now());
+    const session = await this.sessions.create(user.id as string);
     this.logger.log({ userId: user.id }, 'logged in');
     return { user, ...session };
   }
@@ -78,7 +78,7 @@ export class AuthService {
   }
 
   async sessionOf(token: string): Promise<{ user: UserDocument; expiresAt: Date } | null> {
-    const session = await this.sessions.findSession(token, this.clock.now());
+    const session = await this.sessions.findSession(token);
     const user = session && (await this.users.findById(session.userId));
     return session && user ? { user, expiresAt: session.expiresAt } : null;
   }

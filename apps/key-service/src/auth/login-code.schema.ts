@@ -4,11 +4,13 @@ import { OutboxEntry, OutboxEntrySchema, OutboxFields } from '../outbox/outbox-e
 /**
  * The one-time login code of an email address (one live code per address; a new request
  * replaces it). Only a keyed hash of the code is stored; the email asking notification-service
- * to send it leaves through this document's outbox, with the code sealed.
+ * to send it leaves through this document's outbox, with the code sealed. Keyed by the address,
+ * so lookups are by _id (the only lookup FerretDB answers without a scan).
  */
 @Schema({ collection: 'login_codes', versionKey: false })
 export class LoginCode implements OutboxFields {
-  @Prop({ required: true }) email: string;
+  /** The email address. */
+  @Prop({ required: true }) _id: string;
   @Prop({ type: String, default: null }) codeHash: string | null;
   @Prop({ required: true }) expiresAt: Date;
   @Prop({ default: 0 }) attempts: number;
@@ -17,5 +19,4 @@ export class LoginCode implements OutboxFields {
   @Prop({ type: Date, default: null }) outboxAt: Date | null;
 }
 export const LoginCodeSchema = SchemaFactory.createForClass(LoginCode);
-LoginCodeSchema.index({ email: 1 }, { unique: true });
 LoginCodeSchema.index({ outboxAt: 1 });

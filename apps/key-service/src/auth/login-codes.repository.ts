@@ -15,7 +15,7 @@ export class LoginCodesRepository {
   async replace(email: string, codeHash: string, expiresAt: Date, event: OutboxEntry, now: Date): Promise<void> {
     const { $push, $max } = appendToOutbox([event], now);
     await this.codes.updateOne(
-      { email },
+      { _id: email },
       { $set: { codeHash, expiresAt, attempts: 0, createdAt: now }, $push, $max },
       { upsert: true },
     );
@@ -29,7 +29,7 @@ export class LoginCodesRepository {
   async takeAttempt(email: string, now: Date): Promise<string | null> {
     const code = await this.codes
       .findOneAndUpdate(
-        { email, codeHash: { $ne: null }, expiresAt: { $gt: now }, attempts: { $lt: MAX_CODE_ATTEMPTS } },
+        { _id: email, codeHash: { $ne: null }, expiresAt: { $gt: now }, attempts: { $lt: MAX_CODE_ATTEMPTS } },
         { $inc: { attempts: 1 } },
         { new: true },
       )
@@ -39,7 +39,7 @@ export class LoginCodesRepository {
 
   /** A code works once. */
   async consume(email: string, codeHash: string): Promise<boolean> {
-    const result = await this.codes.updateOne({ email, codeHash }, { $set: { codeHash: null } });
+    const result = await this.codes.updateOne({ _id: email, codeHash }, { $set: { codeHash: null } });
     return result.modifiedCount === 1;
   }
 }

@@ -32,8 +32,8 @@ export class SessionGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
     const { token, fromCookie } = sessionToken(request);
-    const userId = token ? await this.sessions.findUserId(token) : null;
-    const user = userId ? await this.users.findById(userId) : null;
+    const session = token ? await this.sessions.findSession(token) : null;
+    const user = session ? await this.users.findById(session.userId) : null;
     if (!user) throw new UnauthorizedException('Log in first: no valid session');
     if (fromCookie && !SAFE_METHODS.has(request.method) && !csrfTokenMatches(request)) {
       throw new ForbiddenException(`Missing or wrong ${CSRF_HEADER} header: send the ${CSRF_COOKIE} cookie's value`);

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
+import { Clock } from '@keyward/platform';
 import { Model } from 'mongoose';
 import { createHash, randomBytes } from 'node:crypto';
 import { Session } from './session.schema';
@@ -9,34 +10,42 @@ export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 @Injectable()
-export class SessionsRepository {
-  constructor(@InjectModel(Session.name) private readonly sessions: Model<Session>) {}
+export class SessionsRepository implements OnApplicationBootstrap, OnApplicationShutdown {
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    @InjectModel(Session.name) private readonly sessions: Model<Session>,
+    private readonly clock: Clock,
+  ) {}
 
   /** Starts a session and returns its token (shown to the client once, stored only as a hash). */
-  async create(userId: string, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
+  async create(userId: string): Promise<{ token: string; expiresAt: Date }> {
+    const now = this.clock.now();
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
-    await this.sessions.create({
-      tokenHash: hashToken(token),
-      userId,
-      createdAt: now,
-      expiresAt,
-    });
+    await this.sessions.create({ _id: hashToken(token), userId, createdAt: now, expiresAt });
     return { token, expiresAt };
   }
 
-  async findUserId(token: string, now = new Date()): Promise<string | null> {
-    return (await this.findSession(token, now))?.userId ?? null;
-  }
-
-  findSession(token: string, now = new Date()): Promise<Session | null> {
-    return this.sessions
-      .findOne({ tokenHash: hashToken(token), expiresAt: { $gt: now } })
-      .lean()
-      .exec();
+  async findSession(token: string): Promise<Session | null> {
+    const session = await this.sessions.findById(hashToken(token)).lean().exec();
+    return session && session.expiresAt > this.clock.now() ? session : null;
   }
 
   async delete(token: string): Promise<void> {
-    await this.sessions.deleteOne({ tokenHash: hashToken(token) });
+    await this.sessions.deleteOne({ _id: hashToken(token) });
+  }
+
+  // No TTL indexes on FerretDB: expired sessions are ignored on lookup and swept here.
+  onApplicationBootstrap(): void {
+    this.sweeper = setInterval(() => void this.sweep(), 10 * 60_000).unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private async sweep(): Promise<void> {
+    await this.sessions.deleteMany({ expiresAt: { $lt: this.clock.now() } }).catch(() => undefined);
   }
 }
