@@ -9,8 +9,16 @@ import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { launchChromium, textMatching } from './support/browser';
 
-/** Saved by these tests and shown in the README. */
-const SCREENSHOTS = resolve(__dirname, '..', '..', 'docs', 'screenshots');
+/**
+ * Saved by every run under test-results/; `UPDATE_SCREENSHOTS=1 npm test -- web-settings` refreshes
+ * the ones the README shows (docs/screenshots), so ordinary runs leave the tree clean.
+ */
+const SCREENSHOTS = resolve(
+  __dirname,
+  '..',
+  '..',
+  ...(process.env.UPDATE_SCREENSHOTS ? ['docs', 'screenshots'] : ['test-results', 'screenshots']),
+);
 const MAX_ACTIVE = 3;
 const DAY_MS = 86_400_000;
 
