@@ -3,9 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { INestApplicationContext, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
+import { Topic, TOPIC_SPECS } from '@keyward/contracts';
 import { KafkaModule, kafkaEnv } from '@keyward/kafka';
 import { KeyClient, KeyClientModule } from '@keyward/key-client';
 import { freePort, isolatedEnv, ServiceProcess, sleep } from '@keyward/testing';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import mongoose from 'mongoose';
 import { z } from 'zod';
 import { generateKey } from '../apps/key-service/src/keys/key-format';
@@ -262,6 +264,31 @@ describe('key verification for internal services', () => {
       const res = await api(first, 'POST', `/v1/keys/${old.id}/rotate`, { graceHours: 0 });
       assert.equal(res.status, 201);
       assert.deepEqual(await keyClient.verify(old.key), { valid: false, reason: 'expired' });
+    });
+
+    it('keeps answering after messages without a reply address or with garbage land on every partition', async () => {
+      const kafka = new Kafka({ clientId: 'verify-e2e', brokers: [env.KAFKA_BROKERS], logLevel: logLevel.NOTHING });
+      const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      try {
+        const partitions = TOPIC_SPECS[Topic.KeyVerify].partitions;
+        await producer.send({
+          topic: env.KAFKA_TOPIC_NAMESPACE + Topic.KeyVerify,
+          messages: Array.from({ length: partitions }, (_, partition) => [
+            { partition, value: 'not json' },
+            { partition, value: JSON.stringify({ version: 1, sealedKey: 'x' }) },
+            { partition, value: 'not json', headers: { kafka_correlationId: 'c1', kafka_replyTopic: 'nowhere' } },
+          ]).flat(),
+        });
+      } finally {
+        await producer.disconnect();
+      }
+      // Requests go to partitions at random: enough distinct keys (no cache) to touch every partition.
+      const answers = await Promise.all(Array.from({ length: 24 }, () => keyClient.verify(generateKey('alicetan'))));
+      assert.deepEqual(
+        new Set(answers.map((a) => JSON.stringify(a))),
+        new Set([JSON.stringify({ valid: false, reason: 'unknown' })]),
+      );
     });
 
     it('gets an error, not an answer, when its requests are sealed under another secret', async () => {

@@ -1,6 +1,6 @@
-import { Body, Controller, HttpCode, Post, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Logger, Post, UseFilters, UseGuards } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Ctx, KafkaContext, KafkaHeaders, MessagePattern, Payload } from '@nestjs/microservices';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -22,6 +22,7 @@ import { VerifyRequestFilter } from './verify-request.filter';
 @ApiTags('verification')
 @Controller('v1/keys/verify')
 export class VerificationController {
+  private readonly logger = new Logger(VerificationController.name);
   private readonly sealingSecret: string;
 
   constructor(
@@ -45,7 +46,16 @@ export class VerificationController {
 
   @MessagePattern(Topic.KeyVerify)
   @UseFilters(VerifyRequestFilter)
-  onVerifyRequest(@Payload() request: unknown): Promise<KeyVerification> {
+  async onVerifyRequest(@Payload() request: unknown, @Ctx() context: KafkaContext): Promise<KeyVerification | null> {
+    const headers = context.getMessage().headers ?? {};
+    if (!headers[KafkaHeaders.CORRELATION_ID] || !headers[KafkaHeaders.REPLY_TOPIC]) {
+      // Nest treats such a message as an event: a failure would not be answered but retried forever,
+      // stalling the partition. Nobody waits for an answer, so skip it.
+      this.logger.warn(
+        `skipped a message on ${context.getTopic()}[${context.getPartition()}]@${context.getMessage().offset}: no reply address`,
+      );
+      return null;
+    }
     return this.verification.verify(openKeyVerifyRequest(request, this.sealingSecret));
   }
 }
