@@ -4,6 +4,7 @@ import { KeyHasher } from '../keys/key-hasher';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { ExpiredRecordsSweeper } from './expired-records.sweeper';
 import { LoginCode, LoginCodeSchema } from './login-code.schema';
 import { LoginCodesRepository } from './login-codes.repository';
 import { RateLimitWindow, RateLimitWindowSchema } from './rate-limit.schema';
@@ -22,7 +23,15 @@ import { SessionsRepository } from './sessions.repository';
     UsersModule,
   ],
   controllers: [AuthController],
-  providers: [AuthService, LoginCodesRepository, RateLimiter, SessionsRepository, SessionGuard, KeyHasher],
+  providers: [
+    AuthService,
+    ExpiredRecordsSweeper,
+    LoginCodesRepository,
+    RateLimiter,
+    SessionsRepository,
+    SessionGuard,
+    KeyHasher,
+  ],
   exports: [SessionsRepository, SessionGuard, RateLimiter, UsersModule],
 })
 export class AuthModule {}

@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Clock } from '@keyward/platform';
 import { Model } from 'mongoose';
@@ -31,13 +31,11 @@ export class TooManyRequestsException extends HttpException {
 }
 
 /**
- * Fixed-window rate limits kept in MongoDB so every instance counts together (no TTL index on
- * FerretDB: expired windows are swept periodically). Subjects are hashed: no email in the key.
+ * Fixed-window rate limits kept in MongoDB so every instance counts together (expired windows
+ * are deleted by ExpiredRecordsSweeper). Subjects are hashed: no email in the key.
  */
 @Injectable()
-export class RateLimiter implements OnApplicationBootstrap, OnApplicationShutdown {
-  private sweeper?: NodeJS.Timeout;
-
+export class RateLimiter {
   constructor(
     @InjectModel(RateLimitWindow.name) private readonly windows: Model<RateLimitWindow>,
     private readonly clock: Clock,
@@ -64,17 +62,5 @@ export class RateLimiter implements OnApplicationBootstrap, OnApplicationShutdow
     if (over.length > 0) {
       throw new TooManyRequestsException(Math.ceil(Math.max(...over.map((r) => r.retryAfterMs)) / 1000));
     }
-  }
-
-  onApplicationBootstrap(): void {
-    this.sweeper = setInterval(() => void this.sweep(), 60_000).unref();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.sweeper);
-  }
-
-  private async sweep(): Promise<void> {
-    await this.windows.deleteMany({ expiresAt: { $lt: this.clock.now() } }).catch(() => undefined);
   }
 }

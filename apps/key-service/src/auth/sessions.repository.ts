@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Clock } from '@keyward/platform';
 import { Model } from 'mongoose';
@@ -10,9 +10,7 @@ export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 @Injectable()
-export class SessionsRepository implements OnApplicationBootstrap, OnApplicationShutdown {
-  private sweeper?: NodeJS.Timeout;
-
+export class SessionsRepository {
   constructor(
     @InjectModel(Session.name) private readonly sessions: Model<Session>,
     private readonly clock: Clock,
@@ -34,18 +32,5 @@ export class SessionsRepository implements OnApplicationBootstrap, OnApplication
 
   async delete(token: string): Promise<void> {
     await this.sessions.deleteOne({ _id: hashToken(token) });
-  }
-
-  // No TTL indexes on FerretDB: expired sessions are ignored on lookup and swept here.
-  onApplicationBootstrap(): void {
-    this.sweeper = setInterval(() => void this.sweep(), 10 * 60_000).unref();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.sweeper);
-  }
-
-  private async sweep(): Promise<void> {
-    await this.sessions.deleteMany({ expiresAt: { $lt: this.clock.now() } }).catch(() => undefined);
   }
 }
