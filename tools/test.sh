@@ -10,6 +10,12 @@ cd "$(dirname "$0")/.."
 dist=${KEYWARD_DIST:-dist}
 KEYWARD_DIST=$dist tools/build.sh || exit 1
 
+# The Settings web app's browser tests drive Debian's chromium through playwright-core.
+if ! command -v chromium >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  echo "installing Debian's chromium for the browser tests" >&2
+  { apt-get update -qq && apt-get install -y -qq chromium; } >&2 || echo "could not install chromium" >&2
+fi
+
 started=$(tools/stack/stack.sh start) || { echo "could not start the local stack" >&2; exit 1; }
 trap '[[ -n "$started" ]] && tools/stack/stack.sh stop $started' EXIT
 
