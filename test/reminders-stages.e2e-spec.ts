@@ -105,20 +105,25 @@ describe('reminders before expiry, exactly once', () => {
   }
 
   /**
-   * What a mailbox received, oldest first, in short: "created", "30" (a reminder N days ahead),
-   * "1 last" (the final reminder), "expired", or the subject itself for anything else.
+   * What a mailbox received, in short: "created", "30" (a reminder N days ahead), "1 last" (the
+   * final reminder), "expired", or the subject itself for anything else. Listed in lifecycle order
+   * (created, reminders from the furthest, expired, then the rest), not arrival order: separate
+   * emails leave over a pool of SMTP connections, so their arrival order is not a guarantee; what
+   * is asserted is that each arrives exactly once.
    */
   async function mailbox(address: string, count: number): Promise<string[]> {
     await mailpit.waitFor(address, count, { timeoutMs: 60_000, settleMs: 2_000 });
+    const rank = (short: string) =>
+      short === 'created' ? -1 : short === 'expired' ? 1000 : /^\d+/.test(short) ? 100 - parseInt(short, 10) : 2000;
     return (await mailpit.search(`to:"${address}"`))
-      .sort((a, b) => a.Created.localeCompare(b.Created))
       .map(({ Subject }) => {
         if (/ created$/.test(Subject)) return 'created';
         if (/ has expired$/.test(Subject)) return 'expired';
         const reminder = / expires (?:in (\d+) days?|within a day)$/.exec(Subject);
         if (reminder) return `${reminder[1] ?? 0}${Subject.startsWith('Last reminder') ? ' last' : ''}`;
         return Subject;
-      });
+      })
+      .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   }
 
   const keyDoc = (id: string) => db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(id) });
@@ -166,8 +171,8 @@ describe('reminders before expiry, exactly once', () => {
     assert.deepEqual(await mailbox(at('a'), full.length), full);
     assert.deepEqual((await mailbox(at('b1'), 2)).slice(0, 1), ['14'], 'the old contact heard only the first reminder');
     const b2 = await mailbox(at('b2'), 5);
-    assert.deepEqual(b2.slice(1), ['7', '3', '1 last', 'expired'], 'the new contact hears the next ones');
-    assert.match(b2[0], /added to the contacts/);
+    assert.deepEqual(b2.slice(0, 4), ['7', '3', '1 last', 'expired'], 'the new contact hears the next ones');
+    assert.match(b2[4], /added to the contacts/);
     assert.deepEqual(
       await mailbox(at('c'), 2),
       ['1 last', 'expired'],
