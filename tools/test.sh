@@ -24,6 +24,8 @@ tap=test-results/tap-$(basename "$dist").txt
 units=$(find "$dist/apps" "$dist/libs" -name '*.spec.js' | sort)
 e2e=$(find "$dist/test" -name '*.e2e-spec.js' | sort)
 files=$(printf '%s\n%s\n' "$units" "$e2e" | grep -F -- "${1:-}" | grep -v '^$')
+# Without files node --test would discover every test below the working directory: refuse instead.
+[[ -n "$files" ]] || { echo "no spec file in $dist matches '${1:-}'" >&2; exit 1; }
 
 # One file at a time: the end-to-end specs share one broker, database server and mailbox.
 node --test --test-concurrency=1 --test-timeout=300000 \

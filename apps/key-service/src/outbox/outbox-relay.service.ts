@@ -61,10 +61,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   async drain(): Promise<number> {
     let published = 0;
     for (const model of this.models) {
-      for (;;) {
-        const n = await this.publishBatch(model);
-        published += n;
-        if (n === 0) break;
+      // A batch that leased fewer than BATCH documents found nothing more due: no further query.
+      for (let full = true; full; ) {
+        const { count, leased } = await this.publishBatch(model);
+        published += count;
+        full = leased === BATCH;
       }
     }
     return published;
@@ -92,7 +93,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   /** Leases up to BATCH due documents, publishes their events, and clears what was published. */
-  private async publishBatch(model: Model<OutboxFields>): Promise<number> {
+  private async publishBatch(model: Model<OutboxFields>): Promise<{ count: number; leased: number }> {
     const leased: { _id: unknown; outbox: OutboxFields['outbox'] }[] = [];
     while (leased.length < BATCH) {
       const now = new Date();
@@ -107,7 +108,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       if (!doc) break;
       leased.push(doc);
     }
-    if (leased.length === 0) return 0;
+    if (leased.length === 0) return { count: 0, leased: 0 };
 
     const byTopic = new Map<Topic, OutgoingMessage[]>();
     for (const doc of leased) {
@@ -126,7 +127,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     for (const doc of leased) await this.removePublished(model, doc._id, doc.outbox);
     const count = leased.reduce((n, d) => n + d.outbox.length, 0);
     this.logger.debug(`published ${count} events from ${leased.length} documents`);
-    return count;
+    return { count, leased: leased.length };
   }
 
   /**
