@@ -1,6 +1,6 @@
-import { HttpException, HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Clock } from '@keyward/platform';
+import { Clock, TooManyRequestsException } from '@keyward/platform';
 import { Model } from 'mongoose';
 import { createHash } from 'node:crypto';
 import { RateLimitWindow } from './rate-limit.schema';
@@ -20,15 +20,6 @@ export const AUTH_RATE_LIMITS = {
   loginPerEmail: { name: 'login-email', limit: 10, windowMs: FIFTEEN_MINUTES },
   loginPerClient: { name: 'login-client', limit: 30, windowMs: FIFTEEN_MINUTES },
 } satisfies Record<string, RateLimitRule>;
-
-export class TooManyRequestsException extends HttpException {
-  constructor(retryAfterSeconds: number) {
-    super(
-      { message: `Too many attempts; try again in ${retryAfterSeconds} seconds`, retryAfterSeconds },
-      HttpStatus.TOO_MANY_REQUESTS,
-    );
-  }
-}
 
 /**
  * Fixed-window rate limits kept in MongoDB so every instance counts together (expired windows

@@ -29,6 +29,11 @@ export const verificationEnv = {
   /** How long "not valid" is remembered: short, as a key that did not exist may be imported. */
   VERIFY_NEGATIVE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
   /** How often the lastUsedAt of verified keys is written, in one batch. */
+  /**
+   * Failed verifications (unknown, expired, revoked) one caller may make per minute on this
+   * instance before it is answered 429: a bound on guessing keys with a leaked service token.
+   */
+  VERIFY_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   LAST_USED_FLUSH_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
 };
 

@@ -5,7 +5,7 @@ import Fastify, { FastifyInstance, FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { MISSING_SERVICE_TOKEN } from './service-token.guard';
-import { SERVICE_TOKEN_HEADER, ServiceTokens } from './service-tokens';
+import { callerOf, SERVICE_TOKEN_HEADER, ServiceTokens } from './service-tokens';
 import { VerificationService } from './verification.service';
 import { keyFromVerifyBody } from './verify-key.request';
 
@@ -39,7 +39,8 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
       if (!this.tokens.accepts(request.headers[SERVICE_TOKEN_HEADER])) {
         return problem(reply, new HttpException(MISSING_SERVICE_TOKEN, 401));
       }
-      return this.verification.verify(keyFromVerifyBody(request.body));
+      const caller = callerOf(request.headers[SERVICE_TOKEN_HEADER] as string);
+      return this.verification.verifyFor(caller, keyFromVerifyBody(request.body));
     });
     server.setErrorHandler((error, _request, reply) => {
       if (error instanceof HttpException) return problem(reply, error);
@@ -64,6 +65,8 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
 /** The same problem-details body the public port's filter gives. */
 function problem(reply: FastifyReply, error: HttpException): FastifyReply {
   const status = error.getStatus();
+  const { retryAfterSeconds } = error.getResponse() as { retryAfterSeconds?: number };
+  if (retryAfterSeconds !== undefined) reply.header('Retry-After', String(retryAfterSeconds));
   return reply
     .status(status)
     .type('application/problem+json')

@@ -6,6 +6,9 @@ export const SERVICE_TOKEN_HEADER = 'x-service-token';
 
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
+/** Who is calling, for per-caller limits: a short digest of its (already accepted) token. */
+export const callerOf = (token: string) => digest(token).toString('base64url').slice(0, 16);
+
 /**
  * The tokens internal services authenticate with (VERIFY_SERVICE_TOKENS). Both sides are hashed
  * to equal lengths and every configured token is compared in constant time, so the time taken

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Logger, Post, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Logger, Post, UseFilters, UseGuards } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Ctx, KafkaContext, KafkaHeaders, MessagePattern, Payload } from '@nestjs/microservices';
 import {
@@ -7,13 +7,14 @@ import {
   ApiHeader,
   ApiOkResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { KeyVerification, openKeyVerifyRequest, Topic } from '@keyward/contracts';
 import { KeyVerificationResponse } from './dto/key-verification.response';
 import { VerifyKeyDto } from './dto/verify-key.dto';
 import { ServiceTokenGuard } from './service-token.guard';
-import { SERVICE_TOKEN_HEADER } from './service-tokens';
+import { callerOf, SERVICE_TOKEN_HEADER } from './service-tokens';
 import { VerificationService } from './verification.service';
 import { keyFromVerifyBody } from './verify-key.request';
 import { VerifyRequestFilter } from './verify-request.filter';
@@ -40,8 +41,9 @@ export class VerificationController {
   @ApiOkResponse({ type: KeyVerificationResponse })
   @ApiBadRequestResponse({ description: 'No key, or not text' })
   @ApiUnauthorizedResponse({ description: 'Missing or unknown service token' })
-  verify(@Body() body: unknown): Promise<KeyVerification> {
-    return this.verification.verify(keyFromVerifyBody(body));
+  @ApiTooManyRequestsResponse({ description: 'Too many failed verifications this minute; see Retry-After' })
+  verify(@Body() body: unknown, @Headers(SERVICE_TOKEN_HEADER) token: string): Promise<KeyVerification> {
+    return this.verification.verifyFor(callerOf(token), keyFromVerifyBody(body));
   }
 
   @MessagePattern(Topic.KeyVerify)

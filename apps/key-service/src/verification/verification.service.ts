@@ -8,6 +8,7 @@ import { hasValidChecksum } from '../keys/key-format';
 import { KeyHasher } from '../keys/key-hasher';
 import { KeyChanges } from '../keys/key-changes';
 import { KeyStatus } from '../keys/key.schema';
+import { FailureBudget } from './failure-budget';
 import { LastUsedRecorder } from './last-used.recorder';
 import { VerificationRepository } from './verification.repository';
 
@@ -26,6 +27,7 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
   private readonly invalidations: ManagedConsumer;
+  private readonly failures: FailureBudget;
 
   constructor(
     private readonly keys: VerificationRepository,
@@ -42,6 +44,9 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
     });
     this.ttlMs = config.getOrThrow<number>('VERIFY_CACHE_TTL_MS');
     this.negativeTtlMs = config.getOrThrow<number>('VERIFY_NEGATIVE_CACHE_TTL_MS');
+    this.failures = new FailureBudget(config.getOrThrow<number>('VERIFY_FAILURES_PER_MINUTE'), 60_000, () =>
+      this.clock.now().getTime(),
+    );
     keyChanges.onChange((keyId) => this.forget(keyId));
     this.invalidations = keyInvalidationConsumer(consumers, 'key-service-cache', (keyId) => this.forget(keyId));
   }
@@ -60,6 +65,14 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
     if (!hasValidChecksum(key)) return UNKNOWN;
     const result = await this.cache.resolve(this.hasher.hash(key), (hash) => this.lookup(hash));
     if (result.valid) this.lastUsed.record(result.keyId, this.clock.now());
+    return result;
+  }
+
+  /** verify() for an HTTP caller: one whose keys keep failing gets 429 for the rest of the minute. */
+  async verifyFor(caller: string, key: string): Promise<KeyVerification> {
+    this.failures.check(caller);
+    const result = await this.verify(key);
+    if (!result.valid) this.failures.recordFailure(caller);
     return result;
   }
 

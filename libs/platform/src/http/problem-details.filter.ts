@@ -15,6 +15,16 @@ export class InvalidFieldsException extends HttpException {
   }
 }
 
+/** 429 with the seconds to wait, which the filter sends as Retry-After. */
+export class TooManyRequestsException extends HttpException {
+  constructor(retryAfterSeconds: number) {
+    super(
+      { message: `Too many attempts; try again in ${retryAfterSeconds} seconds`, retryAfterSeconds },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
+  }
+}
+
 /**
  * Every HTTP error as an RFC 9457 problem-details body. A 500 logs the error under an id and
  * shows the client only that id.
