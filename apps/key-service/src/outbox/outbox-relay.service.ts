@@ -62,7 +62,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     let published = 0;
     for (const model of this.models) {
       // A batch that leased fewer than BATCH documents found nothing more due: no further query.
-      for (let full = true; full; ) {
+      for (let full = true; full;) {
         const { count, leased } = await this.publishBatch(model);
         published += count;
         full = leased === BATCH;
