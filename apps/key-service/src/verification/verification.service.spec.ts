@@ -16,6 +16,7 @@ const config = new ConfigService({
   VERIFY_CACHE_MAX_ENTRIES: 100,
   VERIFY_CACHE_TTL_MS: 60_000,
   VERIFY_NEGATIVE_CACHE_TTL_MS: 5_000,
+  VERIFY_FAILURES_PER_MINUTE: 600,
   LAST_USED_FLUSH_MS: 1_000,
 });
 const hasher = new KeyHasher(config);
