@@ -20,12 +20,17 @@ export interface ConsumerOptions {
   maxAttempts?: number;
   /** Start of the exponential backoff between attempts (default 200 ms). */
   retryBaseMs?: number;
-  sessionTimeoutMs?: number;
   /** Partitions handled at once (default 1); messages within a partition stay in order. */
   partitionsConsumedConcurrently?: number;
   /** Where a group with no committed offsets starts: the oldest message (default) or only new ones. */
   fromBeginning?: boolean;
 }
+
+/**
+ * Group timings for every consumer of ours: a dead member is noticed within 10 s and a rebalance
+ * (each service start in tests) settles quickly; heartbeats every second keep a live one in.
+ */
+export const CONSUMER_GROUP_TIMINGS = { sessionTimeout: 10_000, rebalanceTimeout: 10_000, heartbeatInterval: 1_000 };
 
 /**
  * A consumer-group member that never stalls a partition forever: a message that fails validation
@@ -46,9 +51,7 @@ export class ManagedConsumer {
     this.logger = new Logger(`Consumer:${options.groupId}`);
     this.consumer = kafka.consumer({
       groupId: topics.namespace + options.groupId,
-      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
-      rebalanceTimeout: 10_000,
-      heartbeatInterval: 1_000,
+      ...CONSUMER_GROUP_TIMINGS,
       allowAutoTopicCreation: false,
     });
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { ClientKafka } from '@nestjs/microservices';
 import { ConfigService } from '@nestjs/config';
 import { buildKeyVerifyRequest, KeyVerification, parseKeyVerification, Topic } from '@keyward/contracts';
-import { KafkaConsumerFactory, KafkaTopicsService, ManagedConsumer } from '@keyward/kafka';
+import { CONSUMER_GROUP_TIMINGS, KafkaConsumerFactory, KafkaTopicsService, ManagedConsumer } from '@keyward/kafka';
 import { Partitioners } from 'kafkajs';
 import { createHash, randomBytes } from 'node:crypto';
 import { firstValueFrom, timeout } from 'rxjs';
@@ -47,9 +47,7 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
       client: { clientId: instance, brokers: config.getOrThrow<string[]>('KAFKA_BROKERS') },
       consumer: {
         groupId: topics.namespace + instance,
-        sessionTimeout: 10_000,
-        rebalanceTimeout: 10_000,
-        heartbeatInterval: 1_000,
+        ...CONSUMER_GROUP_TIMINGS,
         allowAutoTopicCreation: false,
       },
       producer: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },

@@ -1,9 +1,8 @@
 import { HttpException, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InvalidFieldsException } from '@keyward/platform';
-import Fastify, { FastifyInstance, FastifyReply } from 'fastify';
+import { sendProblem } from '@keyward/platform';
+import Fastify, { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
 import { MISSING_SERVICE_TOKEN } from './service-token.guard';
 import { callerOf, SERVICE_TOKEN_HEADER, ServiceTokens } from './service-tokens';
 import { VerificationService } from './verification.service';
@@ -37,20 +36,20 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     const server = Fastify({ logger: false, bodyLimit: 4096 });
     server.post('/v1/keys/verify', async (request, reply) => {
       if (!this.tokens.accepts(request.headers[SERVICE_TOKEN_HEADER])) {
-        return problem(reply, new HttpException(MISSING_SERVICE_TOKEN, 401));
+        return sendProblem(reply, new HttpException(MISSING_SERVICE_TOKEN, 401));
       }
       const caller = callerOf(request.headers[SERVICE_TOKEN_HEADER] as string);
       return this.verification.verifyFor(caller, keyFromVerifyBody(request.body));
     });
     server.setErrorHandler((error, _request, reply) => {
-      if (error instanceof HttpException) return problem(reply, error);
+      if (error instanceof HttpException) return sendProblem(reply, error);
       const status = (error as { statusCode?: number }).statusCode;
       // Fastify's own 4xx (unparseable JSON, body too large, wrong content type).
       if (status && status >= 400 && status < 500)
-        return problem(reply, new HttpException((error as Error).message, status));
+        return sendProblem(reply, new HttpException((error as Error).message, status));
       const errorId = randomUUID();
       this.logger.error({ err: error, errorId }, `verification failed ${errorId}`);
-      return problem(reply, new HttpException(`Something went wrong on our side; quote error id ${errorId}`, 500));
+      return sendProblem(reply, new HttpException(`Something went wrong on our side; quote error id ${errorId}`, 500));
     });
     await server.listen({ port: this.port, host: this.host });
     this.server = server;
@@ -60,21 +59,4 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
   async onApplicationShutdown(): Promise<void> {
     await this.server?.close();
   }
-}
-
-/** The same problem-details body the public port's filter gives. */
-function problem(reply: FastifyReply, error: HttpException): FastifyReply {
-  const status = error.getStatus();
-  const { retryAfterSeconds } = error.getResponse() as { retryAfterSeconds?: number };
-  if (retryAfterSeconds !== undefined) reply.header('Retry-After', String(retryAfterSeconds));
-  return reply
-    .status(status)
-    .type('application/problem+json')
-    .send({
-      type: 'about:blank',
-      title: STATUS_CODES[status] ?? 'Error',
-      status,
-      detail: error.message,
-      ...(error instanceof InvalidFieldsException ? { errors: error.errors } : {}),
-    });
 }

@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { KafkaOptions, MessageHandler, MicroserviceOptions, ServerKafka } from '@nestjs/microservices';
 import { Topic } from '@keyward/contracts';
-import { KafkaTopicsService } from '@keyward/kafka';
+import { CONSUMER_GROUP_TIMINGS, KafkaTopicsService } from '@keyward/kafka';
 import { Partitioners } from 'kafkajs';
 
 /**
@@ -49,9 +49,7 @@ export async function connectVerificationTransport(app: INestApplication): Promi
           // Every key-service instance shares the group: each request is answered once.
           consumer: {
             groupId: `${namespace}key-service-verify`,
-            sessionTimeout: 10_000,
-            rebalanceTimeout: 10_000,
-            heartbeatInterval: 1_000,
+            ...CONSUMER_GROUP_TIMINGS,
             allowAutoTopicCreation: false,
           },
           producer: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },

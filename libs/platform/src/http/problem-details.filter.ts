@@ -25,6 +25,25 @@ export class TooManyRequestsException extends HttpException {
   }
 }
 
+/** Sends an HttpException as a problem-details body (with Retry-After when it names one). */
+export function sendProblem(reply: FastifyReply, exception: HttpException): FastifyReply {
+  const status = exception.getStatus();
+  const response = exception.getResponse();
+  const body = typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
+  const detail = Array.isArray(body.message) ? body.message.join('; ') : String(body.message ?? exception.message);
+  if (body.retryAfterSeconds !== undefined) reply.header('Retry-After', String(body.retryAfterSeconds));
+  return reply
+    .status(status)
+    .type('application/problem+json')
+    .send({
+      type: 'about:blank',
+      title: STATUS_CODES[status] ?? 'Error',
+      status,
+      detail,
+      ...(body.errors ? { errors: body.errors } : {}),
+    });
+}
+
 /**
  * Every HTTP error as an RFC 9457 problem-details body. A 500 logs the error under an id and
  * shows the client only that id.
@@ -36,21 +55,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const response = exception.getResponse();
-      const body = typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
-      const detail = Array.isArray(body.message) ? body.message.join('; ') : String(body.message ?? exception.message);
-      if (body.retryAfterSeconds !== undefined) reply.header('Retry-After', String(body.retryAfterSeconds));
-      void reply
-        .status(status)
-        .type('application/problem+json')
-        .send({
-          type: 'about:blank',
-          title: STATUS_CODES[status] ?? 'Error',
-          status,
-          detail,
-          ...(body.errors ? { errors: body.errors } : {}),
-        });
+      void sendProblem(reply, exception);
       return;
     }
     const errorId = randomUUID();
