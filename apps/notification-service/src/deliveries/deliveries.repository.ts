@@ -13,6 +13,21 @@ export type DeliveryRecord = Delivery;
  */
 export const deliveryId = (eventId: string, recipient: string) => `${eventId}/${recipient}`;
 
+/** A delivery as first recorded: pending and due now. */
+export function pendingDelivery(fields: NewDelivery, now: Date): DeliveryRecord {
+  return {
+    _id: deliveryId(fields.eventId, fields.recipient),
+    ...fields,
+    status: DeliveryStatus.Pending,
+    attempts: 0,
+    nextAttemptAt: now,
+    smtpMessageId: null,
+    error: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 @Injectable()
 export class DeliveriesRepository {
   constructor(
@@ -25,17 +40,7 @@ export class DeliveriesRepository {
    * was already recorded (a redelivered message).
    */
   async record(fields: NewDelivery, now: Date): Promise<DeliveryRecord | null> {
-    const delivery: DeliveryRecord = {
-      _id: deliveryId(fields.eventId, fields.recipient),
-      ...fields,
-      status: DeliveryStatus.Pending,
-      attempts: 0,
-      nextAttemptAt: now,
-      smtpMessageId: null,
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const delivery = pendingDelivery(fields, now);
     try {
       const { upsertedCount } = await this.deliveries.updateOne(
         { _id: delivery._id },

@@ -7,7 +7,7 @@ import { EmailsService, NotificationMessage } from '../emails/emails.service';
 import { sampleMessages } from '../emails/sample-messages';
 import { MailerService, OutgoingEmail } from '../mailer/mailer.service';
 import { TemplatesService } from '../templates/templates.service';
-import { DeliveriesRepository, DeliveryRecord, NewDelivery } from './deliveries.repository';
+import { DeliveriesRepository, DeliveryRecord, NewDelivery, pendingDelivery } from './deliveries.repository';
 import { DeliveriesService } from './deliveries.service';
 import { DeliveryStatus } from './delivery.schema';
 
@@ -18,19 +18,9 @@ class MemoryDeliveries {
   private key = (eventId: string, recipient: string) => `${eventId}|${recipient}`;
 
   async record(fields: NewDelivery, now: Date) {
+    const record = pendingDelivery(fields, now);
     const key = this.key(fields.eventId, fields.recipient);
     if (this.records.has(key)) return null;
-    const record = {
-      _id: key,
-      ...fields,
-      status: DeliveryStatus.Pending,
-      attempts: 0,
-      nextAttemptAt: now,
-      smtpMessageId: null,
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-    };
     this.records.set(key, record);
     return { ...record };
   }
