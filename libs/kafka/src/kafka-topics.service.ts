@@ -49,9 +49,26 @@ export class KafkaTopicsService {
         .catch(async (error: unknown) => {
           if ((await this.missing(admin, topics)).length > 0) throw error;
         });
+      await this.waitForLeaders(admin, missing);
       this.logger.log(`created topics ${missing.map((t) => this.name(t)).join(', ')}`);
     } finally {
       await admin.disconnect();
+    }
+  }
+
+  /**
+   * Until every partition has a leader, a subscribe or produce fails with "This server does not
+   * host this topic-partition". createTopics waits for that only for the caller that created the
+   * topics, not for a service that lost the race to create them.
+   */
+  private async waitForLeaders(admin: Admin, topics: Topic[], timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const metadata = await admin.fetchTopicMetadata({ topics: topics.map((t) => this.name(t)) }).catch(() => null);
+      const ready = metadata?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (ready) return;
+      if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
