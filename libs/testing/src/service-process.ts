@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { sleep } from './mailpit';
 
@@ -56,10 +56,14 @@ export class ServiceProcess {
     });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
-    // Never outlive the test or bench that started it, even when it fails before its cleanup.
+    // Never outlive the test or bench that started it, even when it fails before its cleanup
+    // (say, another service of the same before() failed): the child does not hold the test
+    // process open, and dies with it.
     const reap = () => child.kill('SIGKILL');
     process.once('exit', reap);
     child.once('exit', () => process.off('exit', reap));
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as unknown as Socket | null)?.unref();
     const service = new ServiceProcess(name, `http://127.0.0.1:${port}`, logFile, child);
     await service.waitHealthy(timeoutMs);
     return service;
