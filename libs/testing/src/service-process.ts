@@ -97,6 +97,8 @@ export class ServiceProcess {
   private async signal(signal: NodeJS.Signals): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
+    // Held open again while we wait for the exit (start() let go of it).
+    this.child.ref();
     this.child.kill(signal);
     await exited;
   }
