@@ -16,10 +16,13 @@ export interface ConsumerOptions {
   groupId: string;
   topics: Topic[];
   handle(message: IncomingMessage): Promise<void>;
-  /** Attempts for an unexpected failure before the message is dead-lettered (default 5). */
-  maxAttempts?: number;
-  /** Start of the exponential backoff between attempts (default 200 ms). */
+  /** Start of the exponential backoff between attempts at a message that failed (default 200 ms). */
   retryBaseMs?: number;
+  /**
+   * Longest wait between attempts (default 5 s): once a dependency is back, its partitions resume
+   * within this long.
+   */
+  retryMaxMs?: number;
   /** Partitions handled at once (default 1); messages within a partition stay in order. */
   partitionsConsumedConcurrently?: number;
   /** Where a group with no committed offsets starts: the oldest message (default) or only new ones. */
@@ -32,15 +35,37 @@ export interface ConsumerOptions {
  */
 export const CONSUMER_GROUP_TIMINGS = { sessionTimeout: 10_000, rebalanceTimeout: 10_000, heartbeatInterval: 1_000 };
 
+/** kafkajs errors after which this member may no longer own the partition: stop and rejoin. */
+const LOST_PARTITION = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+
+/** Thrown out of a held message when the consumer stops, so its offset is not committed. */
+export class ConsumerStoppedError extends Error {
+  constructor() {
+    super('consumer stopped while a message was waiting for a retry');
+    this.name = 'ConsumerStoppedError';
+  }
+}
+
 /**
- * A consumer-group member that never stalls a partition forever: a message that fails validation
- * (InvalidMessageError) goes straight to the dead-letter topic; any other failure is retried with
- * exponential backoff and jitter, then dead-lettered, and the consumer carries on with the next.
+ * A consumer-group member that never loses a message to an outage: a message that fails validation
+ * (InvalidMessageError) goes straight to the dead-letter topic, as no retry can fix it; any other
+ * failure (the database, the broker, SMTP behind a handler) is taken as transient and the message
+ * is retried in place with capped exponential backoff for as long as it takes. Retrying in place
+ * holds that partition (later messages of the same keys wait behind it, so per-key order holds)
+ * while other partitions carry on, and the member keeps heartbeating so the group does not
+ * rebalance. If the group does rebalance or the consumer stops, the message is given up
+ * uncommitted and whoever owns the partition next starts again from it.
  * Offsets are committed only after a message is handled or dead-lettered (at-least-once).
  */
 export class ManagedConsumer {
   private readonly logger: Logger;
   private readonly consumer: Consumer;
+  private readonly stopping = new AbortController();
 
   constructor(
     kafka: Kafka,
@@ -78,43 +103,39 @@ export class ManagedConsumer {
   }
 
   async stop(): Promise<void> {
+    // Lets a message waiting for its next retry go at once; kafkajs waits for it before leaving.
+    this.stopping.abort();
     await this.consumer.disconnect();
   }
 
   private async onMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
     const contractTopic = this.options.topics.find((t) => this.topics.name(t) === topic) as Topic;
-    const incoming: IncomingMessage = {
-      topic: contractTopic,
-      partition,
-      message,
-      heartbeat,
-    };
-    const maxAttempts = this.options.maxAttempts ?? 5;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await whileBeating(heartbeat, () => this.options.handle(incoming));
-        return;
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        if (error instanceof InvalidMessageError) {
-          return this.deadLetter(incoming, `invalid: ${reason}`);
+    const incoming: IncomingMessage = { topic: contractTopic, partition, message, heartbeat };
+    const where = `${topic}[${partition}]@${message.offset}`;
+    const beat = new Heartbeats(heartbeat);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.options.handle(incoming);
+          if (attempt > 1) this.logger.log(`${where} handled after ${attempt} attempts; partition resumed`);
+          return;
+        } catch (error) {
+          if (error instanceof InvalidMessageError) return await this.deadLetter(incoming, `invalid: ${error.message}`);
+          const delay = backoff(attempt, this.options.retryBaseMs ?? 200, this.options.retryMaxMs ?? 5_000);
+          this.logger.warn(
+            `${where} attempt ${attempt} failed (${reasonOf(error)}); partition held, retrying in ${delay} ms`,
+          );
+          await beat.wait(delay, this.stopping.signal);
         }
-        if (attempt >= maxAttempts) {
-          return this.deadLetter(incoming, `failed after ${attempt} attempts: ${reason}`);
-        }
-        const delay = backoff(attempt, this.options.retryBaseMs ?? 200);
-        this.logger.warn(
-          `${topic}[${partition}]@${message.offset} attempt ${attempt} failed (${reason}); retrying in ${delay} ms`,
-        );
-        await sleep(delay);
-        await heartbeat();
       }
+    } finally {
+      beat.stop();
     }
   }
 
+  /** Parks a message no retry can fix; a failure to publish it (the broker down) fails the message, so it comes again. */
   private async deadLetter(incoming: IncomingMessage, reason: string): Promise<void> {
     const { topic, partition, message } = incoming;
-    this.logger.error(`${topic}[${partition}]@${message.offset} dead-lettered: ${reason}`);
     await this.producer.send(Topic.DeadLetter, [
       {
         key: message.key?.toString() ?? `${topic}:${partition}:${message.offset}`,
@@ -129,27 +150,58 @@ export class ManagedConsumer {
         },
       },
     ]);
+    this.logger.error(`${this.topics.name(topic)}[${partition}]@${message.offset} dead-lettered: ${reason}`);
   }
 }
 
-/** Exponential backoff with full jitter, capped at 30 s. */
-export function backoff(attempt: number, baseMs: number): number {
-  const ceiling = Math.min(30_000, baseMs * 2 ** (attempt - 1));
+/** Exponential backoff with full jitter, capped at `maxMs` (default 30 s). */
+export function backoff(attempt: number, baseMs: number, maxMs = 30_000): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * kafkajs heartbeats only between messages: a handler slower than the session timeout (a slow SMTP
- * server) would otherwise be dropped from the group and its partition reassigned mid-message.
+ * kafkajs heartbeats only between messages: while a message is handled or waits for its retry, we
+ * beat every second so the group keeps this member and its partitions. A beat that says the group
+ * moved on (a rebalance) is kept, and the next wait throws it so kafkajs rejoins.
  */
-async function whileBeating(heartbeat: () => Promise<void>, work: () => Promise<void>): Promise<void> {
-  const timer = setInterval(() => heartbeat().catch(() => undefined), 1_000);
-  try {
-    await work();
-  } finally {
-    clearInterval(timer);
+class Heartbeats {
+  private lost?: unknown;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly heartbeat: () => Promise<void>) {
+    this.timer = setInterval(() => void this.beat(), CONSUMER_GROUP_TIMINGS.heartbeatInterval);
+  }
+
+  /** Waits `ms`, beating; throws at once if the consumer stops or the group rebalanced. */
+  async wait(ms: number, stopping: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      stopping.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        stopping.removeEventListener('abort', done);
+        resolve();
+      }
+    });
+    if (stopping.aborted) throw new ConsumerStoppedError();
+    await this.beat();
+    if (this.lost) throw this.lost;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.heartbeat();
+    } catch (error) {
+      // Other failures (the broker unreachable) are left to the next beat.
+      if (LOST_PARTITION.has((error as { type?: string }).type ?? '')) this.lost ??= error;
+    }
   }
 }
 
