@@ -27,8 +27,8 @@ describe('notification-service through SMTP failures', () => {
       SMTP_PORT: String(smtp.smtpPort),
       MONGO_URI: mongoUri('notifications'),
       DELIVERY_RETRY_BASE_MS: '200',
+      DELIVERY_RETRY_MAX_MS: '1000',
       DELIVERY_RETRY_POLL_MS: '100',
-      DELIVERY_MAX_ATTEMPTS: '40',
     });
     await kafka.start();
     db = await mongoose.createConnection(mongoUri('notifications')).asPromise();

@@ -29,3 +29,14 @@ export const httpEnv = (defaultPort: number) => ({
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(defaultPort),
 });
+
+const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration such as `24h`, `90m`, `30s`, `1500ms` or `2d` (a bare number is milliseconds), in milliseconds. */
+export const envDuration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)?$/, 'expected a duration such as 24h, 90m, 30s or 1500ms')
+  .transform((text) => {
+    const [, amount, unit = 'ms'] = /^(\d+)(ms|s|m|h|d)?$/.exec(text)!;
+    return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
+  });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
-import { envBoolean, httpEnv, platformEnv } from '@keyward/platform';
+import { envBoolean, envDuration, httpEnv, platformEnv } from '@keyward/platform';
 
 const DEV_LOGIN_CODE_SEALING_KEY = 'keyward-local-development-only-login-code-key';
 
@@ -30,16 +30,20 @@ export const notificationServiceEnv = z
     /** Shared with key-service: opens the login codes it seals onto Kafka. */
     LOGIN_CODE_SEALING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_LOGIN_CODE_SEALING_KEY),
     /**
-     * Attempts per recipient through transient SMTP failures, with exponential backoff and jitter
-     * (capped at 30 s apart) before the delivery is marked failed: 20 from 1 s spans about 8 minutes.
+     * How long a delivery keeps trying through transient SMTP failures before it is marked failed,
+     * counted from when it was recorded (or re-driven). A login code stops earlier, when it expires.
      */
-    DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(20),
+    DELIVERY_GIVE_UP_AFTER: envDuration.default('24h').pipe(z.number().int().min(1_000)),
+    /** Exponential backoff with jitter between attempts: from this… */
     DELIVERY_RETRY_BASE_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+    /** …up to this far apart, so a delivery notices within this long that SMTP is back. */
+    DELIVERY_RETRY_MAX_MS: z.coerce.number().int().min(10).max(3_600_000).default(300_000),
     /** How often pending deliveries are checked for a due retry. */
     DELIVERY_RETRY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
     /**
-     * How long one attempt holds a delivery; after a crash mid-send it is retried once this passes.
-     * At least 30 s: longer than an SMTP attempt can take (5 s connect + 5 s greeting + 10 s idle).
+     * How long one attempt holds a delivery without a sign of life. The worker renews it every third
+     * of this while its send is queued or in flight, so only a worker that died (or lost the
+     * database) lets it lapse; then the delivery is attempted again.
      */
     DELIVERY_LEASE_MS: z.coerce.number().int().min(30_000).max(600_000).default(60_000),
   })

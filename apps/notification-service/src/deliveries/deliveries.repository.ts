@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Model } from 'mongoose';
+import { FilterQuery, Model } from 'mongoose';
+import { SmtpAcceptance } from '../mailer/mailer.service';
 import { DeliveryAttempt } from './delivery-attempt.schema';
 import { Delivery, DeliveryStatus } from './delivery.schema';
 
@@ -60,8 +61,11 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Takes attempt number `attempt` of a delivery for this worker; false when another worker took it
-   * first (a unique insert, the one atomic claim FerretDB offers).
+   * Takes attempt number `attempt` of a pending delivery for this worker and marks it sending, leased
+   * until `leaseUntil`; false when another worker took it first. The claim is the insert of the
+   * attempt record (a unique key lets exactly one of several racing workers in, and workers of the
+   * previous version claim the same way), then the delivery moves from pending to sending only if
+   * nobody moved it since it was read.
    */
   async startAttempt(delivery: DeliveryRecord, attempt: number, now: Date, leaseUntil: Date): Promise<boolean> {
     try {
@@ -73,11 +77,15 @@ export class DeliveriesRepository {
         startedAt: now,
         leaseUntil,
       });
-      return true;
     } catch (error) {
       if ((error as { code?: number }).code === 11000) return false;
       throw error;
     }
+    const { modifiedCount } = await this.deliveries.updateOne(
+      { _id: delivery._id, status: DeliveryStatus.Pending, attempts: attempt - 1 },
+      { $set: { status: DeliveryStatus.Sending, attempts: attempt, nextAttemptAt: leaseUntil, updatedAt: now } },
+    );
+    return modifiedCount === 1;
   }
 
   async attemptLeaseUntil(delivery: DeliveryRecord, attempt: number): Promise<Date | null> {
@@ -85,7 +93,10 @@ export class DeliveriesRepository {
     return found?.leaseUntil ?? null;
   }
 
-  /** Counts an attempt whose worker died mid-way, so the next one can be taken. */
+  /**
+   * Counts an attempt whose worker died between taking it and marking the delivery sending (or a
+   * worker of the previous version, which never marked it), so the next one can be taken.
+   */
   async countLostAttempt(delivery: DeliveryRecord, attempt: number, now: Date): Promise<void> {
     await this.deliveries.updateOne(
       { _id: delivery._id, status: DeliveryStatus.Pending, attempts: attempt - 1 },
@@ -93,32 +104,108 @@ export class DeliveriesRepository {
     );
   }
 
-  /** Pending deliveries whose next attempt is due, oldest first. */
+  /** Extends the lease of the attempt this worker holds; false when it no longer holds it. */
+  async renewLease(delivery: DeliveryRecord, attempt: number, leaseUntil: Date): Promise<boolean> {
+    const { modifiedCount } = await this.deliveries.updateOne(
+      { _id: delivery._id, status: DeliveryStatus.Sending, attempts: attempt },
+      { $set: { nextAttemptAt: leaseUntil } },
+    );
+    return modifiedCount === 1;
+  }
+
+  /**
+   * Puts back to pending a delivery whose sending attempt let its lease lapse (its worker died), as
+   * read: a lease renewed since then is left alone.
+   */
+  async reclaimLapsed(delivery: DeliveryRecord, error: string, now: Date): Promise<boolean> {
+    const { modifiedCount } = await this.deliveries.updateOne(
+      {
+        _id: delivery._id,
+        status: DeliveryStatus.Sending,
+        attempts: delivery.attempts,
+        nextAttemptAt: delivery.nextAttemptAt,
+      },
+      { $set: { status: DeliveryStatus.Pending, error, nextAttemptAt: now, updatedAt: now } },
+    );
+    return modifiedCount === 1;
+  }
+
+  /** Deliveries to look at now: pending ones due, and sending ones whose lease lapsed; oldest first. */
   async due(now: Date, limit: number): Promise<Pick<Delivery, 'eventId' | 'recipient'>[]> {
     return this.deliveries
-      .find({ status: DeliveryStatus.Pending, nextAttemptAt: { $lte: now } }, { eventId: 1, recipient: 1 })
+      .find(
+        { status: { $in: [DeliveryStatus.Pending, DeliveryStatus.Sending] }, nextAttemptAt: { $lte: now } },
+        { eventId: 1, recipient: 1 },
+      )
       .sort({ nextAttemptAt: 1 })
       .limit(limit)
       .lean()
       .exec();
   }
 
-  async markSent(delivery: DeliveryRecord, smtpMessageId: string, now: Date): Promise<void> {
-    await this.finish(delivery, { status: DeliveryStatus.Sent, smtpMessageId, error: null }, now);
-  }
-
-  async markFailed(delivery: DeliveryRecord, error: string, now: Date): Promise<void> {
-    await this.finish(delivery, { status: DeliveryStatus.Failed, error }, now);
-  }
-
-  async markRetry(delivery: DeliveryRecord, error: string, nextAttemptAt: Date, now: Date): Promise<void> {
-    await this.finish(delivery, { status: DeliveryStatus.Pending, error, nextAttemptAt }, now);
-  }
-
-  private async finish(delivery: DeliveryRecord, fields: Partial<Delivery>, now: Date): Promise<void> {
-    await this.deliveries.updateOne(
-      { _id: delivery._id },
-      { $set: { ...fields, attempts: delivery.attempts + 1, updatedAt: now } },
+  /** Each mark below applies only while attempt `attempt` still holds the delivery; false otherwise. */
+  async markSent(delivery: DeliveryRecord, attempt: number, smtp: SmtpAcceptance, now: Date): Promise<boolean> {
+    return this.finish(
+      delivery,
+      attempt,
+      { status: DeliveryStatus.Sent, smtpMessageId: smtp.messageId, smtpResponse: smtp.response, error: null },
+      now,
     );
   }
+
+  async markFailed(delivery: DeliveryRecord, attempt: number, error: string, now: Date): Promise<boolean> {
+    return this.finish(delivery, attempt, { status: DeliveryStatus.Failed, error }, now);
+  }
+
+  async markRetry(
+    delivery: DeliveryRecord,
+    attempt: number,
+    error: string,
+    nextAttemptAt: Date,
+    now: Date,
+  ): Promise<boolean> {
+    return this.finish(delivery, attempt, { status: DeliveryStatus.Pending, error, nextAttemptAt }, now);
+  }
+
+  private async finish(delivery: DeliveryRecord, attempt: number, fields: Partial<Delivery>, now: Date) {
+    const { modifiedCount } = await this.deliveries.updateOne(
+      { _id: delivery._id, status: DeliveryStatus.Sending, attempts: attempt },
+      { $set: { ...fields, updatedAt: now } },
+    );
+    return modifiedCount === 1;
+  }
+
+  /** Failed deliveries matching an operator's filter, oldest first. */
+  async failed(filter: RedriveFilter): Promise<DeliveryRecord[]> {
+    return this.deliveries.find(failedMatching(filter)).sort({ createdAt: 1 }).lean().exec();
+  }
+
+  /**
+   * Puts failed deliveries back to pending, due now, with a fresh give-up window; only those still
+   * failed, so a second run (or a delivery sent meanwhile) changes nothing.
+   */
+  async redrive(ids: string[], now: Date): Promise<number> {
+    if (ids.length === 0) return 0;
+    const { modifiedCount } = await this.deliveries.updateMany(
+      { _id: { $in: ids }, status: DeliveryStatus.Failed },
+      { $set: { status: DeliveryStatus.Pending, nextAttemptAt: now, redrivenAt: now, updatedAt: now } },
+    );
+    return modifiedCount;
+  }
+}
+
+/** Which failed deliveries an operator re-drives: all of them, or by event, recipient and time recorded. */
+export interface RedriveFilter {
+  eventId?: string;
+  recipient?: string;
+  since?: Date;
+  until?: Date;
+}
+
+function failedMatching({ eventId, recipient, since, until }: RedriveFilter): FilterQuery<Delivery> {
+  const query: FilterQuery<Delivery> = { status: DeliveryStatus.Failed };
+  if (eventId) query.eventId = eventId;
+  if (recipient) query.recipient = recipient;
+  if (since || until) query.createdAt = { ...(since && { $gte: since }), ...(until && { $lt: until }) };
+  return query;
 }

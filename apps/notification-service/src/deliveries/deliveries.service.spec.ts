@@ -5,16 +5,21 @@ import { KeyEvent } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { EmailsService, NotificationMessage } from '../emails/emails.service';
 import { sampleMessages } from '../emails/sample-messages';
-import { MailerService, OutgoingEmail } from '../mailer/mailer.service';
+import { MailerService, OutgoingEmail, SmtpAcceptance } from '../mailer/mailer.service';
 import { TemplatesService } from '../templates/templates.service';
 import { DeliveriesRepository, DeliveryRecord, NewDelivery, pendingDelivery } from './deliveries.repository';
 import { DeliveriesService } from './deliveries.service';
 import { DeliveryStatus } from './delivery.schema';
 
-/** The repository's contract in memory, with the same one-winner attempt claim as the unique index. */
+/**
+ * The repository's contract in memory: the same one-winner attempt claim as the unique index, and
+ * every mark conditional on the attempt that holds the delivery, as the database applies them.
+ */
 class MemoryDeliveries {
   readonly records = new Map<string, DeliveryRecord>();
   readonly attempts = new Map<string, Date>();
+  /** Failures to throw from the next markSent calls (the database down after a send). */
+  markSentFailures = 0;
   private key = (eventId: string, recipient: string) => `${eventId}|${recipient}`;
 
   async record(fields: NewDelivery, now: Date) {
@@ -28,48 +33,69 @@ class MemoryDeliveries {
     const found = this.records.get(this.key(eventId, recipient));
     return found ? { ...found } : null;
   }
-  async startAttempt(d: DeliveryRecord, attempt: number, _now: Date, leaseUntil: Date) {
+  async startAttempt(d: DeliveryRecord, attempt: number, now: Date, leaseUntil: Date) {
     const key = `${this.key(d.eventId, d.recipient)}#${attempt}`;
     if (this.attempts.has(key)) return false;
     this.attempts.set(key, leaseUntil);
+    const r = this.get(d.eventId, d.recipient);
+    if (r.status !== DeliveryStatus.Pending || r.attempts !== attempt - 1) return false;
+    Object.assign(r, { status: DeliveryStatus.Sending, attempts: attempt, nextAttemptAt: leaseUntil, updatedAt: now });
     return true;
   }
   async attemptLeaseUntil(d: DeliveryRecord, attempt: number) {
     return this.attempts.get(`${this.key(d.eventId, d.recipient)}#${attempt}`) ?? null;
   }
   async countLostAttempt(d: DeliveryRecord, attempt: number) {
-    const r = this.records.get(this.key(d.eventId, d.recipient))!;
+    const r = this.get(d.eventId, d.recipient);
     if (r.status === DeliveryStatus.Pending && r.attempts === attempt - 1) r.attempts = attempt;
   }
-  async markSent(d: DeliveryRecord, smtpMessageId: string, now: Date) {
-    this.finish(d, { status: DeliveryStatus.Sent, smtpMessageId, error: null }, now);
+  async renewLease(d: DeliveryRecord, attempt: number, leaseUntil: Date) {
+    return this.finish(d, attempt, { nextAttemptAt: leaseUntil });
   }
-  async markFailed(d: DeliveryRecord, error: string, now: Date) {
-    this.finish(d, { status: DeliveryStatus.Failed, error }, now);
+  async reclaimLapsed(d: DeliveryRecord, error: string, now: Date) {
+    const r = this.get(d.eventId, d.recipient);
+    if (r.nextAttemptAt?.getTime() !== d.nextAttemptAt?.getTime()) return false;
+    return this.finish(d, d.attempts, { status: DeliveryStatus.Pending, error, nextAttemptAt: now });
   }
-  async markRetry(d: DeliveryRecord, error: string, nextAttemptAt: Date, now: Date) {
-    this.finish(d, { status: DeliveryStatus.Pending, error, nextAttemptAt }, now);
-  }
-  private finish(d: DeliveryRecord, fields: Partial<DeliveryRecord>, now: Date) {
-    Object.assign(this.records.get(this.key(d.eventId, d.recipient))!, fields, {
-      attempts: d.attempts + 1,
+  async markSent(d: DeliveryRecord, attempt: number, smtp: SmtpAcceptance, now: Date) {
+    if (this.markSentFailures-- > 0) throw new Error('connection 2 to 127.0.0.1:27017 closed');
+    return this.finish(d, attempt, {
+      status: DeliveryStatus.Sent,
+      smtpMessageId: smtp.messageId,
+      smtpResponse: smtp.response,
+      error: null,
       updatedAt: now,
     });
+  }
+  async markFailed(d: DeliveryRecord, attempt: number, error: string, now: Date) {
+    return this.finish(d, attempt, { status: DeliveryStatus.Failed, error, updatedAt: now });
+  }
+  async markRetry(d: DeliveryRecord, attempt: number, error: string, nextAttemptAt: Date, now: Date) {
+    return this.finish(d, attempt, { status: DeliveryStatus.Pending, error, nextAttemptAt, updatedAt: now });
+  }
+  private finish(d: DeliveryRecord, attempt: number, fields: Partial<DeliveryRecord>) {
+    const r = this.get(d.eventId, d.recipient);
+    if (r.status !== DeliveryStatus.Sending || r.attempts !== attempt) return false;
+    Object.assign(r, fields);
+    return true;
   }
   get(eventId: string, recipient: string) {
     return this.records.get(this.key(eventId, recipient))!;
   }
 }
 
-/** An SMTP server that answers each recipient as told: ok, a transient error, or a refusal. */
+/** An SMTP server that answers each recipient as told: ok, a transient error, or a refusal; or holds a send. */
 class ScriptedMailer {
   readonly sent: OutgoingEmail[] = [];
   failures = new Map<string, () => Error>();
-  async send(email: OutgoingEmail): Promise<string> {
+  /** While set, a send waits for it (a slow server, or nodemailer's pool queue). */
+  hold?: Promise<void>;
+  async send(email: OutgoingEmail): Promise<SmtpAcceptance> {
+    await this.hold;
     const failure = this.failures.get(email.to);
     if (failure) throw failure();
     this.sent.push(email);
-    return email.messageId;
+    return { messageId: email.messageId, response: `250 2.0.0 Ok: queued as Q${this.sent.length}` };
   }
 }
 
@@ -81,35 +107,63 @@ describe('DeliveriesService', () => {
   let mailer: ScriptedMailer;
   let now: Date;
   let deliveries: DeliveriesService;
+  let settings: Record<string, unknown>;
   const event = sampleMessages()['key-created'] as KeyEvent<'KeyCreated'>;
   const [ops, oncall] = ['ops@example.com', 'oncall@example.com'];
+
+  /** A worker: one notification-service process, sharing the database and SMTP server with the others. */
+  function worker(smtp: ScriptedMailer = mailer): DeliveriesService {
+    const config = { getOrThrow: (k: string) => settings[k] } as unknown as ConfigService;
+    const templates = new TemplatesService();
+    templates.onModuleInit();
+    return new DeliveriesService(
+      repo as unknown as DeliveriesRepository,
+      new EmailsService(templates, config),
+      smtp as unknown as MailerService,
+      { now: () => now } as Clock,
+      config,
+    );
+  }
 
   beforeEach(() => {
     repo = new MemoryDeliveries();
     mailer = new ScriptedMailer();
     now = new Date('2026-11-27T03:00:00Z');
-    const settings: Record<string, unknown> = {
-      DELIVERY_MAX_ATTEMPTS: 3,
+    settings = {
+      DELIVERY_GIVE_UP_AFTER: 3_600_000,
       DELIVERY_RETRY_BASE_MS: 1_000,
+      DELIVERY_RETRY_MAX_MS: 30_000,
       DELIVERY_LEASE_MS: 60_000,
       WEB_APP_URL: 'https://app.test',
       LOGIN_CODE_SEALING_KEY: 'keyward-local-development-only-login-code-key',
     };
-    const config = { getOrThrow: (k: string) => settings[k] } as unknown as ConfigService;
-    const templates = new TemplatesService();
-    templates.onModuleInit();
-    deliveries = new DeliveriesService(
-      repo as unknown as DeliveriesRepository,
-      new EmailsService(templates, config),
-      mailer as unknown as MailerService,
-      { now: () => now } as Clock,
-      config,
-    );
+    deliveries = worker();
   });
 
   const later = (ms: number) => (now = new Date(now.getTime() + ms));
+  const recordOf = (recipient: string, message: NotificationMessage = event) =>
+    repo.record(
+      {
+        eventId: message.eventId,
+        recipient,
+        eventType: message.type,
+        keyId: 'keyId' in message ? message.keyId : null,
+        message: JSON.stringify(message),
+      },
+      now,
+    );
+  /** Attempts a failing delivery each time it falls due, until it is no longer pending. */
+  async function retryUntilSettled(eventId: string, recipient: string): Promise<number> {
+    let rounds = 0;
+    for (let r = repo.get(eventId, recipient); r.status === DeliveryStatus.Pending; rounds++) {
+      now = new Date(Math.max(now.getTime(), r.nextAttemptAt!.getTime()));
+      await deliveries.attempt(eventId, recipient);
+      assert.ok(rounds < 10_000, 'settles');
+    }
+    return rounds;
+  }
 
-  it('sends once per recipient and records the SMTP message id; a redelivery sends nothing', async () => {
+  it('sends once per recipient and records the SMTP message id and reply; a redelivery sends nothing', async () => {
     assert.deepEqual(await deliveries.deliverAll(event), ['sent', 'sent']);
     assert.deepEqual(await deliveries.deliverAll(event), ['skipped', 'skipped']);
     assert.equal(mailer.sent.length, 2);
@@ -117,6 +171,7 @@ describe('DeliveriesService', () => {
     assert.equal(record.status, 'sent');
     assert.equal(record.attempts, 1);
     assert.match(String(record.smtpMessageId), new RegExp(`^<${event.eventId}\\.[\\w-]{12}@keyward>$`));
+    assert.match(String(record.smtpResponse), /^250 .*queued as Q\d$/);
   });
 
   it('retries a transient failure after a backoff, without holding up the other recipient', async () => {
@@ -135,17 +190,94 @@ describe('DeliveriesService', () => {
     assert.equal(mailer.sent.filter((m) => m.to === ops).length, 1);
   });
 
-  it('gives up after the configured attempts and records why', async () => {
+  it('keeps trying for the give-up window, backoff capped, then marks the delivery failed with the reason', async () => {
     mailer.failures.set(ops, transient);
+    const recordedAt = now.getTime();
     await deliveries.deliverAll(event);
-    for (let i = 0; i < 5; i++) {
-      later(60_000);
-      await deliveries.attempt(event.eventId, ops);
-    }
+    await retryUntilSettled(event.eventId, ops);
     const record = repo.get(event.eventId, ops);
     assert.equal(record.status, 'failed');
-    assert.equal(record.attempts, 3);
-    assert.match(String(record.error), /^gave up after 3 attempts: .*ECONNREFUSED/);
+    assert.equal(now.getTime() - recordedAt, 3_600_000, 'the last attempt falls at the end of the window');
+    // An hour of attempts at most 30 s apart: far more than the 20 the previous version allowed.
+    assert.ok(record.attempts >= 120, `${record.attempts} attempts`);
+    assert.match(String(record.error), new RegExp(`^gave up after 1h and ${record.attempts} attempts: .*ECONNREFUSED`));
+  });
+
+  it('sends a delivery that comes back within the window however many attempts it took', async () => {
+    mailer.failures.set(ops, transient);
+    await deliveries.deliverAll(event);
+    while (now.getTime() < Date.parse('2026-11-27T03:50:00Z')) {
+      now = repo.get(event.eventId, ops).nextAttemptAt!;
+      assert.equal(await deliveries.attempt(event.eventId, ops), 'retrying');
+    }
+    mailer.failures.clear();
+    await retryUntilSettled(event.eventId, ops);
+    assert.equal(repo.get(event.eventId, ops).status, 'sent');
+    assert.equal(mailer.sent.filter((m) => m.to === ops).length, 1);
+  });
+
+  it('tries a login code only while it is valid', async () => {
+    const login = sampleMessages()['login-code'] as NotificationMessage & { expiresAt: string };
+    const to = 'alice.tan@example.com';
+    mailer.failures.set(to, transient);
+    now = new Date(login.occurredAt);
+    await deliveries.deliverAll(login);
+    await retryUntilSettled(login.eventId, to);
+    assert.equal(now.toISOString(), new Date(login.expiresAt).toISOString(), 'no attempt after it expired');
+    assert.equal(repo.get(login.eventId, to).status, 'failed');
+    assert.match(String(repo.get(login.eventId, to).error), /expired before it could be sent/);
+    assert.equal(mailer.sent.length, 0);
+  });
+
+  it('gives a re-driven delivery a fresh window from when it was re-driven', async () => {
+    await recordOf(ops);
+    // Failed three days ago after 20 attempts, then re-driven now: as the redrive tool leaves it.
+    Object.assign(repo.get(event.eventId, ops), {
+      status: DeliveryStatus.Pending,
+      attempts: 20,
+      error: 'gave up after 20 attempts: connect ECONNREFUSED',
+      createdAt: new Date(now.getTime() - 3 * 86_400_000),
+      redrivenAt: now,
+      nextAttemptAt: now,
+    });
+    mailer.failures.set(ops, transient);
+    assert.equal(await deliveries.attempt(event.eventId, ops), 'retrying', 'not failed at once for its age');
+    mailer.failures.clear();
+    await retryUntilSettled(event.eventId, ops);
+    assert.equal(repo.get(event.eventId, ops).status, 'sent');
+  });
+
+  it('continues a delivery recorded by the previous version (attempts counted when finished, no lease)', async () => {
+    // As the previous version left it: three failed attempts, each with its attempt record.
+    repo.records.set(`${event.eventId}|${ops}`, {
+      _id: `${event.eventId}/${ops}`,
+      eventId: event.eventId,
+      recipient: ops,
+      eventType: event.type,
+      keyId: event.keyId,
+      status: DeliveryStatus.Pending,
+      attempts: 3,
+      nextAttemptAt: now,
+      message: JSON.stringify(event),
+      smtpMessageId: null,
+      error: 'connect ECONNREFUSED 127.0.0.1:1025',
+      createdAt: new Date(now.getTime() - 60_000),
+      updatedAt: now,
+    });
+    for (const n of [1, 2, 3]) repo.attempts.set(`${event.eventId}|${ops}#${n}`, new Date(now.getTime() - 1_000));
+    assert.equal(await deliveries.attempt(event.eventId, ops), 'sent');
+    assert.equal(repo.get(event.eventId, ops).attempts, 4);
+    assert.equal(mailer.sent.length, 1);
+  });
+
+  it('never sends again when recording a send fails: it retries the record until the database takes it', async () => {
+    settings.DELIVERY_RETRY_BASE_MS = 1;
+    deliveries = worker();
+    repo.markSentFailures = 3;
+    assert.deepEqual(await deliveries.deliverAll(event), ['sent', 'sent']);
+    assert.equal(mailer.sent.length, 2, 'one SMTP send per recipient');
+    assert.equal(repo.get(event.eventId, ops).status, 'sent');
+    assert.equal(repo.get(event.eventId, oncall).status, 'sent');
   });
 
   it('marks a permanent refusal failed at once and never retries it', async () => {
@@ -159,38 +291,60 @@ describe('DeliveriesService', () => {
   });
 
   it('lets exactly one of two racing workers make an attempt', async () => {
-    await repo.record(
-      {
-        eventId: event.eventId,
-        recipient: ops,
-        eventType: event.type,
-        keyId: event.keyId,
-        message: JSON.stringify(event),
-      },
-      now,
-    );
-    const outcomes = await Promise.all([
-      deliveries.attempt(event.eventId, ops),
-      deliveries.attempt(event.eventId, ops),
-    ]);
+    await recordOf(ops);
+    const outcomes = await Promise.all([deliveries.attempt(event.eventId, ops), worker().attempt(event.eventId, ops)]);
     assert.deepEqual(outcomes.sort(), ['sent', 'skipped']);
     assert.equal(mailer.sent.length, 1);
   });
 
-  it('takes over an attempt whose worker died mid-send once its lease has passed', async () => {
-    const message = JSON.stringify(event);
-    await repo.record(
-      { eventId: event.eventId, recipient: ops, eventType: event.type, keyId: event.keyId, message },
-      now,
-    );
-    // A worker took attempt 1 and died before recording anything.
+  it('keeps the lease while a send is queued or in flight, so no other worker sends it meanwhile', async () => {
+    settings.DELIVERY_LEASE_MS = 30; // renewed every 10 ms of real time
+    deliveries = worker();
+    await recordOf(ops);
+    let release!: () => void;
+    mailer.hold = new Promise((resolve) => (release = resolve));
+    const first = deliveries.attempt(event.eventId, ops);
+    later(3_600_000); // far past the lease it started with
+    const deadline = Date.now() + 5_000;
+    while (repo.get(event.eventId, ops).nextAttemptAt! <= now) {
+      assert.ok(Date.now() < deadline, 'the lease is renewed');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(await worker().attempt(event.eventId, ops), 'skipped', 'still held by the first worker');
+    release();
+    assert.equal(await first, 'sent');
+    assert.equal(mailer.sent.length, 1);
+  });
+
+  it('sends again, under the same Message-ID, a delivery whose worker died mid-send once its lease lapsed', async () => {
+    await recordOf(ops);
+    // A worker took attempt 1, marked it sending and died without a word.
     await repo.startAttempt(repo.get(event.eventId, ops), 1, now, new Date(now.getTime() + 60_000));
     assert.equal(await deliveries.attempt(event.eventId, ops), 'skipped', 'still leased');
     later(60_000);
-    assert.equal(await deliveries.attempt(event.eventId, ops), 'skipped', 'lost attempt counted');
-    assert.equal(repo.get(event.eventId, ops).attempts, 1);
     assert.equal(await deliveries.attempt(event.eventId, ops), 'sent');
-    assert.equal(repo.get(event.eventId, ops).attempts, 2);
+    const record = repo.get(event.eventId, ops);
+    assert.equal(record.attempts, 2);
+    // The Message-ID comes from (event, recipient), so it is the one the dead worker's send carried.
+    assert.equal(record.smtpMessageId, mailer.sent[0].messageId);
+  });
+
+  it('applies the marks of an attempt only while that attempt holds the delivery', async () => {
+    // A first worker stalls mid-send past its lease (cut off from the database), a second takes over.
+    await recordOf(ops);
+    const stalled = new ScriptedMailer();
+    let release!: () => void;
+    stalled.hold = new Promise((resolve) => (release = resolve));
+    const first = worker(stalled).attempt(event.eventId, ops);
+    await new Promise((resolve) => setImmediate(resolve));
+    later(60_000);
+    assert.equal(await deliveries.attempt(event.eventId, ops), 'sent');
+    stalled.failures.set(ops, transient);
+    release();
+    assert.equal(await first, 'retrying', 'its failure is reported');
+    const record = repo.get(event.eventId, ops);
+    assert.equal(record.status, 'sent', "the stale attempt's retry mark did not undo the send");
+    assert.equal(record.attempts, 2);
   });
 
   it('does not send a login code that expired before it could be sent', async () => {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { backoff } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { EmailsService, NotificationMessage, parseNotificationMessage } from '../emails/emails.service';
-import { isPermanentSmtpError, MailerService } from '../mailer/mailer.service';
+import { isPermanentSmtpError, MailerService, SmtpAcceptance } from '../mailer/mailer.service';
 import { RenderedEmail } from '../templates/templates.service';
 import { DeliveriesRepository, DeliveryRecord } from './deliveries.repository';
 import { DeliveryStatus } from './delivery.schema';
@@ -13,18 +13,31 @@ import { DeliveryStatus } from './delivery.schema';
 export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'skipped';
 
 /**
- * Sends one email per (message, recipient) at most once per successful SMTP hand-off. A message is
- * recorded as one pending delivery per recipient, then each gets one attempt straight away; a
- * transient SMTP failure leaves it pending with a backed-off due time for DeliveryRetriesService,
- * so neither a bad recipient nor an SMTP outage holds up the Kafka partition. Permanent refusals
- * (5xx, invalid address) and running out of attempts mark it failed.
+ * Sends one email per (message, recipient). A message is recorded as one pending delivery per
+ * recipient, then each gets one attempt straight away; a transient SMTP failure leaves it pending
+ * with a backed-off due time for DeliveryRetriesService, so neither a bad recipient nor an SMTP
+ * outage holds up the Kafka partition. It keeps trying for DELIVERY_GIVE_UP_AFTER (a login code
+ * only while it is valid); permanent refusals (5xx, invalid address) and running out of time mark it
+ * failed, with the reason, for an operator to re-drive.
+ *
+ * Exactly once: an attempt marks the delivery `sending` (leased, the lease renewed while the send is
+ * queued or in flight) before it hands the email to SMTP, and every later mark applies only to that
+ * attempt. Once SMTP has taken the email, recording it is retried until the database takes it,
+ * never by sending again. Only a worker that dies (or loses the database for longer than the lease)
+ * between SMTP's acceptance and that record leaves a `sending` delivery whose lease lapses; it is
+ * then sent again under the same Message-ID: a reminder may not be lost, and a duplicate with the
+ * same Message-ID is the lesser harm (docs/RELIABILITY.md).
  */
 @Injectable()
-export class DeliveriesService {
+export class DeliveriesService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(DeliveriesService.name);
-  private readonly maxAttempts: number;
+  private readonly giveUpAfterMs: number;
   private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
   private readonly leaseMs: number;
+  /** Deliveries this process is sending or recording now: never taken over by its own sweep. */
+  private readonly inFlight = new Set<string>();
+  private stopping = false;
 
   constructor(
     private readonly deliveries: DeliveriesRepository,
@@ -33,9 +46,14 @@ export class DeliveriesService {
     private readonly clock: Clock,
     config: ConfigService,
   ) {
-    this.maxAttempts = config.getOrThrow<number>('DELIVERY_MAX_ATTEMPTS');
+    this.giveUpAfterMs = config.getOrThrow<number>('DELIVERY_GIVE_UP_AFTER');
     this.retryBaseMs = config.getOrThrow<number>('DELIVERY_RETRY_BASE_MS');
+    this.retryMaxMs = config.getOrThrow<number>('DELIVERY_RETRY_MAX_MS');
     this.leaseMs = config.getOrThrow<number>('DELIVERY_LEASE_MS');
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
   }
 
   /** Records and attempts the email of every recipient; resolves once each is sent, scheduled for retry or failed. */
@@ -58,24 +76,35 @@ export class DeliveriesService {
     return results.map((r) => (r as PromiseFulfilledResult<DeliveryOutcome>).value);
   }
 
-  /** One attempt at a pending delivery, if it is due and no one else takes it first. */
+  /** One attempt at a delivery, if it is due and no one else takes it first. */
   async attempt(eventId: string, recipient: string, known?: DeliveryRecord): Promise<DeliveryOutcome> {
     const now = this.clock.now();
     // A delivery this worker has just recorded need not be read back.
     const delivery = known ?? (await this.deliveries.find(eventId, recipient));
-    if (delivery?.status !== DeliveryStatus.Pending || (delivery.nextAttemptAt ?? now) > now) return 'skipped';
+    if (!delivery || this.inFlight.has(delivery._id) || (delivery.nextAttemptAt ?? now) > now) return 'skipped';
+    if (delivery.status === DeliveryStatus.Sending) return this.reclaimLapsed(delivery, now);
+    if (delivery.status !== DeliveryStatus.Pending) return 'skipped';
     const attempt = delivery.attempts + 1;
-    if (!(await this.deliveries.startAttempt(delivery, attempt, now, new Date(now.getTime() + this.leaseMs)))) {
+    if (!(await this.deliveries.startAttempt(delivery, attempt, now, this.leaseFromNow()))) {
       const leaseUntil = await this.deliveries.attemptLeaseUntil(delivery, attempt);
-      // Held by a worker that died mid-send: count its attempt so the next sweep can take the next one.
+      // Taken by a worker that died before marking the delivery sending: count it so the next can be taken.
       if (leaseUntil && leaseUntil <= now) await this.deliveries.countLostAttempt(delivery, attempt, now);
       return 'skipped';
     }
-    const log = { keyId: delivery.keyId ?? undefined, eventId, eventType: delivery.eventType };
+    this.inFlight.add(delivery._id);
+    try {
+      return await this.send(delivery, attempt, now);
+    } finally {
+      this.inFlight.delete(delivery._id);
+    }
+  }
 
+  private async send(delivery: DeliveryRecord, attempt: number, now: Date): Promise<DeliveryOutcome> {
+    const { eventId, recipient } = delivery;
+    const log = { keyId: delivery.keyId ?? undefined, eventId, eventType: delivery.eventType, attempt };
     const message = parseNotificationMessage(delivery.message);
     if (this.emails.isStale(message, now)) {
-      await this.deliveries.markFailed(delivery, 'expired before it could be sent', now);
+      await this.deliveries.markFailed(delivery, attempt, 'expired before it could be sent', now);
       this.logger.warn(log, 'not sent: the message expired before it could be sent');
       return 'failed';
     }
@@ -84,44 +113,120 @@ export class DeliveriesService {
       email = this.emails.compose(message, recipient);
     } catch (error) {
       // A message that cannot be rendered (say, an unknown time zone) will not render on retry either.
-      const reason = `cannot render: ${error instanceof Error ? error.message : String(error)}`;
-      await this.deliveries.markFailed(delivery, reason, now);
+      const reason = `cannot render: ${reasonOf(error)}`;
+      await this.deliveries.markFailed(delivery, attempt, reason, now);
       this.logger.error(log, reason);
       return 'failed';
     }
+    // The lease covers the whole send, however long nodemailer's pool queues it.
+    const renewal = setInterval(() => void this.renewLease(delivery, attempt, log), this.leaseMs / 3);
     try {
-      const smtpMessageId = await this.mailer.send({
-        to: recipient,
-        ...email,
-        messageId: `<${eventId}.${hashRecipient(recipient)}@keyward>`,
-      });
-      await this.deliveries.markSent(delivery, smtpMessageId, this.clock.now());
-      this.logger.log(log, 'email sent');
+      let accepted: SmtpAcceptance;
+      try {
+        accepted = await this.mailer.send({
+          to: recipient,
+          ...email,
+          messageId: `<${eventId}.${hashRecipient(recipient)}@keyward>`,
+        });
+      } catch (error) {
+        return await this.failedAttempt(delivery, attempt, message, error, log);
+      }
+      await this.recordSent(delivery, attempt, accepted, log);
       return 'sent';
-    } catch (error) {
-      return this.failedAttempt(delivery, error, log);
+    } finally {
+      clearInterval(renewal);
     }
   }
 
-  private async failedAttempt(delivery: DeliveryRecord, error: unknown, log: object): Promise<DeliveryOutcome> {
-    const reason = error instanceof Error ? error.message : String(error);
+  /** Records an email SMTP has taken, retrying through database failures: it is never sent again for them. */
+  private async recordSent(delivery: DeliveryRecord, attempt: number, accepted: SmtpAcceptance, log: object) {
+    for (let tries = 1; ; tries++) {
+      try {
+        if (await this.deliveries.markSent(delivery, attempt, accepted, this.clock.now())) {
+          this.logger.log({ ...log, smtpResponse: accepted.response }, 'email sent');
+        } else {
+          this.logger.error(log, 'email sent, but another worker took the delivery over meanwhile: it may go twice');
+        }
+        return;
+      } catch (error) {
+        if (this.stopping) {
+          this.logger.error(log, `email sent but not recorded before shutdown (${reasonOf(error)}): it may go twice`);
+          return;
+        }
+        const delay = backoff(tries, this.retryBaseMs, 5_000);
+        this.logger.warn(log, `email sent; recording it failed (${reasonOf(error)}), again in ${delay} ms`);
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async renewLease(delivery: DeliveryRecord, attempt: number, log: object): Promise<void> {
+    try {
+      if (!(await this.deliveries.renewLease(delivery, attempt, this.leaseFromNow()))) {
+        this.logger.error(log, 'lost the lease of a delivery while sending it');
+      }
+    } catch (error) {
+      this.logger.warn(log, `could not renew the lease (${reasonOf(error)})`);
+    }
+  }
+
+  /** A delivery left sending by a worker that stopped renewing its lease: attempted again now. */
+  private async reclaimLapsed(delivery: DeliveryRecord, now: Date): Promise<DeliveryOutcome> {
+    const error =
+      `attempt ${delivery.attempts} stopped mid-send (its lease lapsed); ` +
+      'whether SMTP took the email is unknown, so it is sent again under the same Message-ID';
+    if (!(await this.deliveries.reclaimLapsed(delivery, error, now))) return 'skipped';
+    this.logger.warn({ keyId: delivery.keyId ?? undefined, eventId: delivery.eventId }, error);
+    return this.attempt(delivery.eventId, delivery.recipient);
+  }
+
+  private async failedAttempt(
+    delivery: DeliveryRecord,
+    attempt: number,
+    message: NotificationMessage,
+    error: unknown,
+    log: object,
+  ): Promise<DeliveryOutcome> {
+    const reason = reasonOf(error);
     const now = this.clock.now();
-    const attempts = delivery.attempts + 1;
     if (isPermanentSmtpError(error)) {
-      await this.deliveries.markFailed(delivery, reason, now);
+      await this.deliveries.markFailed(delivery, attempt, reason, now);
       this.logger.warn(log, `permanent delivery failure, not retried: ${reason}`);
       return 'failed';
     }
-    if (attempts >= this.maxAttempts) {
-      await this.deliveries.markFailed(delivery, `gave up after ${attempts} attempts: ${reason}`, now);
-      this.logger.error(log, `delivery failed after ${attempts} attempts: ${reason}`);
+    // The window starts when the delivery was recorded, or again when an operator re-drove it.
+    const since = (delivery.redrivenAt ?? delivery.createdAt).getTime();
+    const giveUpAt = Math.min(since + this.giveUpAfterMs, this.emails.usefulUntil(message));
+    if (now.getTime() >= giveUpAt) {
+      const reasonFailed = `gave up after ${formatDuration(now.getTime() - since)} and ${attempt} attempts: ${reason}`;
+      await this.deliveries.markFailed(delivery, attempt, reasonFailed, now);
+      this.logger.error(log, `delivery failed: ${reasonFailed}`);
       return 'failed';
     }
-    const delay = backoff(attempts, this.retryBaseMs);
-    await this.deliveries.markRetry(delivery, reason, new Date(now.getTime() + delay), now);
-    this.logger.warn(log, `SMTP attempt ${attempts} failed (${reason}); next attempt in ${delay} ms`);
+    // The last attempt falls at the give-up time, not after it.
+    const next = Math.min(now.getTime() + backoff(attempt, this.retryBaseMs, this.retryMaxMs), giveUpAt);
+    await this.deliveries.markRetry(delivery, attempt, reason, new Date(next), now);
+    this.logger.warn(log, `SMTP attempt ${attempt} failed (${reason}); next attempt in ${next - now.getTime()} ms`);
     return 'retrying';
   }
+
+  private leaseFromNow(): Date {
+    return new Date(this.clock.now().getTime() + this.leaseMs);
+  }
+}
+
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `1h 30m`, `45s`: how long a delivery kept trying, for its failure reason. */
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  const parts = [
+    [Math.floor(s / 3600), 'h'],
+    [Math.floor((s % 3600) / 60), 'm'],
+    [s % 60, 's'],
+  ].filter(([n]) => n) as [number, string][];
+  return parts.length ? parts.map(([n, u]) => `${n}${u}`).join(' ') : `${ms} ms`;
 }
 
 /** Short stable tag of a recipient for the Message-ID (no address in headers beyond To). */

@@ -3,8 +3,17 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 export enum DeliveryStatus {
   /** Not sent yet: due for its next attempt at `nextAttemptAt`. */
   Pending = 'pending',
+  /**
+   * Attempt `attempts` is handing the email to SMTP, leased until `nextAttemptAt`: written before
+   * the send, so a worker that dies mid-send leaves a trace (see DeliveriesService.attempt).
+   */
+  Sending = 'sending',
   Sent = 'sent',
-  /** Given up: a permanent SMTP refusal, or transient failures until the attempts ran out. */
+  /**
+   * Given up: a permanent SMTP refusal, a message that cannot be rendered, or transient failures
+   * past the give-up window (records of the previous version: past 20 attempts). Re-driven by
+   * `npm run deliveries:redrive`.
+   */
   Failed = 'failed',
 }
 
@@ -20,17 +29,23 @@ export class Delivery {
   @Prop({ type: String, default: null }) keyId: string | null;
   @Prop({ required: true, enum: DeliveryStatus, type: String })
   status: DeliveryStatus;
+  /** Attempts started (the previous version counted finished ones; both read the same while pending). */
   @Prop({ default: 0 }) attempts: number;
+  /** Pending: when the next attempt is due. Sending: when its lease ends and the attempt is presumed lost. */
   @Prop({ type: Date, default: null }) nextAttemptAt: Date | null;
   /** The validated message as it arrived (a login code stays sealed), so a retry renders the same email. */
   @Prop({ required: true }) message: string;
   @Prop({ type: String, default: null }) smtpMessageId: string | null;
+  /** The SMTP server's reply accepting the email (with its queue id), for tracing it at the provider. */
+  @Prop({ type: String, default: null }) smtpResponse?: string | null;
+  /** When an operator last re-drove it: the give-up window starts again here (absent on older records). */
+  @Prop({ type: Date, default: null }) redrivenAt?: Date | null;
   @Prop({ type: String, default: null }) error: string | null;
   @Prop({ required: true }) createdAt: Date;
   @Prop({ required: true }) updatedAt: Date;
 }
 export const DeliverySchema = SchemaFactory.createForClass(Delivery);
 DeliverySchema.index({ eventId: 1, recipient: 1 }, { unique: true });
-// The retry sweep: pending deliveries by due time.
+// The retry sweep: pending deliveries and lapsed leases by due time.
 DeliverySchema.index({ status: 1, nextAttemptAt: 1 });
 DeliverySchema.index({ keyId: 1, createdAt: -1 });

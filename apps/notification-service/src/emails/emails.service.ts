@@ -44,9 +44,14 @@ export class EmailsService {
     return openLoginCode(message.sealedCode, this.sealingKey);
   }
 
+  /** Until when the message's email helps (epoch ms): a login code until it expires, others for good. */
+  usefulUntil(message: NotificationMessage): number {
+    return message.type === LOGIN_CODE_REQUESTED ? Date.parse(message.expiresAt) : Infinity;
+  }
+
   /** A message whose email would no longer help (a login code past its expiry). */
   isStale(message: NotificationMessage, now: Date): boolean {
-    return message.type === LOGIN_CODE_REQUESTED && Date.parse(message.expiresAt) <= now.getTime();
+    return this.usefulUntil(message) <= now.getTime();
   }
 
   compose(message: NotificationMessage, address: string): RenderedEmail {

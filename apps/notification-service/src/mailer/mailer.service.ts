@@ -11,6 +11,14 @@ export interface OutgoingEmail {
   messageId: string;
 }
 
+/** What the SMTP server said when it took an email. */
+export interface SmtpAcceptance {
+  /** The Message-ID header the email went out with. */
+  messageId: string;
+  /** The server's reply, which names its queue id (e.g. `250 2.0.0 Ok: queued as …`). */
+  response: string;
+}
+
 /** SMTP through one pooled nodemailer transport. */
 @Injectable()
 export class MailerService implements OnApplicationShutdown {
@@ -33,10 +41,10 @@ export class MailerService implements OnApplicationShutdown {
     this.from = config.getOrThrow<string>('MAIL_FROM');
   }
 
-  /** Sends one email; resolves with the server's message id. */
-  async send(email: OutgoingEmail): Promise<string> {
+  /** Sends one email; resolves once the server has accepted it. */
+  async send(email: OutgoingEmail): Promise<SmtpAcceptance> {
     const info = await this.transport.sendMail({ from: this.from, ...email });
-    return info.messageId as string;
+    return { messageId: info.messageId as string, response: String(info.response) };
   }
 
   onApplicationShutdown(): void {
