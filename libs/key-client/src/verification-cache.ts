@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /** What a loader hands the cache: the value, the key it belongs to (if known) and when it stops being trustworthy. */
 export interface Cacheable<V> {
   value: V;
@@ -15,47 +17,50 @@ export interface VerificationCacheOptions {
 interface Entry<V> {
   value: V;
   keyId?: string;
-  expiresAtMs: number;
 }
 
 /**
  * A bounded LRU of verification results keyed by a hash of the key (never the key itself), with
- * per-entry expiry and an index by keyId so a key event can drop a key it only names by id.
+ * per-entry expiry (lru-cache) and an index by keyId so a key event can drop a key it only names
+ * by id.
  *
  * Lookups of the same hash share one load. A load that started before a key was dropped does not
  * store its (possibly stale) answer: drops bump a generation that loads compare before storing.
+ * (lru-cache's own `fetch` would store whatever a load returns, and an aborted fetch fails its
+ * waiters instead of handing them the answer, so single-flight stays here.)
  */
 export class VerificationCache<V> {
-  private readonly entries = new Map<string, Entry<V>>();
+  private readonly entries: LRUCache<string, Entry<V>>;
   private readonly hashByKeyId = new Map<string, string>();
   private readonly loading = new Map<string, Promise<V>>();
-  private readonly maxEntries: number;
   private readonly now: () => number;
   private generation = 0;
 
   constructor(options: VerificationCacheOptions) {
-    this.maxEntries = options.maxEntries;
     this.now = options.now ?? Date.now;
+    this.entries = new LRUCache<string, Entry<V>>({
+      max: options.maxEntries,
+      perf: { now: this.now },
+      // Read the clock on every check: an entry must not outlive the key's expiry by a tick.
+      ttlResolution: 0,
+      // Evicted, expired, replaced or deleted: its keyId no longer points here.
+      dispose: (entry, hash) => {
+        if (entry.keyId && this.hashByKeyId.get(entry.keyId) === hash) this.hashByKeyId.delete(entry.keyId);
+      },
+    });
   }
 
   get size(): number {
+    this.entries.purgeStale();
     return this.entries.size;
   }
 
   /** The cached value, or undefined when absent or expired; a hit becomes the most recently used. */
   get(hash: string): V | undefined {
-    const entry = this.entries.get(hash);
-    if (!entry) return undefined;
-    if (entry.expiresAtMs <= this.now()) {
-      this.delete(hash, entry);
-      return undefined;
-    }
-    this.entries.delete(hash);
-    this.entries.set(hash, entry);
-    return entry.value;
+    return this.entries.get(hash)?.value;
   }
 
-  /** The cached value, else the loader's (stored unless the key was dropped while it loaded). */
+  /** The cached value, else the loader's (stored unless a key was dropped while it loaded). */
   resolve(hash: string, load: (hash: string) => Promise<Cacheable<V>>): Promise<V> {
     const cached = this.get(hash);
     if (cached !== undefined) return Promise.resolve(cached);
@@ -73,14 +78,10 @@ export class VerificationCache<V> {
   }
 
   set(hash: string, { value, keyId, expiresAtMs }: Cacheable<V>): void {
-    if (expiresAtMs <= this.now()) return;
-    const previous = this.entries.get(hash);
-    if (previous) this.delete(hash, previous);
-    while (this.entries.size >= this.maxEntries) {
-      const [oldestHash, oldest] = this.entries.entries().next().value as [string, Entry<V>];
-      this.delete(oldestHash, oldest);
-    }
-    this.entries.set(hash, { value, keyId, expiresAtMs });
+    // lru-cache counts an entry stale only after `ttl` has passed; ours stop at expiresAtMs itself.
+    const ttl = expiresAtMs - this.now() - 1;
+    if (ttl <= 0) return;
+    this.entries.set(hash, { value, keyId }, { ttl });
     if (keyId) this.hashByKeyId.set(keyId, hash);
   }
 
@@ -88,14 +89,6 @@ export class VerificationCache<V> {
   dropKey(keyId: string): boolean {
     this.generation++;
     const hash = this.hashByKeyId.get(keyId);
-    const entry = hash === undefined ? undefined : this.entries.get(hash);
-    if (hash === undefined || !entry) return false;
-    this.delete(hash, entry);
-    return true;
-  }
-
-  private delete(hash: string, entry: Entry<V>): void {
-    this.entries.delete(hash);
-    if (entry.keyId && this.hashByKeyId.get(entry.keyId) === hash) this.hashByKeyId.delete(entry.keyId);
+    return hash !== undefined && this.entries.delete(hash);
   }
 }
