@@ -6,14 +6,20 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { NestFactory } from '@nestjs/core';
 import { dumpDatabases, isolatedEnv, readNamespaceTopics, ServiceProcess, stack } from '@keyward/testing';
+import { parseLegacyFile } from '../apps/key-service/src/legacy/legacy-file';
+import { LegacyImportService } from '../apps/key-service/src/legacy/legacy-import.service';
 import { loggedInUser } from './support/accounts';
 import { call } from './support/http';
+import { InProcessKeyService } from './support/key-services';
+import { TestClock } from './support/schedulers';
 
 const HASH_SECRET = `e2e-legacy-${randomBytes(16).toString('hex')}`;
 const hashOf = (key: string) => createHmac('sha256', HASH_SECRET).update(key).digest('base64url');
 const legacyKey = () => `legacy_${randomBytes(18).toString('base64url')}`;
 const COMMAND = resolve(__dirname, '../apps/key-service/src/legacy/import-legacy.js');
+const SERVICE_TOKEN = `e2e-legacy-verify-${randomBytes(16).toString('hex')}`;
 
 /** `npm run keys:import-legacy -- file.json`, run from the same build as the services. */
 describe('legacy key import', () => {
@@ -54,6 +60,7 @@ describe('legacy key import', () => {
       ...env,
       MONGO_URI: mongoUri('keys'),
       KEY_HASH_SECRET: HASH_SECRET,
+      VERIFY_SERVICE_TOKENS: SERVICE_TOKEN,
     });
     aliceToken = await loggedInUser(mongoUri('keys'), mail('alice'));
     db = await mongoose.createConnection(mongoUri('keys')).asPromise();
@@ -161,6 +168,55 @@ describe('legacy key import', () => {
     assert.equal(await db.collection('users').countDocuments({ email: mail('dave') }), 0);
   });
 
+  const verify = async (baseUrl: string, key: string) => {
+    const res = await fetch(`${baseUrl}/v1/keys/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-service-token': SERVICE_TOKEN },
+      body: JSON.stringify({ key }),
+    });
+    assert.equal(res.status, 200);
+    return res.json();
+  };
+
+  it('verifies a key imported after the legacy expiry as expired, given as key or as hash (no checksum short-cut)', async () => {
+    assert.deepEqual(await verify(keyService.url, aliceKey), { valid: false, reason: 'expired' });
+    assert.deepEqual(await verify(keyService.url, bobKey), { valid: false, reason: 'expired' });
+    assert.deepEqual(await verify(keyService.url, legacyKey()), { valid: false, reason: 'unknown' });
+  });
+
+  it('verifies a key imported before the legacy expiry as valid, then as expired once that date passes', async () => {
+    // key-service and the import in this process, on a clock standing before the fixed 2024 expiry.
+    const clock = new TestClock(new Date('2024-03-01T00:00:00Z'));
+    const settings = { ...env, MONGO_URI: mongoUri('keys'), KEY_HASH_SECRET: HASH_SECRET };
+    InProcessKeyService.configure({ ...settings, VERIFY_SERVICE_TOKENS: SERVICE_TOKEN, LOG_LEVEL: 'warn' });
+    const erinKey = legacyKey();
+    // Loaded only now: its configuration is read from process.env when the module is first loaded.
+    const { LegacyImportModule } = await import('../apps/key-service/src/legacy/legacy-import.module');
+    const importer = await NestFactory.createApplicationContext(LegacyImportModule, { logger: ['error', 'warn'] });
+    try {
+      const entries = parseLegacyFile(JSON.stringify([{ email: mail('erin'), key: erinKey }]));
+      assert.equal((await importer.get(LegacyImportService).import(entries, clock.now())).imported, 1);
+    } finally {
+      await importer.close();
+    }
+    const erin = await db.collection('keys').findOne({ 'owner.email': mail('erin') });
+    const inProcess = await InProcessKeyService.start(clock);
+    try {
+      assert.deepEqual(await verify(inProcess.url, erinKey), {
+        valid: true,
+        keyId: String(erin?._id),
+        owner: String(erin?.owner.userId),
+        label: 'default',
+        expiresAt: '2024-04-21T00:00:00.000Z',
+      });
+      clock.set(Date.parse('2024-04-21T00:00:00Z'));
+      assert.deepEqual(await verify(inProcess.url, erinKey), { valid: false, reason: 'expired' }, 'not from the cache');
+    } finally {
+      await inProcess.stop();
+    }
+    assert.deepEqual(await verify(keyService.url, erinKey), { valid: false, reason: 'expired' }, 'on today’s clock');
+  });
+
   it('never stores, prints, logs or publishes a plain legacy key', async () => {
     const documents = await dumpDatabases(`kw_${testId}_`);
     const messages = await readNamespaceTopics(env.KAFKA_TOPIC_NAMESPACE);
@@ -171,7 +227,7 @@ describe('legacy key import', () => {
     );
     const ids = (await keys()).map((k) => String(k._id));
     for (const m of messages) for (const id of ids) assert.ok(!m.text.includes(id), 'no event for an imported key');
-    for (const key of [aliceKey, carolKey, aliceSecondKey]) {
+    for (const key of [aliceKey, bobKey, carolKey, aliceSecondKey]) {
       for (const d of documents) assert.ok(!d.text.includes(key), `stored in ${d.where}`);
       for (const out of outputs) assert.ok(!out.includes(key), 'printed by the import');
       assert.ok(!log.includes(key));

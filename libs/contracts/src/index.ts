@@ -11,5 +11,6 @@ export * from './events/key-rotated';
 export * from './events/key-contacts-changed';
 export * from './login-codes';
 export * from './sealing';
+export * from './key-format';
 export * from './key-verification';
 export * from './commands/record-reminder-due';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ClientKafka } from '@nestjs/microservices';
 import { ConfigService } from '@nestjs/config';
-import { buildKeyVerifyRequest, KeyVerification, parseKeyVerification, Topic } from '@keyward/contracts';
+import { buildKeyVerifyRequest, isNotAKey, KeyVerification, parseKeyVerification, Topic } from '@keyward/contracts';
 import { CONSUMER_GROUP_TIMINGS, KafkaConsumerFactory, KafkaTopicsService, ManagedConsumer } from '@keyward/kafka';
 import { Partitioners } from 'kafkajs';
 import { createHash, randomBytes } from 'node:crypto';
@@ -71,6 +71,8 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
 
   /** Is this key valid? From the cache when it was asked recently, else from key-service. */
   verify(key: string): Promise<KeyVerification> {
+    // Noise that key-service would answer `unknown` from its text alone costs no round trip either.
+    if (isNotAKey(key)) return Promise.resolve({ valid: false, reason: 'unknown' });
     const hash = createHash('sha256').update(key).digest('base64url');
     return this.cache.resolve(hash, async () => {
       const answer = parseKeyVerification(

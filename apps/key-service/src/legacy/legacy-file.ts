@@ -1,4 +1,4 @@
-import { formatIssues } from '@keyward/contracts';
+import { formatIssues, LEGACY_KEY_MIN_LENGTH } from '@keyward/contracts';
 import { z } from 'zod';
 import { normalizeContacts } from '../keys/contacts';
 import { CONTACTS_MAX } from '../keys/dto/create-key.dto';
@@ -13,7 +13,11 @@ const KEY_HASH = /^[A-Za-z0-9_-]{43}$/;
 const legacyEntrySchema = z
   .object({
     email: z.string().trim().toLowerCase().email('must be a valid email address'),
-    key: z.string().min(16, 'must be at least 16 characters').max(512, 'must be at most 512 characters').optional(),
+    key: z
+      .string()
+      .min(LEGACY_KEY_MIN_LENGTH, `must be at least ${LEGACY_KEY_MIN_LENGTH} characters`)
+      .max(512, 'must be at most 512 characters')
+      .optional(),
     keyHash: z
       .string()
       .regex(KEY_HASH, 'must be the base64url HMAC-SHA256 of the key under KEY_HASH_SECRET (43 characters)')

@@ -1,9 +1,11 @@
 import { TooManyRequestsException } from '@keyward/platform';
 
 /**
- * How many failed verifications each caller may make per window, counted in this process (the
- * hot path makes no database round trip, so neither does its limit). Callers are few (one per
- * service token), so the map stays small.
+ * How many failed verifications (lookups that found no valid key) each caller may make per window,
+ * counted in this process (the hot path makes no database round trip, so neither does its limit).
+ * Only failures are counted and only failures are refused: a valid key never reaches the budget,
+ * so junk sent through a caller cannot lock that caller's valid keys out (docs/SECURITY.md,
+ * "Verification"). Callers are few (one per service token), so the map stays small.
  */
 export class FailureBudget {
   private readonly windows = new Map<string, { start: number; failures: number }>();
@@ -14,16 +16,13 @@ export class FailureBudget {
     private readonly now: () => number,
   ) {}
 
-  /** Throws 429 (with Retry-After) while the caller has used up its failures for this window. */
-  check(caller: string): void {
+  /** Counts one failure; throws 429 (with Retry-After) once the caller is past its limit this window. */
+  spend(caller: string): void {
     const window = this.current(caller);
-    if (window.failures >= this.limit) {
+    window.failures++;
+    if (window.failures > this.limit) {
       throw new TooManyRequestsException(Math.ceil((window.start + this.windowMs - this.now()) / 1000));
     }
-  }
-
-  recordFailure(caller: string): void {
-    this.current(caller).failures++;
   }
 
   private current(caller: string): { start: number; failures: number } {

@@ -41,7 +41,10 @@ export class VerificationController {
   @ApiOkResponse({ type: KeyVerificationResponse })
   @ApiBadRequestResponse({ description: 'No key, or not text' })
   @ApiUnauthorizedResponse({ description: 'Missing or unknown service token' })
-  @ApiTooManyRequestsResponse({ description: 'Too many failed verifications this minute; see Retry-After' })
+  @ApiTooManyRequestsResponse({
+    description:
+      'A failed verification past this caller’s budget for the minute (never for a valid key); see Retry-After',
+  })
   verify(@Body() body: unknown, @Headers(SERVICE_TOKEN_HEADER) token: string): Promise<KeyVerification> {
     return this.verification.verifyFor(callerOf(token), keyFromVerifyBody(body));
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { ConfigService } from '@nestjs/config';
 import { KafkaConsumerFactory } from '@keyward/kafka';
-import { Clock } from '@keyward/platform';
+import { Clock, TooManyRequestsException } from '@keyward/platform';
 import { generateKey } from '../keys/key-format';
 import { KeyChanges } from '../keys/key-changes';
 import { KeyHasher } from '../keys/key-hasher';
@@ -16,7 +16,7 @@ const config = new ConfigService({
   VERIFY_CACHE_MAX_ENTRIES: 100,
   VERIFY_CACHE_TTL_MS: 60_000,
   VERIFY_NEGATIVE_CACHE_TTL_MS: 5_000,
-  VERIFY_FAILURES_PER_MINUTE: 600,
+  VERIFY_FAILURES_PER_MINUTE: 3,
   LAST_USED_FLUSH_MS: 1_000,
 });
 const hasher = new KeyHasher(config);
@@ -133,5 +133,30 @@ describe('verification service', () => {
     assert.equal(keys.lastUsed.size, 0, 'nothing written per request');
     await lastUsed.flush();
     assert.deepEqual(keys.lastUsed, new Map([['k1', new Date(clock.at)]]));
+  });
+
+  it('looks up a key without the v1 shape (a legacy import) by hash', async () => {
+    const legacy = 'legacy_Zm9vYmFyYmF6cXV4cXV1eA';
+    keys.byHash.set(hasher.hash(legacy), {
+      id: 'k9',
+      ownerId: 'u1',
+      label: 'default',
+      status: KeyStatus.Active,
+      expiresAt: new Date(clock.at + DAY),
+    });
+    assert.equal((await service.verify(legacy)).valid, true);
+    keys.byHash.get(hasher.hash(legacy))!.status = KeyStatus.Expired;
+    changes.changed('k9');
+    assert.deepEqual(await service.verify(legacy), { valid: false, reason: 'expired' });
+  });
+
+  it('answers a valid key even after the caller spent its failures; only failed lookups count', async () => {
+    store(KeyStatus.Active, 30 * DAY);
+    for (let i = 0; i < 10; i++)
+      assert.deepEqual(await service.verifyFor('billing', 'junk'), { valid: false, reason: 'unknown' });
+    for (let i = 0; i < 3; i++) assert.equal((await service.verifyFor('billing', generateKey('x'))).valid, false);
+    await assert.rejects(service.verifyFor('billing', generateKey('x')), TooManyRequestsException);
+    assert.equal((await service.verifyFor('billing', key)).valid, true, 'a valid key is never refused');
+    assert.equal((await service.verifyFor('mailer', generateKey('x'))).valid, false, 'another caller has its own');
   });
 });

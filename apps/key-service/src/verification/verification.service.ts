@@ -1,10 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { KeyVerification } from '@keyward/contracts';
+import { isNotAKey, KeyVerification } from '@keyward/contracts';
 import { KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { Cacheable, keyInvalidationConsumer, VerificationCache } from '@keyward/key-client';
 import { Clock } from '@keyward/platform';
-import { hasValidChecksum } from '../keys/key-format';
 import { KeyHasher } from '../keys/key-hasher';
 import { KeyChanges } from '../keys/key-changes';
 import { KeyStatus } from '../keys/key.schema';
@@ -60,19 +59,26 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
     await this.invalidations.stop();
   }
 
-  async verify(key: string): Promise<KeyVerification> {
-    // A malformed key is answered without hashing or lookup: cheap to reject noise and guesses.
-    if (!hasValidChecksum(key)) return UNKNOWN;
-    const result = await this.cache.resolve(this.hasher.hash(key), (hash) => this.lookup(hash));
-    if (result.valid) this.lastUsed.record(result.keyId, this.clock.now());
+  verify(key: string): Promise<KeyVerification> {
+    // Noise (a v1 key with a wrong checksum, text too short for any key) costs no hash or lookup.
+    return isNotAKey(key) ? Promise.resolve(UNKNOWN) : this.answer(key);
+  }
+
+  /**
+   * verify() for an HTTP caller. Failed lookups count against the caller's budget, and past it a
+   * failure is answered 429; a valid key is always answered (docs/SECURITY.md, "Verification").
+   */
+  async verifyFor(caller: string, key: string): Promise<KeyVerification> {
+    if (isNotAKey(key)) return UNKNOWN;
+    const result = await this.answer(key);
+    if (!result.valid) this.failures.spend(caller);
     return result;
   }
 
-  /** verify() for an HTTP caller: one whose keys keep failing gets 429 for the rest of the minute. */
-  async verifyFor(caller: string, key: string): Promise<KeyVerification> {
-    this.failures.check(caller);
-    const result = await this.verify(key);
-    if (!result.valid) this.failures.recordFailure(caller);
+  /** By hash, from the cache or the database; legacy keys (no v1 shape) take this path too. */
+  private async answer(key: string): Promise<KeyVerification> {
+    const result = await this.cache.resolve(this.hasher.hash(key), (hash) => this.lookup(hash));
+    if (result.valid) this.lastUsed.record(result.keyId, this.clock.now());
     return result;
   }
 

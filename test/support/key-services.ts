@@ -1,0 +1,40 @@
+import { INestApplication } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { Clock } from '@keyward/platform';
+import { TestClock } from './schedulers';
+
+/**
+ * key-service booted inside the test process with its Clock replaced, so a test can stand before
+ * a date long past (the 2024 legacy expiry) or walk months ahead. Everything else is the real
+ * module: configuration (read from process.env when first loaded), Mongo, Kafka, verification.
+ */
+export class InProcessKeyService {
+  private constructor(
+    private readonly app: INestApplication,
+    readonly url: string,
+  ) {}
+
+  static configure(env: Record<string, string>): void {
+    Object.assign(process.env, env);
+  }
+
+  static async start(clock: TestClock): Promise<InProcessKeyService> {
+    const { KeyServiceModule } = await import('../../apps/key-service/src/app.module');
+    const moduleRef = await Test.createTestingModule({ imports: [KeyServiceModule] })
+      .overrideProvider(Clock)
+      .useValue(clock)
+      .compile();
+    const app = moduleRef.createNestApplication(new FastifyAdapter());
+    await app.listen(0, '127.0.0.1');
+    return new InProcessKeyService(app, await app.getUrl());
+  }
+
+  get<T>(type: new (...args: never[]) => T): T {
+    return this.app.get(type);
+  }
+
+  stop(): Promise<void> {
+    return this.app.close();
+  }
+}
