@@ -1,21 +1,46 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { KafkaOptions, MessageHandler, MicroserviceOptions, ServerKafka } from '@nestjs/microservices';
+import { KafkaContext, KafkaOptions, MessageHandler, MicroserviceOptions, ServerKafka } from '@nestjs/microservices';
 import { Topic } from '@keyward/contracts';
 import { CONSUMER_GROUP_TIMINGS, KafkaTopicsService } from '@keyward/kafka';
-import { Partitioners } from 'kafkajs';
+import { Partitioners, RecordMetadata } from 'kafkajs';
 
 /**
  * Nest's Kafka server subscribes to the patterns of @MessagePattern handlers as topic names, but
  * those are fixed at compile time; this one prefixes them with KAFKA_TOPIC_NAMESPACE, as our own
- * producer and consumers do. Replies go to the topic and partition each request names.
+ * producer and consumers do. Replies go to the partition each request names, and only ever to the
+ * reply topic: the reply-topic header is written by whoever wrote the request, and a reply to
+ * another topic would let a Kafka writer make key-service publish into any topic (or, for a topic
+ * that does not exist, fail its producer).
  */
 class NamespacedServerKafka extends ServerKafka {
+  private readonly replyTopic: string;
+  private readonly log = new Logger('VerificationTransport');
+
   constructor(
     options: KafkaOptions['options'],
     private readonly namespace: string,
   ) {
     super(options ?? {});
+    this.replyTopic = namespace + Topic.KeyVerifyReply;
+  }
+
+  override getPublisher(
+    replyTopic: string,
+    replyPartition: string,
+    correlationId: string,
+    context: KafkaContext,
+  ): (data: unknown) => Promise<never[]> {
+    if (replyTopic === this.replyTopic)
+      return super.getPublisher(replyTopic, replyPartition, correlationId, context) as (
+        data: unknown,
+      ) => Promise<never[]>;
+    return async () => {
+      this.log.warn(
+        `no reply to ${context.getTopic()}[${context.getPartition()}]@${context.getMessage().offset}: it asks for replies on another topic`,
+      );
+      return [];
+    };
   }
 
   override addHandler(
