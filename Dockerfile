@@ -1,13 +1,13 @@
 # One image for the three services; choose one with SERVICE (key-service, notification-service,
 # scheduler-service).
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --omit=optional
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 # Bounded heaps keep each service under 200 MB resident under load (bench/RESULTS.md).
 ENV NODE_ENV=production HTTP_HOST=0.0.0.0 NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=8"
 WORKDIR /app

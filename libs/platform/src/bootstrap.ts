@@ -1,4 +1,4 @@
-import { INestApplication, Type } from '@nestjs/common';
+import { INestApplication, Logger as NestLogger, Type } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -23,9 +23,12 @@ export async function createHttpApp(
   return app;
 }
 
+/** Starts the HTTP listener and says where, on which Node (the project brings its own; see README). */
 export async function listen(app: INestApplication): Promise<void> {
   const config = app.get(ConfigService);
-  await app.listen(config.getOrThrow<number>('HTTP_PORT'), config.getOrThrow<string>('HTTP_HOST'));
+  const [port, host] = [config.getOrThrow<number>('HTTP_PORT'), config.getOrThrow<string>('HTTP_HOST')];
+  await app.listen(port, host);
+  new NestLogger('Bootstrap').log(`listening on http://${host}:${port}, Node ${process.version}`);
 }
 
 /** Prints a start-up failure (such as invalid configuration) plainly and exits non-zero. */
