@@ -5,3 +5,4 @@ export * from './kafka.health';
 export * from './kafka-producer.service';
 export * from './kafka-topics.service';
 export * from './kafka-consumer.factory';
+export * from './kafka-log';

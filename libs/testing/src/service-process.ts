@@ -47,8 +47,8 @@ export class ServiceProcess {
       env: {
         PATH: process.env.PATH,
         LOG_LEVEL: 'debug',
-        // The heap bounds the services run with everywhere (tools/run-system.sh, Dockerfile).
-        NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=8',
+        // The Node options the services run with everywhere (tools/run-system.sh, Dockerfile).
+        NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=8 --disable-warning=TimeoutNegativeWarning',
         ...env,
         HTTP_PORT: String(port),
       },

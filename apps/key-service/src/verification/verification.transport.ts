@@ -2,7 +2,7 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { KafkaContext, KafkaOptions, MessageHandler, MicroserviceOptions, ServerKafka } from '@nestjs/microservices';
 import { Topic } from '@keyward/contracts';
-import { CONSUMER_GROUP_TIMINGS, KafkaTopicsService } from '@keyward/kafka';
+import { CONSUMER_GROUP_TIMINGS, kafkaLogCreator, KafkaTopicsService } from '@keyward/kafka';
 import { Partitioners, RecordMetadata } from 'kafkajs';
 
 /**
@@ -70,6 +70,7 @@ export async function connectVerificationTransport(app: INestApplication): Promi
           client: {
             clientId: `${config.getOrThrow<string>('SERVICE_NAME')}-verify`,
             brokers: config.getOrThrow<string[]>('KAFKA_BROKERS'),
+            logCreator: kafkaLogCreator,
           },
           // Every key-service instance shares the group: each request is answered once.
           consumer: {
