@@ -3,3 +3,4 @@ export * from './mailpit';
 export * from './service-process';
 export * from './key-events-tap';
 export * from './mongo-dump';
+export * from './compose';
