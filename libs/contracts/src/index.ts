@@ -9,6 +9,7 @@ export * from './events/key-expired';
 export * from './events/key-revoked';
 export * from './events/key-rotated';
 export * from './events/key-contacts-changed';
+export * from './events/key-leaked';
 export * from './login-codes';
 export * from './sealing';
 export * from './key-format';

@@ -6,6 +6,7 @@ import { KEY_CONTACTS_CHANGED, keyContactsChangedV1 } from './events/key-contact
 import { KEY_CREATED, keyCreatedV1 } from './events/key-created';
 import { KEY_EXPIRED, keyExpiredV1 } from './events/key-expired';
 import { KEY_EXPIRING, keyExpiringV1 } from './events/key-expiring';
+import { KEY_LEAKED, keyLeakedV1 } from './events/key-leaked';
 import { KEY_REVOKED, keyRevokedV1 } from './events/key-revoked';
 import { KEY_ROTATED, keyRotatedV1 } from './events/key-rotated';
 
@@ -17,6 +18,7 @@ const keyEventPayloads = {
   [KEY_REVOKED]: keyRevokedV1,
   [KEY_ROTATED]: keyRotatedV1,
   [KEY_CONTACTS_CHANGED]: keyContactsChangedV1,
+  [KEY_LEAKED]: keyLeakedV1,
 } as const;
 
 export type KeyEventType = keyof typeof keyEventPayloads;

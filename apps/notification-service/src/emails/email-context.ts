@@ -50,9 +50,16 @@ export interface Recipient {
 
 /**
  * Who hears of a key event: its contacts (old and new for a contacts change), else the owner
- * (legacy keys may have no contacts).
+ * (legacy keys may have no contacts). A leak goes to the contacts and the owner; a revocation
+ * caused by a leak goes to no one, as the leak email says the key was revoked.
  */
 export function recipientsOf(event: AnyKeyEvent): Recipient[] {
+  if (event.type === 'KeyRevoked' && event.payload.cause === 'leak') return [];
+  if (event.type === 'KeyLeaked') {
+    const contacts = event.payload.contacts.map((address) => ({ address, reason: 'you are one of its contacts' }));
+    if (event.payload.contacts.includes(event.owner.email)) return contacts;
+    return [...contacts, { address: event.owner.email, reason: 'you own the account' }];
+  }
   if (event.type === 'KeyContactsChanged') {
     const { previousContacts, contacts } = event.payload;
     const all = [...new Set([...previousContacts, ...contacts])];
@@ -69,6 +76,17 @@ export function recipientsOf(event: AnyKeyEvent): Recipient[] {
     return event.payload.contacts.map((address) => ({ address, reason: 'you are one of its contacts' }));
   }
   return [{ address: event.owner.email, reason: 'you own the account and the key has no contacts' }];
+}
+
+/**
+ * Where a leaked key was found, written so mail apps do not turn it into a link
+ * (`https[:]//github[.]com/…`): it came from a report and may lead anywhere.
+ */
+export function unlinked(url: string): string {
+  // One line, whatever the report held.
+  const line = url.replace(/\p{Cc}+/gu, ' ');
+  const [, scheme = '', host, rest] = /^([a-z][a-z0-9+.-]*:\/\/)?([^/?#\s]*)(.*)$/i.exec(line)!;
+  return `${scheme.replace('://', '[:]//')}${host.replaceAll('.', '[.]')}${rest}`;
 }
 
 /** How a reminder reads: calm a month out, pressing in the last days. */
@@ -115,6 +133,17 @@ export function keyEventContext(event: AnyKeyEvent, recipient: Recipient, webApp
       return { ...common, expiredAt: at(event.payload.expiresAt) };
     case 'KeyRevoked':
       return { ...common, revokedAt: at(event.payload.revokedAt) };
+    case 'KeyLeaked': {
+      const p = event.payload;
+      return {
+        ...common,
+        reportedAt: at(p.reportedAt),
+        reporter: p.reporter,
+        foundAt: p.url ? unlinked(p.url) : null,
+        source: p.source,
+        revoked: p.action === 'revoked',
+      };
+    }
     case 'KeyRotated': {
       const p = event.payload;
       const daysLeft = wholeDaysBetween(event.occurredAt, p.newExpiresAt);

@@ -123,6 +123,46 @@ describe('emails', () => {
     assert.match(expired.text, /expired on Thu, 27 May 2027, 10:00 GMT\+8/);
   });
 
+  it('tells the contacts and the owner of a leak once, with the address as text and what was done', () => {
+    const revoked = samples['key-leaked'];
+    const notified = samples['key-leaked-notify-only'] as AnyKeyEvent & { type: 'KeyLeaked' };
+    assert.deepEqual(
+      emails.recipients(revoked).map((r) => r.address),
+      ['ops@example.com', 'oncall@example.com', 'alice.tan@example.com'],
+    );
+    const forOwner = emails.compose(revoked, 'alice.tan@example.com');
+    assert.equal(forOwner.subject, 'Leaked API key "production" (ending Xk3p9) was revoked');
+    assert.match(forOwner.text, /because you own the account/);
+    assert.match(
+      forOwner.text,
+      /Found at: {4}https\[:\]\/\/github\[\.\]com\/alicetan\/mailer\/blob\/4f2c9e1\/config\/settings\.env\n/,
+    );
+    assert.match(forOwner.text, /GitHub secret scanning reported it on Tue, 12 January 2027, 14:45 GMT\+8/);
+    assert.match(forOwner.text, /It revoked the key at once/);
+    for (const body of [forOwner.text, forOwner.html]) assert.ok(!body.includes('https://github.com'), 'never a link');
+    assert.doesNotMatch(forOwner.html, /href="[^"]*github/);
+
+    const notice = render(notified);
+    assert.equal(notice.subject, 'API key "production" (ending Xk3p9) leaked: rotate it now');
+    assert.match(notice.text, /"notify only", so it still works/);
+    assert.match(notice.text, /Rotate this key in Settings: https:\/\/app.test\/settings#key-k-1/);
+    const owned = { ...notified, payload: { ...notified.payload, contacts: ['alice.tan@example.com'] } };
+    assert.deepEqual(
+      emails.recipients(owned).map((r) => r.address),
+      ['alice.tan@example.com'],
+      'the owner as a contact hears once',
+    );
+  });
+
+  it('sends no revoked email for a revocation caused by a leak (the leak email says it)', () => {
+    const revoked = samples['key-revoked'] as AnyKeyEvent & { type: 'KeyRevoked' };
+    assert.deepEqual(emails.recipients({ ...revoked, payload: { ...revoked.payload, cause: 'leak' } }), []);
+    assert.equal(emails.recipients({ ...revoked, payload: { ...revoked.payload, cause: 'owner' } }).length, 2);
+    const before = { ...revoked, payload: { ...revoked.payload } };
+    delete before.payload.cause;
+    assert.equal(emails.recipients(before).length, 2, 'events written before causes');
+  });
+
   it('shows a login code only in the body, with its expiry in the user zone', () => {
     const message = samples['login-code'] as LoginCodeRequested;
     assert.ok(!JSON.stringify(message).includes(SAMPLE_LOGIN_CODE), 'sealed on the wire');
@@ -182,6 +222,7 @@ describe('emails', () => {
       'key-created',
       'key-expired',
       'key-expiring',
+      'key-leaked',
       'key-revoked',
       'key-rotated',
       'login-code',

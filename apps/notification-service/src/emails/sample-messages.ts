@@ -5,6 +5,7 @@ import {
   KEY_CREATED,
   KEY_EXPIRED,
   KEY_EXPIRING,
+  KEY_LEAKED,
   KEY_REVOKED,
   KEY_ROTATED,
 } from '@keyward/contracts';
@@ -28,6 +29,20 @@ export function sampleMessages({
   const key = { label, lastFive: 'Xk3p9', contacts };
   const created = new Date('2026-11-27T02:00:00Z');
   const expiresAt = '2027-05-27T02:00:00.000Z';
+  const leaked = (action: 'revoked' | 'notified') =>
+    buildKeyEvent(KEY_LEAKED, {
+      keyId: 'k-1',
+      owner,
+      occurredAt: new Date('2027-01-12T06:45:00Z'),
+      payload: {
+        ...key,
+        url: 'https://github.com/alicetan/mailer/blob/4f2c9e1/config/settings.env',
+        source: 'commit',
+        reporter: 'GitHub secret scanning',
+        reportedAt: '2027-01-12T06:45:00.000Z',
+        action,
+      },
+    });
   const reminder = (stageDays: number, finalReminder: boolean) =>
     buildKeyEvent(KEY_EXPIRING, {
       keyId: 'k-1',
@@ -58,6 +73,8 @@ export function sampleMessages({
       occurredAt: new Date('2027-01-10T09:30:00Z'),
       payload: { ...key, revokedAt: '2027-01-10T09:30:00.000Z' },
     }),
+    'key-leaked': leaked('revoked'),
+    'key-leaked-notify-only': leaked('notified'),
     'key-rotated': buildKeyEvent(KEY_ROTATED, {
       keyId: 'k-1',
       owner,
