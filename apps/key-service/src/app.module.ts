@@ -7,6 +7,7 @@ import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validat
 import { AuthModule } from './auth/auth.module';
 import { keyServiceEnv } from './config/key-service.env';
 import { KeysModule } from './keys/keys.module';
+import { LeaksModule } from './leaks/leaks.module';
 import { WebModule } from './web/web.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { RemindersModule } from './reminders/reminders.module';
@@ -30,6 +31,7 @@ import { VerificationModule } from './verification/verification.module';
     WebModule,
     RemindersModule,
     VerificationModule,
+    LeaksModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
 })

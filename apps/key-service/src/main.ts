@@ -1,6 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { createHttpApp, exitOnStartupFailure, listen, validationPipe } from '@keyward/platform';
+import { applyRouteBodyConfig, createHttpApp, exitOnStartupFailure, listen, validationPipe } from '@keyward/platform';
 import { KeyServiceModule } from './app.module';
 import { serveWebAssets } from './web/web-assets';
 import { connectVerificationTransport } from './verification/verification.transport';
@@ -8,6 +8,7 @@ import { connectVerificationTransport } from './verification/verification.transp
 async function bootstrap(): Promise<void> {
   const app = await createHttpApp(KeyServiceModule, async (http) => {
     await http.register(fastifyCookie);
+    applyRouteBodyConfig(http.getHttpAdapter().getInstance());
     await serveWebAssets(http);
     http.useGlobalPipes(validationPipe());
     const openApi = new DocumentBuilder()

@@ -4,3 +4,4 @@ export * from './service-process';
 export * from './key-events-tap';
 export * from './mongo-dump';
 export * from './compose';
+export * from './github-secret-scanning';

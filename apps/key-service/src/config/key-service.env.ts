@@ -3,6 +3,7 @@ import { kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
 import { envBoolean, httpEnv, platformEnv } from '@keyward/platform';
 import { parseStages } from '../reminders/reminder-schedule';
+import { leakSecretsSet, leaksEnv } from './leaks.env';
 import { verificationEnv, verificationSecretsSet } from './verification.env';
 
 const DEV_KEY_HASH_SECRET = 'keyward-local-development-only-secret-change-me';
@@ -39,6 +40,7 @@ export const keyServiceEnv = z
       }),
     SESSION_COOKIE_SECURE: envBoolean.default('false'),
     ...verificationEnv,
+    ...leaksEnv,
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.KEY_HASH_SECRET !== DEV_KEY_HASH_SECRET, {
     path: ['KEY_HASH_SECRET'],
@@ -52,6 +54,11 @@ export const keyServiceEnv = z
     path: ['VERIFY_SERVICE_TOKENS'],
     message:
       'VERIFY_SERVICE_TOKENS and KEY_VERIFY_SEALING_KEY must be set in production (the development defaults are public)',
+  })
+  .refine(leakSecretsSet, {
+    path: ['LEAK_SCANNER_PUBLIC_KEYS'],
+    message:
+      'LEAK_SCANNER_PUBLIC_KEYS and LEAK_REPORTER_TOKENS must be set in production (the test key pair and the development token are public)',
   })
   .refine((env) => isTimeZone(env.DEFAULT_TIME_ZONE), {
     path: ['DEFAULT_TIME_ZONE'],

@@ -3,19 +3,23 @@ import { z } from 'zod';
 export const DEV_VERIFY_SERVICE_TOKEN = 'keyward-local-development-only-verify-token';
 export const DEV_KEY_VERIFY_SEALING_KEY = 'keyward-local-development-only-key-verify-sealing-key';
 
-/** Settings of key verification for internal services (spread into key-service's schema). */
-export const verificationEnv = {
-  /** Comma-separated tokens an internal service sends as `x-service-token` to `POST /v1/keys/verify`. */
-  VERIFY_SERVICE_TOKENS: z
+/** A comma-separated list of service tokens, each long enough not to be guessed. */
+export const serviceTokenList = (developmentDefault: string) =>
+  z
     .string()
-    .default(DEV_VERIFY_SERVICE_TOKEN)
+    .default(developmentDefault)
     .transform((s) =>
       s
         .split(',')
         .map((t) => t.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.string().min(32, 'each token must be at least 32 characters')).min(1)),
+    .pipe(z.array(z.string().min(32, 'each token must be at least 32 characters')).min(1));
+
+/** Settings of key verification for internal services (spread into key-service's schema). */
+export const verificationEnv = {
+  /** Comma-separated tokens an internal service sends as `x-service-token` to `POST /v1/keys/verify`. */
+  VERIFY_SERVICE_TOKENS: serviceTokenList(DEV_VERIFY_SERVICE_TOKEN),
   /**
    * Port of the internal verification listener (same route, bare Fastify: the fast path for
    * internal services); 0 serves verification on HTTP_PORT only.

@@ -2,6 +2,12 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument } from 'mongoose';
 import { OutboxEntry, OutboxEntrySchema, OutboxFields } from '../outbox/outbox-entry.schema';
 
+/** What keyward does when a key is reported leaked: revoke it at once (the default) or only tell its people. */
+export enum LeakResponse {
+  Revoke = 'revoke',
+  Notify = 'notify',
+}
+
 export enum KeyStatus {
   Active = 'active',
   Revoked = 'revoked',
@@ -48,6 +54,10 @@ export class Key implements OutboxFields {
   @Prop({ type: Date, default: null }) nextReminderAt?: Date | null;
   /** Reminder stages (days before expiry) already sent, each claimed exactly once. */
   @Prop({ type: [Number], default: [] }) remindersSent?: number[];
+  /** Absent on keys stored before the setting existed: they read as LeakResponse.Revoke. */
+  @Prop({ type: String, enum: LeakResponse }) leakResponse?: LeakResponse;
+  /** When the key was first reported leaked: a key's leak is handled (and emailed) once. */
+  @Prop({ type: Date }) leakReportedAt?: Date | null;
   @Prop({ type: [OutboxEntrySchema], default: [] }) outbox: OutboxEntry[];
   @Prop({ type: Date, default: null }) outboxAt: Date | null;
 }

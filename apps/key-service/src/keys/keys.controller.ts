@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -15,6 +15,7 @@ import { UserDocument } from '../users/user.schema';
 import { ContactsDto, CreateKeyDto } from './dto/create-key.dto';
 import { CreatedKeyResponse, KeyResponse } from './dto/key.response';
 import { RotateKeyDto } from './dto/rotate-key.dto';
+import { UpdateKeyDto } from './dto/update-key.dto';
 import { KeysService } from './keys.service';
 
 @ApiTags('keys')
@@ -50,6 +51,14 @@ export class KeysController {
   @ApiNotFoundResponse({ description: 'No such key on this account' })
   get(@CurrentUser() user: UserDocument, @Param('id') id: string): Promise<KeyResponse> {
     return this.keys.get(user, id);
+  }
+
+  @Patch(':id')
+  @ApiOkResponse({ type: KeyResponse, description: 'The key with its settings changed' })
+  @ApiBadRequestResponse({ description: 'Invalid leakResponse; the body names the field' })
+  @ApiNotFoundResponse({ description: 'No such key on this account' })
+  update(@CurrentUser() user: UserDocument, @Param('id') id: string, @Body() body: UpdateKeyDto): Promise<KeyResponse> {
+    return this.keys.setLeakResponse(user, id, body.leakResponse);
   }
 
   @Put(':id/contacts')

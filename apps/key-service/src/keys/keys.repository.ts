@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import { appendToOutbox } from '../outbox/outbox';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
-import { Key, KeyDocument, KeyStatus } from './key.schema';
+import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
 
 export const DUPLICATE_KEY = 11000;
 
@@ -82,6 +82,21 @@ export class KeysRepository {
     return this.keys.findOne({ _id: id, 'owner.userId': ownerId }, { outbox: 0 }).exec();
   }
 
+  /** The key with this hash, whoever owns it (for leak reports, which name a key by its text). */
+  findByHash(hash: string): Promise<KeyDocument | null> {
+    return this.keys.findOne({ hash }, { outbox: 0 }).exec();
+  }
+
+  /** Sets what happens when the key is reported leaked; null when no such key on this account. */
+  async setLeakResponse(ownerId: string, id: string, leakResponse: LeakResponse): Promise<KeyDocument | null> {
+    if (!Types.ObjectId.isValid(id)) return null;
+    // Not findOneAndUpdate: FerretDB cannot project its result, and the outbox stays unread.
+    const { matchedCount } = await this.keys
+      .updateOne({ _id: id, 'owner.userId': ownerId }, { $set: { leakResponse } })
+      .exec();
+    return matchedCount === 1 ? this.findOwned(ownerId, id) : null;
+  }
+
   /** The replacement claimed by a rotation of `oldId` (at most one: `replaces` is unique). */
   findReplacementOf(ownerId: string, oldId: string): Promise<KeyDocument | null> {
     return this.keys.findOne({ 'owner.userId': ownerId, replaces: oldId }, { outbox: 0 }).exec();
@@ -94,14 +109,15 @@ export class KeysRepository {
 
   /**
    * Applies `set` and appends `events` in one document write, only if the key still
-   * holds what the caller read (`expected`, plus not yet rotated when `notRotated`); false when it
+   * holds what the caller read (`expected`, plus not yet rotated when `notRotated`, not yet
+   * reported leaked when `leakNotReported`); false when it
    * changed meanwhile. On FerretDB this filter is no lock (see docs/stack.md): two racing callers
    * can both match, so callers that must have a single winner claim by a unique insert first.
    */
   async updateIf(
     ownerId: string,
     id: string,
-    expected: Expected & { notRotated?: boolean },
+    expected: Expected & { notRotated?: boolean; leakNotReported?: boolean },
     set: Partial<Key>,
     events: OutboxEntry[],
     now: Date,
@@ -115,6 +131,8 @@ export class KeysRepository {
           status: expected.status,
           expiresAt: expected.expiresAt,
           ...(expected.notRotated ? { rotatedTo: null } : {}),
+          // Null also matches keys stored before the field existed.
+          ...(expected.leakNotReported ? { leakReportedAt: null } : {}),
         },
         { $set: set, ...appendToOutbox(events, now) },
       )

@@ -4,9 +4,11 @@ import {
   buildKeyEvent,
   KEY_CONTACTS_CHANGED,
   KEY_CREATED,
+  KEY_LEAKED,
   KEY_REVOKED,
   KEY_ROTATED,
   Owner,
+  LeakAction,
   Topic,
 } from '@keyward/contracts';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
@@ -21,7 +23,7 @@ import { RotateKeyDto } from './dto/rotate-key.dto';
 import { generateKey, lastFiveOf } from './key-format';
 import { KeyChanges } from './key-changes';
 import { KeyHasher } from './key-hasher';
-import { Key, KeyDocument, KeyStatus } from './key.schema';
+import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
 import { isDuplicateKeyError, KeysRepository } from './keys.repository';
 import { freeRotationLabel, labelKeyOf } from './labels';
 import { addMonths } from './validity';
@@ -37,6 +39,16 @@ const labelTaken = (label: string) => {
   // Names the field, so a form can show the message beside the label input.
   return new ConflictException({ message, errors: [{ field: 'label', message }] });
 };
+/** A report that a key was found in the open: where, and by whom. */
+export interface LeakReport {
+  url: string | null;
+  source: string | null;
+  reporter: string;
+}
+
+/** What a leak report of a key came to (`reported`: the key still works, its people were told). */
+export type LeakOutcome = 'revoked' | 'reported' | 'already_revoked' | 'expired';
+
 const changedMeanwhile = () => new ConflictException('This key changed while we were updating it; please try again');
 
 /**
@@ -122,6 +134,41 @@ export class KeysService {
       const doc = await this.owned(user, id);
       if (doc.status !== KeyStatus.Active || doc.expiresAt <= now) return;
       if (await this.revokeKey(doc, now)) return;
+    }
+    throw changedMeanwhile();
+  }
+
+  /** Sets what happens when the key is reported leaked (no event: nothing about the key changed yet). */
+  async setLeakResponse(
+    user: UserDocument,
+    id: string,
+    leakResponse: LeakResponse,
+    now = new Date(),
+  ): Promise<KeyResponse> {
+    const doc = await this.keys.setLeakResponse(user.id as string, id, leakResponse);
+    if (!doc) throw new NotFoundException(`No key with id "${id}" on this account`);
+    this.logger.log({ keyId: id, ownerId: doc.owner.userId, leakResponse }, 'key leak response set');
+    return KeyResponse.from(doc, now);
+  }
+
+  /**
+   * Contains a leak of this key, once per key: by default revokes it through the ordinary
+   * revocation (its KeyRevoked marked cause `leak`, so its people get the one leak email, not a
+   * second one) with KeyLeaked beside it in the same write; a key set to notify only gets KeyLeaked
+   * and keeps working. A key already reported, revoked or expired is left as it is.
+   */
+  async containLeak(found: KeyDocument, report: LeakReport, now = new Date()): Promise<LeakOutcome> {
+    let doc: KeyDocument | null = found;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS && doc; attempt++) {
+      if (doc.status === KeyStatus.Revoked) return 'already_revoked';
+      if (doc.status === KeyStatus.Expired || doc.expiresAt <= now) return 'expired';
+      if (doc.leakReportedAt) return 'reported';
+      if ((doc.leakResponse ?? LeakResponse.Revoke) === LeakResponse.Revoke) {
+        if (await this.revokeKey(doc, now, report)) return 'revoked';
+      } else if (await this.recordLeak(doc, report, now)) {
+        return 'reported';
+      }
+      doc = await this.keys.findOwned(doc.owner.userId, doc.id as string);
     }
     throw changedMeanwhile();
   }
@@ -258,7 +305,28 @@ export class KeysService {
     return false;
   }
 
-  private async revokeKey(doc: KeyDocument, now: Date): Promise<boolean> {
+  /** Records a leak of a key set to notify only: KeyLeaked, and the key keeps working. */
+  private async recordLeak(doc: KeyDocument, report: LeakReport, now: Date): Promise<boolean> {
+    const recorded = await this.keys.updateIf(
+      doc.owner.userId,
+      doc.id as string,
+      { ...expectedOf(doc), leakNotReported: true },
+      { leakReportedAt: now },
+      [outboxEntry(Topic.KeyEvents, leakedEvent(doc, report, 'notified', now))],
+      now,
+    );
+    if (recorded) {
+      this.relay.nudge();
+      this.logger.warn(
+        { keyId: doc.id, ownerId: doc.owner.userId, reporter: report.reporter },
+        'key leaked; notify only',
+      );
+    }
+    return recorded;
+  }
+
+  /** Revokes an active key; `leak` when it is revoked because it leaked (then once per key, with KeyLeaked). */
+  private async revokeKey(doc: KeyDocument, now: Date, leak?: LeakReport): Promise<boolean> {
     const event = {
       ...buildKeyEvent(KEY_REVOKED, {
         keyId: doc.id as string,
@@ -269,24 +337,27 @@ export class KeysService {
           lastFive: doc.lastFive,
           contacts: [...doc.contacts],
           revokedAt: now.toISOString(),
+          cause: leak ? 'leak' : 'owner',
         },
       }),
       // A key is revoked once, so its revocation has one id: should two racing revocations both
       // pass the conditional write (not atomic on FerretDB), consumers still see one event.
       eventId: reminderEventId(doc.id as string, KEY_REVOKED, doc.expiresAt),
     };
+    const entries = [outboxEntry(Topic.KeyEvents, event)];
+    if (leak) entries.push(outboxEntry(Topic.KeyEvents, leakedEvent(doc, leak, 'revoked', now)));
     const revoked = await this.keys.updateIf(
       doc.owner.userId,
       doc.id as string,
-      expectedOf(doc),
-      { status: KeyStatus.Revoked, revokedAt: now },
-      [outboxEntry(Topic.KeyEvents, event)],
+      { ...expectedOf(doc), leakNotReported: !!leak },
+      { status: KeyStatus.Revoked, revokedAt: now, ...(leak ? { leakReportedAt: now } : {}) },
+      entries,
       now,
     );
     if (revoked) {
       this.relay.nudge();
       this.keyChanges.changed(doc.id as string);
-      this.logger.log({ keyId: doc.id, ownerId: doc.owner.userId }, 'key revoked');
+      this.logger.log({ keyId: doc.id, ownerId: doc.owner.userId, cause: leak ? 'leak' : 'owner' }, 'key revoked');
     }
     return revoked;
   }
@@ -353,6 +424,31 @@ interface Issued {
 /** The owner as events carry it (a plain object, not the stored sub-document). */
 function ownerOf(doc: Pick<Key, 'owner'>): Owner {
   return { userId: doc.owner.userId, email: doc.owner.email, timeZone: doc.owner.timeZone };
+}
+
+/**
+ * A key's KeyLeaked. Its id is derived from the key, not random: should two racing reports both
+ * pass the conditional write (not atomic on FerretDB), consumers still see one leak and send one email.
+ */
+function leakedEvent(doc: KeyDocument, report: LeakReport, action: LeakAction, now: Date) {
+  return {
+    ...buildKeyEvent(KEY_LEAKED, {
+      keyId: doc.id as string,
+      owner: ownerOf(doc),
+      occurredAt: now,
+      payload: {
+        label: doc.label,
+        lastFive: doc.lastFive,
+        contacts: [...doc.contacts],
+        url: report.url,
+        source: report.source,
+        reporter: report.reporter,
+        reportedAt: now.toISOString(),
+        action,
+      },
+    }),
+    eventId: reminderEventId(doc.id as string, KEY_LEAKED, doc.expiresAt),
+  };
 }
 
 /** What a compare-and-set update expects to find unchanged (plain values, not the document's proxies). */

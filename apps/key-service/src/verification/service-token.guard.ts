@@ -1,13 +1,12 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
-import { SERVICE_TOKEN_HEADER, ServiceTokens } from './service-tokens';
+import { SERVICE_TOKEN_HEADER, ServiceTokens, TokenSet } from './service-tokens';
 
 export const MISSING_SERVICE_TOKEN = `Missing or unknown ${SERVICE_TOKEN_HEADER} header`;
 
-/** Lets in requests that carry a service token from VERIFY_SERVICE_TOKENS; 401 otherwise. */
-@Injectable()
-export class ServiceTokenGuard implements CanActivate {
-  constructor(private readonly tokens: ServiceTokens) {}
+/** Lets in requests whose `x-service-token` is one of its tokens; 401 otherwise. */
+export abstract class TokenGuard implements CanActivate {
+  constructor(private readonly tokens: TokenSet) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
@@ -15,5 +14,13 @@ export class ServiceTokenGuard implements CanActivate {
       throw new UnauthorizedException(MISSING_SERVICE_TOKEN);
     }
     return true;
+  }
+}
+
+/** Lets in requests that carry a service token from VERIFY_SERVICE_TOKENS. */
+@Injectable()
+export class ServiceTokenGuard extends TokenGuard {
+  constructor(tokens: ServiceTokens) {
+    super(tokens);
   }
 }

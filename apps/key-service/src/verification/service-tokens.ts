@@ -10,16 +10,15 @@ const digest = (token: string) => createHash('sha256').update(token).digest();
 export const callerOf = (token: string) => digest(token).toString('base64url').slice(0, 16);
 
 /**
- * The tokens internal services authenticate with (VERIFY_SERVICE_TOKENS). Both sides are hashed
- * to equal lengths and every configured token is compared in constant time, so the time taken
- * says nothing about how close a guess was or which token matched.
+ * Tokens callers send as `x-service-token`. Both sides are hashed to equal lengths and every
+ * configured token is compared in constant time, so the time taken says nothing about how close
+ * a guess was or which token matched.
  */
-@Injectable()
-export class ServiceTokens {
+export class TokenSet {
   private readonly tokens: Buffer[];
 
-  constructor(config: ConfigService) {
-    this.tokens = config.getOrThrow<string[]>('VERIFY_SERVICE_TOKENS').map(digest);
+  constructor(tokens: string[]) {
+    this.tokens = tokens.map(digest);
   }
 
   /** True when the header value is one of the tokens; a missing or repeated header never is. */
@@ -28,5 +27,13 @@ export class ServiceTokens {
     let match = false;
     for (const token of this.tokens) match = timingSafeEqual(token, presented) || match;
     return match && typeof header === 'string';
+  }
+}
+
+/** The tokens internal services verify keys with (VERIFY_SERVICE_TOKENS). */
+@Injectable()
+export class ServiceTokens extends TokenSet {
+  constructor(config: ConfigService) {
+    super(config.getOrThrow<string[]>('VERIFY_SERVICE_TOKENS'));
   }
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { KeyDocument, KeyStatus } from '../key.schema';
+import { KeyDocument, KeyStatus, LeakResponse } from '../key.schema';
 
 export class KeyResponse {
   @ApiProperty() id: string;
@@ -19,6 +19,17 @@ export class KeyResponse {
     description: 'Id of the key that replaced this one by rotation; it cannot be rotated again',
   })
   replacedBy: string | null;
+  @ApiProperty({
+    enum: LeakResponse,
+    description: 'What keyward does when this key is reported leaked: revoke it at once, or notify only',
+  })
+  leakResponse: LeakResponse;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'When this key was first reported leaked',
+  })
+  leakReportedAt: string | null;
 
   static from(doc: KeyDocument, now = new Date()): KeyResponse {
     return {
@@ -32,6 +43,8 @@ export class KeyResponse {
       status: doc.status === KeyStatus.Active && doc.expiresAt <= now ? KeyStatus.Expired : doc.status,
       lastUsedAt: doc.lastUsedAt?.toISOString() ?? null,
       replacedBy: doc.rotatedTo ?? null,
+      leakResponse: doc.leakResponse ?? LeakResponse.Revoke,
+      leakReportedAt: doc.leakReportedAt?.toISOString() ?? null,
     };
   }
 }

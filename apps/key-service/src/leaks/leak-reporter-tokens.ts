@@ -1,0 +1,20 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { TokenGuard } from '../verification/service-token.guard';
+import { TokenSet } from '../verification/service-tokens';
+
+/** The tokens other scanners and people report leaked keys with (LEAK_REPORTER_TOKENS). */
+@Injectable()
+export class LeakReporterTokens extends TokenSet {
+  constructor(config: ConfigService) {
+    super(config.getOrThrow<string[]>('LEAK_REPORTER_TOKENS'));
+  }
+}
+
+/** Lets in requests that carry a token from LEAK_REPORTER_TOKENS; 401 otherwise. */
+@Injectable()
+export class LeakReporterGuard extends TokenGuard {
+  constructor(tokens: LeakReporterTokens) {
+    super(tokens);
+  }
+}

@@ -1,0 +1,89 @@
+import { Body, Controller, Headers, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { InvalidFieldsException, RouteBodyConfig } from '@keyward/platform';
+import { z } from 'zod';
+import { callerOf, SERVICE_TOKEN_HEADER } from '../verification/service-tokens';
+import { GithubTokenLabelDto, GithubTokenReportDto, githubTokenReports } from './dto/github-token-reports.dto';
+import { LeakReportResultDto, ReportLeaksDto, reportLeaksBody } from './dto/report-leaks.dto';
+import { GITHUB_KEY_ID_HEADER, GITHUB_SIGNATURE_HEADER, GithubSignatureGuard } from './github-signatures';
+import { LeakReporterGuard } from './leak-reporter-tokens';
+import { LeaksService } from './leaks.service';
+
+/** GitHub's reporter name in KeyLeaked events and emails. */
+export const GITHUB_REPORTER = 'GitHub secret scanning';
+
+const githubBodyConfig: RouteBodyConfig = { rawBody: true, bodyLimit: 1024 * 1024 };
+const reportBodyConfig: RouteBodyConfig = { bodyLimit: 64 * 1024 };
+
+/** Reports of keyward keys found in the open: from GitHub's secret scanning, and from anyone holding a reporter token. */
+@ApiTags('leaks')
+@Controller('v1/leaks')
+export class LeaksController {
+  constructor(private readonly leaks: LeaksService) {}
+
+  @Post('github')
+  @HttpCode(200)
+  @RouteConfig(githubBodyConfig)
+  @UseGuards(GithubSignatureGuard)
+  @ApiOperation({ summary: "GitHub secret-scanning partner endpoint: matches of keyward's key pattern" })
+  @ApiHeader({ name: GITHUB_KEY_ID_HEADER, required: true, description: 'Which LEAK_SCANNER_PUBLIC_KEYS key signed' })
+  @ApiHeader({
+    name: GITHUB_SIGNATURE_HEADER,
+    required: true,
+    description: 'base64 DER ECDSA P-256 SHA-256 signature of the body',
+  })
+  @ApiBody({ type: [GithubTokenReportDto] })
+  @ApiOkResponse({ type: [GithubTokenLabelDto], description: 'One label per match, in order' })
+  @ApiBadRequestResponse({ description: 'Signed, but not an array of 1 to 1000 matches' })
+  @ApiUnauthorizedResponse({ description: 'Not signed by a trusted key; nothing was looked at' })
+  async fromGithub(@Body() body: unknown): Promise<GithubTokenLabelDto[]> {
+    const matches = parse(githubTokenReports, body);
+    const results = await this.leaks.reportAll(
+      matches.map((m) => ({ key: m.token, url: m.url ?? null, source: m.source ?? null, reporter: GITHUB_REPORTER })),
+    );
+    return matches.map((m, i) => ({
+      token_raw: m.token,
+      token_type: m.type,
+      label: results[i] === 'unknown' ? 'false_positive' : 'true_positive',
+    }));
+  }
+
+  @Post()
+  @HttpCode(200)
+  @RouteConfig(reportBodyConfig)
+  @UseGuards(LeakReporterGuard)
+  @ApiOperation({ summary: 'Report texts found in the open; the keyward keys among them are contained' })
+  @ApiHeader({ name: SERVICE_TOKEN_HEADER, required: true, description: 'A token from LEAK_REPORTER_TOKENS' })
+  @ApiBody({ type: ReportLeaksDto })
+  @ApiOkResponse({ type: [LeakReportResultDto], description: 'One result per report, in order' })
+  @ApiBadRequestResponse({ description: 'Not 1 to 100 reports; the body names the field' })
+  @ApiUnauthorizedResponse({ description: 'Missing or unknown reporter token' })
+  async report(@Body() body: unknown, @Headers(SERVICE_TOKEN_HEADER) token: string): Promise<LeakReportResultDto[]> {
+    const { reports } = parse(reportLeaksBody, body);
+    const reporter = `reporter token ${callerOf(token)}`;
+    const results = await this.leaks.reportAll(
+      reports.map((r) => ({ key: r.key, url: r.url ?? null, source: r.source ?? null, reporter })),
+    );
+    return results.map((result, index) => ({ index, result }));
+  }
+}
+
+function parse<S extends z.ZodTypeAny>(schema: S, body: unknown): z.output<S> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data as z.output<S>;
+  throw new InvalidFieldsException(
+    result.error.issues.slice(0, 10).map((issue) => {
+      const field = issue.path.join('.') || 'body';
+      return { field, message: `${field} ${issue.message}` };
+    }),
+  );
+}

@@ -1,0 +1,47 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '@keyward/platform';
+import { hasValidChecksum } from '../keys/key-format';
+import { KeyHasher } from '../keys/key-hasher';
+import { KeysRepository } from '../keys/keys.repository';
+import { KeysService, LeakOutcome, LeakReport } from '../keys/keys.service';
+
+/** What a report of one text came to; `unknown`: not a keyward key (bad checksum, or no such key). */
+export type LeakResult = LeakOutcome | 'unknown';
+
+export interface ReportedText extends LeakReport {
+  /** The text the reporter found; looked up by its hash, never stored or logged. */
+  key: string;
+}
+
+/**
+ * Turns reports of texts found in the open into containment of the keyward keys among them. A
+ * text without a valid checksum is noise and costs no lookup; a real key is contained by
+ * KeysService once, however often it is reported.
+ */
+@Injectable()
+export class LeaksService {
+  private readonly logger = new Logger(LeaksService.name);
+
+  constructor(
+    private readonly keys: KeysRepository,
+    private readonly keysService: KeysService,
+    private readonly hasher: KeyHasher,
+    private readonly clock: Clock,
+  ) {}
+
+  /** One result per report, in order. Reports of one batch are handled one after another (a batch may name a key twice). */
+  async reportAll(reports: ReportedText[]): Promise<LeakResult[]> {
+    const results: LeakResult[] = [];
+    for (const report of reports) results.push(await this.report(report));
+    return results;
+  }
+
+  private async report({ key, ...where }: ReportedText): Promise<LeakResult> {
+    if (!hasValidChecksum(key)) return 'unknown';
+    const doc = await this.keys.findByHash(this.hasher.hash(key));
+    if (!doc) return 'unknown';
+    const result = await this.keysService.containLeak(doc, where, this.clock.now());
+    this.logger.log({ keyId: doc.id, ownerId: doc.owner.userId, reporter: where.reporter, result }, 'leak reported');
+    return result;
+  }
+}
