@@ -186,6 +186,32 @@ describe('the Settings web app', () => {
       assert.ok(text.includes(oncall) && !text.includes(ops), text);
     });
 
+    it('sets what happens if a key leaks: notify only, then revoke again', async () => {
+      const dialog = page.getByRole('dialog', { name: 'If this key leaks' });
+      const choose = async (choice: RegExp, notice: RegExp) => {
+        await row('production').getByRole('button', { name: 'If leaked… production' }).click();
+        await dialog.getByLabel(choice).check();
+        await dialog.getByRole('button', { name: 'Save' }).click();
+        await dialog.waitFor({ state: 'hidden' });
+        await textMatching(page.locator('#settings-notice'), notice);
+      };
+      await row('production').getByRole('button', { name: 'If leaked… production' }).click();
+      assert.equal(await dialog.getByLabel(/Revoke it at once/).isChecked(), true, 'revoke is the default');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+
+      await choose(/Notify only/, /will only tell you/);
+      await textMatching(row('production'), /If leaked: notify only/);
+      await page.reload();
+      await row('production').getByRole('button', { name: 'If leaked… production' }).click();
+      assert.equal(await dialog.getByLabel(/Notify only/).isChecked(), true, 'kept by the server');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+
+      await choose(/Revoke it at once/, /will revoke it at once/);
+      await row('production').getByText('If leaked: notify only').waitFor({ state: 'detached' });
+    });
+
     it('rotates a key, keeping the old one for the chosen grace period', async () => {
       await row('production').getByRole('button', { name: 'Rotate production' }).click();
       const dialog = page.getByRole('dialog', { name: 'Rotate key' });

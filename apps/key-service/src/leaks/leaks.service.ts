@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { isNotAKey } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
-import { hasValidChecksum } from '../keys/key-format';
 import { KeyHasher } from '../keys/key-hasher';
 import { KeysRepository } from '../keys/keys.repository';
 import { KeysService, LeakOutcome, LeakReport } from '../keys/keys.service';
@@ -15,7 +15,7 @@ export interface ReportedText extends LeakReport {
 
 /**
  * Turns reports of texts found in the open into containment of the keyward keys among them. A
- * text without a valid checksum is noise and costs no lookup; a real key is contained by
+ * key-shaped text with a wrong checksum is noise and costs no lookup (as in verification); a real key is contained by
  * KeysService once, however often it is reported.
  */
 @Injectable()
@@ -37,7 +37,7 @@ export class LeaksService {
   }
 
   private async report({ key, ...where }: ReportedText): Promise<LeakResult> {
-    if (!hasValidChecksum(key)) return 'unknown';
+    if (isNotAKey(key)) return 'unknown';
     const doc = await this.keys.findByHash(this.hasher.hash(key));
     if (!doc) return 'unknown';
     const result = await this.keysService.containLeak(doc, where, this.clock.now());

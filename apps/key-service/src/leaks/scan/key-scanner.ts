@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasValidChecksum, lastFiveOf } from '../../keys/key-format';
+import { isNotAKey } from '@keyward/contracts';
+import { lastFiveOf } from '../../keys/key-format';
 
 /** Anything shaped like a keyward key, not glued to more letters or digits; the checksum decides. */
 const CANDIDATE = /(?<![A-Za-z0-9])[a-z0-9]+_v1_[0-9A-Za-z]{36}(?![0-9A-Za-z])/g;
@@ -19,7 +20,8 @@ export function keysInText(text: string): { line: number; lastFive: string }[] {
   const found: { line: number; lastFive: string }[] = [];
   text.split('\n').forEach((content, index) => {
     for (const [candidate] of content.matchAll(CANDIDATE)) {
-      if (hasValidChecksum(candidate)) found.push({ line: index + 1, lastFive: lastFiveOf(candidate) });
+      // Every candidate has the v1 shape, so "not a key" means its checksum is wrong.
+      if (!isNotAKey(candidate)) found.push({ line: index + 1, lastFive: lastFiveOf(candidate) });
     }
   });
   return found;

@@ -1,5 +1,5 @@
 import { api, ApiError, type CreatedKey, type SessionUser } from './api.js';
-import { date, dateTime, errorsByField, expiryOf, STATUS_TEXT, type KeyView } from './format.js';
+import { date, dateTime, errorsByField, expiryOf, STATUS_TEXT, type KeyView, type LeakResponse } from './format.js';
 
 /** The Settings web app: log in with an emailed code, then list, generate, edit, rotate and revoke keys. */
 
@@ -16,12 +16,14 @@ const generateForm = byId<HTMLFormElement>('generate-form');
 const contactsForm = byId<HTMLFormElement>('contacts-form');
 const rotateForm = byId<HTMLFormElement>('rotate-form');
 const revokeForm = byId<HTMLFormElement>('revoke-form');
+const leakForm = byId<HTMLFormElement>('leak-form');
 const dialogs = {
   generate: byId<HTMLDialogElement>('generate-dialog'),
   reveal: byId<HTMLDialogElement>('reveal-dialog'),
   contacts: byId<HTMLDialogElement>('contacts-dialog'),
   rotate: byId<HTMLDialogElement>('rotate-dialog'),
   revoke: byId<HTMLDialogElement>('revoke-dialog'),
+  leak: byId<HTMLDialogElement>('leak-dialog'),
 };
 
 /** A list of email inputs, one per contact, that grows and shrinks. */
@@ -201,6 +203,13 @@ function keyRow(key: KeyView, now: Date, labels: Map<string, string>): HTMLTable
     'Status',
     el('span', { className: `status status-${key.status}`, textContent: STATUS_TEXT[key.status] }),
     ...(replacement ? [el('span', { className: 'replaced', textContent: `Replaced by “${replacement}”` })] : []),
+    ...(key.leakReportedAt
+      ? [el('span', { className: 'replaced', textContent: `Reported leaked ${date(key.leakReportedAt, timeZone)}` })]
+      : []),
+    // Only the non-default setting is worth a line of its own.
+    ...(key.status === 'active' && key.leakResponse === 'notify'
+      ? [el('span', { className: 'replaced', textContent: 'If leaked: notify only' })]
+      : []),
   );
   const lastUsed = cell(
     'Last used',
@@ -215,6 +224,7 @@ function keyRow(key: KeyView, now: Date, labels: Map<string, string>): HTMLTable
     actions.append(
       action('Edit contacts', key, () => openContacts(key)),
       ...(replacement ? [] : [action('Rotate', key, () => openRotate(key))]),
+      action('If leaked…', key, () => openLeak(key)),
       action('Revoke', key, () => openRevoke(key), 'button-danger-quiet'),
     );
   }
@@ -277,6 +287,14 @@ function openRotate(key: KeyView): void {
 function openRevoke(key: KeyView): void {
   nameKey(dialogs.revoke, key);
   openDialog(dialogs.revoke, revokeForm);
+}
+
+function openLeak(key: KeyView): void {
+  nameKey(dialogs.leak, key);
+  leakForm.reset();
+  for (const choice of leakForm.querySelectorAll<HTMLInputElement>('input[name="leakResponse"]'))
+    choice.checked = choice.value === key.leakResponse;
+  openDialog(dialogs.leak, leakForm);
 }
 
 /** The one time a key is visible: until this dialog closes. */
@@ -437,6 +455,20 @@ onSubmit(revokeForm, async () => {
   await api.revoke(key.id);
   dialogs.revoke.close();
   notify(`“${key.label}” was revoked.`);
+  await refreshKeys();
+  keepFocusOnPage();
+});
+
+onSubmit(leakForm, async () => {
+  const key = selected as KeyView;
+  const choice = leakForm.querySelector<HTMLInputElement>('input[name="leakResponse"]:checked');
+  const saved = await api.setLeakResponse(key.id, (choice?.value ?? 'revoke') as LeakResponse);
+  dialogs.leak.close();
+  notify(
+    saved.leakResponse === 'notify'
+      ? `If “${key.label}” leaks, keyward will only tell you and its contacts.`
+      : `If “${key.label}” leaks, keyward will revoke it at once.`,
+  );
   await refreshKeys();
   keepFocusOnPage();
 });

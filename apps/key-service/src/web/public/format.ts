@@ -13,7 +13,13 @@ export interface KeyView {
   lastUsedAt: string | null;
   /** The id of the key that replaced this one by rotation. */
   replacedBy: string | null;
+  /** When the key is reported leaked: revoke it at once, or notify only. */
+  leakResponse: LeakResponse;
+  /** When the key was first reported leaked. */
+  leakReportedAt: string | null;
 }
+
+export type LeakResponse = 'revoke' | 'notify';
 
 export interface FieldError {
   field: string;
