@@ -4,6 +4,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { KafkaModule } from '@keyward/kafka';
 import { MongoModule } from '@keyward/mongo';
 import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
+import { ActivityModule } from './activity/activity.module';
 import { AuthModule } from './auth/auth.module';
 import { keyServiceEnv } from './config/key-service.env';
 import { KeysModule } from './keys/keys.module';
@@ -32,6 +33,7 @@ import { VerificationModule } from './verification/verification.module';
     RemindersModule,
     VerificationModule,
     LeaksModule,
+    ActivityModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
 })

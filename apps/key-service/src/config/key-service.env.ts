@@ -41,6 +41,8 @@ export const keyServiceEnv = z
     SESSION_COOKIE_SECURE: envBoolean.default('false'),
     ...verificationEnv,
     ...leaksEnv,
+    /** How long the activity of keys is kept. */
+    ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.KEY_HASH_SECRET !== DEV_KEY_HASH_SECRET, {
     path: ['KEY_HASH_SECRET'],

@@ -1,0 +1,74 @@
+import { AnyKeyEvent } from '@keyward/contracts';
+import { ActivityEntry } from './activity-entry.schema';
+
+/**
+ * The activity entry a key event stands for. Who did it follows from what happened: reminders and
+ * expiries are the scheduler's, leaks (and revocations caused by one) a scanner's, anything else
+ * the account's user (only the owner can change a key).
+ */
+export function activityOf(event: AnyKeyEvent): ActivityEntry {
+  const user = { actor: 'user' as const, actorName: event.owner.email };
+  const scheduler = { actor: 'scheduler' as const, actorName: "keyward's scheduler" };
+  const base = {
+    _id: event.eventId,
+    ownerId: event.owner.userId,
+    keyId: event.keyId,
+    at: new Date(event.occurredAt),
+    label: event.payload.label,
+    lastFive: event.payload.lastFive,
+  };
+  switch (event.type) {
+    case 'KeyCreated':
+      return { ...base, ...user, action: 'created', details: { contacts: event.payload.contacts } };
+    case 'KeyContactsChanged': {
+      const { previousContacts, contacts } = event.payload;
+      return {
+        ...base,
+        ...user,
+        action: 'contacts_changed',
+        details: {
+          added: contacts.filter((c) => !previousContacts.includes(c)),
+          removed: previousContacts.filter((c) => !contacts.includes(c)),
+        },
+      };
+    }
+    case 'KeyRotated':
+      return {
+        ...base,
+        ...user,
+        action: 'rotated',
+        details: {
+          newKeyId: event.payload.newKeyId,
+          newLabel: event.payload.newLabel,
+          oldKeyExpiresAt: event.payload.oldKeyExpiresAt,
+        },
+      };
+    case 'KeyRevoked':
+      return event.payload.cause === 'leak'
+        ? { ...base, actor: 'scanner', actorName: 'leak report', action: 'revoked', details: { cause: 'leak' } }
+        : { ...base, ...user, action: 'revoked', details: { cause: 'owner' } };
+    case 'KeyExpiring':
+      return {
+        ...base,
+        ...scheduler,
+        action: 'reminder_sent',
+        // Sent to the contacts, or to the owner when there are none (legacy keys).
+        details: {
+          daysLeft: event.payload.daysLeft,
+          to: event.payload.contacts.length > 0 ? event.payload.contacts : [event.owner.email],
+        },
+      };
+    case 'KeyExpired':
+      return { ...base, ...scheduler, action: 'expired', details: {} };
+    case 'KeyLeaked': {
+      const { url, source, reporter, action } = event.payload;
+      return {
+        ...base,
+        actor: 'scanner',
+        actorName: reporter,
+        action: 'leak_reported',
+        details: { url, source, response: action },
+      };
+    }
+  }
+}

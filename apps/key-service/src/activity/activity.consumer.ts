@@ -1,0 +1,38 @@
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { parseKeyEvent, Topic } from '@keyward/contracts';
+import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
+import { activityOf } from './activity-projection';
+import { ActivityRepository } from './activity.repository';
+
+/**
+ * Projects every key event into the activity read model. One consumer group for all key-service
+ * instances; from the oldest event kept, so a new deployment fills in what the topic still holds.
+ */
+@Injectable()
+export class ActivityConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly consumer: ManagedConsumer;
+
+  constructor(
+    factory: KafkaConsumerFactory,
+    private readonly activity: ActivityRepository,
+  ) {
+    this.consumer = factory.create({
+      groupId: 'key-service-activity',
+      topics: [Topic.KeyEvents],
+      fromBeginning: true,
+      handle: (message) => this.onKeyEvent(message),
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.consumer.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer.stop();
+  }
+
+  private async onKeyEvent({ message }: IncomingMessage): Promise<void> {
+    await this.activity.record(activityOf(parseKeyEvent(message.value)));
+  }
+}

@@ -1,0 +1,89 @@
+import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiQuery,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { InvalidFieldsException } from '@keyward/platform';
+import { z } from 'zod';
+import { CurrentUser, SessionGuard } from '../auth/session.guard';
+import { UserDocument } from '../users/user.schema';
+import { ActivityCursor, ActivityRepository } from './activity.repository';
+import { ActivityEntryResponse, ActivityPageResponse } from './dto/activity.response';
+
+export const ACTIVITY_PAGE_SIZE = 50;
+const ACTIVITY_PAGE_MAX = 200;
+
+const activityQuery = z
+  .object({
+    keyId: z
+      .string()
+      .regex(/^[0-9a-f]{24}$/, 'must be a key id')
+      .optional(),
+    cursor: z.string().max(200, 'is not a cursor from this API').optional(),
+    limit: z.coerce
+      .number()
+      .int('must be a whole number')
+      .min(1, `must be 1 to ${ACTIVITY_PAGE_MAX}`)
+      .max(ACTIVITY_PAGE_MAX, `must be 1 to ${ACTIVITY_PAGE_MAX}`)
+      .default(ACTIVITY_PAGE_SIZE),
+  })
+  .strict();
+
+/** An account's key activity, newest first; another account's key id simply has none. */
+@ApiTags('activity')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'No valid session' })
+@UseGuards(SessionGuard)
+@Controller('v1/activity')
+export class ActivityController {
+  constructor(private readonly activity: ActivityRepository) {}
+
+  @Get()
+  @ApiQuery({ name: 'keyId', required: false, description: 'Only this key’s activity' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    description: `Entries per page, 1 to ${ACTIVITY_PAGE_MAX} (default ${ACTIVITY_PAGE_SIZE})`,
+  })
+  @ApiOkResponse({ type: ActivityPageResponse })
+  @ApiBadRequestResponse({ description: 'A keyId or cursor that is not one; the body names the field' })
+  async list(@CurrentUser() user: UserDocument, @Query() query: unknown): Promise<ActivityPageResponse> {
+    const parsed = activityQuery.safeParse(query ?? {});
+    if (!parsed.success) {
+      throw new InvalidFieldsException(
+        parsed.error.issues.map((i) => ({
+          field: i.path.join('.') || 'query',
+          message: `${i.path.join('.')} ${i.message}`,
+        })),
+      );
+    }
+    const { keyId, cursor, limit } = parsed.data;
+    const entries = await this.activity.page(
+      user.id as string,
+      keyId,
+      cursor === undefined ? undefined : decodeCursor(cursor),
+      limit + 1,
+    );
+    const page = entries.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      entries: page.map((e) => ActivityEntryResponse.from(e)),
+      nextCursor: entries.length > limit ? encodeCursor({ at: last.at, id: last._id }) : null,
+    };
+  }
+}
+
+function encodeCursor({ at, id }: ActivityCursor): string {
+  return Buffer.from(`${at.getTime()}.${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): ActivityCursor {
+  const match = /^(\d{1,15})\.([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw new InvalidFieldsException([{ field: 'cursor', message: 'cursor is not a cursor from this API' }]);
+  return { at: new Date(Number(match[1])), id: match[2] };
+}

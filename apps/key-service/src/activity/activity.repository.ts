@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { FilterQuery, Model } from 'mongoose';
+import { isDuplicateKeyError } from '../keys/keys.repository';
+import { ActivityEntry } from './activity-entry.schema';
+
+/** Where a page of activity starts: after this entry (newest first). */
+export interface ActivityCursor {
+  at: Date;
+  id: string;
+}
+
+/** The `activity` read model. Written only by the projection of key events; read by owners. */
+@Injectable()
+export class ActivityRepository {
+  constructor(@InjectModel(ActivityEntry.name) private readonly entries: Model<ActivityEntry>) {}
+
+  /** Records an entry once: a redelivered event finds its id taken and changes nothing. */
+  async record(entry: ActivityEntry): Promise<void> {
+    try {
+      await this.entries.create(entry);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+
+  /** Up to `limit` entries of an account (or one of its keys), newest first, after `cursor`. */
+  page(ownerId: string, keyId: string | undefined, cursor: ActivityCursor | undefined, limit: number) {
+    const filter: FilterQuery<ActivityEntry> = { ownerId, ...(keyId ? { keyId } : {}) };
+    if (cursor) filter.$or = [{ at: { $lt: cursor.at } }, { at: cursor.at, _id: { $lt: cursor.id } }];
+    return this.entries.find(filter).sort({ at: -1, _id: -1 }).limit(limit).lean<ActivityEntry[]>().exec();
+  }
+
+  /** Deletes entries older than `before`; how many. */
+  async deleteBefore(before: Date): Promise<number> {
+    return (await this.entries.deleteMany({ at: { $lt: before } }).exec()).deletedCount;
+  }
+}
