@@ -49,6 +49,42 @@ export class NotificationKafka {
     });
   }
 
+  /** One message with headers (say, a dead letter as an earlier version wrote it); resolves with its offset. */
+  async produceMessage(topic: Topic, message: { key: string; value: string; headers: IHeaders }): Promise<string> {
+    const [{ baseOffset }] = await this.producer!.send({
+      topic: this.namespace + topic,
+      acks: -1,
+      messages: [message],
+    });
+    return String(baseOffset);
+  }
+
+  /**
+   * Resolves once consumer group `groupId` has committed offsets up to the end of `topic` as it is
+   * now: every message produced before the call has been handled.
+   */
+  async caughtUp(groupId: string, topic: Topic, timeoutMs = 30_000): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const name = this.namespace + topic;
+      const ends = await admin.fetchTopicOffsets(name);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const [committed] = await admin.fetchOffsets({ groupId: this.namespace + groupId, topics: [name] });
+        const behind = ends.filter(({ partition, high }) => {
+          const at = committed.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+          return Number(high) > 0 && Number(at) < Number(high);
+        });
+        if (behind.length === 0) return;
+        if (Date.now() > deadline) throw new Error(`${groupId} did not catch up on ${name} within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async stop(): Promise<void> {
     await Promise.all([this.producer?.disconnect(), this.consumer?.disconnect()]);
   }

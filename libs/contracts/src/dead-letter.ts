@@ -5,4 +5,6 @@ export const DeadLetterHeader = {
   SourcePartition: 'x-source-partition',
   SourceOffset: 'x-source-offset',
   Consumer: 'x-consumer',
+  /** On a message put back on its topic by `npm run dlq:replay`: the dead letter it came from. */
+  ReplayedFrom: 'x-replayed-from',
 } as const;

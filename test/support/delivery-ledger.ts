@@ -1,0 +1,84 @@
+import { Mailpit, sleep } from '@keyward/testing';
+import mongoose from 'mongoose';
+
+/** What a fault scenario ends with: the emails expected against those that arrived. */
+export interface LedgerResult {
+  expected: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  /** From the start of the scenario (`since`) to the moment every expected email had arrived. */
+  settledMs: number;
+}
+
+/**
+ * Counts, per recipient, the emails a scenario expects against those in Mailpit and the delivery
+ * records, once every delivery record of the scenario's events has settled (sent or failed) and
+ * Mailpit holds at least one email per expected recipient, or the deadline passes. Reusable by the
+ * fault suite (`npm run faults`).
+ */
+export async function settleDeliveries({
+  mailpit,
+  db,
+  eventIds,
+  expected,
+  domain,
+  since,
+  timeoutMs = 60_000,
+}: {
+  mailpit: Mailpit;
+  db: mongoose.Connection;
+  eventIds: string[];
+  /** One address per email expected (an address twice when it should get two). */
+  expected: string[];
+  /** The scenario's own email domain: every email to an address ending in it counts. */
+  domain: string;
+  since: number;
+  timeoutMs?: number;
+}): Promise<LedgerResult> {
+  const deadline = Date.now() + timeoutMs;
+  let arrived: string[] = [];
+  for (;;) {
+    arrived = (await mailpit.search(`to:"${domain}"`)).flatMap((m) => m.To.map((t) => t.Address.toLowerCase()));
+    const unsettled = await db
+      .collection('deliveries')
+      .countDocuments({ eventId: { $in: eventIds }, status: { $nin: ['sent', 'failed'] } });
+    const records = await db.collection('deliveries').countDocuments({ eventId: { $in: eventIds } });
+    if ((records >= expected.length && unsettled === 0 && arrived.length >= expected.length) || Date.now() > deadline)
+      break;
+    await sleep(100);
+  }
+  const settledMs = Date.now() - since;
+  const want = tally(expected.map((a) => a.toLowerCase()));
+  const got = tally(arrived);
+  let lost = 0;
+  let duplicated = 0;
+  for (const [address, n] of want) lost += Math.max(0, n - (got.get(address) ?? 0));
+  for (const [address, n] of got) duplicated += Math.max(0, n - (want.get(address) ?? 0));
+  return { expected: expected.length, delivered: arrived.length, lost, duplicated, settledMs };
+}
+
+function tally(addresses: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const a of addresses) counts.set(a, (counts.get(a) ?? 0) + 1);
+  return counts;
+}
+
+/** One scenario's line in the fault table. */
+export interface LedgerRow extends LedgerResult {
+  scenario: string;
+  keys: number;
+}
+
+/** The fault table as Markdown: scenario, keys, expected, delivered, lost, duplicated, time to settle. */
+export function formatLedger(rows: LedgerRow[]): string {
+  const lines = [
+    '| scenario | keys | emails expected | delivered | lost | duplicated | time to settle |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${r.keys} | ${r.expected} | ${r.delivered} | ${r.lost} | ${r.duplicated} | ${(r.settledMs / 1000).toFixed(1)} s |`,
+    ),
+  ];
+  return lines.join('\n');
+}
