@@ -322,11 +322,34 @@ describe('DeliveriesService', () => {
     await repo.startAttempt(repo.get(event.eventId, ops), 1, now, new Date(now.getTime() + 60_000));
     assert.equal(await deliveries.attempt(event.eventId, ops), 'skipped', 'still leased');
     later(60_000);
-    assert.equal(await deliveries.attempt(event.eventId, ops), 'sent');
+    assert.equal(await deliveries.attempt(event.eventId, ops), 'skipped', 'lapsed: seen once, not yet taken');
+    later(30_000);
+    assert.equal(await deliveries.attempt(event.eventId, ops), 'sent', 'seen lapsed for half a lease');
     const record = repo.get(event.eventId, ops);
     assert.equal(record.attempts, 2);
     // The Message-ID comes from (event, recipient), so it is the one the dead worker's send carried.
     assert.equal(record.smtpMessageId, mailer.sent[0].messageId);
+  });
+
+  it('leaves a sent email to the worker that sent it when the database comes back after longer than the lease', async () => {
+    settings.DELIVERY_RETRY_BASE_MS = 1;
+    const owner = worker();
+    const other = worker();
+    await recordOf(ops);
+    // The owner's send is accepted, then the database is away for two minutes of its record retries.
+    repo.markSentFailures = Infinity;
+    const sending = owner.attempt(event.eventId, ops);
+    while (mailer.sent.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    later(120_000);
+    // The database is back: the other instance sees the lapsed lease first…
+    assert.equal(await other.attempt(event.eventId, ops), 'skipped');
+    // …and the owner's next retry records the send well within the grace.
+    repo.markSentFailures = 0;
+    assert.equal(await sending, 'sent');
+    later(30_000);
+    assert.equal(await other.attempt(event.eventId, ops), 'skipped');
+    assert.equal(mailer.sent.length, 1, 'sent once');
+    assert.equal(repo.get(event.eventId, ops).status, 'sent');
   });
 
   it('applies the marks of an attempt only while that attempt holds the delivery', async () => {
@@ -338,6 +361,8 @@ describe('DeliveriesService', () => {
     const first = worker(stalled).attempt(event.eventId, ops);
     await new Promise((resolve) => setImmediate(resolve));
     later(60_000);
+    await deliveries.attempt(event.eventId, ops);
+    later(30_000);
     assert.equal(await deliveries.attempt(event.eventId, ops), 'sent');
     stalled.failures.set(ops, transient);
     release();

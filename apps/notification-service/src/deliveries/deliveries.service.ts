@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { LRUCache } from 'lru-cache';
 import { backoff } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { EmailsService, NotificationMessage, parseNotificationMessage } from '../emails/emails.service';
@@ -23,9 +24,9 @@ export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'skipped';
  * Exactly once: an attempt marks the delivery `sending` (leased, the lease renewed while the send is
  * queued or in flight) before it hands the email to SMTP, and every later mark applies only to that
  * attempt. Once SMTP has taken the email, recording it is retried until the database takes it,
- * never by sending again. Only a worker that dies (or loses the database for longer than the lease)
- * between SMTP's acceptance and that record leaves a `sending` delivery whose lease lapses; it is
- * then sent again under the same Message-ID: a reminder may not be lost, and a duplicate with the
+ * never by sending again. Only a worker that dies (or stays cut off from the database while others
+ * reach it) between SMTP's acceptance and that record leaves a `sending` delivery whose lease lapses;
+ * it is then sent again under the same Message-ID: a reminder may not be lost, and a duplicate with the
  * same Message-ID is the lesser harm (docs/RELIABILITY.md).
  */
 @Injectable()
@@ -37,6 +38,13 @@ export class DeliveriesService implements BeforeApplicationShutdown {
   private readonly leaseMs: number;
   /** Deliveries this process is sending or recording now: never taken over by its own sweep. */
   private readonly inFlight = new Set<string>();
+  /**
+   * Lapsed leases this process has seen, by delivery: when first seen, and which lease. Another
+   * worker's lease is taken over only once seen lapsed, unrenewed, for half a lease, by our own
+   * clock while we reach the database: after a database outage, the worker that sent the email
+   * records it (or renews) well within that, instead of racing us to a lease that lapsed meanwhile.
+   */
+  private readonly lapsedSeen = new LRUCache<string, { leaseEnd: number; firstSeen: number }>({ max: 10_000 });
   private stopping = false;
 
   constructor(
@@ -170,8 +178,16 @@ export class DeliveriesService implements BeforeApplicationShutdown {
     }
   }
 
-  /** A delivery left sending by a worker that stopped renewing its lease: attempted again now. */
+  /** A delivery left sending by a worker that stopped renewing its lease: attempted again, after a grace. */
   private async reclaimLapsed(delivery: DeliveryRecord, now: Date): Promise<DeliveryOutcome> {
+    const leaseEnd = delivery.nextAttemptAt!.getTime();
+    const seen = this.lapsedSeen.get(delivery._id);
+    if (seen?.leaseEnd !== leaseEnd) {
+      this.lapsedSeen.set(delivery._id, { leaseEnd, firstSeen: now.getTime() });
+      return 'skipped';
+    }
+    if (now.getTime() - seen.firstSeen < this.leaseMs / 2) return 'skipped';
+    this.lapsedSeen.delete(delivery._id);
     const error =
       `attempt ${delivery.attempts} stopped mid-send (its lease lapsed); ` +
       'whether SMTP took the email is unknown, so it is sent again under the same Message-ID';
