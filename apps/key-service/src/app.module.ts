@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { KafkaModule } from '@keyward/kafka';
+import { MetricsModule } from '@keyward/metrics';
 import { MongoModule } from '@keyward/mongo';
 import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
 import { ActivityModule } from './activity/activity.module';
@@ -25,6 +26,7 @@ import { VerificationModule } from './verification/verification.module';
     MongoModule,
     KafkaModule,
     HealthModule,
+    MetricsModule,
     ClockModule,
     OutboxModule,
     AuthModule,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { KafkaModule } from '@keyward/kafka';
+import { MetricsModule } from '@keyward/metrics';
 import { MongoModule } from '@keyward/mongo';
 import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
 import { notificationServiceEnv } from './config/notification-service.env';
@@ -20,6 +21,7 @@ import { LoginCodesModule } from './login-codes/login-codes.module';
     KafkaModule,
     ClockModule,
     HealthModule,
+    MetricsModule,
     KeyEventsModule,
     LoginCodesModule,
   ],

@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { KafkaModule } from '@keyward/kafka';
+import { MetricsModule } from '@keyward/metrics';
 import { MongoModule } from '@keyward/mongo';
 import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
 import { schedulerServiceEnv } from './config/scheduler-service.env';
@@ -19,6 +20,7 @@ import { RemindersModule } from './reminders/reminders.module';
     MongoModule,
     KafkaModule,
     HealthModule,
+    MetricsModule,
     ClockModule,
     ScheduleModule.forRoot(),
     RemindersModule,

@@ -6,3 +6,4 @@ export * from './kafka-producer.service';
 export * from './kafka-topics.service';
 export * from './kafka-consumer.factory';
 export * from './kafka-log';
+export * from './kafka.metrics';

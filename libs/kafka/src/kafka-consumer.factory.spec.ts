@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DeadLetterHeader, InvalidMessageError, Topic } from '@keyward/contracts';
 import { EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { ConsumerOptions, ConsumerStoppedError, ManagedConsumer } from './kafka-consumer.factory';
+import { KafkaMetrics } from './kafka.metrics';
 import { KafkaProducerService } from './kafka-producer.service';
 import { KafkaTopicsService } from './kafka-topics.service';
 
@@ -15,9 +17,9 @@ function harness(handle: ConsumerOptions['handle']) {
   const deadLetters: { topic: Topic; headers: Record<string, unknown> }[] = [];
   const kafka = {
     consumer: () => ({
-      events: { GROUP_JOIN: 'group-join' },
-      on: (_event: string, listener: () => void) => {
-        setImmediate(listener);
+      events: { GROUP_JOIN: 'group-join', END_BATCH_PROCESS: 'end-batch-process' },
+      on: (event: string, listener: () => void) => {
+        if (event === 'group-join') setImmediate(listener);
         return () => undefined;
       },
       connect: async () => undefined,
@@ -31,13 +33,20 @@ function harness(handle: ConsumerOptions['handle']) {
       void deadLetters.push(...messages.map((m) => ({ topic, headers: m.headers }))),
   } as unknown as KafkaProducerService;
   const topics = { namespace: 'ns.', name: (t: Topic) => `ns.${t}`, ensureTopics: async () => undefined };
-  const consumer = new ManagedConsumer(kafka, producer, topics as unknown as KafkaTopicsService, {
-    groupId: 'group',
-    topics: [Topic.KeyEvents],
-    handle,
-    retryBaseMs: 1,
-    retryMaxMs: 4,
-  });
+  const registry = new Registry();
+  const consumer = new ManagedConsumer(
+    kafka,
+    producer,
+    topics as unknown as KafkaTopicsService,
+    {
+      groupId: 'group',
+      topics: [Topic.KeyEvents],
+      handle,
+      retryBaseMs: 1,
+      retryMaxMs: 4,
+    },
+    new KafkaMetrics(registry),
+  );
   let heartbeats = 0;
   let heartbeatError: Error | undefined;
   const deliver = (offset: string) =>
@@ -55,6 +64,7 @@ function harness(handle: ConsumerOptions['handle']) {
     consumer,
     deliver,
     deadLetters,
+    registry,
     heartbeats: () => heartbeats,
     failHeartbeats: (error: Error) => (heartbeatError = error),
   };
@@ -81,6 +91,11 @@ describe('ManagedConsumer', () => {
     assert.equal(headers[DeadLetterHeader.SourcePartition], '3');
     assert.equal(headers[DeadLetterHeader.SourceOffset], '41');
     assert.equal(headers[DeadLetterHeader.Consumer], 'group');
+    const counted = await h.registry.getSingleMetric('keyward_kafka_dead_letters_total')?.get();
+    assert.deepEqual(
+      counted?.values.map((v) => [v.labels, v.value]),
+      [[{ group: 'group', topic: `ns.${Topic.KeyEvents}` }, 1]],
+    );
   });
 
   it('retries an infrastructure failure for as long as it lasts, never dead-letters it, and beats meanwhile', async () => {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DeadLetterHeader, InvalidMessageError, Topic } from '@keyward/contracts';
 import { Consumer, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
+import { KafkaMetrics } from './kafka.metrics';
 import { KAFKA_CLIENT } from './kafka.tokens';
 import { KafkaProducerService } from './kafka-producer.service';
 import { KafkaTopicsService } from './kafka-topics.service';
@@ -72,6 +73,7 @@ export class ManagedConsumer {
     private readonly producer: KafkaProducerService,
     private readonly topics: KafkaTopicsService,
     private readonly options: ConsumerOptions,
+    private readonly metrics: KafkaMetrics,
   ) {
     this.logger = new Logger(`Consumer:${options.groupId}`);
     this.consumer = kafka.consumer({
@@ -90,6 +92,12 @@ export class ManagedConsumer {
         resolve();
       });
     });
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+      this.metrics.consumerLag.set(
+        { group: this.options.groupId, topic: payload.topic, partition: payload.partition },
+        Number(payload.offsetLag),
+      ),
+    );
     await this.consumer.connect();
     await this.consumer.subscribe({
       topics: this.options.topics.map((t) => this.topics.name(t)),
@@ -150,6 +158,7 @@ export class ManagedConsumer {
         },
       },
     ]);
+    this.metrics.deadLetters.inc({ group: this.options.groupId, topic: this.topics.name(topic) });
     this.logger.error(`${this.topics.name(topic)}[${partition}]@${message.offset} dead-lettered: ${reason}`);
   }
 }
@@ -211,9 +220,10 @@ export class KafkaConsumerFactory {
     @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
     private readonly producer: KafkaProducerService,
     private readonly topics: KafkaTopicsService,
+    private readonly metrics: KafkaMetrics,
   ) {}
 
   create(options: ConsumerOptions): ManagedConsumer {
-    return new ManagedConsumer(this.kafka, this.producer, this.topics, options);
+    return new ManagedConsumer(this.kafka, this.producer, this.topics, options, this.metrics);
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Topic } from '@keyward/contracts';
 import { CompressionTypes, IHeaders, Kafka, Partitioners, Producer } from 'kafkajs';
+import { KafkaMetrics } from './kafka.metrics';
 import { KAFKA_CLIENT } from './kafka.tokens';
 import { KafkaTopicsService } from './kafka-topics.service';
 
@@ -19,6 +20,7 @@ export class KafkaProducerService implements OnModuleInit, OnApplicationShutdown
   constructor(
     @Inject(KAFKA_CLIENT) kafka: Kafka,
     private readonly topics: KafkaTopicsService,
+    private readonly metrics: KafkaMetrics,
   ) {
     this.producer = kafka.producer({
       allowAutoTopicCreation: false,
@@ -40,11 +42,8 @@ export class KafkaProducerService implements OnModuleInit, OnApplicationShutdown
 
   async send(topic: Topic, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await this.producer.send({
-      topic: this.topics.name(topic),
-      acks: -1,
-      compression: CompressionTypes.None,
-      messages,
-    });
+    const name = this.topics.name(topic);
+    await this.producer.send({ topic: name, acks: -1, compression: CompressionTypes.None, messages });
+    this.metrics.published.inc({ topic: name }, messages.length);
   }
 }

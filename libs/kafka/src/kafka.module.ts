@@ -1,18 +1,20 @@
 import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
+import { MetricsModule } from '@keyward/metrics';
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaLogCreator } from './kafka-log';
 import { KafkaHealthIndicator } from './kafka.health';
+import { KafkaMetrics } from './kafka.metrics';
 import { KAFKA_CLIENT } from './kafka.tokens';
 import { KafkaConsumerFactory } from './kafka-consumer.factory';
 import { KafkaProducerService } from './kafka-producer.service';
 import { KafkaTopicsService } from './kafka-topics.service';
 
-/** The one place a process configures Kafka: client, topics, producer and health. */
+/** The one place a process configures Kafka: client, topics, producer, health and metrics. */
 @Global()
 @Module({
-  imports: [TerminusModule],
+  imports: [TerminusModule, MetricsModule],
   providers: [
     {
       provide: KAFKA_CLIENT,
@@ -30,6 +32,7 @@ import { KafkaTopicsService } from './kafka-topics.service';
     KafkaProducerService,
     KafkaHealthIndicator,
     KafkaConsumerFactory,
+    KafkaMetrics,
   ],
   exports: [KAFKA_CLIENT, KafkaTopicsService, KafkaProducerService, KafkaHealthIndicator, KafkaConsumerFactory],
 })

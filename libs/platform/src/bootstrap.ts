@@ -3,8 +3,12 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
+import { HttpMetrics } from '@keyward/metrics';
 
-/** Creates a service's Fastify app with pino logs and graceful shutdown; `configure` adds HTTP extras. */
+/**
+ * Creates a service's Fastify app with pino logs, request metrics (its module imports MetricsModule)
+ * and graceful shutdown; `configure` adds HTTP extras.
+ */
 export async function createHttpApp(
   module: Type<unknown>,
   configure?: (app: NestFastifyApplication) => Promise<void> | void,
@@ -19,6 +23,7 @@ export async function createHttpApp(
   );
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  app.get(HttpMetrics).instrument(app);
   await configure?.(app);
   return app;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { metricsEnv } from '@keyward/metrics';
 
 /**
  * Builds the `validate` function for ConfigModule: parses the environment once at start-up and
@@ -22,6 +23,7 @@ export const platformEnv = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Pretty, human-readable logs (development); JSON lines otherwise. */
   LOG_PRETTY: envBoolean.default('false'),
+  ...metricsEnv,
 };
 
 /** HTTP listener settings; each service has its own default port. */

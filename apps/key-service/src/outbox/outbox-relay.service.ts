@@ -71,6 +71,23 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     return published;
   }
 
+  /** Events written but not yet published, and when the oldest of them happened (scanning at most `limit` documents). */
+  async backlog(limit = 10_000): Promise<{ events: number; oldestAt?: Date }> {
+    let events = 0;
+    let oldest = Infinity;
+    for (const model of this.models) {
+      const waiting = await model
+        .find({ outboxAt: { $ne: null } }, { outbox: 1 })
+        .limit(limit)
+        .lean();
+      for (const { outbox } of waiting) {
+        events += outbox.length;
+        for (const entry of outbox) oldest = Math.min(oldest, occurredAt(entry));
+      }
+    }
+    return { events, oldestAt: Number.isFinite(oldest) ? new Date(oldest) : undefined };
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
@@ -148,4 +165,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       current = (await model.collection.findOne({ _id: id } as object))?.outbox as OutboxEntry[] | undefined;
     }
   }
+}
+
+/** Every event we write carries occurredAt (the key-event envelope, login codes). */
+function occurredAt(entry: OutboxEntry): number {
+  return Date.parse((JSON.parse(entry.value) as { occurredAt?: string }).occurredAt ?? '') || Infinity;
 }

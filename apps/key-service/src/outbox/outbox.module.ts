@@ -3,6 +3,7 @@ import { MongooseModule } from '@nestjs/mongoose';
 import { LoginCode, LoginCodeSchema } from '../auth/login-code.schema';
 import { Key, KeySchema } from '../keys/key.schema';
 import { OutboxRelayService } from './outbox-relay.service';
+import { OutboxMetrics } from './outbox.metrics';
 
 /** One relay per process for every collection that carries an outbox. */
 @Global()
@@ -13,7 +14,7 @@ import { OutboxRelayService } from './outbox-relay.service';
       { name: LoginCode.name, schema: LoginCodeSchema },
     ]),
   ],
-  providers: [OutboxRelayService],
+  providers: [OutboxRelayService, OutboxMetrics],
   exports: [OutboxRelayService],
 })
 export class OutboxModule {}

@@ -7,6 +7,7 @@ import { LastUsedRecorder } from './last-used.recorder';
 import { ServiceTokenGuard } from './service-token.guard';
 import { ServiceTokens } from './service-tokens';
 import { VerificationController } from './verification.controller';
+import { VerificationMetrics } from './verification.metrics';
 import { VerificationRepository } from './verification.repository';
 import { VerificationService } from './verification.service';
 
@@ -20,6 +21,7 @@ import { VerificationService } from './verification.service';
     ServiceTokens,
     ServiceTokenGuard,
     InternalVerifyServer,
+    VerificationMetrics,
   ],
 })
 export class VerificationModule {}

@@ -3,12 +3,14 @@ import { beforeEach, describe, it } from 'node:test';
 import { ConfigService } from '@nestjs/config';
 import { KafkaConsumerFactory } from '@keyward/kafka';
 import { Clock, TooManyRequestsException } from '@keyward/platform';
+import { Registry } from 'prom-client';
 import { generateKey } from '../keys/key-format';
 import { KeyChanges } from '../keys/key-changes';
 import { KeyHasher } from '../keys/key-hasher';
 import { KeyStatus } from '../keys/key.schema';
 import { LastUsedRecorder } from './last-used.recorder';
 import { KeyForVerification, VerificationRepository } from './verification.repository';
+import { VerificationMetrics } from './verification.metrics';
 import { VerificationService } from './verification.service';
 
 const config = new ConfigService({
@@ -41,7 +43,16 @@ describe('verification service', () => {
   let changes: KeyChanges;
   let lastUsed: LastUsedRecorder;
   let service: VerificationService;
+  let registry: Registry;
   const key = generateKey('alice');
+  /** keyward_verifications_total by "result/cache". */
+  const counted = async () =>
+    Object.fromEntries(
+      (await registry.getSingleMetric('keyward_verifications_total')!.get()).values.map((v) => [
+        `${v.labels.result}/${v.labels.cache}`,
+        v.value,
+      ]),
+    );
 
   function store(status: KeyStatus, expiresInMs: number) {
     keys.byHash.set(hasher.hash(key), {
@@ -72,6 +83,7 @@ describe('verification service', () => {
       changes,
       consumers as unknown as KafkaConsumerFactory,
       config,
+      new VerificationMetrics((registry = new Registry())),
     );
   });
 
@@ -87,6 +99,7 @@ describe('verification service', () => {
     assert.deepEqual(await service.verify(key), expected);
     assert.deepEqual(await service.verify(key), expected);
     assert.equal(keys.lookups, 1, 'the second verification came from the cache');
+    assert.deepEqual(await counted(), { 'valid/miss': 1, 'valid/hit': 1 });
   });
 
   it('rejects a malformed key without any lookup', async () => {
@@ -95,6 +108,7 @@ describe('verification service', () => {
     assert.deepEqual(await service.verify(tampered), { valid: false, reason: 'unknown' });
     assert.deepEqual(await service.verify(''), { valid: false, reason: 'unknown' });
     assert.equal(keys.lookups, 0);
+    assert.deepEqual(await counted(), { 'unknown/not_a_key': 2 });
   });
 
   it('answers unknown, revoked and expired keys', async () => {

@@ -9,6 +9,7 @@ import { KeyChanges } from '../keys/key-changes';
 import { KeyStatus } from '../keys/key.schema';
 import { FailureBudget } from './failure-budget';
 import { LastUsedRecorder } from './last-used.recorder';
+import { VerificationMetrics, VerificationSource } from './verification.metrics';
 import { VerificationRepository } from './verification.repository';
 
 const UNKNOWN: KeyVerification = { valid: false, reason: 'unknown' };
@@ -36,6 +37,7 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
     keyChanges: KeyChanges,
     consumers: KafkaConsumerFactory,
     config: ConfigService,
+    private readonly metrics: VerificationMetrics,
   ) {
     this.cache = new VerificationCache({
       maxEntries: config.getOrThrow<number>('VERIFY_CACHE_MAX_ENTRIES'),
@@ -61,7 +63,7 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
 
   verify(key: string): Promise<KeyVerification> {
     // Noise (a v1 key with a wrong checksum, text too short for any key) costs no hash or lookup.
-    return isNotAKey(key) ? Promise.resolve(UNKNOWN) : this.answer(key);
+    return isNotAKey(key) ? Promise.resolve(this.notAKey()) : this.answer(key);
   }
 
   /**
@@ -69,7 +71,7 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
    * failure is answered 429; a valid key is always answered (docs/SECURITY.md, "Verification").
    */
   async verifyFor(caller: string, key: string): Promise<KeyVerification> {
-    if (isNotAKey(key)) return UNKNOWN;
+    if (isNotAKey(key)) return this.notAKey();
     const result = await this.answer(key);
     if (!result.valid) this.failures.spend(caller);
     return result;
@@ -77,9 +79,20 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
 
   /** By hash, from the cache or the database; legacy keys (no v1 shape) take this path too. */
   private async answer(key: string): Promise<KeyVerification> {
-    const result = await this.cache.resolve(this.hasher.hash(key), (hash) => this.lookup(hash));
+    const started = performance.now();
+    let source: VerificationSource = 'hit';
+    const result = await this.cache.resolve(this.hasher.hash(key), (hash) => {
+      source = 'miss';
+      return this.lookup(hash);
+    });
     if (result.valid) this.lastUsed.record(result.keyId, this.clock.now());
+    this.metrics.record(result, source, (performance.now() - started) / 1000);
     return result;
+  }
+
+  private notAKey(): KeyVerification {
+    this.metrics.record(UNKNOWN, 'not_a_key', 0);
+    return UNKNOWN;
   }
 
   private forget(keyId: string): void {

@@ -7,6 +7,7 @@ import { DeliveriesService } from './deliveries.service';
 import { DeliveryRetriesService } from './delivery-retries.service';
 import { DeliveryAttempt, DeliveryAttemptSchema } from './delivery-attempt.schema';
 import { Delivery, DeliverySchema } from './delivery.schema';
+import { DeliveryMetrics } from './delivery.metrics';
 
 @Module({
   imports: [
@@ -17,7 +18,7 @@ import { Delivery, DeliverySchema } from './delivery.schema';
     EmailsModule,
     MailerModule,
   ],
-  providers: [DeliveriesRepository, DeliveriesService, DeliveryRetriesService],
+  providers: [DeliveriesRepository, DeliveriesService, DeliveryRetriesService, DeliveryMetrics],
   exports: [DeliveriesService],
 })
 export class DeliveriesModule {}

@@ -130,6 +130,11 @@ export class DeliveriesRepository {
     return modifiedCount === 1;
   }
 
+  /** How many deliveries are not finished yet (pending, or being sent). */
+  async waiting(): Promise<number> {
+    return this.deliveries.countDocuments({ status: { $in: [DeliveryStatus.Pending, DeliveryStatus.Sending] } }).exec();
+  }
+
   /** Deliveries to look at now: pending ones due, and sending ones whose lease lapsed; oldest first. */
   async due(now: Date, limit: number): Promise<Pick<Delivery, 'eventId' | 'recipient'>[]> {
     return this.deliveries

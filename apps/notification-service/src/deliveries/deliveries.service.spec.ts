@@ -3,12 +3,14 @@ import { beforeEach, describe, it } from 'node:test';
 import { ConfigService } from '@nestjs/config';
 import { KeyEvent } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
+import { Registry } from 'prom-client';
 import { EmailsService, NotificationMessage } from '../emails/emails.service';
 import { sampleMessages } from '../emails/sample-messages';
 import { MailerService, OutgoingEmail, SmtpAcceptance } from '../mailer/mailer.service';
 import { TemplatesService } from '../templates/templates.service';
 import { DeliveriesRepository, DeliveryRecord, NewDelivery, pendingDelivery } from './deliveries.repository';
 import { DeliveriesService } from './deliveries.service';
+import { DeliveryMetrics } from './delivery.metrics';
 import { DeliveryStatus } from './delivery.schema';
 
 /**
@@ -122,6 +124,7 @@ describe('DeliveriesService', () => {
       smtp as unknown as MailerService,
       { now: () => now } as Clock,
       config,
+      new DeliveryMetrics(new Registry(), repo as unknown as DeliveriesRepository),
     );
   }
 

@@ -8,6 +8,7 @@ import { EmailsService, NotificationMessage, parseNotificationMessage } from '..
 import { isPermanentSmtpError, MailerService, SmtpAcceptance } from '../mailer/mailer.service';
 import { RenderedEmail } from '../templates/templates.service';
 import { DeliveriesRepository, DeliveryRecord } from './deliveries.repository';
+import { DeliveryMetrics } from './delivery.metrics';
 import { DeliveryStatus } from './delivery.schema';
 
 /** What one attempt did: `skipped` means already sent or failed, or another worker holds it right now. */
@@ -53,6 +54,7 @@ export class DeliveriesService implements BeforeApplicationShutdown {
     private readonly mailer: MailerService,
     private readonly clock: Clock,
     config: ConfigService,
+    private readonly metrics: DeliveryMetrics,
   ) {
     this.giveUpAfterMs = config.getOrThrow<number>('DELIVERY_GIVE_UP_AFTER');
     this.retryBaseMs = config.getOrThrow<number>('DELIVERY_RETRY_BASE_MS');
@@ -86,6 +88,12 @@ export class DeliveriesService implements BeforeApplicationShutdown {
 
   /** One attempt at a delivery, if it is due and no one else takes it first. */
   async attempt(eventId: string, recipient: string, known?: DeliveryRecord): Promise<DeliveryOutcome> {
+    const outcome = await this.attemptOnce(eventId, recipient, known);
+    this.metrics.attempted(outcome);
+    return outcome;
+  }
+
+  private async attemptOnce(eventId: string, recipient: string, known?: DeliveryRecord): Promise<DeliveryOutcome> {
     const now = this.clock.now();
     // A delivery this worker has just recorded need not be read back.
     const delivery = known ?? (await this.deliveries.find(eventId, recipient));

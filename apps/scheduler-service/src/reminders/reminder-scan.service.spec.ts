@@ -7,9 +7,10 @@ import { parseRecordReminderDue, Topic } from '@keyward/contracts';
 import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { Types } from 'mongoose';
+import { Registry } from 'prom-client';
 import { DueKey, DueKeysRepository, PageEnd } from './due-keys.repository';
 import { ReminderScanService } from './reminder-scan.service';
-import { ScanMetrics } from './scan-metrics';
+import { ScanMetrics } from './scan.metrics';
 
 // The services log every record; the assertions say what matters.
 Logger.overrideLogger(false);
@@ -44,7 +45,8 @@ class FakeProducer {
 function scan(keys: DueKey[], pageSize: number) {
   const dueKeys = new FakeDueKeys(keys);
   const producer = new FakeProducer();
-  const metrics = new ScanMetrics();
+  const registry = new Registry();
+  const metrics = new ScanMetrics(registry);
   const config = new ConfigService({ REMINDER_SCAN_PAGE_SIZE: pageSize, REMINDER_SCAN_CRON: '0 * * * * *' });
   const clock = { now: () => asOf } as Clock;
   const service = new ReminderScanService(
@@ -55,7 +57,7 @@ function scan(keys: DueKey[], pageSize: number) {
     new SchedulerRegistry(),
     config,
   );
-  return { service, producer, metrics };
+  return { service, producer, registry };
 }
 
 /** 12 keys due at the same instant (as imported legacy keys are), 3 due earlier, 2 not yet due. */
@@ -71,7 +73,7 @@ function keys(): DueKey[] {
 describe('reminder scan pass', () => {
   it('sends one command per due key, keyed by keyId, across pages split inside a tie', async () => {
     const all = keys();
-    const { service, producer, metrics } = scan(all, 5);
+    const { service, producer, registry } = scan(all, 5);
     const result = await service.runPass();
     assert.deepEqual([result.keysDue, result.commandsSent, result.failed], [15, 15, false]);
     const due = all.filter((k) => k.nextReminderAt <= asOf).map((k) => k._id.toHexString());
@@ -81,7 +83,7 @@ describe('reminder scan pass', () => {
       assert.equal(s.key, s.keyId);
       assert.equal(s.asOf, asOf.toISOString());
     }
-    assert.match(metrics.prometheus(), /^keyward_reminder_scan_last_keys_due 15$/m);
+    assert.match(await registry.metrics(), /^keyward_reminder_scan_last_keys_due 15$/m);
   });
 
   it('sends nothing when nothing is due', async () => {
@@ -92,11 +94,11 @@ describe('reminder scan pass', () => {
 
   it('loses nothing when a pass dies half-way: the next pass sends what is still due', async () => {
     const all = keys();
-    const { service, producer, metrics } = scan(all, 5);
+    const { service, producer, registry } = scan(all, 5);
     producer.failOnCall = 2;
     await assert.rejects(service.runPass(), /broker unavailable/);
     assert.equal(producer.sent.length, 5, 'the first page went out before the failure');
-    assert.match(metrics.prometheus(), /^keyward_reminder_scan_failures_total 1$/m);
+    assert.match(await registry.metrics(), /^keyward_reminder_scan_failures_total 1$/m);
     // key-service has not recorded anything yet, so every due key is still due: all are sent again.
     producer.sent = [];
     const result = await service.runPass();

@@ -7,7 +7,7 @@ import { Clock } from '@keyward/platform';
 import { CronJob } from 'cron';
 import { performance } from 'node:perf_hooks';
 import { DueKeysRepository, PageEnd } from './due-keys.repository';
-import { PassResult, ScanMetrics } from './scan-metrics';
+import { PassResult, ScanMetrics } from './scan.metrics';
 
 export const REMINDER_SCAN_JOB = 'reminder-scan';
 

@@ -1,0 +1,31 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { DeliveriesRepository } from './deliveries.repository';
+import type { DeliveryOutcome } from './deliveries.service';
+
+/** Delivery attempts by outcome, and the deliveries still waiting to be sent, in the service's registry. */
+@Injectable()
+export class DeliveryMetrics {
+  private readonly attempts: Counter<'outcome'>;
+
+  constructor(registry: Registry, deliveries: DeliveriesRepository) {
+    this.attempts = new Counter({
+      name: 'keyward_delivery_attempts_total',
+      help: 'Email delivery attempts by outcome: sent, retrying (transient failure, retried later), failed (permanent or out of time), skipped (not due, or taken by another worker).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'keyward_delivery_retry_queue',
+      help: 'Deliveries pending or being sent (all workers: read from the database at each scrape).',
+      registers: [registry],
+      async collect() {
+        this.set(await deliveries.waiting());
+      },
+    });
+  }
+
+  attempted(outcome: DeliveryOutcome): void {
+    this.attempts.inc({ outcome });
+  }
+}

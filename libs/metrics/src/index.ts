@@ -1,0 +1,3 @@
+export * from './metrics.config';
+export * from './metrics.module';
+export * from './http-metrics';
