@@ -255,8 +255,50 @@ describe('the Settings web app', () => {
       await replacement.getByRole('button', { name: `Revoke ${label}` }).click();
       await confirm.getByRole('button', { name: 'Revoke key' }).click();
       await textMatching(replacement, /Revoked/);
-      assert.equal(await replacement.getByRole('button').count(), 0, 'a revoked key offers no actions');
+      assert.equal(await replacement.getByRole('button').count(), 1, 'a revoked key offers only its activity');
+      assert.equal(await replacement.getByRole('button', { name: `Activity ${label}` }).count(), 1);
       await textMatching(page.locator('#settings-notice'), /was revoked/);
+    });
+
+    it('shows what was done to the keys and by whom, for the account and for one key, newest first', async () => {
+      const timeline = page.locator('#activity-list');
+      const what = () => timeline.locator('.timeline-what').allInnerTexts();
+      // The timeline follows the key events through Kafka: reload until the last action is in.
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const text = await textMatching(timeline, /Created “production”/);
+        if (/Revoked “production \(/.test(text)) break;
+        assert.ok(Date.now() < deadline, `the revocation never reached the timeline: ${text}`);
+        await page.reload();
+      }
+      const all = await what();
+      assert.equal(all.length, 5, all.join(' | '));
+      assert.match(all[0], /^Revoked “production \(\d{4}-\d{2}-\d{2}\)” \(…\w{5}\)$/);
+      assert.deepEqual(
+        all
+          .slice(1, 3)
+          .map((t) => t.split(' ')[0])
+          .sort(),
+        ['Created', 'Rotated'],
+        'one instant',
+      );
+      assert.equal(
+        all[3],
+        `Changed the contacts of “production” (…${firstKey.slice(-5)}): added ${security}; removed ${ops}`,
+      );
+      assert.equal(all[4], `Created “production” (…${firstKey.slice(-5)}), contacts ${ops}, ${oncall}`);
+      assert.match(await timeline.locator('li').first().innerText(), new RegExp(`GMT\\+8 · ${email}`));
+
+      await row('production').getByRole('button', { name: 'Activity production' }).click();
+      await textMatching(page.locator('#activity-scope'), /What was done to “production” \(…/);
+      assert.deepEqual(
+        (await what()).map((t) => t.split(' ')[0]),
+        ['Rotated', 'Changed', 'Created'],
+      );
+      assert.equal(await focusedId(page), 'activity-title', 'focus moves to the timeline');
+      await page.getByRole('button', { name: 'Show all keys' }).click();
+      await textMatching(page.locator('#activity-scope'), /your keys/);
+      assert.equal((await what()).length, 5);
     });
 
     it('marks legacy, expiring and expired keys clearly; screenshots at desktop and phone widths', async () => {
@@ -287,6 +329,8 @@ describe('the Settings web app', () => {
         const width = await phonePage.evaluate<number>('document.documentElement.scrollWidth');
         assert.ok(width <= 390, `no sideways scrolling on a phone (page is ${width}px wide)`);
         await phonePage.screenshot({ path: join(SCREENSHOTS, 'settings-phone.png'), fullPage: true });
+        await textMatching(phonePage.locator('#activity-list'), /Revoked/);
+        await phonePage.locator('.activity').screenshot({ path: join(SCREENSHOTS, 'activity-phone.png') });
       } finally {
         await phone.close();
       }

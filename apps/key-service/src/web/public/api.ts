@@ -1,4 +1,4 @@
-import type { FieldError, KeyView, LeakResponse } from './format.js';
+import type { ActivityEntryView, FieldError, KeyView, LeakResponse } from './format.js';
 
 /** The JSON API under /v1, called with the session cookie; changes echo the CSRF cookie in a header. */
 
@@ -64,6 +64,10 @@ export const api = {
   createKey: (label: string, contacts: string[]) => call<CreatedKey>('POST', '/v1/keys', { label, contacts }),
   replaceContacts: (id: string, contacts: string[]) => call<KeyView>('PUT', `${key(id)}/contacts`, { contacts }),
   revoke: (id: string) => call<unknown>('DELETE', key(id)),
+  activity: (keyId?: string, cursor?: string) => {
+    const query = new URLSearchParams({ ...(keyId ? { keyId } : {}), ...(cursor ? { cursor } : {}) });
+    return call<{ entries: ActivityEntryView[]; nextCursor: string | null }>('GET', `/v1/activity?${query}`);
+  },
   setLeakResponse: (id: string, leakResponse: LeakResponse) => call<KeyView>('PATCH', key(id), { leakResponse }),
   rotate: (id: string, graceHours: number, label?: string) =>
     call<CreatedKey>('POST', `${key(id)}/rotate`, { graceHours, ...(label ? { label } : {}) }),

@@ -1,11 +1,24 @@
 import { api, ApiError, type CreatedKey, type SessionUser } from './api.js';
-import { date, dateTime, errorsByField, expiryOf, STATUS_TEXT, type KeyView, type LeakResponse } from './format.js';
+import {
+  activityText,
+  date,
+  dateTime,
+  errorsByField,
+  expiryOf,
+  STATUS_TEXT,
+  type ActivityEntryView,
+  type KeyView,
+  type LeakResponse,
+} from './format.js';
 
 /** The Settings web app: log in with an emailed code, then list, generate, edit, rotate and revoke keys. */
 
 const FORM = '_form';
 let user: SessionUser | null = null;
 let loginEmail = '';
+/** The key whose activity is shown (null: every key), and where its next page starts. */
+let activityKey: KeyView | null = null;
+let activityCursor: string | null = null;
 /** The key a row's dialog acts on. */
 let selected: KeyView | null = null;
 
@@ -147,6 +160,7 @@ async function refreshKeys(): Promise<void> {
     const keys = await api.listKeys();
     listError.textContent = '';
     renderKeys(keys);
+    await loadActivity(true);
   } catch (error) {
     if (isSessionEnd(error)) return sessionEnded();
     listError.textContent = `Could not load your keys: ${messageOf(error)}`;
@@ -229,8 +243,53 @@ function keyRow(key: KeyView, now: Date, labels: Map<string, string>): HTMLTable
     );
   }
 
+  actions.append(action('Activity', key, () => void showActivityOf(key)));
   row.append(label, lastFive, contacts, created, cell('Expires', ...expires), status, lastUsed, actions);
   return row;
+}
+
+// Activity
+
+async function showActivityOf(key: KeyView | null): Promise<void> {
+  activityKey = key;
+  await loadActivity(true);
+  // Said once the entries are in, so the heading never describes another list.
+  byId('activity-all').hidden = key === null;
+  byId('activity-scope').textContent =
+    key === null
+      ? 'What was done to your keys, and by whom, newest first.'
+      : `What was done to “${key.label}” (…${key.lastFive}), and by whom, newest first.`;
+  byId('activity-title').focus();
+}
+
+/** The first page again (`reset`), or the next one below what is shown. */
+async function loadActivity(reset: boolean): Promise<void> {
+  const error = byId('activity-error');
+  const list = byId('activity-list');
+  try {
+    const page = await api.activity(activityKey?.id, reset ? undefined : (activityCursor ?? undefined));
+    error.textContent = '';
+    const items = page.entries.map(activityItem);
+    if (reset) list.replaceChildren(...items);
+    else list.append(...items);
+    activityCursor = page.nextCursor;
+    byId('activity-more').hidden = page.nextCursor === null;
+    byId('no-activity').hidden = list.childElementCount > 0;
+  } catch (failure) {
+    if (isSessionEnd(failure)) return sessionEnded();
+    error.textContent = `Could not load the activity: ${messageOf(failure)}`;
+  }
+}
+
+function activityItem(entry: ActivityEntryView): HTMLLIElement {
+  const timeZone = (user as SessionUser).timeZone;
+  const who = entry.actor === 'user' ? entry.actorName : `${entry.actorName} (${entry.actor})`;
+  return el(
+    'li',
+    { className: `timeline-entry timeline-${entry.action}` },
+    el('p', { className: 'timeline-what', textContent: activityText(entry) }),
+    el('p', { className: 'timeline-meta' }, time(entry.at, dateTime(entry.at, timeZone)), ` · ${who}`),
+  );
 }
 
 /** A row button whose accessible name says which key it acts on ("Rotate prod"). */
@@ -473,6 +532,8 @@ onSubmit(leakForm, async () => {
   keepFocusOnPage();
 });
 
+byId('activity-all').addEventListener('click', () => void showActivityOf(null));
+byId('activity-more').addEventListener('click', () => void loadActivity(false));
 byId('change-email').addEventListener('click', () => showLogin());
 byId('generate').addEventListener('click', openGenerate);
 byId('copy-key').addEventListener('click', () => void copyKey());

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { date, dateTime, errorsByField, expiryOf } from './format.js';
+import { activityText, date, dateTime, errorsByField, expiryOf, type ActivityEntryView } from './format.js';
 
 const now = new Date('2026-11-27T02:00:00Z');
 const inDays = (days: number) => new Date(now.getTime() + days * 86_400_000).toISOString();
@@ -58,5 +58,46 @@ describe('API errors next to their fields', () => {
   it('sends errors about fields the form does not show to the fallback', () => {
     const byField = errorsByField([{ field: 'graceHours', message: 'too long' }], fields, '_form');
     assert.deepEqual(Object.fromEntries(byField), { _form: ['too long'] });
+  });
+});
+
+describe('activity on the Settings page', () => {
+  const entry = (action: ActivityEntryView['action'], details: Record<string, unknown>): ActivityEntryView => ({
+    id: 'e-1',
+    keyId: 'k-1',
+    label: 'prod',
+    lastFive: 'Xk3p9',
+    at: '2027-01-10T09:30:00.000Z',
+    action,
+    actor: 'user',
+    actorName: 'alice@example.com',
+    details,
+  });
+
+  it('says in a sentence what each action did to which key', () => {
+    assert.equal(activityText(entry('created', { contacts: ['a@x.io'] })), 'Created “prod” (…Xk3p9), contacts a@x.io');
+    assert.equal(
+      activityText(entry('contacts_changed', { added: ['b@x.io'], removed: ['a@x.io', 'c@x.io'] })),
+      'Changed the contacts of “prod” (…Xk3p9): added b@x.io; removed a@x.io, c@x.io',
+    );
+    assert.equal(
+      activityText(entry('rotated', { newLabel: 'prod 2' })),
+      'Rotated “prod” (…Xk3p9): replaced by “prod 2”',
+    );
+    assert.equal(activityText(entry('revoked', { cause: 'owner' })), 'Revoked “prod” (…Xk3p9)');
+    assert.equal(activityText(entry('revoked', { cause: 'leak' })), 'Revoked “prod” (…Xk3p9) because it leaked');
+    assert.equal(activityText(entry('expired', {})), '“prod” (…Xk3p9) expired');
+    assert.equal(
+      activityText(entry('reminder_sent', { daysLeft: 1, to: ['a@x.io'] })),
+      'Reminded a@x.io that “prod” (…Xk3p9) expires in 1 day',
+    );
+    assert.equal(
+      activityText(entry('leak_reported', { url: 'https://github.com/a/b', source: 'commit', response: 'revoked' })),
+      'Reported leaked at https://github.com/a/b (commit); revoked at once',
+    );
+    assert.equal(
+      activityText(entry('leak_reported', { url: null, source: null, response: 'notified' })),
+      'Reported leaked; notify only: still working',
+    );
   });
 });

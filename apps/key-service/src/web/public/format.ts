@@ -72,6 +72,52 @@ export function date(iso: string, timeZone: string): string {
   );
 }
 
+/** One entry of the activity timeline, as GET /v1/activity answers it. */
+export interface ActivityEntryView {
+  id: string;
+  keyId: string;
+  label: string;
+  lastFive: string;
+  at: string;
+  action: 'created' | 'contacts_changed' | 'rotated' | 'revoked' | 'expired' | 'reminder_sent' | 'leak_reported';
+  actor: 'user' | 'scheduler' | 'scanner';
+  actorName: string;
+  details: Record<string, unknown>;
+}
+
+const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+
+/** What an activity entry says happened, in a sentence (who did it and when are shown beside it). */
+export function activityText(entry: ActivityEntryView): string {
+  const key = `“${entry.label}” (…${entry.lastFive})`;
+  const d = entry.details;
+  switch (entry.action) {
+    case 'created':
+      return `Created ${key}, contacts ${list(d.contacts).join(', ') || 'none'}`;
+    case 'contacts_changed': {
+      const changes = [
+        ...(list(d.added).length ? [`added ${list(d.added).join(', ')}`] : []),
+        ...(list(d.removed).length ? [`removed ${list(d.removed).join(', ')}`] : []),
+      ];
+      return `Changed the contacts of ${key}: ${changes.join('; ') || 'same addresses'}`;
+    }
+    case 'rotated':
+      return `Rotated ${key}: replaced by “${String(d.newLabel)}”`;
+    case 'revoked':
+      return d.cause === 'leak' ? `Revoked ${key} because it leaked` : `Revoked ${key}`;
+    case 'expired':
+      return `${key} expired`;
+    case 'reminder_sent':
+      return `Reminded ${list(d.to).join(', ')} that ${key} expires in ${count(Number(d.daysLeft), 'day')}`;
+    case 'leak_reported': {
+      const where = typeof d.url === 'string' ? ` at ${d.url}` : '';
+      const source = typeof d.source === 'string' ? ` (${d.source})` : '';
+      const done = d.response === 'revoked' ? 'revoked at once' : 'notify only: still working';
+      return `Reported leaked${where}${source}; ${done}`;
+    }
+  }
+}
+
 export const STATUS_TEXT: Record<KeyStatus, string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired' };
 
 /**
