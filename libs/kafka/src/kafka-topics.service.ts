@@ -29,7 +29,11 @@ export class KafkaTopicsService {
     await admin.connect();
     try {
       const missing = await this.missing(admin, topics);
-      if (missing.length === 0) return;
+      if (missing.length === 0) {
+        // Another service may have created them a moment ago, before their leaders were elected.
+        await this.waitForLeaders(admin, topics);
+        return;
+      }
       await admin
         .createTopics({
           waitForLeaders: true,
