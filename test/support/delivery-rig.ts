@@ -1,0 +1,222 @@
+import { readFileSync } from 'node:fs';
+import { DeadLetterHeader, KeyEvent, Topic } from '@keyward/contracts';
+import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
+import mongoose from 'mongoose';
+import { sampleMessages } from '../../apps/notification-service/src/emails/sample-messages';
+import { LedgerRow, settleDeliveries } from './delivery-ledger';
+import { FerretDbServer } from './ferretdb-server';
+import { MailpitServer } from './mailpit-server';
+import { NotificationKafka } from './notification-kafka';
+
+/** A message no version of the contract accepts. */
+export const POISON = '{"not": "an event"';
+
+/** How notification-service retries in a rig: tiny backoffs, so hours of outage take seconds. */
+export interface RigTimings {
+  giveUpAfter: string;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  pollMs: number;
+}
+
+export const CI_TIMINGS: RigTimings = { giveUpAfter: '15s', retryBaseMs: 20, retryMaxMs: 100, pollMs: 50 };
+
+/**
+ * notification-service against a Mailpit and a FerretDB of its own (the shared ones stay up), the
+ * shared broker in a namespace of its own, and the fault scenarios of the delivery guarantees as
+ * methods, each returning its line of the fault table: used by the end-to-end tests (shortened)
+ * and by `npm run faults`.
+ */
+export class DeliveryRig {
+  readonly emailDomain: string;
+  readonly namespace: string;
+  readonly kafka: NotificationKafka;
+  /** The settings the operator tools need to act on this rig. */
+  readonly toolEnv: Record<string, string>;
+  readonly env: Record<string, string>;
+  readonly mailpit: Mailpit;
+
+  private constructor(
+    readonly smtp: MailpitServer,
+    readonly database: FerretDbServer,
+    readonly service: ServiceProcess,
+    readonly db: mongoose.Connection,
+    isolated: ReturnType<typeof isolatedEnv>,
+    kafka: NotificationKafka,
+    toolEnv: Record<string, string>,
+  ) {
+    this.emailDomain = isolated.emailDomain;
+    this.namespace = isolated.env.KAFKA_TOPIC_NAMESPACE;
+    this.env = isolated.env;
+    this.kafka = kafka;
+    this.toolEnv = toolEnv;
+    this.mailpit = new Mailpit(smtp.url);
+  }
+
+  static async start(timings: RigTimings = CI_TIMINGS): Promise<DeliveryRig> {
+    const isolated = isolatedEnv();
+    const [smtp, database] = await Promise.all([MailpitServer.start(), FerretDbServer.start()]);
+    const toolEnv = { ...isolated.env, MONGO_URI: database.uri('notifications'), SMTP_PORT: String(smtp.smtpPort) };
+    const service = await ServiceProcess.start('notification-service', {
+      ...toolEnv,
+      DELIVERY_RETRY_BASE_MS: String(timings.retryBaseMs),
+      DELIVERY_RETRY_MAX_MS: String(timings.retryMaxMs),
+      DELIVERY_RETRY_POLL_MS: String(timings.pollMs),
+      DELIVERY_GIVE_UP_AFTER: timings.giveUpAfter,
+    });
+    const kafka = new NotificationKafka(isolated.env.KAFKA_TOPIC_NAMESPACE);
+    await kafka.start();
+    const db = await mongoose.createConnection(database.uri('notifications')).asPromise();
+    return new DeliveryRig(smtp, database, service, db, isolated, kafka, toolEnv);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.kafka.stop(), this.service.stop(), this.db.close()]);
+    await Promise.all([this.smtp.stop(), this.database.stop()]);
+  }
+
+  /** `count` key-created events, each for a key of its own (spread over partitions), to ops@ and oncall@ of `domain`. */
+  keyEvents(domain: string, count: number) {
+    const events = Array.from({ length: count }, (_, i) => {
+      const event = sampleMessages({ domain: `${i}.${domain}` })['key-created'] as KeyEvent<'KeyCreated'>;
+      return { ...event, keyId: `k-${domain}-${i}` };
+    });
+    return { events, recipients: events.flatMap((e) => e.payload.contacts) };
+  }
+
+  async produceAll(events: KeyEvent<'KeyCreated'>[]): Promise<void> {
+    for (const event of events) await this.kafka.produce(Topic.KeyEvents, event.keyId, event);
+  }
+
+  deliveriesOf(eventIds: string[]) {
+    return this.db
+      .collection('deliveries')
+      .find({ eventId: { $in: eventIds } })
+      .toArray();
+  }
+
+  serviceLog(): string {
+    return readFileSync(this.service.logFile, 'utf8');
+  }
+
+  /** Dead letters of key events this rig's consumer (or an earlier version) parked. */
+  keyEventLetters() {
+    return this.kafka.deadLetters.filter(
+      (l) => l.headers[DeadLetterHeader.SourceTopic] === this.namespace + Topic.KeyEvents,
+    );
+  }
+
+  async until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(100);
+    }
+  }
+
+  /** Waits for every email of `events` and counts them (see settleDeliveries). */
+  async settle(scenario: string, domain: string, events: KeyEvent<'KeyCreated'>[], since: number): Promise<LedgerRow> {
+    const result = await settleDeliveries({
+      mailpit: this.mailpit,
+      db: this.db,
+      eventIds: events.map((e) => e.eventId),
+      expected: events.flatMap((e) => e.payload.contacts),
+      domain,
+      since,
+    });
+    return { scenario, keys: new Set(events.map((e) => e.keyId)).size, ...result };
+  }
+
+  /**
+   * SMTP refusing connections until every delivery has failed more than `attemptsBeyond` attempts
+   * (the previous version gave up at 20), then back.
+   */
+  async smtpOutage({ keys = 4, attemptsBeyond = 20 } = {}): Promise<LedgerRow> {
+    const domain = `smtp-long.${this.emailDomain}`;
+    const { events, recipients } = this.keyEvents(domain, keys);
+    const since = Date.now();
+    await this.smtp.stop();
+    await this.produceAll(events);
+    await this.until(`every delivery to have failed more than ${attemptsBeyond} attempts`, async () => {
+      const all = await this.deliveriesOf(events.map((e) => e.eventId));
+      return all.length === recipients.length && all.every((d) => d.attempts > attemptsBeyond) ? all : undefined;
+    });
+    await this.smtp.resume();
+    return this.settle(`SMTP refusing past the old ${attemptsBeyond}-attempt give-up`, domain, events, since);
+  }
+
+  /**
+   * The database stopped while key events keep arriving, until a message has failed
+   * `failedAttempts` times in the consumer (the previous version dead-lettered it after 5) and at
+   * least `downForMs` passed; then back. `deadLettered` counts key events dead-lettered meanwhile.
+   */
+  async databaseDown({ keys = 3, failedAttempts = 6, downForMs = 0 } = {}): Promise<
+    LedgerRow & { deadLettered: number }
+  > {
+    const domain = `db-down.${this.emailDomain}`;
+    const { events } = this.keyEvents(domain, keys);
+    const since = Date.now();
+    const lettersBefore = this.keyEventLetters().length;
+    await this.database.stop();
+    // Under load: the events keep coming while the database is away.
+    for (const event of events) {
+      await this.produceAll([event]);
+      await sleep(downForMs / keys);
+    }
+    await this.until(`a key event held past its failed attempt ${failedAttempts}`, async () => {
+      const attempts = [...this.serviceLog().matchAll(/key-events\.1\[\d+\]@\d+ attempt (\d+) failed/g)].map((m) =>
+        Number(m[1]),
+      );
+      return Math.max(0, ...attempts) >= failedAttempts ? true : undefined;
+    });
+    const downFor = Math.round((Date.now() - since) / 1000);
+    await this.database.resume();
+    const row = await this.settle(`database stopped ${downFor} s under load`, domain, events, since);
+    await this.kafka.caughtUp('notification-service', Topic.KeyEvents);
+    return { ...row, deadLettered: this.keyEventLetters().length - lettersBefore };
+  }
+
+  /**
+   * The database frozen (it holds connections and answers nothing) for `stallMs` while key events
+   * arrive; `rebalanced` tells whether the consumer group rebalanced meanwhile.
+   */
+  async databaseFrozen({ keys = 3, stallMs = 12_000 } = {}): Promise<
+    LedgerRow & { deadLettered: number; rebalanced: boolean }
+  > {
+    const domain = `db-stall.${this.emailDomain}`;
+    const { events } = this.keyEvents(domain, keys);
+    const since = Date.now();
+    const lettersBefore = this.keyEventLetters().length;
+    const logFrom = this.serviceLog().length;
+    this.database.freeze();
+    try {
+      await this.produceAll(events);
+      await sleep(stallMs); // the fault itself: how long the database answers nothing
+    } finally {
+      this.database.thaw();
+    }
+    const row = await this.settle(`database frozen ${stallMs / 1000} s`, domain, events, since);
+    await this.kafka.caughtUp('notification-service', Topic.KeyEvents);
+    return {
+      ...row,
+      deadLettered: this.keyEventLetters().length - lettersBefore,
+      rebalanced: /rebalancing|not aware of this member/i.test(this.serviceLog().slice(logFrom)),
+    };
+  }
+
+  /** A poison message between two events of one key: the one after it must still be delivered. */
+  async poisonMessage(): Promise<LedgerRow & { letter?: { reason: string } }> {
+    const domain = `poison.${this.emailDomain}`;
+    const { events } = this.keyEvents(domain, 2);
+    const [first, second] = events.map((e) => ({ ...e, keyId: events[0].keyId }));
+    const since = Date.now();
+    await this.kafka.produce(Topic.KeyEvents, first.keyId, first, POISON, second);
+    const row = await this.settle('poison message between two events of a key', domain, [first, second], since);
+    const letter = await this.until('the poison message to be dead-lettered', async () =>
+      this.keyEventLetters().find((l) => l.value.toString() === POISON),
+    );
+    return { ...row, letter: { reason: letter.headers[DeadLetterHeader.Reason] } };
+  }
+}
