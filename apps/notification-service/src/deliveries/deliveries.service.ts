@@ -201,7 +201,7 @@ export class DeliveriesService implements BeforeApplicationShutdown {
       'whether SMTP took the email is unknown, so it is sent again under the same Message-ID';
     if (!(await this.deliveries.reclaimLapsed(delivery, error, now))) return 'skipped';
     this.logger.warn({ keyId: delivery.keyId ?? undefined, eventId: delivery.eventId }, error);
-    return this.attempt(delivery.eventId, delivery.recipient);
+    return this.attemptOnce(delivery.eventId, delivery.recipient);
   }
 
   private async failedAttempt(
