@@ -38,7 +38,13 @@ describe('key lifecycle API', () => {
   const keyTexts: string[] = [];
   let keyService: ServiceProcess;
   let db: mongoose.Connection;
-  const tokens: Record<'alice' | 'bob' | 'carol' | 'dave', string> = { alice: '', bob: '', carol: '', dave: '' };
+  const tokens: Record<'alice' | 'bob' | 'carol' | 'dave' | 'erin', string> = {
+    alice: '',
+    bob: '',
+    carol: '',
+    dave: '',
+    erin: '',
+  };
   const mail = (name: string) => `${name}@${emailDomain}`;
 
   const api = <T = KeyBody>(who: keyof typeof tokens | undefined, method: string, path: string, body?: unknown) =>
@@ -273,10 +279,6 @@ describe('key lifecycle API', () => {
       newLastFive: fresh.lastFive,
       newExpiresAt: fresh.expiresAt,
     });
-    const [created] = await tap.waitFor((e) => e.keyId === fresh.id && e.type === 'KeyCreated');
-    assert.ok(created.type === 'KeyCreated');
-    assert.equal(created.payload.label, fresh.label);
-    assert.deepEqual(created.payload.contacts, old.contacts);
 
     assertProblem(await api('dave', 'POST', `/v1/keys/${old.id}/rotate`, { graceHours: 1 }), 409, /already rotated/);
     await settled();
@@ -284,9 +286,10 @@ describe('key lifecycle API', () => {
       tap.ofKey(old.id).map((e) => e.type),
       ['KeyCreated', 'KeyRotated'],
     );
+    // One rotation, one event: KeyRotated announces the replacement, which gets no KeyCreated.
     assert.deepEqual(
       tap.ofKey(fresh.id).map((e) => e.type),
-      ['KeyCreated'],
+      [],
     );
   });
 
@@ -361,8 +364,11 @@ describe('key lifecycle API', () => {
     assert.equal((await api('dave', 'GET', `/v1/keys/${old.id}`)).body.expiresAt, old.expiresAt);
   });
 
-  /** A replacement as a key-service leaves it when it dies between a rotation's two writes. */
-  async function insertClaim(old: KeyBody, createdAt: Date): Promise<string> {
+  /**
+   * A replacement as a key-service leaves it when it dies between a rotation's two writes: `active`
+   * as the previous version wrote it (after publishing its KeyCreated), `pending` as this one does.
+   */
+  async function insertClaim(old: KeyBody, createdAt: Date, status: 'active' | 'pending' = 'active'): Promise<string> {
     const stored = await db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(old.id) });
     assert.ok(stored);
     const label = `${old.label} (${sgtDate(createdAt)})`;
@@ -375,7 +381,9 @@ describe('key lifecycle API', () => {
       contacts: stored.contacts,
       createdAt,
       expiresAt: new Date(createdAt.getTime() + 180 * 24 * HOUR),
-      status: 'active',
+      nextReminderAt: new Date(createdAt.getTime() + 150 * 24 * HOUR),
+      remindersSent: [],
+      status,
       lastUsedAt: null,
       revokedAt: null,
       legacy: false,
@@ -387,7 +395,30 @@ describe('key lifecycle API', () => {
     return insertedId.toHexString();
   }
 
-  it('finishes a rotation that crashed between its two writes, revoking the replacement nobody received', async () => {
+  it('finishes a rotation that crashed between its two writes, silently dropping the pending replacement', async () => {
+    const old = await createKey('dave', 'crashed', [mail('ops')]);
+    const leftoverId = await insertClaim(old, new Date(Date.now() - 2 * 60_000), 'pending');
+    assertProblem(await api('dave', 'GET', `/v1/keys/${leftoverId}`), 404, /No key/);
+    assert.ok(!(await api<KeyBody[]>('dave', 'GET', '/v1/keys')).body.some((k) => k.id === leftoverId), 'not listed');
+
+    const res = await api('dave', 'POST', `/v1/keys/${old.id}/rotate`, { graceHours: 2 });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    keyTexts.push(res.body.key as string);
+    assert.equal(res.body.status, 'active');
+    assert.equal(res.body.label, `crashed (${sgtDate(res.body.createdAt)})`, 'the leftover’s label was freed');
+    const stored = await db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(res.body.id) });
+    assert.equal(stored?.status, 'active');
+    assert.equal(await db.collection('keys').countDocuments({ _id: new mongoose.Types.ObjectId(leftoverId) }), 0);
+
+    const [rotated] = await tap.waitFor((e) => e.keyId === old.id && e.type === 'KeyRotated');
+    assert.ok(rotated.type === 'KeyRotated');
+    assert.equal(rotated.payload.newKeyId, res.body.id);
+    await settled();
+    assert.deepEqual(tap.ofKey(leftoverId), [], 'nothing ever named the key nobody received');
+    assert.deepEqual(tap.ofKey(res.body.id), [], 'the replacement is announced by KeyRotated only');
+  });
+
+  it('finishes a rotation the previous version left half done, revoking its announced replacement', async () => {
     const old = await createKey('dave', 'half done', [mail('ops')]);
     const leftoverId = await insertClaim(old, new Date(Date.now() - 2 * 60_000));
     const leftover = (await api('dave', 'GET', `/v1/keys/${leftoverId}`)).body;
@@ -458,6 +489,40 @@ describe('key lifecycle API', () => {
     assert.equal((await api('carol', 'DELETE', `/v1/keys/${keys[0].id}`)).status, 204);
     assert.equal((await api('carol', 'DELETE', `/v1/keys/${keys[1].id}`)).status, 204);
     await createKey('carol', 'k21');
+  });
+
+  it('holds the cap under concurrent requests: 25 creates at once, then rotations and creates racing at the limit', async () => {
+    const creates = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        api('erin', 'POST', '/v1/keys', { label: `burst ${i}`, contacts: [mail('ops')] }),
+      ),
+    );
+    const made = creates.filter((a) => a.status === 201);
+    assert.equal(made.length, 20, JSON.stringify(creates.map((a) => a.status)));
+    for (const refused of creates.filter((a) => a.status !== 201)) assertProblem(refused, 409, /20 active/);
+    keyTexts.push(...made.map((a) => a.body.key as string));
+    const ownerId = (await db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(made[0].body.id) }))?.owner
+      .userId as string;
+    const working = () => db.collection('keys').countDocuments({ 'owner.userId': ownerId, status: 'active' });
+    assert.equal(await working(), 20);
+
+    // At the limit one rotation fits (its old key then works for its grace period), nothing more.
+    const race = await Promise.all([
+      ...made.slice(0, 5).map((a) => api('erin', 'POST', `/v1/keys/${a.body.id}/rotate`, { graceHours: 1 })),
+      ...[1, 2, 3].map((i) => api('erin', 'POST', '/v1/keys', { label: `late ${i}`, contacts: [mail('ops')] })),
+    ]);
+    const statuses = race.map((a) => a.status);
+    assert.deepEqual(
+      statuses.filter((s) => s === 201).length,
+      1,
+      `exactly one rotation wins: ${JSON.stringify(statuses)}`,
+    );
+    assert.ok(
+      statuses.slice(5).every((s) => s === 409),
+      'no create fits',
+    );
+    keyTexts.push(race.find((a) => a.status === 201)?.body.key as string);
+    assert.equal(await working(), 21);
   });
 
   it('never puts a key or its hash in an event; a key’s events share its partition and are keyed by its id', async () => {

@@ -9,6 +9,11 @@ export enum LeakResponse {
 }
 
 export enum KeyStatus {
+  /**
+   * A rotation's replacement before the rotation commits: it never verifies, is never listed or
+   * reminded, and no event names it until the old key's KeyRotated (the commit) does.
+   */
+  Pending = 'pending',
   Active = 'active',
   Revoked = 'revoked',
   Expired = 'expired',

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AuthModule } from '../auth/auth.module';
+import { KeyCap } from './key-cap';
 import { KeyChanges } from './key-changes';
 import { KeyHasher } from './key-hasher';
 import { Key, KeySchema } from './key.schema';
@@ -11,7 +12,7 @@ import { KeysService } from './keys.service';
 @Module({
   imports: [MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]), AuthModule],
   controllers: [KeysController],
-  providers: [KeysService, KeysRepository, KeyHasher, KeyChanges],
+  providers: [KeysService, KeysRepository, KeyHasher, KeyChanges, KeyCap],
   exports: [KeysService, KeysRepository, KeyHasher, KeyChanges],
 })
 export class KeysModule {}

@@ -66,8 +66,12 @@ export class KeysRepository {
       .exec();
   }
 
+  /** The owner's keys, newest first; a pending replacement is nobody's key yet. */
   listByOwner(ownerId: string): Promise<KeyDocument[]> {
-    return this.keys.find({ 'owner.userId': ownerId }, { outbox: 0 }).sort({ createdAt: -1 }).exec();
+    return this.keys
+      .find({ 'owner.userId': ownerId, status: { $ne: KeyStatus.Pending } }, { outbox: 0 })
+      .sort({ createdAt: -1 })
+      .exec();
   }
 
   /** The lowercased labels already used on an account (labels stay taken after revocation). */
@@ -76,10 +80,15 @@ export class KeysRepository {
     return new Set(keys.map((k) => k.labelKey));
   }
 
-  /** A key of this owner, or null: another owner's key is indistinguishable from a missing one. */
+  /**
+   * A key of this owner, or null: another owner's key is indistinguishable from a missing one, and
+   * so is a pending replacement.
+   */
   findOwned(ownerId: string, id: string): Promise<KeyDocument | null> {
     if (!Types.ObjectId.isValid(id)) return Promise.resolve(null);
-    return this.keys.findOne({ _id: id, 'owner.userId': ownerId }, { outbox: 0 }).exec();
+    return this.keys
+      .findOne({ _id: id, 'owner.userId': ownerId, status: { $ne: KeyStatus.Pending } }, { outbox: 0 })
+      .exec();
   }
 
   /** The key with this hash, whoever owns it (for leak reports, which name a key by its text). */
@@ -100,6 +109,19 @@ export class KeysRepository {
   /** The replacement claimed by a rotation of `oldId` (at most one: `replaces` is unique). */
   findReplacementOf(ownerId: string, oldId: string): Promise<KeyDocument | null> {
     return this.keys.findOne({ 'owner.userId': ownerId, replaces: oldId }, { outbox: 0 }).exec();
+  }
+
+  /** Makes a rotation's replacement usable once its rotation committed; false if it is no longer pending. */
+  async activateReplacement(id: string): Promise<boolean> {
+    const result = await this.keys
+      .updateOne({ _id: id, status: KeyStatus.Pending }, { $set: { status: KeyStatus.Active } })
+      .exec();
+    return result.matchedCount === 1;
+  }
+
+  /** Deletes a replacement whose rotation never committed (no event ever named it), freeing its claim and label. */
+  async discardPending(id: string): Promise<void> {
+    await this.keys.deleteOne({ _id: id, status: KeyStatus.Pending }).exec();
   }
 
   /** Frees a rotation claim, so the key it named can be rotated again. */

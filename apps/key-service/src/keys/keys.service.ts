@@ -21,6 +21,7 @@ import { CreateKeyDto } from './dto/create-key.dto';
 import { CreatedKeyResponse, KeyResponse } from './dto/key.response';
 import { RotateKeyDto } from './dto/rotate-key.dto';
 import { generateKey, lastFiveOf } from './key-format';
+import { KeyCap } from './key-cap';
 import { KeyChanges } from './key-changes';
 import { KeyHasher } from './key-hasher';
 import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
@@ -60,7 +61,6 @@ const changedMeanwhile = () => new ConflictException('This key changed while we 
 export class KeysService {
   private readonly logger = new Logger(KeysService.name);
   private readonly validityMonths: number;
-  private readonly maxActive: number;
   private readonly reminderStages: number[];
 
   constructor(
@@ -69,20 +69,25 @@ export class KeysService {
     private readonly relay: OutboxRelayService,
     config: ConfigService,
     private readonly keyChanges: KeyChanges,
+    private readonly cap: KeyCap,
   ) {
     this.validityMonths = config.getOrThrow<number>('KEY_VALIDITY_MONTHS');
-    this.maxActive = config.getOrThrow<number>('KEY_MAX_ACTIVE_PER_OWNER');
     this.reminderStages = config.getOrThrow<number[]>('REMINDER_STAGES_DAYS');
   }
 
   async create(user: UserDocument, input: CreateKeyDto, now = new Date()): Promise<CreatedKeyResponse> {
-    await this.ensureRoom(user, 0, now);
-    try {
-      return (await this.issue(user, input.label, input.contacts, null, now)).response;
-    } catch (error) {
-      if (isDuplicateKeyError(error)) throw labelTaken(input.label);
-      throw error;
-    }
+    return this.cap.withRoom(user.id as string, 0, now, async (assertHeld) => {
+      assertHeld();
+      try {
+        const issued = await this.issue(user, input.label, input.contacts, null, now);
+        this.relay.nudge();
+        this.logger.log({ keyId: issued.doc.id, ownerId: user.id }, 'key created');
+        return issued.response;
+      } catch (error) {
+        if (isDuplicateKeyError(error)) throw labelTaken(input.label);
+        throw error;
+      }
+    });
   }
 
   async list(user: UserDocument, now = new Date()): Promise<KeyResponse[]> {
@@ -176,31 +181,44 @@ export class KeysService {
   /**
    * Issues a replacement with the same contacts and cuts the old key's validity to the grace period
    * (graceHours 0: the old key is expired at once, status `expired`). Two documents, so two writes:
-   * 1. the replacement is inserted with its KeyCreated and `replaces: <old id>`; that field is
+   * 1. the replacement is inserted `pending` with no event and `replaces: <old id>`; that field is
    *    unique, so the insert is the claim: of concurrent rotations of one key, one gets past it;
-   * 2. the old key is marked rotated, with its KeyRotated.
-   * A crash between them leaves a replacement whose text nobody received and the old key as it
-   * was. A retry more than ROTATION_CLAIM_MS later revokes that leftover and rotates normally;
-   * sooner, the claim may belong to a request still in flight, so it answers 409.
+   * 2. the old key is marked rotated with its KeyRotated, which also announces the replacement
+   *    (label, last five, expiry): this write commits the rotation, and it is the only event.
+   * Then the replacement turns `active` and the response hands out its text. A crash before the
+   * commit leaves a pending replacement nobody heard of; a retry more than ROTATION_CLAIM_MS later
+   * discards it and rotates normally; sooner, the claim may belong to a request still in flight,
+   * so it answers 409. A crash after the commit loses the text like any lost response.
    */
   async rotate(user: UserDocument, id: string, input: RotateKeyDto, now = new Date()): Promise<CreatedKeyResponse> {
-    const old = await this.owned(user, id);
-    assertRotatable(old, now);
-    await this.ensureRoom(user, 1, now);
-    const replacement = await this.claimReplacement(user, old, input.label, now);
+    assertRotatable(await this.owned(user, id), now);
+    return this.cap.withRoom(user.id as string, 1, now, async (assertHeld) => {
+      const old = await this.owned(user, id);
+      assertRotatable(old, now);
+      const replacement = await this.claimReplacement(user, old, input.label, now);
 
-    if (!(await this.markRotated(old, replacement.doc, input.graceHours, now))) {
-      // A revocation or an expiry won meanwhile: this replacement is never handed out.
-      await this.abandonClaim(replacement.doc, now);
-      assertRotatable(await this.owned(user, id), now);
-      throw changedMeanwhile();
-    }
-    this.relay.nudge();
-    this.logger.log(
-      { keyId: id, newKeyId: replacement.doc.id, ownerId: old.owner.userId, graceHours: input.graceHours },
-      'key rotated',
-    );
-    return replacement.response;
+      assertHeld();
+      if (!(await this.markRotated(old, replacement.doc, input.graceHours, now))) {
+        // A revocation or an expiry won meanwhile: this replacement is never handed out.
+        await this.keys.discardPending(replacement.doc.id as string);
+        assertRotatable(await this.owned(user, id), now);
+        throw changedMeanwhile();
+      }
+      this.relay.nudge();
+      if (!(await this.keys.activateReplacement(replacement.doc.id as string))) {
+        // Only a request that outlived its claim by a minute can get here: its replacement was discarded.
+        this.logger.error(
+          { keyId: id, newKeyId: replacement.doc.id },
+          'rotation committed but its replacement is gone',
+        );
+        throw changedMeanwhile();
+      }
+      this.logger.log(
+        { keyId: id, newKeyId: replacement.doc.id, ownerId: old.owner.userId, graceHours: input.graceHours },
+        'key rotated',
+      );
+      return { ...replacement.response, status: KeyStatus.Active };
+    });
   }
 
   private async owned(user: UserDocument, id: string): Promise<KeyDocument> {
@@ -209,18 +227,9 @@ export class KeysService {
     return doc;
   }
 
-  /** Room for one more active key; a rotation's replacement takes the slot of the key it replaces. */
-  private async ensureRoom(user: UserDocument, replacing: 0 | 1, now: Date): Promise<void> {
-    if ((await this.keys.countActive(user.id as string, now)) - replacing >= this.maxActive) {
-      throw new ConflictException(
-        `You already have ${this.maxActive} active keys; revoke one (or wait for a rotated key's grace period to end) first`,
-      );
-    }
-  }
-
   /**
-   * Inserts the replacement, which claims the rotation. On a duplicate key: a taken default label
-   * moves on to the next one; a claim left by an interrupted rotation is abandoned and retried.
+   * Inserts the pending replacement, which claims the rotation. On a duplicate key: a taken default
+   * label moves on to the next one; a claim left by an interrupted rotation is abandoned and retried.
    */
   private async claimReplacement(
     user: UserDocument,
@@ -233,7 +242,7 @@ export class KeysService {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const candidate = label ?? freeRotationLabel(old.label, now, user.timeZone, await this.keys.labelKeysOf(ownerId));
       try {
-        return await this.issue(user, candidate, [...old.contacts], oldId, now);
+        return await this.issue(user, candidate, [...old.contacts], { replaces: oldId }, now);
       } catch (error) {
         if (!isDuplicateKeyError(error)) throw error;
       }
@@ -253,8 +262,16 @@ export class KeysService {
     throw changedMeanwhile();
   }
 
-  /** Revokes a replacement that was never handed out (if still active) and frees its claim. */
+  /**
+   * Drops a replacement that was never handed out. A pending one was never announced, so it goes
+   * silently; an active one was left by the previous version, which had already sent its
+   * KeyCreated, so it is revoked (telling the same contacts) and its claim freed.
+   */
   private async abandonClaim(claim: KeyDocument, now: Date): Promise<void> {
+    if (claim.status === KeyStatus.Pending) {
+      await this.keys.discardPending(claim.id as string);
+      return;
+    }
     if (claim.status === KeyStatus.Active && claim.expiresAt > now) await this.revokeKey(claim, now);
     await this.keys.releaseClaim(claim.id as string);
   }
@@ -362,12 +379,16 @@ export class KeysService {
     return revoked;
   }
 
-  /** Generates a key and inserts it with its KeyCreated event (one write). The text leaves only in the response. */
+  /**
+   * Generates a key and inserts it (one write): a new key active with its KeyCreated event, a
+   * rotation's replacement pending with none (its rotation's KeyRotated announces it). The text
+   * leaves only in the response.
+   */
   private async issue(
     user: UserDocument,
     label: string,
     contacts: string[],
-    replaces: string | null,
+    rotation: { replaces: string } | null,
     now: Date,
   ): Promise<Issued> {
     const id = this.keys.newId();
@@ -375,18 +396,19 @@ export class KeysService {
     const owner: Owner = { userId: user.id as string, email: user.email, timeZone: user.timeZone };
     const expiresAt = addMonths(now, this.validityMonths);
     const lastFive = lastFiveOf(key);
-    const created = buildKeyEvent(KEY_CREATED, {
-      keyId: id,
-      owner,
-      occurredAt: now,
-      payload: {
-        label,
-        lastFive,
-        contacts,
-        createdAt: now.toISOString(),
-        expiresAt: expiresAt.toISOString(),
-      },
-    });
+    const events = rotation
+      ? []
+      : [
+          outboxEntry(
+            Topic.KeyEvents,
+            buildKeyEvent(KEY_CREATED, {
+              keyId: id,
+              owner,
+              occurredAt: now,
+              payload: { label, lastFive, contacts, createdAt: now.toISOString(), expiresAt: expiresAt.toISOString() },
+            }),
+          ),
+        ];
     const doc = await this.keys.insert(
       id,
       {
@@ -398,20 +420,18 @@ export class KeysService {
         contacts,
         createdAt: now,
         expiresAt,
-        status: KeyStatus.Active,
+        status: rotation ? KeyStatus.Pending : KeyStatus.Active,
         lastUsedAt: null,
         revokedAt: null,
         legacy: false,
         nextReminderAt: firstReminderAt(expiresAt, this.reminderStages, now),
         remindersSent: [],
         rotatedTo: null,
-        ...(replaces ? { replaces } : {}),
+        ...(rotation ?? {}),
       },
-      [outboxEntry(Topic.KeyEvents, created)],
+      events,
       now,
     );
-    this.relay.nudge();
-    this.logger.log({ keyId: id, ownerId: owner.userId }, 'key created');
     return { doc, response: { ...KeyResponse.from(doc, now), key } };
   }
 }

@@ -107,7 +107,8 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
       keyId,
       expiresAtMs: now + this.negativeTtlMs,
     });
-    if (!key) return negative(UNKNOWN);
+    // A pending replacement's text has not been handed out yet: to a caller it does not exist.
+    if (!key || key.status === KeyStatus.Pending) return negative(UNKNOWN);
     if (key.status === KeyStatus.Revoked) return negative({ valid: false, reason: 'revoked' }, key.id);
     const expiresAtMs = key.expiresAt.getTime();
     if (key.status === KeyStatus.Expired || expiresAtMs <= now)

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { emailList, isoDate } from '../envelope';
 
 export const KEY_CREATED = 'KeyCreated';
+/** A key created on its own; a rotation's replacement is announced by KeyRotated instead (CHANGES.md). */
 export const keyCreatedV1 = z.object({
   label: z.string().min(1),
   lastFive: z.string().length(5),

@@ -11,7 +11,8 @@ export class KeyResponse {
   @ApiProperty({ type: [String] }) contacts: string[];
   @ApiProperty() createdAt: string;
   @ApiProperty() expiresAt: string;
-  @ApiProperty({ enum: KeyStatus }) status: KeyStatus;
+  /** A pending replacement is never shown, so the API knows three statuses. */
+  @ApiProperty({ enum: [KeyStatus.Active, KeyStatus.Revoked, KeyStatus.Expired] }) status: KeyStatus;
   @ApiPropertyOptional({ nullable: true, type: String }) lastUsedAt: string | null;
   @ApiPropertyOptional({
     nullable: true,
