@@ -19,17 +19,14 @@ const BATCH = 100;
  * instances rarely publish the same events; if a relay dies mid-way, the lease runs out and
  * another publishes them again. Either way consumers see every event at least once and dedupe
  * by eventId. Writers nudge the relay so an event usually leaves within milliseconds; the poll
- * is the safety net.
+ * is the safety net. Each collection has a loop of its own, so a sign-in code never waits behind
+ * a backlog of key events (a reminder burst can leave thousands).
  */
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelayService.name);
   private readonly models: Model<OutboxFields>[];
-  private readonly pollMs: number;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
-  private stopped = false;
+  private readonly loops: RelayLoop[];
 
   constructor(
     @InjectModel(Key.name) keys: Model<Key>,
@@ -37,38 +34,36 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     private readonly producer: KafkaProducerService,
     config: ConfigService,
   ) {
+    const pollMs = config.getOrThrow<number>('OUTBOX_POLL_MS');
     this.models = [keys, loginCodes] as unknown as Model<OutboxFields>[];
-    this.pollMs = config.getOrThrow<number>('OUTBOX_POLL_MS');
+    this.loops = this.models.map(
+      (model) =>
+        new RelayLoop(
+          (stopping) => this.drainModel(model, stopping),
+          pollMs,
+          this.logger,
+          model.collection.collectionName,
+        ),
+    );
   }
 
   onApplicationBootstrap(): void {
-    this.schedule(0);
+    for (const loop of this.loops) loop.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await Promise.all(this.loops.map((loop) => loop.stop()));
   }
 
-  /** Asks for a pass now (after a write); coalesces with a pass already running. */
+  /** Asks every loop for a pass now (after a write); each coalesces with a pass it is running. */
   nudge(): void {
-    if (this.running) this.again = true;
-    else this.schedule(0);
+    for (const loop of this.loops) loop.nudge();
   }
 
   /** One pass over every outbox; resolves when nothing due is left. Exposed for tests. */
   async drain(): Promise<number> {
-    let published = 0;
-    for (const model of this.models) {
-      // A batch that leased fewer than BATCH documents found nothing more due: no further query.
-      for (let full = true; full;) {
-        const { count, leased } = await this.publishBatch(model);
-        published += count;
-        full = leased === BATCH;
-      }
-    }
-    return published;
+    const counts = await Promise.all(this.loops.map((loop) => loop.drain(() => false)));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   /** Events written but not yet published, and when the oldest of them happened (scanning at most `limit` documents). */
@@ -88,31 +83,25 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     return { events, oldestAt: Number.isFinite(oldest) ? new Date(oldest) : undefined };
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(this.tick, delayMs);
-  }
-
-  /** Bound at construction so passes do not inherit the context (and log fields) of the request that nudged. */
-  private readonly tick = AsyncResource.bind(() => void this.run());
-
-  private async run(): Promise<void> {
-    if (this.running || this.stopped) return;
-    this.running = this.drain()
-      .then(() => undefined)
-      .catch((error: unknown) => this.logger.error(`outbox pass failed: ${(error as Error).message}`));
-    await this.running;
-    this.running = undefined;
-    const again = this.again;
-    this.again = false;
-    this.schedule(again ? 0 : this.pollMs);
+  /** Batches until nothing is due, or until `stopping` (a shutdown need not wait for a backlog). */
+  private async drainModel(model: Model<OutboxFields>, stopping: () => boolean): Promise<number> {
+    let published = 0;
+    // A batch that leased fewer than BATCH documents found nothing more due: no further query.
+    for (let full = true; full && !stopping();) {
+      const { count, leased } = await this.publishBatch(model, stopping);
+      published += count;
+      full = leased === BATCH;
+    }
+    return published;
   }
 
   /** Leases up to BATCH due documents, publishes their events, and clears what was published. */
-  private async publishBatch(model: Model<OutboxFields>): Promise<{ count: number; leased: number }> {
+  private async publishBatch(
+    model: Model<OutboxFields>,
+    stopping: () => boolean,
+  ): Promise<{ count: number; leased: number }> {
     const leased: { _id: unknown; outbox: OutboxFields['outbox'] }[] = [];
-    while (leased.length < BATCH) {
+    while (leased.length < BATCH && !stopping()) {
       const now = new Date();
       const doc = await model
         .findOneAndUpdate(
@@ -170,4 +159,56 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
 /** Every event we write carries occurredAt (the key-event envelope, login codes). */
 function occurredAt(entry: OutboxEntry): number {
   return Date.parse((JSON.parse(entry.value) as { occurredAt?: string }).occurredAt ?? '') || Infinity;
+}
+
+/** One collection's relay: passes on a nudge or every pollMs, never two at once. */
+class RelayLoop {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    readonly drain: (stopping: () => boolean) => Promise<number>,
+    private readonly pollMs: number,
+    private readonly logger: Logger,
+    private readonly name: string,
+  ) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  nudge(): void {
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.tick, delayMs);
+  }
+
+  /** Bound at construction so passes do not inherit the context (and log fields) of the request that nudged. */
+  private readonly tick = AsyncResource.bind(() => void this.run());
+
+  private async run(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = this.drain(() => this.stopped).catch((error: unknown) => {
+      this.logger.error(`${this.name} outbox pass failed: ${(error as Error).message}`);
+      return 0;
+    });
+    await this.running;
+    this.running = undefined;
+    const again = this.again;
+    this.again = false;
+    this.schedule(again ? 0 : this.pollMs);
+  }
 }
