@@ -26,11 +26,14 @@ interface CapLease {
  * `key_cap_leases`, taken by a conditional upsert on `_id` — then counts and writes, then releases.
  * The count is always taken from the keys themselves, so keys written before this lease existed,
  * revocations and expiries need no bookkeeping. A holder that dies leaves a lease that runs out.
+ * Requests of one account on this instance queue in memory first, so only instances poll the lease.
  */
 @Injectable()
 export class KeyCap {
   private readonly logger = new Logger(KeyCap.name);
   private readonly maxActive: number;
+  /** The last request in line per account on this instance. */
+  private readonly queues = new Map<string, Promise<void>>();
 
   constructor(
     @InjectConnection() private readonly connection: Connection,
@@ -46,6 +49,25 @@ export class KeyCap {
    * replaces. `addKey` receives a check to call right before its committing write.
    */
   async withRoom<T>(
+    ownerId: string,
+    replacing: 0 | 1,
+    now: Date,
+    addKey: (assertHeld: () => void) => Promise<T>,
+  ): Promise<T> {
+    const ahead = this.queues.get(ownerId);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.queues.set(ownerId, mine);
+    try {
+      await ahead;
+      return await this.whileLeased(ownerId, replacing, now, addKey);
+    } finally {
+      done();
+      if (this.queues.get(ownerId) === mine) this.queues.delete(ownerId);
+    }
+  }
+
+  private async whileLeased<T>(
     ownerId: string,
     replacing: 0 | 1,
     now: Date,
@@ -78,7 +100,7 @@ export class KeyCap {
   /** Waits (polling with jitter) until this request holds the account's lease; when it lapses. */
   private async acquire(ownerId: string, holder: string): Promise<number> {
     const deadline = Date.now() + WAIT_MS;
-    for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+    for (let pause = 10; ; pause = Math.min(pause * 2, 250)) {
       const now = Date.now();
       const until = now + LEASE_MS;
       try {
