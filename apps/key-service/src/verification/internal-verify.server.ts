@@ -1,6 +1,6 @@
 import { HttpException, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { sendProblem } from '@keyward/platform';
+import { asUnavailable, sendProblem } from '@keyward/platform';
 import Fastify, { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { MISSING_SERVICE_TOKEN } from './service-token.guard';
@@ -47,6 +47,8 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
       // Fastify's own 4xx (unparseable JSON, body too large, wrong content type).
       if (status && status >= 400 && status < 500)
         return sendProblem(reply, new HttpException((error as Error).message, status));
+      const unavailable = asUnavailable(error);
+      if (unavailable) return sendProblem(reply, unavailable);
       const errorId = randomUUID();
       this.logger.error({ err: error, errorId }, `verification failed ${errorId}`);
       return sendProblem(reply, new HttpException(`Something went wrong on our side; quote error id ${errorId}`, 500));

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { asUnavailable } from './dependency-unavailable';
 
 export interface FieldError {
   field: string;
@@ -45,8 +46,9 @@ export function sendProblem(reply: FastifyReply, exception: HttpException): Fast
 }
 
 /**
- * Every HTTP error as an RFC 9457 problem-details body. A 500 logs the error under an id and
- * shows the client only that id.
+ * Every HTTP error as an RFC 9457 problem-details body. A dependency that cannot be reached (the
+ * database down) is a 503 with Retry-After: the request may well succeed later. A 500 logs the
+ * error under an id and shows the client only that id.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
@@ -56,6 +58,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     if (exception instanceof HttpException) {
       void sendProblem(reply, exception);
+      return;
+    }
+    const unavailable = asUnavailable(exception);
+    if (unavailable) {
+      this.logger.warn(`503: ${(exception as Error).message}`);
+      void sendProblem(reply, unavailable);
       return;
     }
     const errorId = randomUUID();
