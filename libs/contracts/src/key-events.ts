@@ -42,18 +42,27 @@ export interface KeyEvent<T extends KeyEventType = KeyEventType> {
 
 export type AnyKeyEvent = { [T in KeyEventType]: KeyEvent<T> }[KeyEventType];
 
+const keyEventSchemaOf = (type: KeyEventType) =>
+  z
+    .object({
+      ...envelopeFields,
+      type: z.literal(type),
+      version: z.literal(KEY_EVENT_VERSION),
+      payload: keyEventPayloads[type],
+    })
+    .strict();
+
+/** The whole message of each key event type, envelope and payload (docs/asyncapi.yaml is generated from these). */
+export const keyEventSchemas = Object.fromEntries(
+  KEY_EVENT_TYPES.map((type) => [type, keyEventSchemaOf(type)]),
+) as Record<KeyEventType, ReturnType<typeof keyEventSchemaOf>>;
+
 const keyEventSchema = z.discriminatedUnion(
   'type',
-  KEY_EVENT_TYPES.map((type) =>
-    z
-      .object({
-        ...envelopeFields,
-        type: z.literal(type),
-        version: z.literal(KEY_EVENT_VERSION),
-        payload: keyEventPayloads[type],
-      })
-      .strict(),
-  ) as unknown as [z.ZodDiscriminatedUnionOption<'type'>, ...z.ZodDiscriminatedUnionOption<'type'>[]],
+  Object.values(keyEventSchemas) as unknown as [
+    z.ZodDiscriminatedUnionOption<'type'>,
+    ...z.ZodDiscriminatedUnionOption<'type'>[],
+  ],
 );
 
 /** Parses and validates raw bytes from the key-events topic; throws InvalidMessageError with a readable reason. */

@@ -11,7 +11,7 @@ import { parseMessage } from './validation';
 export const LOGIN_CODE_REQUESTED = 'LoginCodeRequested';
 export const LOGIN_CODE_VERSION = 1;
 
-const loginCodeRequestedSchema = z
+export const loginCodeRequestedSchema = z
   .object({
     eventId: z.string().uuid(),
     type: z.literal(LOGIN_CODE_REQUESTED),

@@ -11,7 +11,7 @@ import { parseMessage, validate } from '../validation';
 export const RECORD_REMINDER_DUE = 'RecordReminderDue';
 export const RECORD_REMINDER_DUE_VERSION = 1;
 
-const recordReminderDueSchema = z
+export const recordReminderDueSchema = z
   .object({
     commandId: z.string().uuid(),
     type: z.literal(RECORD_REMINDER_DUE),
