@@ -70,15 +70,21 @@ export interface LedgerRow extends LedgerResult {
   keys: number;
 }
 
-/** The fault table as Markdown: scenario, keys, expected, delivered, lost, duplicated, time to settle. */
+/**
+ * The fault table as Markdown: scenario, keys, expected, delivered, lost, duplicated, time to settle,
+ * its columns padded as prettier pads them, so the document it is written into stays formatted.
+ */
 export function formatLedger(rows: LedgerRow[]): string {
-  const lines = [
-    '| scenario | keys | emails expected | delivered | lost | duplicated | time to settle |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map(
-      (r) =>
-        `| ${r.scenario} | ${r.keys} | ${r.expected} | ${r.delivered} | ${r.lost} | ${r.duplicated} | ${(r.settledMs / 1000).toFixed(1)} s |`,
-    ),
-  ];
-  return lines.join('\n');
+  const header = ['scenario', 'keys', 'emails expected', 'delivered', 'lost', 'duplicated', 'time to settle'];
+  const cells = rows.map((r) => [
+    r.scenario,
+    ...[r.keys, r.expected, r.delivered, r.lost, r.duplicated].map(String),
+    `${(r.settledMs / 1000).toFixed(1)} s`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  // The scenario reads left-aligned, the figures right-aligned.
+  const pad = (text: string, i: number) => (i === 0 ? text.padEnd(widths[i]) : text.padStart(widths[i]));
+  const line = (texts: string[]) => `| ${texts.map(pad).join(' | ')} |`;
+  const rule = `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`;
+  return [line(header), rule, ...cells.map(line)].join('\n');
 }
