@@ -5,8 +5,15 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { KafkaModule } from '@keyward/kafka';
 import { MetricsModule } from '@keyward/metrics';
 import { MongoModule } from '@keyward/mongo';
-import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
-import { schedulerServiceEnv } from './config/scheduler-service.env';
+import {
+  ClockModule,
+  HealthModule,
+  LoggingModule,
+  ProblemDetailsFilter,
+  SettingsModule,
+  validateEnv,
+} from '@keyward/platform';
+import { SchedulerSettings, schedulerServiceEnv } from './config/scheduler-service.env';
 import { RemindersModule } from './reminders/reminders.module';
 
 @Module({
@@ -16,6 +23,7 @@ import { RemindersModule } from './reminders/reminders.module';
       ignoreEnvFile: true,
       validate: validateEnv(schedulerServiceEnv),
     }),
+    SettingsModule.register(SchedulerSettings),
     LoggingModule,
     MongoModule,
     KafkaModule,

@@ -7,3 +7,4 @@ export * from './http/dependency-unavailable';
 export * from './http/validation';
 export * from './clock';
 export * from './http/route-body';
+export * from './settings';

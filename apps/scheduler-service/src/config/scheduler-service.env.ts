@@ -2,7 +2,7 @@ import { validateCronExpression } from 'cron';
 import { z } from 'zod';
 import { kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
-import { httpEnv, platformEnv } from '@keyward/platform';
+import { httpEnv, platformEnv, settingsOf } from '@keyward/platform';
 
 export const schedulerServiceEnv = z.object({
   SERVICE_NAME: z.string().default('scheduler-service'),
@@ -19,3 +19,6 @@ export const schedulerServiceEnv = z.object({
   /** Keys read and commands sent per page of a pass. */
   REMINDER_SCAN_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
 });
+
+/** scheduler-service's settings, typed, as validated at start-up. */
+export class SchedulerSettings extends settingsOf(schedulerServiceEnv) {}

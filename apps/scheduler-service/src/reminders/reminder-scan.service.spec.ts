@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { parseRecordReminderDue, Topic } from '@keyward/contracts';
 import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { Types } from 'mongoose';
 import { Registry } from 'prom-client';
+import { SchedulerSettings } from '../config/scheduler-service.env';
 import { DueKey, DueKeysRepository, PageEnd } from './due-keys.repository';
 import { ReminderScanService } from './reminder-scan.service';
 import { ScanMetrics } from './scan.metrics';
@@ -47,7 +47,7 @@ function scan(keys: DueKey[], pageSize: number) {
   const producer = new FakeProducer();
   const registry = new Registry();
   const metrics = new ScanMetrics(registry);
-  const config = new ConfigService({ REMINDER_SCAN_PAGE_SIZE: pageSize, REMINDER_SCAN_CRON: '0 * * * * *' });
+  const settings = { REMINDER_SCAN_PAGE_SIZE: pageSize, REMINDER_SCAN_CRON: '0 * * * * *' } as SchedulerSettings;
   const clock = { now: () => asOf } as Clock;
   const service = new ReminderScanService(
     dueKeys as unknown as DueKeysRepository,
@@ -55,7 +55,7 @@ function scan(keys: DueKey[], pageSize: number) {
     clock,
     metrics,
     new SchedulerRegistry(),
-    config,
+    settings,
   );
   return { service, producer, registry };
 }

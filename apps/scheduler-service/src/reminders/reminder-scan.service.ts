@@ -1,11 +1,11 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { buildRecordReminderDue, Topic } from '@keyward/contracts';
 import { KafkaProducerService } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { CronJob } from 'cron';
 import { performance } from 'node:perf_hooks';
+import { SchedulerSettings } from '../config/scheduler-service.env';
 import { DueKeysRepository, PageEnd } from './due-keys.repository';
 import { PassResult, ScanMetrics } from './scan.metrics';
 
@@ -32,10 +32,10 @@ export class ReminderScanService implements OnApplicationBootstrap, OnApplicatio
     private readonly clock: Clock,
     private readonly metrics: ScanMetrics,
     private readonly registry: SchedulerRegistry,
-    config: ConfigService,
+    settings: SchedulerSettings,
   ) {
-    this.pageSize = config.getOrThrow<number>('REMINDER_SCAN_PAGE_SIZE');
-    this.cron = config.getOrThrow<string>('REMINDER_SCAN_CRON');
+    this.pageSize = settings.REMINDER_SCAN_PAGE_SIZE;
+    this.cron = settings.REMINDER_SCAN_CRON;
   }
 
   onApplicationBootstrap(): void {
