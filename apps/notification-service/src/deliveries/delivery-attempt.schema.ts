@@ -2,8 +2,9 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 
 /**
  * One attempt at one delivery. Inserting it is how a worker takes the attempt: the unique index
- * lets exactly one of several racing workers (consumer, retry sweeps, other instances) in, which a
- * conditional update cannot do on FerretDB (see docs/stack.md). Kept as the attempt history.
+ * lets exactly one of several racing workers (consumer, retry sweeps, other instances, and workers
+ * of the previous version, which claim only this way) in; the winner then marks the delivery
+ * sending (DeliveriesRepository.startAttempt). Kept as the attempt history.
  */
 @Schema({ collection: 'delivery_attempts', versionKey: false })
 export class DeliveryAttempt {
