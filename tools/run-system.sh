@@ -18,6 +18,7 @@ stop_timeout=${STOP_TIMEOUT:-8}
 npm run --silent build
 # Its own session: the terminal's Ctrl-C reaches the services, and the stack stops after them.
 started=$(setsid -w tools/stack/stack.sh start)
+set -a; eval "$(tools/stack/stack.sh env)"; set +a # KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR
 pids=()
 cleanup() {
   trap - INT TERM EXIT

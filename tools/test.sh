@@ -20,6 +20,8 @@ fi
 
 started=$(tools/stack/stack.sh start) || { echo "could not start the local stack" >&2; exit 1; }
 trap '[[ -n "$started" ]] && tools/stack/stack.sh stop $started' EXIT
+# The brokers and replication factor of this stack (KAFKA_NODES=3: a cluster), for tests and services.
+set -a; eval "$(tools/stack/stack.sh env)"; set +a
 
 mkdir -p test-results
 tap=test-results/tap-$(basename "$dist").txt

@@ -84,6 +84,7 @@ async function scheduler(db: string): Promise<INestApplicationContext> {
   Object.assign(process.env, {
     MONGO_URI: `${stack.mongoUrl}/${db}`,
     KAFKA_BROKERS: stack.kafkaBrokers,
+    KAFKA_REPLICATION_FACTOR: stack.kafkaReplicationFactor,
     KAFKA_TOPIC_NAMESPACE: `bench.${id}.`,
     LOG_LEVEL: 'warn',
     REMINDER_SCAN_CRON: '0 0 0 1 1 *',

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# The local stack: Apache Kafka (KRaft, one node), FerretDB v1 (MongoDB wire protocol on SQLite)
-# and Mailpit (SMTP + HTTP API), installed from Maven Central and the Go module proxy and run
-# as plain processes. Everything lives under $KEYWARD_STACK_DIR (git-ignored).
+# The local stack: Apache Kafka (KRaft: one node, or a cluster of KAFKA_NODES=3), FerretDB v1
+# (MongoDB wire protocol on SQLite) and Mailpit (SMTP + HTTP API), installed from Maven Central and
+# the Go module proxy and run as plain processes. Everything lives under $KEYWARD_STACK_DIR
+# (git-ignored); a Kafka cluster's data, logs and pid files under $KAFKA_STATE_DIR when it is set.
 #
 #   stack.sh install             download and build what is missing (cached)
-#   stack.sh start               install, then start whatever is not already answering; waits for
-#                                readiness; prints the names of the servers it started on stdout
+#   stack.sh start [NAME...]     install, then start whatever is not already answering (or only those
+#                                named: kafka, kafka-2, ferretdb, mailpit); waits for readiness; prints
+#                                the names of the servers it started on stdout
 #   stack.sh stop [NAME...]      stop the processes this script started (by pid file), or only those named
-#   stack.sh status [--quiet]    what answers on each port; exit 0 only when all three do
+#   stack.sh status [--quiet]    what answers on each port; exit 0 only when all do
+#   stack.sh env                 the services' Kafka settings for this stack (KAFKA_BROKERS=..., one a line)
+#
+# Kafka nodes: KAFKA_NODES=1 (default) runs one broker+controller named `kafka` on KAFKA_PORT and
+# KAFKA_CONTROLLER_PORT. KAFKA_NODES=3 runs `kafka-1`..`kafka-3`, each broker and controller in one
+# process (a combined node: half the JVMs of a separate quorum, and any two of three keep both a
+# controller majority and min.insync.replicas), on KAFKA_PORT + 2(i-1) and KAFKA_CONTROLLER_PORT + 2(i-1),
+# with replication factor 3 and min.insync.replicas 2.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -16,9 +25,14 @@ KAFKA_VERSION=3.9.1
 FERRETDB_VERSION=v1.24.2 # pinned in tools/stack/ferretdb/go.mod
 MAILPIT_VERSION=v1.33.1
 
+KAFKA_NODES=${KAFKA_NODES:-1}
 KAFKA_PORT=${KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
-KAFKA_HEAP=${KAFKA_HEAP:--Xms256m -Xmx512m}
+if ((KAFKA_NODES == 1)); then
+  KAFKA_HEAP=${KAFKA_HEAP:--Xms256m -Xmx512m}
+else
+  KAFKA_HEAP=${KAFKA_HEAP:--Xms256m -Xmx384m} # per node
+fi
 MONGO_PORT=${MONGO_PORT:-27017}
 SMTP_PORT=${SMTP_PORT:-1025}
 MAILPIT_HTTP_PORT=${MAILPIT_HTTP_PORT:-8025}
@@ -29,6 +43,11 @@ RUN=$STACK_DIR/run
 LOGS=$STACK_DIR/logs
 DATA=$STACK_DIR/data
 KAFKA_LIBS=$STACK_DIR/kafka-$KAFKA_VERSION/libs
+# A private Kafka (a test's own cluster) keeps its state apart from the shared stack's.
+KAFKA_RUN=${KAFKA_STATE_DIR:-$STACK_DIR}/run
+KAFKA_LOGS=${KAFKA_STATE_DIR:-$STACK_DIR}/logs
+KAFKA_DATA=${KAFKA_STATE_DIR:-$STACK_DIR}/data
+[[ $KAFKA_NODES == 1 || $KAFKA_NODES == 3 ]] || { echo "[stack] error: KAFKA_NODES must be 1 or 3" >&2; exit 2; }
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
@@ -36,8 +55,12 @@ need() { command -v "$1" >/dev/null 2>&1 || die "$1 is required: $2"; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Where a server's pid file and log live: Kafka nodes under KAFKA_STATE_DIR when it is set.
+pid_file() { if [[ $1 == kafka* ]]; then echo "$KAFKA_RUN/$1.pid"; else echo "$RUN/$1.pid"; fi; }
+log_file() { if [[ $1 == kafka* ]]; then echo "$KAFKA_LOGS/$1.log"; else echo "$LOGS/$1.log"; fi; }
+
 pid_alive() {
-  local f=$RUN/$1.pid
+  local f; f=$(pid_file "$1")
   [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null
 }
 
@@ -45,8 +68,8 @@ wait_until() { # name, command...
   local name=$1; shift
   local deadline=$((SECONDS + READY_TIMEOUT))
   until "$@"; do
-    if ! pid_alive "$name"; then die "$name exited during start-up; see $LOGS/$name.log"; fi
-    if ((SECONDS > deadline)); then die "$name not ready after ${READY_TIMEOUT}s; see $LOGS/$name.log"; fi
+    if ! pid_alive "$name"; then die "$name exited during start-up; see $(log_file "$name")"; fi
+    if ((SECONDS > deadline)); then die "$name not ready after ${READY_TIMEOUT}s; see $(log_file "$name")"; fi
     sleep 0.2
   done
 }
@@ -84,7 +107,7 @@ install_kafka() {
 }
 
 install() {
-  mkdir -p "$BIN" "$RUN" "$LOGS" "$DATA"
+  mkdir -p "$BIN" "$RUN" "$LOGS" "$DATA" "$KAFKA_RUN" "$KAFKA_LOGS" "$KAFKA_DATA"
   install_kafka
   install_ferretdb
   install_mailpit
@@ -93,48 +116,95 @@ install() {
 spawn() { # name, command...
   local name=$1; shift
   # Functions that exec (kafka_java) leave $! as the server's own pid.
-  "$@" </dev/null >>"$LOGS/$name.log" 2>&1 &
-  echo $! >"$RUN/$name.pid"
+  "$@" </dev/null >>"$(log_file "$name")" 2>&1 &
+  echo $! >"$(pid_file "$name")"
 }
 
 kafka_java() { exec java $KAFKA_HEAP -Dlog4j.configuration="file:$ROOT/tools/stack/kafka/log4j.properties" -cp "$KAFKA_LIBS/*" "$@"; }
 
-start_kafka() {
-  if port_open "$KAFKA_PORT"; then log "kafka: already answering on $KAFKA_PORT"; return; fi
-  local dir=$DATA/kafka props=$DATA/kafka/server.properties
-  mkdir -p "$dir/logs"
-  cat >"$props" <<EOF
+# Kafka node i (1-based): its name, client port and controller port.
+kafka_name() { if ((KAFKA_NODES == 1)); then echo kafka; else echo "kafka-$1"; fi; }
+kafka_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
+kafka_controller_port() { echo $((KAFKA_CONTROLLER_PORT + 2 * ($1 - 1))); }
+kafka_replication() { if ((KAFKA_NODES == 1)); then echo 1; else echo 3; fi; }
+kafka_brokers() {
+  local i list=()
+  for ((i = 1; i <= KAFKA_NODES; i++)); do list+=("127.0.0.1:$(kafka_port "$i")"); done
+  (IFS=,; echo "${list[*]}")
+}
+
+kafka_properties() { # node, log dir
+  local i=$1 voters=() n
+  for ((n = 1; n <= KAFKA_NODES; n++)); do voters+=("$n@127.0.0.1:$(kafka_controller_port "$n")"); done
+  local replicas min_isr
+  replicas=$(kafka_replication)
+  min_isr=$((replicas > 1 ? 2 : 1))
+  cat <<EOF
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+node.id=$i
+controller.quorum.voters=$(IFS=,; echo "${voters[*]}")
+listeners=PLAINTEXT://127.0.0.1:$(kafka_port "$i"),CONTROLLER://127.0.0.1:$(kafka_controller_port "$i")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(kafka_port "$i")
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
-log.dirs=$dir/logs
+log.dirs=$2
 num.partitions=3
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
+default.replication.factor=$replicas
+min.insync.replicas=$min_isr
+offsets.topic.replication.factor=$replicas
 offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$replicas
+transaction.state.log.min.isr=$min_isr
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
 EOF
-  if [[ ! -f $dir/logs/meta.properties ]]; then
-    local cluster_id
-    cluster_id=$( (kafka_java kafka.tools.StorageTool random-uuid) 2>/dev/null | tail -n 1)
-    (kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$props") >>"$LOGS/kafka.log" 2>&1
-  fi
-  log "kafka: starting on $KAFKA_PORT"
-  local offset; offset=$(($(stat -c %s "$LOGS/kafka.log" 2>/dev/null || echo 0) + 1))
-  spawn kafka kafka_java kafka.Kafka "$props"
-  wait_until kafka kafka_started "$offset"
-  echo kafka
 }
 
-kafka_started() { tail -c "+$1" "$LOGS/kafka.log" | grep -q "Kafka Server started"; }
+# Writes node i's configuration and formats its storage once, with the cluster's one id.
+prepare_kafka_node() {
+  local i=$1 name dir
+  name=$(kafka_name "$i")
+  dir=$KAFKA_DATA/$name
+  mkdir -p "$dir/logs"
+  kafka_properties "$i" "$dir/logs" >"$dir/server.properties"
+  [[ -f $dir/logs/meta.properties ]] && return
+  local id_file=$KAFKA_DATA/kafka-cluster.id
+  if ((KAFKA_NODES == 1)); then id_file=$dir/cluster.id; fi
+  [[ -s $id_file ]] || (kafka_java kafka.tools.StorageTool random-uuid) 2>/dev/null | tail -n 1 >"$id_file"
+  (kafka_java kafka.tools.StorageTool format -t "$(cat "$id_file")" -c "$dir/server.properties") \
+    >>"$(log_file "$name")" 2>&1
+}
+
+# Starts the named Kafka nodes that do not answer yet, then waits for all of them: a node of a
+# cluster is ready only once a majority of controllers is up, so they must start together.
+start_kafka() { # node numbers...
+  local i name port started=()
+  for i in "$@"; do
+    name=$(kafka_name "$i") port=$(kafka_port "$i")
+    if port_open "$port"; then
+      if ((KAFKA_NODES > 1)) && pid_alive kafka; then
+        die "the single-node kafka answers on $port; stop it first (KAFKA_NODES=1 $0 stop kafka)"
+      fi
+      log "$name: already answering on $port"
+      continue
+    fi
+    prepare_kafka_node "$i"
+    log "$name: starting on $port (controller $(kafka_controller_port "$i"))"
+    local logf; logf=$(log_file "$name")
+    echo $(($(stat -c %s "$logf" 2>/dev/null || echo 0) + 1)) >"$KAFKA_RUN/$name.offset"
+    spawn "$name" kafka_java kafka.Kafka "$KAFKA_DATA/$name/server.properties"
+    started+=("$name")
+  done
+  for name in "${started[@]}"; do
+    wait_until "$name" kafka_started "$name"
+    rm -f "$KAFKA_RUN/$name.offset"
+    echo "$name"
+  done
+}
+
+kafka_started() { tail -c "+$(cat "$KAFKA_RUN/$1.offset")" "$(log_file "$1")" | grep -q "Kafka Server started"; }
 
 start_ferretdb() {
   if port_open "$MONGO_PORT"; then log "ferretdb: already answering on $MONGO_PORT"; return; fi
@@ -155,42 +225,76 @@ start_mailpit() {
   echo mailpit
 }
 
+# Expands `kafka` to every node of this mode; other names stand for themselves.
+expand_start_names() {
+  local name i
+  for name in "$@"; do
+    if [[ $name == kafka ]]; then
+      for ((i = 1; i <= KAFKA_NODES; i++)); do kafka_name "$i"; done
+    else
+      echo "$name"
+    fi
+  done
+}
+
 start() {
+  local names=() name nodes=()
+  (($#)) || set -- ferretdb mailpit kafka
+  mapfile -t names < <(expand_start_names "$@")
   install >&2
   local t0=$SECONDS
-  start_ferretdb
-  start_mailpit
-  start_kafka
-  log "ready in $((SECONDS - t0))s (kafka 127.0.0.1:$KAFKA_PORT, mongodb 127.0.0.1:$MONGO_PORT, smtp 127.0.0.1:$SMTP_PORT, mailpit http://127.0.0.1:$MAILPIT_HTTP_PORT)"
+  for name in "${names[@]}"; do
+    case $name in
+      ferretdb) start_ferretdb ;;
+      mailpit) start_mailpit ;;
+      kafka) nodes+=(1) ;;
+      kafka-[0-9]) ((KAFKA_NODES > 1 && ${name#kafka-} <= KAFKA_NODES)) || die "no $name with KAFKA_NODES=$KAFKA_NODES"; nodes+=("${name#kafka-}") ;;
+      *) die "unknown server $name" ;;
+    esac
+  done
+  ((${#nodes[@]} == 0)) || start_kafka "${nodes[@]}"
+  log "ready in $((SECONDS - t0))s (kafka $(kafka_brokers), mongodb 127.0.0.1:$MONGO_PORT, smtp 127.0.0.1:$SMTP_PORT, mailpit http://127.0.0.1:$MAILPIT_HTTP_PORT)"
 }
 
-stop_one() {
-  local name=$1 f=$RUN/$1.pid
-  [[ -f $f ]] || return 0
-  local pid; pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    log "$name: stopping (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  fi
-  rm -f "$f"
-}
-
+# Stops the named servers together (a Kafka cluster's nodes must go down at once: the last of
+# them would otherwise wait for a controller majority that is gone), each within 10 s.
 stop() {
-  local names=("$@")
+  local names=("$@") name f pid pids=() waiting=()
   ((${#names[@]})) || names=(kafka mailpit ferretdb)
-  # In parallel, so stopping all takes as long as the slowest (at most 10 s each, then killed).
-  for name in "${names[@]}"; do stop_one "$name" & done
-  wait
+  for name in "${names[@]}"; do
+    if [[ $name == kafka ]]; then
+      for f in "$KAFKA_RUN"/kafka.pid "$KAFKA_RUN"/kafka-*.pid; do [[ -f $f ]] && waiting+=("$f"); done
+    else
+      f=$(pid_file "$name"); [[ -f $f ]] && waiting+=("$f")
+    fi
+  done
+  for f in "${waiting[@]}"; do
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$(basename "$f" .pid): stopping (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  for _ in $(seq 1 100); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null; done
+  for f in "${waiting[@]}"; do rm -f "$f"; done
+  return 0
 }
 
 status() {
-  local quiet=${1:-} ok=0 line
-  for entry in "kafka:$KAFKA_PORT" "ferretdb:$MONGO_PORT" "mailpit:$SMTP_PORT"; do
+  local quiet=${1:-} ok=0 line i entries=()
+  for ((i = 1; i <= KAFKA_NODES; i++)); do entries+=("$(kafka_name "$i"):$(kafka_port "$i")"); done
+  entries+=("ferretdb:$MONGO_PORT" "mailpit:$SMTP_PORT")
+  for entry in "${entries[@]}"; do
     local name=${entry%%:*} port=${entry##*:}
     if port_open "$port"; then
-      line="$name: up on $port"; pid_alive "$name" && line+=" (started here, pid $(cat "$RUN/$name.pid"))"
+      line="$name: up on $port"; pid_alive "$name" && line+=" (started here, pid $(cat "$(pid_file "$name")"))"
     else
       line="$name: down ($port)"; ok=1
     fi
@@ -201,8 +305,9 @@ status() {
 
 case "${1:-}" in
   install) install ;;
-  start) start ;;
+  start) shift; start "$@" ;;
   stop) shift; stop "$@" ;;
   status) status "${2:-}" ;;
-  *) echo "usage: $0 install|start|stop|status [--quiet]" >&2; exit 2 ;;
+  env) printf 'KAFKA_BROKERS=%s\nKAFKA_REPLICATION_FACTOR=%s\n' "$(kafka_brokers)" "$(kafka_replication)" ;;
+  *) echo "usage: $0 install|start [NAME...]|stop [NAME...]|status [--quiet]|env" >&2; exit 2 ;;
 esac

@@ -12,7 +12,22 @@ export interface OutgoingMessage {
   headers?: IHeaders;
 }
 
-/** The process's one producer: acks from all in-sync replicas, so an acknowledged send is durable. */
+/**
+ * Producer options for Nest's request/reply transport (key verification): acks=all, kafkajs's
+ * default, but not idempotent. A request is worthless after its timeout, so it gets a few retries,
+ * not retries until it lands; a repeated request only brings a reply nobody waits for.
+ */
+export const REQUEST_REPLY_PRODUCER = {
+  allowAutoTopicCreation: false,
+  // murmur2 on the message key, as the Java client partitions.
+  createPartitioner: Partitioners.DefaultPartitioner,
+};
+
+/**
+ * The process's one producer: acks from all in-sync replicas (at least min.insync.replicas), so an
+ * acknowledged send survives the loss of a broker; idempotent, so a retry after a lost answer (a
+ * leader that died after writing) does not write the message twice.
+ */
 @Injectable()
 export class KafkaProducerService implements OnModuleInit, OnApplicationShutdown {
   private readonly producer: Producer;
@@ -24,6 +39,11 @@ export class KafkaProducerService implements OnModuleInit, OnApplicationShutdown
   ) {
     this.producer = kafka.producer({
       allowAutoTopicCreation: false,
+      idempotent: true,
+      // Retries a send until it lands (Java's producer retries until its delivery timeout), over the
+      // client's limit: a send given up half-way and repeated by the caller with other messages
+      // could reuse sequence numbers and be dropped as a duplicate.
+      retry: { retries: Number.MAX_SAFE_INTEGER },
       // One request in flight keeps a key's messages in order across retries.
       maxInFlightRequests: 1,
       // murmur2 on the message key, as the Java client partitions: the same key lands on the same partition.

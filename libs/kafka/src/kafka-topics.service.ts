@@ -24,7 +24,18 @@ export class KafkaTopicsService {
     return this.namespace + topic;
   }
 
+  private replication(): { factor: number; minInsync: number } {
+    const factor = this.config.getOrThrow<number>('KAFKA_REPLICATION_FACTOR');
+    const minInsync = this.config.get<number>('KAFKA_MIN_INSYNC_REPLICAS') ?? Math.min(2, factor);
+    if (minInsync > factor) {
+      // Kafka accepts such a topic, then refuses every acks=all write to it.
+      throw new Error(`KAFKA_MIN_INSYNC_REPLICAS (${minInsync}) exceeds KAFKA_REPLICATION_FACTOR (${factor})`);
+    }
+    return { factor, minInsync };
+  }
+
   async ensureTopics(topics: Topic[] = Object.values(Topic)): Promise<void> {
+    const { factor, minInsync } = this.replication();
     const admin = this.kafka.admin();
     await admin.connect();
     try {
@@ -36,16 +47,15 @@ export class KafkaTopicsService {
       }
       await admin
         .createTopics({
-          waitForLeaders: true,
+          // Ours below: kafkajs's own wait fails on a cluster when a broker has not heard of a new topic yet.
+          waitForLeaders: false,
           topics: missing.map((topic) => ({
             topic: this.name(topic),
             numPartitions: TOPIC_SPECS[topic].partitions,
-            replicationFactor: this.config.getOrThrow<number>('KAFKA_REPLICATION_FACTOR'),
+            replicationFactor: factor,
             configEntries: [
-              {
-                name: 'retention.ms',
-                value: String(TOPIC_SPECS[topic].retentionMs),
-              },
+              { name: 'retention.ms', value: String(TOPIC_SPECS[topic].retentionMs) },
+              { name: 'min.insync.replicas', value: String(minInsync) },
             ],
           })),
         })
@@ -62,8 +72,7 @@ export class KafkaTopicsService {
 
   /**
    * Until every partition has a leader, a subscribe or produce fails with "This server does not
-   * host this topic-partition". createTopics waits for that only for the caller that created the
-   * topics, not for a service that lost the race to create them.
+   * host this topic-partition": wait for them, also when another service created the topics.
    */
   private async waitForLeaders(admin: Admin, topics: Topic[], timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

@@ -21,6 +21,12 @@ export const kafkaEnv = {
     .string()
     .regex(/^[a-zA-Z0-9._-]*$/)
     .default(''),
-  /** Replication factor for topics this service creates (1 on the single-node local broker). */
+  /** Replication factor for topics this service creates (1 on the single-node local broker, 3 on a cluster). */
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
+  /**
+   * min.insync.replicas of those topics: how many replicas must have a message before the
+   * producer's acks=all send succeeds. Default min(2, replication factor): a cluster of three
+   * loses one broker without losing an acknowledged message or refusing writes.
+   */
+  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).optional(),
 };

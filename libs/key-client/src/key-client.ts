@@ -2,8 +2,13 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { ClientKafka } from '@nestjs/microservices';
 import { ConfigService } from '@nestjs/config';
 import { buildKeyVerifyRequest, isNotAKey, KeyVerification, parseKeyVerification, Topic } from '@keyward/contracts';
-import { CONSUMER_GROUP_TIMINGS, KafkaConsumerFactory, KafkaTopicsService, ManagedConsumer } from '@keyward/kafka';
-import { Partitioners } from 'kafkajs';
+import {
+  CONSUMER_GROUP_TIMINGS,
+  KafkaConsumerFactory,
+  KafkaTopicsService,
+  ManagedConsumer,
+  REQUEST_REPLY_PRODUCER,
+} from '@keyward/kafka';
 import { createHash, randomBytes } from 'node:crypto';
 import { firstValueFrom, timeout } from 'rxjs';
 import { KEY_CLIENT_OPTIONS, KeyClientOptions } from './key-client.options';
@@ -50,7 +55,7 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
         ...CONSUMER_GROUP_TIMINGS,
         allowAutoTopicCreation: false,
       },
-      producer: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
+      producer: REQUEST_REPLY_PRODUCER,
       postfixId: '',
     });
     this.client.subscribeToResponseOf(this.requestTopic);

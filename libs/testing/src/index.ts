@@ -5,3 +5,4 @@ export * from './key-events-tap';
 export * from './mongo-dump';
 export * from './compose';
 export * from './github-secret-scanning';
+export * from './kafka-cluster';

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 /** Where the local stack answers; the same settings the stack script and the services use. */
 export const stack = {
   kafkaBrokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+  /** 3 on a KAFKA_NODES=3 stack (tools/test.sh exports what `stack.sh env` prints). */
+  kafkaReplicationFactor: process.env.KAFKA_REPLICATION_FACTOR ?? '1',
   mongoUrl: `mongodb://127.0.0.1:${process.env.MONGO_PORT ?? '27017'}`,
   mailpitUrl: process.env.MAILPIT_URL ?? `http://127.0.0.1:${process.env.MAILPIT_HTTP_PORT ?? '8025'}`,
   smtpPort: process.env.SMTP_PORT ?? '1025',
@@ -19,6 +21,7 @@ export function isolatedEnv() {
     emailDomain: `t${id}.example.com`,
     env: {
       KAFKA_BROKERS: stack.kafkaBrokers,
+      KAFKA_REPLICATION_FACTOR: stack.kafkaReplicationFactor,
       KAFKA_TOPIC_NAMESPACE: `test.${id}.`,
       SMTP_PORT: stack.smtpPort,
     },

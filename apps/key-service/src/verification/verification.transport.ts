@@ -2,8 +2,8 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { KafkaContext, KafkaOptions, MessageHandler, MicroserviceOptions, ServerKafka } from '@nestjs/microservices';
 import { Topic } from '@keyward/contracts';
-import { CONSUMER_GROUP_TIMINGS, kafkaLogCreator, KafkaTopicsService } from '@keyward/kafka';
-import { Partitioners, RecordMetadata } from 'kafkajs';
+import { CONSUMER_GROUP_TIMINGS, kafkaLogCreator, KafkaTopicsService, REQUEST_REPLY_PRODUCER } from '@keyward/kafka';
+import { RecordMetadata } from 'kafkajs';
 
 /**
  * Nest's Kafka server subscribes to the patterns of @MessagePattern handlers as topic names, but
@@ -78,7 +78,7 @@ export async function connectVerificationTransport(app: INestApplication): Promi
             ...CONSUMER_GROUP_TIMINGS,
             allowAutoTopicCreation: false,
           },
-          producer: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
+          producer: REQUEST_REPLY_PRODUCER,
           postfixId: '',
         },
         namespace,
