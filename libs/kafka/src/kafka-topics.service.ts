@@ -8,6 +8,8 @@ import { KAFKA_CLIENT } from './kafka.tokens';
 @Injectable()
 export class KafkaTopicsService {
   private readonly logger = new Logger(KafkaTopicsService.name);
+  /** Partitions of each topic as the cluster reported them (an operator may have added some). */
+  private readonly partitions = new Map<Topic, number>();
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
@@ -32,6 +34,11 @@ export class KafkaTopicsService {
       throw new Error(`KAFKA_MIN_INSYNC_REPLICAS (${minInsync}) exceeds KAFKA_REPLICATION_FACTOR (${factor})`);
     }
     return { factor, minInsync };
+  }
+
+  /** Partitions of a topic: as the cluster reported them at start-up, else as we create it. */
+  partitionCount(topic: Topic): number {
+    return this.partitions.get(topic) ?? TOPIC_SPECS[topic].partitions;
   }
 
   async ensureTopics(topics: Topic[] = Object.values(Topic)): Promise<void> {
@@ -63,7 +70,7 @@ export class KafkaTopicsService {
         .catch(async (error: unknown) => {
           if ((await this.missing(admin, topics)).length > 0) throw error;
         });
-      await this.waitForLeaders(admin, missing);
+      await this.waitForLeaders(admin, topics);
       this.logger.log(`created topics ${missing.map((t) => this.name(t)).join(', ')}`);
     } finally {
       await admin.disconnect();
@@ -79,7 +86,12 @@ export class KafkaTopicsService {
     for (;;) {
       const metadata = await admin.fetchTopicMetadata({ topics: topics.map((t) => this.name(t)) }).catch(() => null);
       const ready = metadata?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-      if (ready) return;
+      if (metadata && ready) {
+        const counts = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
+        for (const topic of topics)
+          this.partitions.set(topic, counts.get(this.name(topic)) ?? TOPIC_SPECS[topic].partitions);
+        return;
+      }
       if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

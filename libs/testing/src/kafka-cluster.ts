@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Admin, Kafka, logLevel } from 'kafkajs';
 import { sleep } from './mailpit';
+import { onTestProcessEnd } from './reaper';
 import { freePort, TEST_LOG_DIR } from './service-process';
 
 const REPO = resolve(__dirname, '../../../..');
@@ -39,7 +40,7 @@ export class KafkaCluster {
     const basePort = await freePortRun(nodes * 2);
     const cluster = new KafkaCluster(basePort, nodes, join(TEST_LOG_DIR, `kafka-cluster-${basePort}`));
     // Never outlive the test that started it, even when it ends before its cleanup.
-    process.once('exit', () => cluster.killAll());
+    onTestProcessEnd(() => cluster.killAll());
     await cluster.script(['start', 'kafka'], { KAFKA_HEAP: heap });
     return cluster;
   }

@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { sleep } from './mailpit';
+import { onTestProcessEnd } from './reaper';
 
 /** The build this code runs from (dist/ or $KEYWARD_DIST); services start from the same build. */
 const DIST = resolve(__dirname, '../../..');
@@ -59,9 +60,8 @@ export class ServiceProcess {
     // Never outlive the test or bench that started it, even when it fails before its cleanup
     // (say, another service of the same before() failed): the child does not hold the test
     // process open, and dies with it.
-    const reap = () => child.kill('SIGKILL');
-    process.once('exit', reap);
-    child.once('exit', () => process.off('exit', reap));
+    const cancel = onTestProcessEnd(() => child.kill('SIGKILL'));
+    child.once('exit', cancel);
     child.unref();
     for (const stream of [child.stdout, child.stderr]) (stream as unknown as Socket | null)?.unref();
     const service = new ServiceProcess(name, `http://127.0.0.1:${port}`, logFile, child);
