@@ -3,7 +3,6 @@ import { ConfigService } from '@nestjs/config';
 import { KafkaContext, KafkaOptions, MessageHandler, MicroserviceOptions, ServerKafka } from '@nestjs/microservices';
 import { Topic } from '@keyward/contracts';
 import { CONSUMER_GROUP_TIMINGS, kafkaLogCreator, KafkaTopicsService, REQUEST_REPLY_PRODUCER } from '@keyward/kafka';
-import { RecordMetadata } from 'kafkajs';
 
 /**
  * Nest's Kafka server subscribes to the patterns of @MessagePattern handlers as topic names, but
