@@ -267,7 +267,11 @@ describe('key verification for internal services', () => {
     });
 
     it('keeps answering after messages without a reply address or with garbage land on every partition', async () => {
-      const kafka = new Kafka({ clientId: 'verify-e2e', brokers: env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+      const kafka = new Kafka({
+        clientId: 'verify-e2e',
+        brokers: env.KAFKA_BROKERS.split(','),
+        logLevel: logLevel.NOTHING,
+      });
       const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       try {
