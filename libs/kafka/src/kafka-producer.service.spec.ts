@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Topic } from '@keyward/contracts';
 import { Kafka, ProducerConfig, ProducerRecord } from 'kafkajs';
+import { KafkaMetrics } from './kafka.metrics';
 import { KafkaProducerService } from './kafka-producer.service';
 import { KafkaTopicsService } from './kafka-topics.service';
 
@@ -25,7 +26,12 @@ function harness(refuse?: (record: ProducerRecord, producer: number) => Error | 
     },
   } as unknown as Kafka;
   const topics = { name: (t: Topic) => `ns.${t}`, partitionCount: () => 6 };
-  const service = new KafkaProducerService(kafka, topics as unknown as KafkaTopicsService);
+  const metrics = { published: { inc: () => undefined } };
+  const service = new KafkaProducerService(
+    kafka,
+    topics as unknown as KafkaTopicsService,
+    metrics as unknown as KafkaMetrics,
+  );
   return { service, sends, configs };
 }
 
