@@ -9,13 +9,13 @@
  *   npm run bench:notify               (the stack must be running: npm run stack:start)
  *   KEYS=500 npm run bench:notify
  */
-import { ConfigService } from '@nestjs/config';
 import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
 import { EmailsService } from '../../apps/notification-service/src/emails/emails.service';
 import { SAMPLE_SEALING_KEY, sampleMessages } from '../../apps/notification-service/src/emails/sample-messages';
 import { TemplatesService } from '../../apps/notification-service/src/templates/templates.service';
 import mongoose from 'mongoose';
 import { loggedInUser } from '../../test/support/accounts';
+import { NotificationSettings } from '../../apps/notification-service/src/config/notification-service.env';
 
 const KEYS = Number(process.env.KEYS ?? 300);
 const RENDER_SECONDS = Number(process.env.RENDER_SECONDS ?? 3);
@@ -25,11 +25,11 @@ const START = { timeoutMs: 120_000 };
 function emailsService(): EmailsService {
   const templates = new TemplatesService();
   templates.onModuleInit();
-  const settings: Record<string, string> = {
+  const settings = {
     WEB_APP_URL: 'http://127.0.0.1:3000',
     LOGIN_CODE_SEALING_KEY: SAMPLE_SEALING_KEY,
-  };
-  return new EmailsService(templates, { getOrThrow: (k: string) => settings[k] } as unknown as ConfigService);
+  } as NotificationSettings;
+  return new EmailsService(templates, settings);
 }
 
 /** Emails rendered per second for `seconds`, cycling through every sample message. */

@@ -4,19 +4,19 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigService } from '@nestjs/config';
 import { EmailsService } from '../src/emails/emails.service';
 import { SAMPLE_SEALING_KEY, sampleMessages } from '../src/emails/sample-messages';
 import { TemplatesService } from '../src/templates/templates.service';
+import { NotificationSettings } from '../src/config/notification-service.env';
 
 const out = join(process.cwd(), 'emails-preview');
 const templates = new TemplatesService();
 templates.onModuleInit();
-const settings: Record<string, string> = {
+const settings = {
   WEB_APP_URL: 'http://127.0.0.1:3000',
   LOGIN_CODE_SEALING_KEY: SAMPLE_SEALING_KEY,
-};
-const emails = new EmailsService(templates, { getOrThrow: (k: string) => settings[k] } as unknown as ConfigService);
+} as NotificationSettings;
+const emails = new EmailsService(templates, settings);
 
 mkdirSync(out, { recursive: true });
 const written: string[] = [];

@@ -4,8 +4,15 @@ import { APP_FILTER } from '@nestjs/core';
 import { KafkaModule } from '@keyward/kafka';
 import { MetricsModule } from '@keyward/metrics';
 import { MongoModule } from '@keyward/mongo';
-import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
-import { notificationServiceEnv } from './config/notification-service.env';
+import {
+  ClockModule,
+  HealthModule,
+  LoggingModule,
+  ProblemDetailsFilter,
+  SettingsModule,
+  validateEnv,
+} from '@keyward/platform';
+import { NotificationSettings, notificationServiceEnv } from './config/notification-service.env';
 import { KeyEventsModule } from './key-events/key-events.module';
 import { LoginCodesModule } from './login-codes/login-codes.module';
 
@@ -16,6 +23,7 @@ import { LoginCodesModule } from './login-codes/login-codes.module';
       ignoreEnvFile: true,
       validate: validateEnv(notificationServiceEnv),
     }),
+    SettingsModule.register(NotificationSettings),
     LoggingModule,
     MongoModule,
     KafkaModule,

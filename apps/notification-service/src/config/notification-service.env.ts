@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
-import { envBoolean, envDuration, httpEnv, platformEnv } from '@keyward/platform';
+import { envBoolean, envDuration, httpEnv, platformEnv, settingsOf } from '@keyward/platform';
 
 const DEV_LOGIN_CODE_SEALING_KEY = 'keyward-local-development-only-login-code-key';
 
@@ -51,3 +51,6 @@ export const notificationServiceEnv = z
     path: ['LOGIN_CODE_SEALING_KEY'],
     message: 'must be set in production (the development default is public)',
   });
+
+/** notification-service's settings, typed, as validated at start-up. */
+export class NotificationSettings extends settingsOf(notificationServiceEnv) {}

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { ConfigService } from '@nestjs/config';
 import { KeyEvent } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { Registry } from 'prom-client';
@@ -12,6 +11,7 @@ import { DeliveriesRepository, DeliveryRecord, NewDelivery, pendingDelivery } fr
 import { DeliveriesService } from './deliveries.service';
 import { DeliveryMetrics } from './delivery.metrics';
 import { DeliveryStatus } from './delivery.schema';
+import { NotificationSettings } from '../config/notification-service.env';
 
 /**
  * The repository's contract in memory: the same one-winner attempt claim as the unique index, and
@@ -115,7 +115,7 @@ describe('DeliveriesService', () => {
 
   /** A worker: one notification-service process, sharing the database and SMTP server with the others. */
   function worker(smtp: ScriptedMailer = mailer): DeliveriesService {
-    const config = { getOrThrow: (k: string) => settings[k] } as unknown as ConfigService;
+    const config = settings as unknown as NotificationSettings;
     const templates = new TemplatesService();
     templates.onModuleInit();
     return new DeliveriesService(

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { LRUCache } from 'lru-cache';
 import { backoff } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
@@ -10,6 +9,7 @@ import { RenderedEmail } from '../templates/templates.service';
 import { DeliveriesRepository, DeliveryRecord } from './deliveries.repository';
 import { DeliveryMetrics } from './delivery.metrics';
 import { DeliveryStatus } from './delivery.schema';
+import { NotificationSettings } from '../config/notification-service.env';
 
 /** What one attempt did: `skipped` means already sent or failed, or another worker holds it right now. */
 export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'skipped';
@@ -53,13 +53,13 @@ export class DeliveriesService implements BeforeApplicationShutdown {
     private readonly emails: EmailsService,
     private readonly mailer: MailerService,
     private readonly clock: Clock,
-    config: ConfigService,
+    settings: NotificationSettings,
     private readonly metrics: DeliveryMetrics,
   ) {
-    this.giveUpAfterMs = config.getOrThrow<number>('DELIVERY_GIVE_UP_AFTER');
-    this.retryBaseMs = config.getOrThrow<number>('DELIVERY_RETRY_BASE_MS');
-    this.retryMaxMs = config.getOrThrow<number>('DELIVERY_RETRY_MAX_MS');
-    this.leaseMs = config.getOrThrow<number>('DELIVERY_LEASE_MS');
+    this.giveUpAfterMs = settings.DELIVERY_GIVE_UP_AFTER;
+    this.retryBaseMs = settings.DELIVERY_RETRY_BASE_MS;
+    this.retryMaxMs = settings.DELIVERY_RETRY_MAX_MS;
+    this.leaseMs = settings.DELIVERY_LEASE_MS;
   }
 
   beforeApplicationShutdown(): void {

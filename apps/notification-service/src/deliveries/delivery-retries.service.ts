@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { Clock } from '@keyward/platform';
 import { DeliveriesRepository } from './deliveries.repository';
 import { DeliveriesService } from './deliveries.service';
+import { NotificationSettings } from '../config/notification-service.env';
 
 /**
  * Retries pending deliveries when they fall due: transient SMTP failures, and deliveries a crashed
@@ -21,10 +21,10 @@ export class DeliveryRetriesService implements OnApplicationBootstrap, OnApplica
     private readonly repository: DeliveriesRepository,
     private readonly deliveries: DeliveriesService,
     private readonly clock: Clock,
-    config: ConfigService,
+    settings: NotificationSettings,
   ) {
-    this.pollMs = config.getOrThrow<number>('DELIVERY_RETRY_POLL_MS');
-    this.batch = config.getOrThrow<number>('SMTP_POOL_SIZE') * 4;
+    this.pollMs = settings.DELIVERY_RETRY_POLL_MS;
+    this.batch = settings.SMTP_POOL_SIZE * 4;
   }
 
   onApplicationBootstrap(): void {

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigService } from '@nestjs/config';
 import { AnyKeyEvent, InvalidMessageError, LoginCodeRequested } from '@keyward/contracts';
 import { TemplatesService } from '../templates/templates.service';
 import { formatInZone } from './email-context';
 import { EmailsService, NotificationMessage } from './emails.service';
 import { SAMPLE_LOGIN_CODE, SAMPLE_SEALING_KEY, sampleMessages } from './sample-messages';
+import { NotificationSettings } from '../config/notification-service.env';
 
 function emailsService(sealingKey = SAMPLE_SEALING_KEY): EmailsService {
   const templates = new TemplatesService();
   templates.onModuleInit();
-  const settings: Record<string, string> = { WEB_APP_URL: 'https://app.test/', LOGIN_CODE_SEALING_KEY: sealingKey };
-  return new EmailsService(templates, { getOrThrow: (k: string) => settings[k] } as unknown as ConfigService);
+  const settings = { WEB_APP_URL: 'https://app.test/', LOGIN_CODE_SEALING_KEY: sealingKey } as NotificationSettings;
+  return new EmailsService(templates, settings);
 }
 
 const emails = emailsService();

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import {
   AnyKeyEvent,
   LOGIN_CODE_REQUESTED,
@@ -10,6 +9,7 @@ import {
 } from '@keyward/contracts';
 import { RenderedEmail, TemplatesService } from '../templates/templates.service';
 import { keyEventContext, loginCodeContext, Recipient, recipientsOf, templateName } from './email-context';
+import { NotificationSettings } from '../config/notification-service.env';
 
 /** Everything notification-service emails about: a key event, or a one-time login code. */
 export type NotificationMessage = AnyKeyEvent | LoginCodeRequested;
@@ -28,10 +28,10 @@ export class EmailsService {
 
   constructor(
     private readonly templates: TemplatesService,
-    config: ConfigService,
+    settings: NotificationSettings,
   ) {
-    this.webAppUrl = config.getOrThrow<string>('WEB_APP_URL');
-    this.sealingKey = config.getOrThrow<string>('LOGIN_CODE_SEALING_KEY');
+    this.webAppUrl = settings.WEB_APP_URL;
+    this.sealingKey = settings.LOGIN_CODE_SEALING_KEY;
   }
 
   recipients(message: NotificationMessage): Recipient[] {

@@ -1,8 +1,8 @@
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { parseKeyEvent, Topic } from '@keyward/contracts';
 import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { DeliveriesService } from '../deliveries/deliveries.service';
+import { NotificationSettings } from '../config/notification-service.env';
 
 /** The consumer-group member for key events: validates each message, then emails its recipients. */
 @Injectable()
@@ -11,13 +11,13 @@ export class KeyEventsConsumer implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     factory: KafkaConsumerFactory,
-    config: ConfigService,
+    settings: NotificationSettings,
     private readonly deliveries: DeliveriesService,
   ) {
     this.consumer = factory.create({
-      groupId: config.getOrThrow<string>('CONSUMER_GROUP'),
+      groupId: settings.CONSUMER_GROUP,
       topics: [Topic.KeyEvents],
-      partitionsConsumedConcurrently: config.getOrThrow<number>('CONSUMER_PARTITIONS_AT_ONCE'),
+      partitionsConsumedConcurrently: settings.CONSUMER_PARTITIONS_AT_ONCE,
       handle: (message) => this.onKeyEvent(message),
     });
   }

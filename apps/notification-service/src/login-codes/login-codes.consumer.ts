@@ -1,9 +1,9 @@
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { parseLoginCodeRequested, Topic } from '@keyward/contracts';
 import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { EmailsService } from '../emails/emails.service';
+import { NotificationSettings } from '../config/notification-service.env';
 
 /**
  * Emails one-time login codes. Its own consumer group, so a sign-in never waits behind a backlog
@@ -15,12 +15,12 @@ export class LoginCodesConsumer implements OnApplicationBootstrap, OnApplication
 
   constructor(
     factory: KafkaConsumerFactory,
-    config: ConfigService,
+    settings: NotificationSettings,
     private readonly emails: EmailsService,
     private readonly deliveries: DeliveriesService,
   ) {
     this.consumer = factory.create({
-      groupId: `${config.getOrThrow<string>('CONSUMER_GROUP')}.login-codes`,
+      groupId: `${settings.CONSUMER_GROUP}.login-codes`,
       topics: [Topic.LoginCodes],
       handle: (message) => this.onLoginCodeRequested(message),
     });

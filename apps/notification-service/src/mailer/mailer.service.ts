@@ -1,6 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { createTransport, Transporter } from 'nodemailer';
+import { NotificationSettings } from '../config/notification-service.env';
 
 export interface OutgoingEmail {
   to: string;
@@ -25,20 +25,20 @@ export class MailerService implements OnApplicationShutdown {
   private readonly transport: Transporter;
   private readonly from: string;
 
-  constructor(config: ConfigService) {
-    const user = config.get<string>('SMTP_USER');
+  constructor(settings: NotificationSettings) {
+    const user = settings.SMTP_USER;
     this.transport = createTransport({
       pool: true,
-      maxConnections: config.getOrThrow<number>('SMTP_POOL_SIZE'),
-      host: config.getOrThrow<string>('SMTP_HOST'),
-      port: config.getOrThrow<number>('SMTP_PORT'),
-      secure: config.getOrThrow<boolean>('SMTP_SECURE'),
-      auth: user ? { user, pass: config.get<string>('SMTP_PASS') } : undefined,
+      maxConnections: settings.SMTP_POOL_SIZE,
+      host: settings.SMTP_HOST,
+      port: settings.SMTP_PORT,
+      secure: settings.SMTP_SECURE,
+      auth: user ? { user, pass: settings.SMTP_PASS } : undefined,
       connectionTimeout: 5_000,
       greetingTimeout: 5_000,
       socketTimeout: 10_000,
     });
-    this.from = config.getOrThrow<string>('MAIL_FROM');
+    this.from = settings.MAIL_FROM;
   }
 
   /** Sends one email; resolves once the server has accepted it. */
