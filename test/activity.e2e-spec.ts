@@ -16,6 +16,7 @@ interface Entry {
   action: string;
   actor: string;
   actorName: string;
+  from: string | null;
   details: Record<string, unknown>;
 }
 interface Page {
@@ -107,9 +108,11 @@ describe('key activity', () => {
     );
     const [rotation, leaked, contacts, creation] = ofKey;
     assert.deepEqual(contacts.details, { added: [`oncall@${emailDomain}`], removed: [`ops@${emailDomain}`] });
-    assert.deepEqual([contacts.actor, contacts.actorName], ['user', email]);
+    assert.deepEqual([contacts.actor, contacts.actorName, contacts.from], ['user', email, '127.0.0.1']);
+    assert.deepEqual([rotation.from, creation.from], ['127.0.0.1', '127.0.0.1'], 'where each user action came from');
     assert.equal(leaked.actor, 'scanner');
     assert.match(leaked.actorName, /^reporter token /);
+    assert.equal(leaked.from, null);
     assert.deepEqual(leaked.details, { url: 'https://paste.example/x', source: 'paste', response: 'notified' });
     assert.equal(rotation.details.newKeyId, rotated.body.id);
     assert.deepEqual(creation.details, { contacts: [`ops@${emailDomain}`] });

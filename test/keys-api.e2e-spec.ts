@@ -278,6 +278,7 @@ describe('key lifecycle API', () => {
       newLabel: fresh.label,
       newLastFive: fresh.lastFive,
       newExpiresAt: fresh.expiresAt,
+      requestedFrom: '127.0.0.1',
     });
 
     assertProblem(await api('dave', 'POST', `/v1/keys/${old.id}/rotate`, { graceHours: 1 }), 409, /already rotated/);

@@ -287,7 +287,10 @@ describe('the Settings web app', () => {
         `Changed the contacts of “production” (…${firstKey.slice(-5)}): added ${security}; removed ${ops}`,
       );
       assert.equal(all[4], `Created “production” (…${firstKey.slice(-5)}), contacts ${ops}, ${oncall}`);
-      assert.match(await timeline.locator('li').first().innerText(), new RegExp(`GMT\\+8 · ${email}`));
+      assert.match(
+        await timeline.locator('li').first().innerText(),
+        new RegExp(`GMT\\+8 · ${email} from 127\\.0\\.0\\.1`),
+      );
 
       await row('production').getByRole('button', { name: 'Activity production' }).click();
       await textMatching(page.locator('#activity-scope'), /What was done to “production” \(…/);

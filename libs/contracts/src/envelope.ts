@@ -16,5 +16,11 @@ export const envelopeFields = {
   owner: ownerSchema,
 };
 
+/**
+ * The client address of the user's request that made a change (on events of changes a user asks
+ * for; absent on those written before it was recorded). Old consumers drop it unread.
+ */
+export const requestedFrom = z.string().max(64).optional();
+
 export const emailList = z.array(z.string().email()).max(50);
 export const isoDate = z.string().datetime({ offset: true });

@@ -32,6 +32,8 @@ export class ActivityEntry {
   @Prop({ required: true, type: String, enum: ACTORS }) actor: ActorKind;
   /** Who, in words: the account's email, "keyward's scheduler", or the reporting scanner. */
   @Prop({ required: true }) actorName: string;
+  /** The client address of the user's request (user actions recorded since addresses were). */
+  @Prop({ type: String, default: null }) from: string | null;
   /** What an entry of this action says beyond the key (contacts added, stage, where a leak was found…). */
   @Prop({ type: SchemaTypes.Mixed, default: {} }) details: Record<string, unknown>;
 }

@@ -26,6 +26,7 @@ describe('activity projection', () => {
       previousContacts: ['ops@example.com', 'old@example.com'],
       contacts: ['ops@example.com', 'new@example.com'],
       expiresAt: '2027-05-27T02:00:00.000Z',
+      requestedFrom: '203.0.113.9',
     });
     assert.deepEqual(activityOf(changed), {
       _id: changed.eventId,
@@ -36,6 +37,7 @@ describe('activity projection', () => {
       lastFive: 'Xk3p9',
       actor: 'user',
       actorName: 'alice@example.com',
+      from: '203.0.113.9',
       action: 'contacts_changed',
       details: { added: ['new@example.com'], removed: ['old@example.com'] },
     });
@@ -79,7 +81,11 @@ describe('activity projection', () => {
     const byLeak = activityOf(event(KEY_REVOKED, { ...key, revokedAt: at.toISOString(), cause: 'leak' }));
     assert.deepEqual([byLeak.actor, byLeak.details], ['scanner', { cause: 'leak' }]);
     const byOwner = activityOf(event(KEY_REVOKED, { ...key, revokedAt: at.toISOString() }));
-    assert.deepEqual([byOwner.actor, byOwner.details], ['user', { cause: 'owner' }], 'events written before causes');
+    assert.deepEqual(
+      [byOwner.actor, byOwner.from, byOwner.details],
+      ['user', null, { cause: 'owner' }],
+      'events written before causes and addresses',
+    );
     const rotated = activityOf(
       event(KEY_ROTATED, {
         ...key,

@@ -7,8 +7,9 @@ import { ActivityEntry } from './activity-entry.schema';
  * the account's user (only the owner can change a key).
  */
 export function activityOf(event: AnyKeyEvent): ActivityEntry {
-  const user = { actor: 'user' as const, actorName: event.owner.email };
-  const scheduler = { actor: 'scheduler' as const, actorName: "keyward's scheduler" };
+  const from = 'requestedFrom' in event.payload ? (event.payload.requestedFrom ?? null) : null;
+  const user = { actor: 'user' as const, actorName: event.owner.email, from };
+  const scheduler = { actor: 'scheduler' as const, actorName: "keyward's scheduler", from: null };
   const base = {
     _id: event.eventId,
     ownerId: event.owner.userId,
@@ -45,7 +46,7 @@ export function activityOf(event: AnyKeyEvent): ActivityEntry {
       };
     case 'KeyRevoked':
       return event.payload.cause === 'leak'
-        ? { ...base, actor: 'scanner', actorName: 'leak report', action: 'revoked', details: { cause: 'leak' } }
+        ? { ...base, actor: 'scanner', actorName: 'leak report', from, action: 'revoked', details: { cause: 'leak' } }
         : { ...base, ...user, action: 'revoked', details: { cause: 'owner' } };
     case 'KeyExpiring':
       return {
@@ -66,6 +67,7 @@ export function activityOf(event: AnyKeyEvent): ActivityEntry {
         ...base,
         actor: 'scanner',
         actorName: reporter,
+        from: null,
         action: 'leak_reported',
         details: { url, source, response: action },
       };

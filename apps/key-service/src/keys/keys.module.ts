@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AuthModule } from '../auth/auth.module';
 import { KeyCap } from './key-cap';
@@ -8,6 +8,7 @@ import { Key, KeySchema } from './key.schema';
 import { KeysController } from './keys.controller';
 import { KeysRepository } from './keys.repository';
 import { KeysService } from './keys.service';
+import { RequestOriginMiddleware } from './request-origin';
 
 @Module({
   imports: [MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]), AuthModule],
@@ -15,4 +16,8 @@ import { KeysService } from './keys.service';
   providers: [KeysService, KeysRepository, KeyHasher, KeyChanges, KeyCap],
   exports: [KeysService, KeysRepository, KeyHasher, KeyChanges],
 })
-export class KeysModule {}
+export class KeysModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestOriginMiddleware).forRoutes(KeysController);
+  }
+}

@@ -26,6 +26,7 @@ import { KeyChanges } from './key-changes';
 import { KeyHasher } from './key-hasher';
 import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
 import { isDuplicateKeyError, KeysRepository } from './keys.repository';
+import { requestOrigin } from './request-origin';
 import { freeRotationLabel, labelKeyOf } from './labels';
 import { addMonths } from './validity';
 
@@ -116,6 +117,7 @@ export class KeysService {
           previousContacts: [...doc.contacts],
           contacts,
           expiresAt: doc.expiresAt.toISOString(),
+          ...requestOrigin(),
         },
       });
       const entries = [outboxEntry(Topic.KeyEvents, event)];
@@ -301,6 +303,7 @@ export class KeysService {
           newLabel: replacement.label,
           newLastFive: replacement.lastFive,
           newExpiresAt: replacement.expiresAt.toISOString(),
+          ...requestOrigin(),
         },
       });
       const set: Partial<Key> = {
@@ -355,6 +358,7 @@ export class KeysService {
           contacts: [...doc.contacts],
           revokedAt: now.toISOString(),
           cause: leak ? 'leak' : 'owner',
+          ...(leak ? {} : requestOrigin()),
         },
       }),
       // A key is revoked once, so its revocation has one id: should two racing revocations both
@@ -405,7 +409,14 @@ export class KeysService {
               keyId: id,
               owner,
               occurredAt: now,
-              payload: { label, lastFive, contacts, createdAt: now.toISOString(), expiresAt: expiresAt.toISOString() },
+              payload: {
+                label,
+                lastFive,
+                contacts,
+                createdAt: now.toISOString(),
+                expiresAt: expiresAt.toISOString(),
+                ...requestOrigin(),
+              },
             }),
           ),
         ];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailList, isoDate } from '../envelope';
+import { emailList, isoDate, requestedFrom } from '../envelope';
 
 export const KEY_CONTACTS_CHANGED = 'KeyContactsChanged';
 /** Both the previous and the new contacts hear of the change. */
@@ -9,5 +9,6 @@ export const keyContactsChangedV1 = z.object({
   previousContacts: emailList,
   contacts: emailList,
   expiresAt: isoDate,
+  requestedFrom,
 });
 export type KeyContactsChangedPayload = z.infer<typeof keyContactsChangedV1>;

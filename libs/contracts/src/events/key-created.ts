@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailList, isoDate } from '../envelope';
+import { emailList, isoDate, requestedFrom } from '../envelope';
 
 export const KEY_CREATED = 'KeyCreated';
 /** A key created on its own; a rotation's replacement is announced by KeyRotated instead (CHANGES.md). */
@@ -9,5 +9,6 @@ export const keyCreatedV1 = z.object({
   contacts: emailList,
   createdAt: isoDate,
   expiresAt: isoDate,
+  requestedFrom,
 });
 export type KeyCreatedPayload = z.infer<typeof keyCreatedV1>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailList, isoDate } from '../envelope';
+import { emailList, isoDate, requestedFrom } from '../envelope';
 
 export const KEY_REVOKED = 'KeyRevoked';
 
@@ -16,5 +16,6 @@ export const keyRevokedV1 = z.object({
   contacts: emailList,
   revokedAt: isoDate,
   cause: z.enum(REVOCATION_CAUSES).optional(),
+  requestedFrom,
 });
 export type KeyRevokedPayload = z.infer<typeof keyRevokedV1>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailList, isoDate } from '../envelope';
+import { emailList, isoDate, requestedFrom } from '../envelope';
 
 export const KEY_ROTATED = 'KeyRotated';
 /**
@@ -16,5 +16,6 @@ export const keyRotatedV1 = z.object({
   newLabel: z.string().min(1),
   newLastFive: z.string().length(5),
   newExpiresAt: isoDate,
+  requestedFrom,
 });
 export type KeyRotatedPayload = z.infer<typeof keyRotatedV1>;

@@ -12,6 +12,8 @@ export class ActivityEntryResponse {
   actor: ActorKind;
   @ApiProperty({ description: 'The user’s email, "keyward’s scheduler", or the scanner that reported a leak' })
   actorName: string;
+  @ApiProperty({ nullable: true, type: String, description: 'Client address of the user’s request' })
+  from: string | null;
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
@@ -30,6 +32,7 @@ export class ActivityEntryResponse {
       action: entry.action,
       actor: entry.actor,
       actorName: entry.actorName,
+      from: entry.from ?? null,
       details: entry.details,
     };
   }

@@ -283,7 +283,10 @@ async function loadActivity(reset: boolean): Promise<void> {
 
 function activityItem(entry: ActivityEntryView): HTMLLIElement {
   const timeZone = (user as SessionUser).timeZone;
-  const who = entry.actor === 'user' ? entry.actorName : `${entry.actorName} (${entry.actor})`;
+  const who =
+    entry.actor === 'user'
+      ? `${entry.actorName}${entry.from ? ` from ${entry.from}` : ''}`
+      : `${entry.actorName} (${entry.actor})`;
   return el(
     'li',
     { className: `timeline-entry timeline-${entry.action}` },

@@ -71,6 +71,7 @@ describe('activity on the Settings page', () => {
     action,
     actor: 'user',
     actorName: 'alice@example.com',
+    from: '203.0.113.9',
     details,
   });
 

@@ -82,6 +82,8 @@ export interface ActivityEntryView {
   action: 'created' | 'contacts_changed' | 'rotated' | 'revoked' | 'expired' | 'reminder_sent' | 'leak_reported';
   actor: 'user' | 'scheduler' | 'scanner';
   actorName: string;
+  /** The client address of a user's request. */
+  from: string | null;
   details: Record<string, unknown>;
 }
 
