@@ -9,7 +9,9 @@ import {
   KEY_REVOKED,
   KEY_ROTATED,
 } from '@keyward/contracts';
-import { activityOf } from './activity-projection';
+import { activitiesOf } from './activity-projection';
+
+const activityOf = (event: Parameters<typeof activitiesOf>[0]) => activitiesOf(event)[0];
 
 const owner = { userId: 'u-1', email: 'alice@example.com', timeZone: 'Asia/Singapore' };
 const key = { label: 'production', lastFive: 'Xk3p9', contacts: ['ops@example.com'] };
@@ -86,20 +88,34 @@ describe('activity projection', () => {
       ['user', null, { cause: 'owner' }],
       'events written before causes and addresses',
     );
-    const rotated = activityOf(
-      event(KEY_ROTATED, {
-        ...key,
-        oldKeyExpiresAt: at.toISOString(),
-        newKeyId: 'k-2',
-        newLabel: 'production (2027-01-10)',
-        newLastFive: 'Qm7Tz',
-        newExpiresAt: '2027-07-10T09:30:00.000Z',
-      }),
-    );
+    const rotation = event(KEY_ROTATED, {
+      ...key,
+      oldKeyExpiresAt: at.toISOString(),
+      newKeyId: 'k-2',
+      newLabel: 'production (2027-01-10)',
+      newLastFive: 'Qm7Tz',
+      newExpiresAt: '2027-07-10T09:30:00.000Z',
+      requestedFrom: '203.0.113.9',
+    });
+    const [rotated, replacement] = activitiesOf(rotation);
     assert.deepEqual(rotated.details, {
       newKeyId: 'k-2',
       newLabel: 'production (2027-01-10)',
       oldKeyExpiresAt: at.toISOString(),
+    });
+    // The rotation is the only event about its new key: that key's timeline starts with it.
+    assert.deepEqual(replacement, {
+      _id: `${rotation.eventId}:replacement`,
+      ownerId: 'u-1',
+      keyId: 'k-2',
+      at,
+      label: 'production (2027-01-10)',
+      lastFive: 'Qm7Tz',
+      actor: 'user',
+      actorName: 'alice@example.com',
+      from: '203.0.113.9',
+      action: 'created',
+      details: { contacts: ['ops@example.com'], replaces: 'k-1' },
     });
   });
 });

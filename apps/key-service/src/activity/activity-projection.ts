@@ -2,11 +2,34 @@ import { AnyKeyEvent } from '@keyward/contracts';
 import { ActivityEntry } from './activity-entry.schema';
 
 /**
- * The activity entry a key event stands for. Who did it follows from what happened: reminders and
- * expiries are the scheduler's, leaks (and revocations caused by one) a scanner's, anything else
- * the account's user (only the owner can change a key).
+ * The activity entries a key event stands for: one, except a rotation, which is also the only
+ * event about its replacement (so the new key's timeline starts with it). Ids derive from the
+ * event's, so a redelivery records nothing new.
  */
-export function activityOf(event: AnyKeyEvent): ActivityEntry {
+export function activitiesOf(event: AnyKeyEvent): ActivityEntry[] {
+  const entry = activityOf(event);
+  if (event.type !== 'KeyRotated') return [entry];
+  const p = event.payload;
+  return [
+    entry,
+    {
+      ...entry,
+      _id: `${event.eventId}:replacement`,
+      keyId: p.newKeyId,
+      label: p.newLabel,
+      lastFive: p.newLastFive,
+      action: 'created',
+      details: { contacts: p.contacts, replaces: event.keyId },
+    },
+  ];
+}
+
+/**
+ * The activity entry of a key event, on its key. Who did it follows from what happened: reminders
+ * and expiries are the scheduler's, leaks (and revocations caused by one) a scanner's, anything
+ * else the account's user (only the owner can change a key).
+ */
+function activityOf(event: AnyKeyEvent): ActivityEntry {
   const from = 'requestedFrom' in event.payload ? (event.payload.requestedFrom ?? null) : null;
   const user = { actor: 'user' as const, actorName: event.owner.email, from };
   const scheduler = { actor: 'scheduler' as const, actorName: "keyward's scheduler", from: null };

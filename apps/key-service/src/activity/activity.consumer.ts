@@ -1,7 +1,7 @@
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { parseKeyEvent, Topic } from '@keyward/contracts';
 import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
-import { activityOf } from './activity-projection';
+import { activitiesOf } from './activity-projection';
 import { ActivityRepository } from './activity.repository';
 
 /**
@@ -33,6 +33,6 @@ export class ActivityConsumer implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async onKeyEvent({ message }: IncomingMessage): Promise<void> {
-    await this.activity.record(activityOf(parseKeyEvent(message.value)));
+    for (const entry of activitiesOf(parseKeyEvent(message.value))) await this.activity.record(entry);
   }
 }

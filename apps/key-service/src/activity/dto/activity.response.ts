@@ -2,7 +2,8 @@ import { ApiProperty } from '@nestjs/swagger';
 import { ACTIVITY_ACTIONS, ACTORS, ActivityAction, ActivityEntry, ActorKind } from '../activity-entry.schema';
 
 export class ActivityEntryResponse {
-  @ApiProperty({ description: 'The key event this entry records' }) id: string;
+  @ApiProperty({ description: 'The key event this entry records (`<eventId>:replacement` for a rotation’s new key)' })
+  id: string;
   @ApiProperty() keyId: string;
   @ApiProperty() label: string;
   @ApiProperty() lastFive: string;
@@ -18,7 +19,7 @@ export class ActivityEntryResponse {
     type: 'object',
     additionalProperties: true,
     description:
-      'created: contacts; contacts_changed: added, removed; rotated: newKeyId, newLabel, oldKeyExpiresAt; revoked: cause (owner | leak); reminder_sent: daysLeft, to; leak_reported: url, source, response (revoked | notified)',
+      'created: contacts (and replaces: the rotated key’s id, for a rotation’s new key); contacts_changed: added, removed; rotated: newKeyId, newLabel, oldKeyExpiresAt; revoked: cause (owner | leak); reminder_sent: daysLeft, to; leak_reported: url, source, response (revoked | notified)',
   })
   details: Record<string, unknown>;
 

@@ -78,6 +78,10 @@ describe('activity on the Settings page', () => {
   it('says in a sentence what each action did to which key', () => {
     assert.equal(activityText(entry('created', { contacts: ['a@x.io'] })), 'Created “prod” (…Xk3p9), contacts a@x.io');
     assert.equal(
+      activityText(entry('created', { contacts: ['a@x.io'], replaces: 'k-0' })),
+      'Created “prod” (…Xk3p9) by rotation, contacts a@x.io',
+    );
+    assert.equal(
       activityText(entry('contacts_changed', { added: ['b@x.io'], removed: ['a@x.io', 'c@x.io'] })),
       'Changed the contacts of “prod” (…Xk3p9): added b@x.io; removed a@x.io, c@x.io',
     );

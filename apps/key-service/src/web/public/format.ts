@@ -95,7 +95,7 @@ export function activityText(entry: ActivityEntryView): string {
   const d = entry.details;
   switch (entry.action) {
     case 'created':
-      return `Created ${key}, contacts ${list(d.contacts).join(', ') || 'none'}`;
+      return `Created ${key}${d.replaces ? ' by rotation' : ''}, contacts ${list(d.contacts).join(', ') || 'none'}`;
     case 'contacts_changed': {
       const changes = [
         ...(list(d.added).length ? [`added ${list(d.added).join(', ')}`] : []),
