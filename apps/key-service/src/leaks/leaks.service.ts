@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { isNotAKey } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { KeyHasher } from '../keys/key-hasher';
+import { KeyStatus } from '../keys/key.schema';
 import { KeysRepository } from '../keys/keys.repository';
 import { KeysService, LeakOutcome, LeakReport } from '../keys/keys.service';
 
@@ -39,7 +40,8 @@ export class LeaksService {
   private async report({ key, ...where }: ReportedText): Promise<LeakResult> {
     if (isNotAKey(key)) return 'unknown';
     const doc = await this.keys.findByHash(this.hasher.hash(key));
-    if (!doc) return 'unknown';
+    // A pending replacement's text was never handed out: as in verification, it does not exist.
+    if (!doc || doc.status === KeyStatus.Pending) return 'unknown';
     const result = await this.keysService.containLeak(doc, where, this.clock.now());
     this.logger.log({ keyId: doc.id, ownerId: doc.owner.userId, reporter: where.reporter, result }, 'leak reported');
     return result;
