@@ -92,7 +92,6 @@ async function main(): Promise<void> {
     NODE_ENV: 'production',
     KEY_HASH_SECRET: 'bench-verify-key-hash-secret-0123456789abcdef',
     LOGIN_CODE_SEALING_KEY: 'bench-verify-login-code-sealing-key-0123456789',
-    KEY_VERIFY_SEALING_KEY: 'bench-verify-key-verify-sealing-key-0123456789',
     VERIFY_SERVICE_TOKENS: SERVICE_TOKEN,
     VERIFY_HTTP_PORT: String(internalPort),
   });

@@ -3,7 +3,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { applyRouteBodyConfig, createHttpApp, exitOnStartupFailure, listen, validationPipe } from '@keyward/platform';
 import { KeyServiceModule } from './app.module';
 import { serveWebAssets } from './web/web-assets';
-import { connectVerificationTransport } from './verification/verification.transport';
+import { startVerificationTransport } from './verification/verification.transport';
 
 async function bootstrap(): Promise<void> {
   const app = await createHttpApp(KeyServiceModule, async (http) => {
@@ -18,7 +18,7 @@ async function bootstrap(): Promise<void> {
       .build();
     SwaggerModule.setup('docs', http, () => SwaggerModule.createDocument(http, openApi));
   });
-  await connectVerificationTransport(app);
+  await startVerificationTransport(app);
   await listen(app);
 }
 

@@ -1,35 +1,52 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { seal, unseal } from './sealing';
+import { seal, sealingKeyFromSecret, unseal } from './sealing';
 import { parseMessage } from './validation';
 
 /**
  * key-service → notification-service: email this one-time login code. The code is a secret, so it
  * crosses Kafka sealed (AES-256-GCM under LOGIN_CODE_SEALING_KEY, shared by the two services);
- * only the email itself shows it.
+ * only the email itself shows it. The seal binds the code to this message's recipient, event id
+ * and expiry, so a Kafka writer who copies it into a message addressed to itself gets a code that
+ * does not open.
+ *
+ * Version 2 added that binding. Version 1 messages are refused, not read: reading them would
+ * accept exactly the re-addressed codes the binding exists to stop, and a code lives 10 minutes,
+ * so the few in flight at an upgrade are simply requested again (docs/SECURITY.md, "Kafka").
  */
 export const LOGIN_CODE_REQUESTED = 'LoginCodeRequested';
-export const LOGIN_CODE_VERSION = 1;
+export const LOGIN_CODE_VERSION = 2;
 
 export const loginCodeRequestedSchema = z
   .object({
     eventId: z.string().uuid(),
     type: z.literal(LOGIN_CODE_REQUESTED),
-    version: z.literal(LOGIN_CODE_VERSION),
+    version: z.literal(LOGIN_CODE_VERSION, {
+      errorMap: () => ({ message: `only version ${LOGIN_CODE_VERSION} (the code bound to its recipient) is accepted` }),
+    }),
     occurredAt: z.string().datetime({ offset: true }),
     email: z.string().email(),
     timeZone: z.string().min(1),
     expiresAt: z.string().datetime({ offset: true }),
-    /** base64url(iv ‖ ciphertext ‖ tag) of the code. */
-    sealedCode: z.string().min(1),
+    /** `<keyId>.<base64url(iv ‖ ciphertext ‖ tag)>` of the code (libs/contracts/src/sealing.ts). */
+    sealedCode: z.string().min(1).max(256),
   })
   .strict();
 
 export type LoginCodeRequested = z.infer<typeof loginCodeRequestedSchema>;
 
-/** Opens a sealed code; throws InvalidMessageError when it was sealed under another key or altered. */
-export function openLoginCode(sealedCode: string, secret: string): string {
-  return unseal(sealedCode, secret, 'sealedCode', 'LOGIN_CODE_SEALING_KEY');
+/** What the sealed code is bound to: opening it in any other message fails. */
+const boundTo = (message: Pick<LoginCodeRequested, 'eventId' | 'email' | 'expiresAt'>) => [
+  LOGIN_CODE_REQUESTED,
+  String(LOGIN_CODE_VERSION),
+  message.eventId,
+  message.email,
+  message.expiresAt,
+];
+
+/** Opens a message's code; throws InvalidMessageError when it was sealed under another key, altered or re-addressed. */
+export function openLoginCode(message: LoginCodeRequested, secret: string): string {
+  return unseal(message.sealedCode, [sealingKeyFromSecret(secret)], boundTo(message), 'sealedCode');
 }
 
 export function buildLoginCodeRequested(fields: {
@@ -40,7 +57,7 @@ export function buildLoginCodeRequested(fields: {
   secret: string;
   occurredAt?: Date;
 }): LoginCodeRequested {
-  return loginCodeRequestedSchema.parse({
+  const message = {
     eventId: randomUUID(),
     type: LOGIN_CODE_REQUESTED,
     version: LOGIN_CODE_VERSION,
@@ -48,8 +65,9 @@ export function buildLoginCodeRequested(fields: {
     email: fields.email,
     timeZone: fields.timeZone,
     expiresAt: fields.expiresAt.toISOString(),
-    sealedCode: seal(fields.code, fields.secret),
-  });
+  };
+  const sealedCode = seal(fields.code, sealingKeyFromSecret(fields.secret), boundTo(message));
+  return loginCodeRequestedSchema.parse({ ...message, sealedCode });
 }
 
 export function parseLoginCodeRequested(raw: Buffer | string | null): LoginCodeRequested {

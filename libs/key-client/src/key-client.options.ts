@@ -1,6 +1,10 @@
 export interface KeyClientOptions {
-  /** Shared with key-service's KEY_VERIFY_SEALING_KEY: keys cross Kafka sealed under it. */
-  sealingSecret: string;
+  /**
+   * This service's own credentials for Kafka verification, `id:base64key` (a 32-byte key), as
+   * listed for it in key-service's KEY_VERIFY_CALLERS. Several, comma-separated, while a key is
+   * rotated: the first seals new requests, any of them opens replies.
+   */
+  credentials: string;
   /** Names this service's consumer groups (e.g. the service name). */
   clientName: string;
   /** Most verifications kept in memory (default 10,000). */

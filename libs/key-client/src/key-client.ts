@@ -1,7 +1,16 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ClientKafka } from '@nestjs/microservices';
+import { ClientKafka, IncomingResponse, KafkaHeaders, PacketId, ReadPacket } from '@nestjs/microservices';
 import { ConfigService } from '@nestjs/config';
-import { buildKeyVerifyRequest, isNotAKey, KeyVerification, parseKeyVerification, Topic } from '@keyward/contracts';
+import {
+  buildKeyVerifyRequest,
+  isNotAKey,
+  KeyVerification,
+  KeyVerifyRequest,
+  openKeyVerification,
+  parseSealingKeys,
+  SealingKey,
+  Topic,
+} from '@keyward/contracts';
 import {
   CONSUMER_GROUP_TIMINGS,
   KafkaConsumerFactory,
@@ -9,11 +18,21 @@ import {
   ManagedConsumer,
   REQUEST_REPLY_PRODUCER,
 } from '@keyward/kafka';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { firstValueFrom, timeout } from 'rxjs';
 import { KEY_CLIENT_OPTIONS, KeyClientOptions } from './key-client.options';
 import { keyInvalidationConsumer } from './key-invalidations';
 import { VerificationCache } from './verification-cache';
+
+/** Nest's Kafka client, with each request's correlation id being its request id, which the sealed request and reply are bound to. */
+class KeyVerifyClientKafka extends ClientKafka {
+  protected override assignPacketId(packet: ReadPacket): ReadPacket & PacketId {
+    return Object.assign(packet, { id: (packet.data as KeyVerifyRequest).requestId });
+  }
+}
+
+/** An id no request has: Nest hands the reply to nobody. */
+const NOBODY = '';
 
 /**
  * Verifies keys with key-service over Kafka request/reply (@nestjs/microservices), remembering
@@ -24,6 +43,11 @@ import { VerificationCache } from './verification-cache';
  * assigner always has one member and cannot fall into its rebalance bug (nestjs/nest#12355);
  * the price is that every instance reads every reply on the partition it names and ignores the
  * ones it did not ask for.
+ *
+ * Only a reply key-service sealed under this caller's key for exactly the pending request, on the
+ * reply topic and recently, is an answer; anything else on the reply topic (forged, altered,
+ * replayed to another request, stale, or one of key-service's unsealed error notes) is dropped
+ * before Nest routes it, so it neither answers nor fails the request, and is never cached.
  */
 @Injectable()
 export class KeyClient implements OnModuleInit, OnApplicationShutdown {
@@ -35,6 +59,7 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
   private readonly requestTopic: string;
   private readonly client: ClientKafka;
   private readonly invalidations: ManagedConsumer;
+  private readonly credentials: SealingKey[];
 
   constructor(
     @Inject(KEY_CLIENT_OPTIONS) private readonly options: KeyClientOptions,
@@ -47,8 +72,9 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
     this.negativeTtlMs = options.negativeCacheTtlMs ?? 5_000;
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.requestTopic = topics.name(Topic.KeyVerify);
+    this.credentials = parseSealingKeys(options.credentials);
     const instance = `${options.clientName}-key-client-${randomBytes(6).toString('hex')}`;
-    this.client = new ClientKafka({
+    this.client = new KeyVerifyClientKafka({
       client: { clientId: instance, brokers: config.getOrThrow<string[]>('KAFKA_BROKERS') },
       consumer: {
         groupId: topics.namespace + instance,
@@ -57,6 +83,7 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
       },
       producer: REQUEST_REPLY_PRODUCER,
       postfixId: '',
+      deserializer: { deserialize: (message) => this.answerIn(message) },
     });
     this.client.subscribeToResponseOf(this.requestTopic);
     this.invalidations = keyInvalidationConsumer(consumers, `${options.clientName}-key-client-cache`, (keyId) =>
@@ -80,12 +107,14 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
     if (isNotAKey(key)) return Promise.resolve({ valid: false, reason: 'unknown' });
     const hash = createHash('sha256').update(key).digest('base64url');
     return this.cache.resolve(hash, async () => {
-      const answer = parseKeyVerification(
-        await firstValueFrom(
-          this.client
-            .send<unknown>(this.requestTopic, buildKeyVerifyRequest(key, this.options.sealingSecret))
-            .pipe(timeout(this.timeoutMs)),
-        ),
+      const request = buildKeyVerifyRequest(key, {
+        topic: this.requestTopic,
+        requestId: randomUUID(),
+        callerKey: this.credentials[0],
+        now: new Date(),
+      });
+      const answer = await firstValueFrom(
+        this.client.send<KeyVerification>(this.requestTopic, request).pipe(timeout(this.timeoutMs)),
       );
       const now = Date.now();
       if (!answer.valid) return { value: answer, expiresAtMs: now + this.negativeTtlMs };
@@ -95,6 +124,23 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
         expiresAtMs: Math.min(now + this.ttlMs, Date.parse(answer.expiresAt)),
       };
     });
+  }
+
+  /** The answer a reply carries for the request its correlation id names, or nobody's when it is not authentic. */
+  private answerIn(message: { headers: Record<string, unknown>; value: unknown; topic: string }): IncomingResponse {
+    const requestId = String(message.headers[KafkaHeaders.CORRELATION_ID]);
+    try {
+      const response = openKeyVerification(message.value, {
+        topic: message.topic,
+        requestId,
+        callerKeys: this.credentials,
+        now: new Date(),
+      });
+      return { id: requestId, response, isDisposed: true };
+    } catch (error) {
+      this.logger.warn(`dropped a reply on ${message.topic} for request ${requestId}: ${(error as Error).message}`);
+      return { id: NOBODY };
+    }
   }
 
   /** Connects and waits for the reply partition: ClientKafka learns it when its group is joined. */

@@ -55,7 +55,7 @@ export const keyServiceEnv = z
   .refine(verificationSecretsSet, {
     path: ['VERIFY_SERVICE_TOKENS'],
     message:
-      'VERIFY_SERVICE_TOKENS and KEY_VERIFY_SEALING_KEY must be set in production (the development defaults are public)',
+      'VERIFY_SERVICE_TOKENS and KEY_VERIFY_CALLERS must be set in production (the development defaults are public)',
   })
   .refine(leakSecretsSet, {
     path: ['LEAK_SCANNER_PUBLIC_KEYS'],

@@ -1,7 +1,10 @@
+import { parseSealingKeys, SealingKey } from '@keyward/contracts';
 import { z } from 'zod';
 
 export const DEV_VERIFY_SERVICE_TOKEN = 'keyward-local-development-only-verify-token';
-export const DEV_KEY_VERIFY_SEALING_KEY = 'keyward-local-development-only-key-verify-sealing-key';
+/** One caller, `dev`, whose key is public: for development and tests only. */
+export const DEV_KEY_VERIFY_CALLERS = `dev:${Buffer.from('keyward-local-development-only!!').toString('base64')}`;
+const DEV_CALLER_KEY = parseSealingKeys(DEV_KEY_VERIFY_CALLERS)[0].key;
 
 /** A comma-separated list of service tokens, each long enough not to be guessed. */
 export const serviceTokenList = (developmentDefault: string) =>
@@ -25,8 +28,22 @@ export const verificationEnv = {
    * internal services); 0 serves verification on HTTP_PORT only.
    */
   VERIFY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
-  /** Keys cross Kafka sealed under this secret; internal services using libs/key-client share it. */
-  KEY_VERIFY_SEALING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_KEY_VERIFY_SEALING_KEY),
+  /**
+   * The callers of Kafka verification, `id:base64key,…` (32-byte keys): each internal service
+   * using libs/key-client holds its own id and key, and key-service answers only requests sealed
+   * under one of these. Several ids per caller let its key be rotated.
+   */
+  KEY_VERIFY_CALLERS: z
+    .string()
+    .default(DEV_KEY_VERIFY_CALLERS)
+    .transform((text, ctx): SealingKey[] => {
+      try {
+        return parseSealingKeys(text);
+      } catch (error) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   VERIFY_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(50_000),
   /** How long a valid key's verification is reused without a lookup (never past the key's expiry). */
   VERIFY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
@@ -45,11 +62,11 @@ export const verificationEnv = {
 export function verificationSecretsSet(env: {
   NODE_ENV: string;
   VERIFY_SERVICE_TOKENS: string[];
-  KEY_VERIFY_SEALING_KEY: string;
+  KEY_VERIFY_CALLERS: SealingKey[];
 }) {
   return (
     env.NODE_ENV !== 'production' ||
     (!env.VERIFY_SERVICE_TOKENS.includes(DEV_VERIFY_SERVICE_TOKEN) &&
-      env.KEY_VERIFY_SEALING_KEY !== DEV_KEY_VERIFY_SEALING_KEY)
+      !env.KEY_VERIFY_CALLERS.some((caller) => caller.key.equals(DEV_CALLER_KEY)))
   );
 }

@@ -10,7 +10,15 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { KeyVerification, openKeyVerifyRequest, Topic } from '@keyward/contracts';
+import {
+  KeyVerification,
+  KeyVerifyReply,
+  openKeyVerifyRequest,
+  SealingKey,
+  sealKeyVerification,
+  Topic,
+} from '@keyward/contracts';
+import { Clock } from '@keyward/platform';
 import { KeyVerificationResponse } from './dto/key-verification.response';
 import { VerifyKeyDto } from './dto/verify-key.dto';
 import { ServiceTokenGuard } from './service-token.guard';
@@ -24,13 +32,14 @@ import { VerifyRequestFilter } from './verify-request.filter';
 @Controller('v1/keys/verify')
 export class VerificationController {
   private readonly logger = new Logger(VerificationController.name);
-  private readonly sealingSecret: string;
+  private readonly callers: SealingKey[];
 
   constructor(
     private readonly verification: VerificationService,
+    private readonly clock: Clock,
     config: ConfigService,
   ) {
-    this.sealingSecret = config.getOrThrow<string>('KEY_VERIFY_SEALING_KEY');
+    this.callers = config.getOrThrow<SealingKey[]>('KEY_VERIFY_CALLERS');
   }
 
   @Post()
@@ -51,9 +60,11 @@ export class VerificationController {
 
   @MessagePattern(Topic.KeyVerify)
   @UseFilters(VerifyRequestFilter)
-  async onVerifyRequest(@Payload() request: unknown, @Ctx() context: KafkaContext): Promise<KeyVerification | null> {
+  async onVerifyRequest(@Payload() request: unknown, @Ctx() context: KafkaContext): Promise<KeyVerifyReply | null> {
     const headers = context.getMessage().headers ?? {};
-    if (!headers[KafkaHeaders.CORRELATION_ID] || !headers[KafkaHeaders.REPLY_TOPIC]) {
+    const correlationId = headers[KafkaHeaders.CORRELATION_ID];
+    const replyTopic = headers[KafkaHeaders.REPLY_TOPIC];
+    if (!correlationId || !replyTopic) {
       // Nest treats such a message as an event: a failure would not be answered but retried forever,
       // stalling the partition. Nobody waits for an answer, so skip it.
       this.logger.warn(
@@ -61,6 +72,19 @@ export class VerificationController {
       );
       return null;
     }
-    return this.verification.verify(openKeyVerifyRequest(request, this.sealingSecret));
+    // Throws for a caller key id not in KEY_VERIFY_CALLERS, an altered or stale request: no answer.
+    const { key, requestId, callerKey } = openKeyVerifyRequest(request, {
+      topic: context.getTopic(),
+      correlationId: String(correlationId),
+      callers: this.callers,
+      now: this.clock.now(),
+    });
+    const verification = await this.verification.verify(key);
+    return sealKeyVerification(verification, {
+      topic: String(replyTopic),
+      requestId,
+      callerKey,
+      now: this.clock.now(),
+    });
   }
 }

@@ -55,6 +55,7 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
   /** Joins the key-events topic before serving, so no invalidation is missed once answers are cached. */
   async onApplicationBootstrap(): Promise<void> {
     await this.invalidations.start();
+    this.logger.log('following key events: cached answers are dropped on revocation, expiry, rotation');
   }
 
   async onApplicationShutdown(): Promise<void> {

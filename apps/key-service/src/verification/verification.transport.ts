@@ -57,8 +57,13 @@ class NamespacedServerKafka extends ServerKafka {
   }
 }
 
-/** Makes key-service a hybrid app answering verification requests over Kafka; call before listen. */
-export async function connectVerificationTransport(app: INestApplication): Promise<void> {
+/**
+ * Makes key-service a hybrid app answering verification requests over Kafka, and initialises the
+ * app: the server starts consuming only after init, when VerificationService has joined the
+ * key-events group, so no answer is cached in a window where a revocation would be missed.
+ * Call before listen.
+ */
+export async function startVerificationTransport(app: INestApplication): Promise<void> {
   const config = app.get(ConfigService);
   const topics = app.get(KafkaTopicsService);
   const namespace = topics.namespace;
@@ -85,7 +90,7 @@ export async function connectVerificationTransport(app: INestApplication): Promi
     },
     { inheritAppConfig: true },
   );
-  // Runs before the app's init, which is where our producer would otherwise create the topics.
   await topics.ensureTopics([Topic.KeyVerify, Topic.KeyVerifyReply]);
+  await app.init();
   await app.startAllMicroservices();
 }

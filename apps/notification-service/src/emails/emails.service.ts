@@ -41,7 +41,7 @@ export class EmailsService {
 
   /** The login code inside a message; throws InvalidMessageError when it cannot be opened. */
   openLoginCode(message: LoginCodeRequested): string {
-    return openLoginCode(message.sealedCode, this.sealingKey);
+    return openLoginCode(message, this.sealingKey);
   }
 
   /** Until when the message's email helps (epoch ms): a login code until it expires, others for good. */
