@@ -7,13 +7,14 @@ import { firstReminderAt } from '../apps/key-service/src/reminders/reminder-sche
 import { LEGACY_EXPIRES_AT } from '../apps/key-service/src/keys/validity';
 import { loggedInUser } from './support/accounts';
 import { call } from './support/http';
+import { InProcessKeyService } from './support/key-services';
 import { InProcessScheduler, TestClock } from './support/schedulers';
 
 const DAY = 24 * 60 * 60 * 1000;
 const STAGES = [30, 14, 7, 3, 1];
 
 /**
- * Reminders end to end: key-service and notification-service as real processes, schedulers in
+ * Reminders end to end: notification-service as a real process, key-service and the schedulers in
  * this process with a clock the test moves, real Kafka, FerretDB and Mailpit. Each phase walks the
  * clock forward a day at a time and reads what every mailbox received.
  */
@@ -22,7 +23,7 @@ describe('reminders before expiry, exactly once', () => {
   const mailpit = new Mailpit();
   const clock = new TestClock(new Date());
   const schedulers: InProcessScheduler[] = [];
-  let keyService: ServiceProcess;
+  let keyService: InProcessKeyService;
   let notificationService: ServiceProcess;
   let db: mongoose.Connection;
   let token: string;
@@ -30,10 +31,12 @@ describe('reminders before expiry, exactly once', () => {
   const at = (name: string) => `${name}@${emailDomain}`;
 
   before(async () => {
-    [keyService, notificationService] = await Promise.all([
-      ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys') }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-    ]);
+    notificationService = await ServiceProcess.start('notification-service', {
+      ...env,
+      MONGO_URI: mongoUri('notifications'),
+    });
+    // key-service judges a reminder command by its own clock (a command's asOf is never taken as
+    // later than its now), so it runs here too, on the schedulers' clock.
     InProcessScheduler.configure({
       ...env,
       MONGO_URI: mongoUri('keys'),
@@ -43,7 +46,8 @@ describe('reminders before expiry, exactly once', () => {
       // Passes are driven by the test's clock; the cron would only repeat the current time.
       REMINDER_SCAN_CRON: '0 0 0 1 1 *',
     });
-    token = await loggedInUser(mongoUri('keys'), at('owner'));
+    keyService = await InProcessKeyService.start(clock);
+    token = await loggedInUser(mongoUri('keys'), at('owner'), 400 * DAY);
     db = await mongoose.createConnection(mongoUri('keys')).asPromise();
     userId = String((await db.collection('users').findOne({ email: at('owner') }))?._id);
   });

@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { INestApplicationContext, Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
-import { NestFactory } from '@nestjs/core';
+import { INestApplicationContext } from '@nestjs/common';
 import { Topic, TOPIC_SPECS } from '@keyward/contracts';
-import { KafkaModule, kafkaEnv } from '@keyward/kafka';
-import { KeyClient, KeyClientModule } from '@keyward/key-client';
+import { KeyClient } from '@keyward/key-client';
 import { freePort, isolatedEnv, ServiceProcess, sleep } from '@keyward/testing';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
-import { z } from 'zod';
 import { generateKey } from '../apps/key-service/src/keys/key-format';
 import { loggedInUser } from './support/accounts';
+import { startSampleService } from './support/sample-service';
 
 const SERVICE_TOKEN = 'verify-e2e-service-token-0123456789abcdef';
 /** The sample service's credentials for Kafka verification, as listed in KEY_VERIFY_CALLERS. */
@@ -23,25 +20,6 @@ interface CreatedKey {
   key: string;
   label: string;
   expiresAt: string;
-}
-
-/** A sample internal service: a Nest app in this process that verifies keys through libs/key-client. */
-async function startSampleService(
-  env: Record<string, string>,
-  credentials: string,
-  timeoutMs = 20_000,
-): Promise<INestApplicationContext> {
-  const config = z.object({ ...kafkaEnv, SERVICE_NAME: z.string() }).parse({ ...env, SERVICE_NAME: 'sample-service' });
-  @Module({
-    imports: [
-      ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: () => config }),
-      KafkaModule,
-      // A generous timeout: answers are asserted here, not latency, on a machine shared by many runs.
-      KeyClientModule.register({ credentials, clientName: 'sample-service', timeoutMs }),
-    ],
-  })
-  class SampleServiceModule {}
-  return NestFactory.createApplicationContext(SampleServiceModule, { logger: ['error', 'warn'] });
 }
 
 /**

@@ -3,9 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * Logs a user in by writing the account and a session straight into key-service's database,
- * as the login flow would. Returns the bearer token.
+ * as the login flow would. Returns the bearer token. `validForMs` lets a test whose key-service
+ * runs on a moved clock keep its session.
  */
-export async function loggedInUser(mongoUri: string, email: string): Promise<string> {
+export async function loggedInUser(mongoUri: string, email: string, validForMs = 3_600_000): Promise<string> {
   const db = await mongoose.createConnection(mongoUri).asPromise();
   try {
     const now = new Date();
@@ -23,7 +24,7 @@ export async function loggedInUser(mongoUri: string, email: string): Promise<str
       _id: createHash('sha256').update(token).digest('base64url'),
       userId: insertedId.toHexString(),
       createdAt: now,
-      expiresAt: new Date(now.getTime() + 3_600_000),
+      expiresAt: new Date(now.getTime() + validForMs),
     });
     return token;
   } finally {

@@ -1,5 +1,5 @@
 import { INestApplication } from '@nestjs/common';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { Clock } from '@keyward/platform';
 import { TestClock } from './schedulers';
@@ -7,7 +7,8 @@ import { TestClock } from './schedulers';
 /**
  * key-service booted inside the test process with its Clock replaced, so a test can stand before
  * a date long past (the 2024 legacy expiry) or walk months ahead. Everything else is the real
- * module: configuration (read from process.env when first loaded), Mongo, Kafka, verification.
+ * module and HTTP set-up: configuration (read from process.env when first loaded), Mongo, Kafka,
+ * verification, reminders. Only the Kafka verification server is not started.
  */
 export class InProcessKeyService {
   private constructor(
@@ -21,11 +22,13 @@ export class InProcessKeyService {
 
   static async start(clock: TestClock): Promise<InProcessKeyService> {
     const { KeyServiceModule } = await import('../../apps/key-service/src/app.module');
+    const { configureHttp } = await import('../../apps/key-service/src/http-app');
     const moduleRef = await Test.createTestingModule({ imports: [KeyServiceModule] })
       .overrideProvider(Clock)
       .useValue(clock)
       .compile();
-    const app = moduleRef.createNestApplication(new FastifyAdapter());
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
+    await configureHttp(app);
     await app.listen(0, '127.0.0.1');
     return new InProcessKeyService(app, await app.getUrl());
   }

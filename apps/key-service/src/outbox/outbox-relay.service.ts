@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectModel } from '@nestjs/mongoose';
 import { Topic } from '@keyward/contracts';
 import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
+import { Clock } from '@keyward/platform';
 import { Model } from 'mongoose';
 import { AsyncResource } from 'node:async_hooks';
 import { LoginCode } from '../auth/login-code.schema';
@@ -32,6 +33,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     @InjectModel(Key.name) keys: Model<Key>,
     @InjectModel(LoginCode.name) loginCodes: Model<LoginCode>,
     private readonly producer: KafkaProducerService,
+    // The same clock that times the entries it relays (writers stamp outboxAt with it).
+    private readonly clock: Clock,
     config: ConfigService,
   ) {
     const pollMs = config.getOrThrow<number>('OUTBOX_POLL_MS');
@@ -102,7 +105,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   ): Promise<{ count: number; leased: number }> {
     const leased: { _id: unknown; outbox: OutboxFields['outbox'] }[] = [];
     while (leased.length < BATCH && !stopping()) {
-      const now = new Date();
+      const now = this.clock.now();
       const doc = await model
         .findOneAndUpdate(
           { outboxAt: { $lte: now } },
@@ -148,7 +151,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     for (let attempt = 0; attempt < 5 && current; attempt++) {
       const remaining = current.filter((e) => !published.has(e.eventId));
       const result = await model.collection.updateOne({ _id: id, outbox: current } as object, {
-        $set: { outbox: remaining, outboxAt: remaining.length > 0 ? new Date() : null },
+        $set: { outbox: remaining, outboxAt: remaining.length > 0 ? this.clock.now() : null },
       });
       if (result.matchedCount === 1) return;
       current = (await model.collection.findOne({ _id: id } as object))?.outbox as OutboxEntry[] | undefined;

@@ -70,11 +70,13 @@ function key(overrides: Partial<ReminderView> = {}): ReminderView {
   };
 }
 
-function service(repo: FakeRepository) {
+/** key-service's own clock stands after every asOf below unless a test says otherwise. */
+function service(repo: FakeRepository, now = new Date('2028-01-01T00:00:00.000Z')) {
   let nudges = 0;
   const relay = { nudge: () => nudges++ } as unknown as OutboxRelayService;
   const config = new ConfigService({ REMINDER_STAGES_DAYS: STAGES });
-  const reminders = new RemindersService(repo as unknown as RemindersRepository, relay, new Clock(), config);
+  const clock = { now: () => now } as Clock;
+  const reminders = new RemindersService(repo as unknown as RemindersRepository, relay, clock, config);
   return { reminders, nudges: () => nudges };
 }
 
@@ -162,6 +164,15 @@ describe('recording a due reminder', () => {
     );
     assert.deepEqual(repo.claims[0].events, []);
     assert.equal(repo.key?.status, KeyStatus.Expired);
+  });
+
+  it('never takes asOf as later than its own clock: a command from the future expires nothing', async () => {
+    const repo = new FakeRepository(key());
+    const { reminders } = service(repo, new Date(daysBefore(60)));
+    const keyId = repo.key!._id.toHexString();
+    const future = new Date(expiresAt.getTime() + 365 * DAY_MS).toISOString();
+    assert.equal(await reminders.recordDue({ keyId, asOf: future }), 'not-due');
+    assert.deepEqual([repo.claims.length, repo.key?.status], [0, KeyStatus.Active]);
   });
 
   it('skips a key that does not exist', async () => {

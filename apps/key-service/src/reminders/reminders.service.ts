@@ -39,7 +39,9 @@ export class RemindersService {
   }
 
   async recordDue(command: Pick<RecordReminderDue, 'keyId' | 'asOf'>): Promise<ReminderOutcome> {
-    const asOf = new Date(command.asOf);
+    // The command says when the scheduler looked, but anyone who can write the topic can send one:
+    // never a time later than this process's own, so a command from "the future" expires nothing.
+    const asOf = new Date(Math.min(Date.parse(command.asOf), this.clock.now().getTime()));
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const key = await this.reminders.findForReminder(command.keyId);
       if (!key) {

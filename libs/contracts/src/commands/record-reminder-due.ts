@@ -17,7 +17,10 @@ export const recordReminderDueSchema = z
     type: z.literal(RECORD_REMINDER_DUE),
     version: z.literal(RECORD_REMINDER_DUE_VERSION),
     keyId: z.string().min(1),
-    /** The scheduler's time when it found the key due; key-service judges the stage and days left from it. */
+    /**
+     * The scheduler's time when it found the key due; key-service judges the stage and days left
+     * from it, never taking it as later than its own clock.
+     */
     asOf: isoDate,
   })
   .strict();
