@@ -1,4 +1,24 @@
+import { ConfigService } from '@nestjs/config';
+import { KafkaConfig, SASLOptions } from 'kafkajs';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+
+/** A PEM file named by a setting, read once at start-up (a missing file names the setting). */
+const pemFile = z
+  .string()
+  .min(1)
+  .transform((path, ctx) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`,
+      });
+      return z.NEVER;
+    }
+  })
+  .optional();
 
 export const kafkaEnv = {
   /** Comma-separated host:port list. */
@@ -29,4 +49,71 @@ export const kafkaEnv = {
    * loses one broker without losing an acknowledged message or refusing writes.
    */
   KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).optional(),
+  /**
+   * TLS to the brokers (on when any KAFKA_SSL_* file is given). A flag as @keyward/platform's
+   * envBoolean, which this library cannot import (platform imports it).
+   */
+  KAFKA_SSL: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /** CA bundle (PEM) that signed the brokers' certificates, when not a public CA. */
+  KAFKA_SSL_CA_FILE: pemFile,
+  /** Client certificate and key (PEM), for brokers that authenticate clients by TLS. */
+  KAFKA_SSL_CERT_FILE: pemFile,
+  KAFKA_SSL_KEY_FILE: pemFile,
+  /** SASL authentication: `scram-sha-512`, `scram-sha-256` or `plain` (plain only over TLS). */
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
 };
+
+type KafkaEnv = z.infer<z.ZodObject<typeof kafkaEnv>>;
+
+/**
+ * The rules between the Kafka settings, for each service's schema (`.superRefine(checkKafkaSecurity)`):
+ * SASL needs a username and a password, PLAIN sends the password as is so it needs TLS, and a
+ * client key goes with its certificate.
+ */
+export function checkKafkaSecurity(env: KafkaEnv, ctx: z.RefinementCtx): void {
+  const problem = (path: keyof KafkaEnv, message: string) =>
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message });
+  const sasl = env.KAFKA_SASL_MECHANISM;
+  if (sasl && !env.KAFKA_SASL_USERNAME) problem('KAFKA_SASL_USERNAME', `required with KAFKA_SASL_MECHANISM=${sasl}`);
+  if (sasl && !env.KAFKA_SASL_PASSWORD) problem('KAFKA_SASL_PASSWORD', `required with KAFKA_SASL_MECHANISM=${sasl}`);
+  if (!sasl && (env.KAFKA_SASL_USERNAME || env.KAFKA_SASL_PASSWORD))
+    problem('KAFKA_SASL_MECHANISM', 'required with KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD');
+  if (sasl === 'plain' && !tlsOn(env))
+    problem('KAFKA_SASL_MECHANISM', 'plain sends the password as is: set KAFKA_SSL=true, or use scram-sha-512');
+  if (!env.KAFKA_SSL_CERT_FILE !== !env.KAFKA_SSL_KEY_FILE)
+    problem('KAFKA_SSL_KEY_FILE', 'KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together');
+}
+
+const tlsOn = (env: Partial<KafkaEnv>) =>
+  Boolean(env.KAFKA_SSL || env.KAFKA_SSL_CA_FILE || env.KAFKA_SSL_CERT_FILE || env.KAFKA_SSL_KEY_FILE);
+
+/**
+ * How every Kafka client of a process connects (our own, and Nest's request/reply client and
+ * server): brokers, TLS and SASL from the validated settings.
+ */
+export function kafkaConnection(config: ConfigService): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
+  const setting = <T>(name: keyof KafkaEnv) => config.get<T>(name);
+  const env = {
+    KAFKA_SSL: setting<boolean>('KAFKA_SSL'),
+    KAFKA_SSL_CA_FILE: setting<string>('KAFKA_SSL_CA_FILE'),
+    KAFKA_SSL_CERT_FILE: setting<string>('KAFKA_SSL_CERT_FILE'),
+    KAFKA_SSL_KEY_FILE: setting<string>('KAFKA_SSL_KEY_FILE'),
+  };
+  const mechanism = setting<'plain' | 'scram-sha-256' | 'scram-sha-512'>('KAFKA_SASL_MECHANISM');
+  return {
+    brokers: config.getOrThrow<string[]>('KAFKA_BROKERS'),
+    ssl: tlsOn(env) ? { ca: env.KAFKA_SSL_CA_FILE, cert: env.KAFKA_SSL_CERT_FILE, key: env.KAFKA_SSL_KEY_FILE } : false,
+    sasl: mechanism
+      ? ({
+          mechanism,
+          username: setting<string>('KAFKA_SASL_USERNAME'),
+          password: setting<string>('KAFKA_SASL_PASSWORD'),
+        } as SASLOptions)
+      : undefined,
+  };
+}

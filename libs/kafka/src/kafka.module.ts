@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { MetricsModule } from '@keyward/metrics';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkaConnection } from './kafka.config';
 import { kafkaLogCreator } from './kafka-log';
 import { KafkaHealthIndicator } from './kafka.health';
 import { KafkaMetrics } from './kafka.metrics';
@@ -22,7 +23,7 @@ import { KafkaTopicsService } from './kafka-topics.service';
       useFactory: (config: ConfigService) =>
         new Kafka({
           clientId: config.get<string>('KAFKA_CLIENT_ID') ?? config.getOrThrow<string>('SERVICE_NAME'),
-          brokers: config.getOrThrow<string[]>('KAFKA_BROKERS'),
+          ...kafkaConnection(config),
           logLevel: logLevel.WARN,
           logCreator: kafkaLogCreator,
           retry: { initialRetryTime: 100, retries: 8 },

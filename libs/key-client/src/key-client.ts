@@ -13,6 +13,7 @@ import {
 } from '@keyward/contracts';
 import {
   CONSUMER_GROUP_TIMINGS,
+  kafkaConnection,
   KafkaConsumerFactory,
   KafkaTopicsService,
   ManagedConsumer,
@@ -75,7 +76,7 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
     this.credentials = parseSealingKeys(options.credentials);
     const instance = `${options.clientName}-key-client-${randomBytes(6).toString('hex')}`;
     this.client = new KeyVerifyClientKafka({
-      client: { clientId: instance, brokers: config.getOrThrow<string[]>('KAFKA_BROKERS') },
+      client: { clientId: instance, ...kafkaConnection(config) },
       consumer: {
         groupId: topics.namespace + instance,
         ...CONSUMER_GROUP_TIMINGS,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { kafkaEnv } from '@keyward/kafka';
+import { checkKafkaSecurity, kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
 import { envBoolean, httpEnv, platformEnv } from '@keyward/platform';
 import { parseStages } from '../reminders/reminder-schedule';
@@ -44,6 +44,7 @@ export const keyServiceEnv = z
     /** How long the activity of keys is kept. */
     ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
   })
+  .superRefine(checkKafkaSecurity)
   .refine((env) => env.NODE_ENV !== 'production' || env.KEY_HASH_SECRET !== DEV_KEY_HASH_SECRET, {
     path: ['KEY_HASH_SECRET'],
     message: 'must be set in production (the development default is public)',

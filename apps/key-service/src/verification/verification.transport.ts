@@ -2,7 +2,13 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { KafkaContext, KafkaOptions, MessageHandler, MicroserviceOptions, ServerKafka } from '@nestjs/microservices';
 import { Topic } from '@keyward/contracts';
-import { CONSUMER_GROUP_TIMINGS, kafkaLogCreator, KafkaTopicsService, REQUEST_REPLY_PRODUCER } from '@keyward/kafka';
+import {
+  CONSUMER_GROUP_TIMINGS,
+  kafkaConnection,
+  kafkaLogCreator,
+  KafkaTopicsService,
+  REQUEST_REPLY_PRODUCER,
+} from '@keyward/kafka';
 
 /**
  * Nest's Kafka server subscribes to the patterns of @MessagePattern handlers as topic names, but
@@ -73,7 +79,7 @@ export async function startVerificationTransport(app: INestApplication): Promise
         {
           client: {
             clientId: `${config.getOrThrow<string>('SERVICE_NAME')}-verify`,
-            brokers: config.getOrThrow<string[]>('KAFKA_BROKERS'),
+            ...kafkaConnection(config),
             logCreator: kafkaLogCreator,
           },
           // Every key-service instance shares the group: each request is answered once.

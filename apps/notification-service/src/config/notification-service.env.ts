@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { kafkaEnv } from '@keyward/kafka';
+import { checkKafkaSecurity, kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
 import { envBoolean, envDuration, httpEnv, platformEnv, settingsOf } from '@keyward/platform';
 
@@ -47,6 +47,7 @@ export const notificationServiceEnv = z
      */
     DELIVERY_LEASE_MS: z.coerce.number().int().min(30_000).max(600_000).default(60_000),
   })
+  .superRefine(checkKafkaSecurity)
   .refine((env) => env.NODE_ENV !== 'production' || env.LOGIN_CODE_SEALING_KEY !== DEV_LOGIN_CODE_SEALING_KEY, {
     path: ['LOGIN_CODE_SEALING_KEY'],
     message: 'must be set in production (the development default is public)',

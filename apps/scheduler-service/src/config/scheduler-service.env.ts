@@ -1,24 +1,26 @@
 import { validateCronExpression } from 'cron';
 import { z } from 'zod';
-import { kafkaEnv } from '@keyward/kafka';
+import { checkKafkaSecurity, kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
 import { httpEnv, platformEnv, settingsOf } from '@keyward/platform';
 
-export const schedulerServiceEnv = z.object({
-  SERVICE_NAME: z.string().default('scheduler-service'),
-  ...platformEnv,
-  ...httpEnv(3002),
-  ...kafkaEnv,
-  /** key-service's database: the scheduler reads its keys collection and never writes it. */
-  ...mongoEnv,
-  /** When a reminder scan pass runs (cron with seconds; default every minute). */
-  REMINDER_SCAN_CRON: z
-    .string()
-    .default('0 * * * * *')
-    .refine((expr) => validateCronExpression(expr).valid, 'not a valid cron expression (e.g. "0 * * * * *")'),
-  /** Keys read and commands sent per page of a pass. */
-  REMINDER_SCAN_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
-});
+export const schedulerServiceEnv = z
+  .object({
+    SERVICE_NAME: z.string().default('scheduler-service'),
+    ...platformEnv,
+    ...httpEnv(3002),
+    ...kafkaEnv,
+    /** key-service's database: the scheduler reads its keys collection and never writes it. */
+    ...mongoEnv,
+    /** When a reminder scan pass runs (cron with seconds; default every minute). */
+    REMINDER_SCAN_CRON: z
+      .string()
+      .default('0 * * * * *')
+      .refine((expr) => validateCronExpression(expr).valid, 'not a valid cron expression (e.g. "0 * * * * *")'),
+    /** Keys read and commands sent per page of a pass. */
+    REMINDER_SCAN_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  })
+  .superRefine(checkKafkaSecurity);
 
 /** scheduler-service's settings, typed, as validated at start-up. */
 export class SchedulerSettings extends settingsOf(schedulerServiceEnv) {}
