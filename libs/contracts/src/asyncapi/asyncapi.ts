@@ -9,7 +9,7 @@ import {
 } from '../commands/record-reminder-due';
 import { DeadLetterHeader } from '../dead-letter';
 import { KEY_EVENT_TYPES, KEY_EVENT_VERSION, keyEventSchemas } from '../key-events';
-import { KEY_VERIFY_VERSION, keyVerificationSchema, keyVerifyRequestSchema } from '../key-verification';
+import { KEY_VERIFY_VERSION, keyVerifyReplySchema, keyVerifyRequestSchema } from '../key-verification';
 import { LOGIN_CODE_REQUESTED, LOGIN_CODE_VERSION, loginCodeRequestedSchema } from '../login-codes';
 import { Topic, TOPIC_SPECS } from '../topics';
 
@@ -138,7 +138,7 @@ function messages(): Record<string, object> {
     [LOGIN_CODE_REQUESTED]: {
       name: LOGIN_CODE_REQUESTED,
       title: LOGIN_CODE_REQUESTED,
-      summary: `Version ${LOGIN_CODE_VERSION}. Email this sealed one-time code to this address.`,
+      summary: `Version ${LOGIN_CODE_VERSION}. Email this one-time code to this address; the code is sealed and bound to the address, event id and expiry (version 1 is refused).`,
       contentType: 'application/json',
       headers: EVENT_ID_HEADER,
       payload: schemaOf(loginCodeRequestedSchema),
@@ -147,10 +147,10 @@ function messages(): Record<string, object> {
     KeyVerifyRequest: {
       name: 'KeyVerifyRequest',
       title: 'Key verification request',
-      summary: `Version ${KEY_VERIFY_VERSION}. Is the sealed key valid?`,
+      summary: `Version ${KEY_VERIFY_VERSION}. Is this key valid? The key is sealed under the asking caller's own key (an id in key-service's KEY_VERIFY_CALLERS) and bound to the topic, requestId and issuedAt; key-service answers nothing older than 30 s, from an unknown key id, or of version 1.`,
       contentType: 'application/json',
       headers: headers({
-        kafka_correlationId: { description: 'Matches the reply to the request.' },
+        kafka_correlationId: { description: 'The requestId; the reply is bound to it.' },
         kafka_replyTopic: { description: `Where to answer: only ${Topic.KeyVerifyReply} is answered.` },
         kafka_replyPartition: { description: 'The partition of the reply topic the asking instance reads.' },
       }),
@@ -159,17 +159,17 @@ function messages(): Record<string, object> {
     KeyVerification: {
       name: 'KeyVerification',
       title: 'Key verification',
-      summary: 'valid with the key’s id, owner, label and expiry; or not valid, with the reason.',
+      summary: `Version ${KEY_VERIFY_VERSION}. The answer (valid with the key’s id, owner, label and expiry; or not valid, with the reason) as JSON, sealed under the asking caller's key and bound to the request id, reply topic and repliedAt. Callers drop any reply they cannot open that way, or older than 30 s.`,
       contentType: 'application/json',
       headers: headers({
         kafka_correlationId: { description: 'The request’s correlation id.' },
         'kafka_nest-is-disposed': { description: 'Set: this is the last reply to the request.', required: false },
         'kafka_nest-err': {
-          description: 'Set instead of an answer when the request could not be answered.',
+          description: 'Set, unsealed, instead of an answer when a request was refused; callers ignore it.',
           required: false,
         },
       }),
-      payload: schemaOf(keyVerificationSchema),
+      payload: schemaOf(keyVerifyReplySchema),
     },
     DeadLetter: {
       name: 'DeadLetter',
