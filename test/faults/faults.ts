@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     await run(rig.databaseDown({ keys: 30, failedAttempts: 6, downForMs: 60_000 }));
     await run(rig.databaseFrozen({ keys: 10, stallMs: 12_000 }));
     await run(rig.poisonMessage());
+    await run(rig.serviceKilledMidBurst({ keys: 20 }));
   } finally {
     await rig.stop();
   }
