@@ -4,10 +4,17 @@ import { APP_FILTER } from '@nestjs/core';
 import { KafkaModule } from '@keyward/kafka';
 import { MetricsModule } from '@keyward/metrics';
 import { MongoModule } from '@keyward/mongo';
-import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter, validateEnv } from '@keyward/platform';
+import {
+  ClockModule,
+  HealthModule,
+  LoggingModule,
+  ProblemDetailsFilter,
+  SettingsModule,
+  validateEnv,
+} from '@keyward/platform';
 import { ActivityModule } from './activity/activity.module';
 import { AuthModule } from './auth/auth.module';
-import { keyServiceEnv } from './config/key-service.env';
+import { keyServiceEnv, KeyServiceSettings } from './config/key-service.env';
 import { KeysModule } from './keys/keys.module';
 import { LeaksModule } from './leaks/leaks.module';
 import { WebModule } from './web/web.module';
@@ -22,6 +29,7 @@ import { VerificationModule } from './verification/verification.module';
       ignoreEnvFile: true,
       validate: validateEnv(keyServiceEnv),
     }),
+    SettingsModule.register(KeyServiceSettings),
     LoggingModule,
     MongoModule,
     KafkaModule,

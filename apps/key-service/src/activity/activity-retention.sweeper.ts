@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { Clock } from '@keyward/platform';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { ActivityRepository } from './activity.repository';
 
 const SWEEP_EVERY_MS = 60 * 60_000;
@@ -16,9 +16,9 @@ export class ActivityRetentionSweeper implements OnApplicationBootstrap, OnAppli
   constructor(
     private readonly activity: ActivityRepository,
     private readonly clock: Clock,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    this.retentionMs = config.getOrThrow<number>('ACTIVITY_RETENTION_DAYS') * DAY_MS;
+    this.retentionMs = settings.ACTIVITY_RETENTION_DAYS * DAY_MS;
   }
 
   onApplicationBootstrap(): void {

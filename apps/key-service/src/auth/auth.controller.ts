@@ -1,5 +1,4 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import {
   ApiCookieAuth,
   ApiNoContentResponse,
@@ -9,6 +8,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { AuthService } from './auth.service';
 import { LoginDto, RequestCodeDto } from './dto/request-code.dto';
 import { LoginResponse, SessionResponse, SessionUser } from './dto/session.response';
@@ -22,9 +22,9 @@ export class AuthController {
 
   constructor(
     private readonly auth: AuthService,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    this.secureCookies = config.getOrThrow<boolean>('SESSION_COOKIE_SECURE');
+    this.secureCookies = settings.SESSION_COOKIE_SECURE;
   }
 
   @Post('otp')

@@ -1,8 +1,8 @@
 import { Injectable, Logger, UnauthorizedException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { buildLoginCodeRequested, Topic } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { randomInt, timingSafeEqual } from 'node:crypto';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../keys/key-hasher';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
@@ -29,10 +29,10 @@ export class AuthService {
     private readonly hasher: KeyHasher,
     private readonly relay: OutboxRelayService,
     private readonly clock: Clock,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    this.sealingKey = config.getOrThrow<string>('LOGIN_CODE_SEALING_KEY');
-    this.defaultTimeZone = config.getOrThrow<string>('DEFAULT_TIME_ZONE');
+    this.sealingKey = settings.LOGIN_CODE_SEALING_KEY;
+    this.defaultTimeZone = settings.DEFAULT_TIME_ZONE;
   }
 
   /** Emails a fresh code; says nothing about whether the account exists (it is made on first login). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkKafkaSecurity, kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
-import { envBoolean, httpEnv, platformEnv } from '@keyward/platform';
+import { envBoolean, httpEnv, platformEnv, settingsOf } from '@keyward/platform';
 import { parseStages } from '../reminders/reminder-schedule';
 import { leakSecretsSet, leaksEnv } from './leaks.env';
 import { verificationEnv, verificationSecretsSet } from './verification.env';
@@ -69,6 +69,9 @@ export const keyServiceEnv = z
   });
 
 export type KeyServiceEnv = z.infer<typeof keyServiceEnv>;
+
+/** key-service's settings, typed, as validated at start-up. */
+export class KeyServiceSettings extends settingsOf(keyServiceEnv) {}
 
 function isTimeZone(tz: string): boolean {
   try {

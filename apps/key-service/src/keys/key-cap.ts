@@ -1,9 +1,9 @@
 import { ConflictException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { InjectConnection } from '@nestjs/mongoose';
 import { Connection } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { isDuplicateKeyError, KeysRepository } from './keys.repository';
 
 /** How long a claim on an account's key count lasts if its holder dies without releasing it. */
@@ -38,9 +38,9 @@ export class KeyCap {
   constructor(
     @InjectConnection() private readonly connection: Connection,
     private readonly keys: KeysRepository,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    this.maxActive = config.getOrThrow<number>('KEY_MAX_ACTIVE_PER_OWNER');
+    this.maxActive = settings.KEY_MAX_ACTIVE_PER_OWNER;
   }
 
   /**

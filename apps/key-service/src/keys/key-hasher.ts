@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { createHmac } from 'node:crypto';
+import { KeyServiceSettings } from '../config/key-service.env';
 
 /** Keyed hash (HMAC-SHA256) of a whole key: what is stored and looked up, never the key itself. */
 @Injectable()
 export class KeyHasher {
   private readonly secret: string;
 
-  constructor(config: ConfigService) {
-    this.secret = config.getOrThrow<string>('KEY_HASH_SECRET');
+  constructor(settings: KeyServiceSettings) {
+    this.secret = settings.KEY_HASH_SECRET;
   }
 
   hash(key: string): string {

@@ -1,5 +1,4 @@
 import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import {
   buildKeyEvent,
   KEY_CONTACTS_CHANGED,
@@ -11,6 +10,7 @@ import {
   LeakAction,
   Topic,
 } from '@keyward/contracts';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
 import { firstReminderAt } from '../reminders/reminder-schedule';
@@ -68,12 +68,12 @@ export class KeysService {
     private readonly keys: KeysRepository,
     private readonly hasher: KeyHasher,
     private readonly relay: OutboxRelayService,
-    config: ConfigService,
+    settings: KeyServiceSettings,
     private readonly keyChanges: KeyChanges,
     private readonly cap: KeyCap,
   ) {
-    this.validityMonths = config.getOrThrow<number>('KEY_VALIDITY_MONTHS');
-    this.reminderStages = config.getOrThrow<number[]>('REMINDER_STAGES_DAYS');
+    this.validityMonths = settings.KEY_VALIDITY_MONTHS;
+    this.reminderStages = settings.REMINDER_STAGES_DAYS;
   }
 
   async create(user: UserDocument, input: CreateKeyDto, now = new Date()): Promise<CreatedKeyResponse> {

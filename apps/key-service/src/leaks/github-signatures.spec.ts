@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigService } from '@nestjs/config';
 import { githubSignatureHeaders } from '@keyward/testing';
 import { generateKeyPairSync } from 'node:crypto';
 import { z } from 'zod';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { leakSecretsSet, leaksEnv } from '../config/leaks.env';
 import { GITHUB_KEY_ID_HEADER, GITHUB_SIGNATURE_HEADER, GithubSignatures } from './github-signatures';
 
 const settings = z.object(leaksEnv).parse({});
-const signatures = new GithubSignatures(new ConfigService(settings));
+const signatures = new GithubSignatures(settings as unknown as KeyServiceSettings);
 const body = '[{"token":"alice_v1_x","type":"keyward_api_key","url":"https://github.com/a/b","source":"content"}]';
 const signed = githubSignatureHeaders(body);
 
@@ -25,11 +25,9 @@ describe('GitHub secret-scanning signatures', () => {
     const signature = signed[GITHUB_SIGNATURE_HEADER];
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const foreign = new GithubSignatures(
-      new ConfigService(
-        z.object(leaksEnv).parse({
-          LEAK_SCANNER_PUBLIC_KEYS: JSON.stringify({ [id]: other.publicKey.export({ type: 'spki', format: 'pem' }) }),
-        }),
-      ),
+      z.object(leaksEnv).parse({
+        LEAK_SCANNER_PUBLIC_KEYS: JSON.stringify({ [id]: other.publicKey.export({ type: 'spki', format: 'pem' }) }),
+      }) as unknown as KeyServiceSettings,
     );
     assert.equal(signatures.verifies(id, signature, Buffer.from(body.replace('content', 'commit'))), false);
     assert.equal(signatures.verifies('another-key', signature, Buffer.from(body)), false);

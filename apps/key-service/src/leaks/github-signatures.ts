@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { RequestWithRawBody } from '@keyward/platform';
 import { KeyObject, verify } from 'node:crypto';
+import { KeyServiceSettings } from '../config/key-service.env';
 
 export const GITHUB_KEY_ID_HEADER = 'github-public-key-identifier';
 export const GITHUB_SIGNATURE_HEADER = 'github-public-key-signature';
@@ -15,8 +15,8 @@ export const GITHUB_SIGNATURE_HEADER = 'github-public-key-signature';
 export class GithubSignatures {
   private readonly keys: Map<string, KeyObject>;
 
-  constructor(config: ConfigService) {
-    this.keys = config.getOrThrow<Map<string, KeyObject>>('LEAK_SCANNER_PUBLIC_KEYS');
+  constructor(settings: KeyServiceSettings) {
+    this.keys = settings.LEAK_SCANNER_PUBLIC_KEYS;
   }
 
   /** True only for a signature by a trusted key over exactly these bytes. */

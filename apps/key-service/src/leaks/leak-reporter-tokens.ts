@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { TokenGuard } from '../verification/service-token.guard';
 import { TokenSet } from '../verification/service-tokens';
 
 /** The tokens other scanners and people report leaked keys with (LEAK_REPORTER_TOKENS). */
 @Injectable()
 export class LeakReporterTokens extends TokenSet {
-  constructor(config: ConfigService) {
-    super(config.getOrThrow<string[]>('LEAK_REPORTER_TOKENS'));
+  constructor(settings: KeyServiceSettings) {
+    super(settings.LEAK_REPORTER_TOKENS);
   }
 }
 

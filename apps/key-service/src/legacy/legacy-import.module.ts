@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { MongooseModule } from '@nestjs/mongoose';
 import { MongoModule } from '@keyward/mongo';
-import { validateEnv } from '@keyward/platform';
-import { keyServiceEnv } from '../config/key-service.env';
+import { SettingsModule, validateEnv } from '@keyward/platform';
+import { keyServiceEnv, KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../keys/key-hasher';
 import { Key, KeySchema } from '../keys/key.schema';
 import { KeysRepository } from '../keys/keys.repository';
@@ -14,6 +14,7 @@ import { LegacyImportService } from './legacy-import.service';
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv(keyServiceEnv) }),
+    SettingsModule.register(KeyServiceSettings),
     MongoModule,
     MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]),
     UsersModule,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigService } from '@nestjs/config';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../keys/key-hasher';
 import { Key } from '../keys/key.schema';
 import { KeysRepository } from '../keys/keys.repository';
@@ -9,7 +9,10 @@ import { UserDocument } from '../users/user.schema';
 import { LegacyEntry, LegacyFileError } from './legacy-file';
 import { LegacyImportService } from './legacy-import.service';
 
-const config = new ConfigService({ KEY_HASH_SECRET: 'x'.repeat(32), REMINDER_STAGES_DAYS: [30, 14, 7, 3, 1] });
+const config = {
+  KEY_HASH_SECRET: 'x'.repeat(32),
+  REMINDER_STAGES_DAYS: [30, 14, 7, 3, 1],
+} as unknown as KeyServiceSettings;
 const hasher = new KeyHasher(config);
 
 /** Fakes for the two repositories: an in-memory keys collection with its two unique indexes. */

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../keys/key-hasher';
 import { KeyStatus } from '../keys/key.schema';
 import { isDuplicateKeyError, KeysRepository } from '../keys/keys.repository';
@@ -36,9 +36,9 @@ export class LegacyImportService {
     private readonly users: UsersRepository,
     private readonly keys: KeysRepository,
     private readonly hasher: KeyHasher,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    this.reminderStages = config.getOrThrow<number[]>('REMINDER_STAGES_DAYS');
+    this.reminderStages = settings.REMINDER_STAGES_DAYS;
   }
 
   async import(entries: LegacyEntry[], now = new Date()): Promise<LegacyImportSummary> {

@@ -1,11 +1,11 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { InjectModel } from '@nestjs/mongoose';
 import { Topic } from '@keyward/contracts';
 import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { Model } from 'mongoose';
 import { AsyncResource } from 'node:async_hooks';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { LoginCode } from '../auth/login-code.schema';
 import { Key } from '../keys/key.schema';
 import { OutboxEntry, OutboxFields } from './outbox-entry.schema';
@@ -35,9 +35,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     private readonly producer: KafkaProducerService,
     // The same clock that times the entries it relays (writers stamp outboxAt with it).
     private readonly clock: Clock,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    const pollMs = config.getOrThrow<number>('OUTBOX_POLL_MS');
+    const pollMs = settings.OUTBOX_POLL_MS;
     this.models = [keys, loginCodes] as unknown as Model<OutboxFields>[];
     this.loops = this.models.map(
       (model) =>

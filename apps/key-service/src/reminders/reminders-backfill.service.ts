@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { firstReminderAt } from './reminder-schedule';
 import { RemindersRepository } from './reminders.repository';
 
@@ -15,9 +15,9 @@ export class RemindersBackfillService implements OnApplicationBootstrap {
 
   constructor(
     private readonly reminders: RemindersRepository,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    this.stages = config.getOrThrow<number[]>('REMINDER_STAGES_DAYS');
+    this.stages = settings.REMINDER_STAGES_DAYS;
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { AnyKeyEvent, parseKeyEvent } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { Types } from 'mongoose';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyStatus } from '../keys/key.schema';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
@@ -74,7 +74,7 @@ function key(overrides: Partial<ReminderView> = {}): ReminderView {
 function service(repo: FakeRepository, now = new Date('2028-01-01T00:00:00.000Z')) {
   let nudges = 0;
   const relay = { nudge: () => nudges++ } as unknown as OutboxRelayService;
-  const config = new ConfigService({ REMINDER_STAGES_DAYS: STAGES });
+  const config = { REMINDER_STAGES_DAYS: STAGES } as unknown as KeyServiceSettings;
   const clock = { now: () => now } as Clock;
   const reminders = new RemindersService(repo as unknown as RemindersRepository, relay, clock, config);
   return { reminders, nudges: () => nudges };

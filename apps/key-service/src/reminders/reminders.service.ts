@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { ConfigService } from '@nestjs/config';
 import { buildKeyEvent, KEY_EXPIRED, KEY_EXPIRING, Owner, RecordReminderDue, Topic } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyStatus } from '../keys/key.schema';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
@@ -33,9 +33,9 @@ export class RemindersService {
     private readonly reminders: RemindersRepository,
     private readonly relay: OutboxRelayService,
     private readonly clock: Clock,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    this.stages = config.getOrThrow<number[]>('REMINDER_STAGES_DAYS');
+    this.stages = settings.REMINDER_STAGES_DAYS;
   }
 
   async recordDue(command: Pick<RecordReminderDue, 'keyId' | 'asOf'>): Promise<ReminderOutcome> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model } from 'mongoose';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { usernameFromEmail } from '../keys/key-format';
 import { User, UserDocument } from './user.schema';
 
@@ -9,7 +9,7 @@ import { User, UserDocument } from './user.schema';
 export class UsersRepository {
   constructor(
     @InjectModel(User.name) private readonly users: Model<User>,
-    private readonly config: ConfigService,
+    private readonly settings: KeyServiceSettings,
   ) {}
 
   findById(id: string): Promise<UserDocument | null> {
@@ -26,7 +26,7 @@ export class UsersRepository {
           $setOnInsert: {
             email: normalized,
             username: usernameFromEmail(normalized),
-            timeZone: this.config.getOrThrow<string>('DEFAULT_TIME_ZONE'),
+            timeZone: this.settings.DEFAULT_TIME_ZONE,
             createdAt: now,
           },
         },

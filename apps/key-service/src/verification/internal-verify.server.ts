@@ -1,8 +1,8 @@
 import { HttpException, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { asUnavailable, sendProblem } from '@keyward/platform';
 import Fastify, { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { MISSING_SERVICE_TOKEN } from './service-token.guard';
 import { callerOf, SERVICE_TOKEN_HEADER, ServiceTokens } from './service-tokens';
 import { VerificationService } from './verification.service';
@@ -25,10 +25,10 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
   constructor(
     private readonly verification: VerificationService,
     private readonly tokens: ServiceTokens,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    this.port = config.getOrThrow<number>('VERIFY_HTTP_PORT');
-    this.host = config.getOrThrow<string>('HTTP_HOST');
+    this.port = settings.VERIFY_HTTP_PORT;
+    this.host = settings.HTTP_HOST;
   }
 
   async onApplicationBootstrap(): Promise<void> {

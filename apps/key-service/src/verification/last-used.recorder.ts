@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { AsyncResource } from 'node:async_hooks';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { VerificationRepository } from './verification.repository';
 
 /**
@@ -18,9 +18,9 @@ export class LastUsedRecorder implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     private readonly keys: VerificationRepository,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    this.flushMs = config.getOrThrow<number>('LAST_USED_FLUSH_MS');
+    this.flushMs = settings.LAST_USED_FLUSH_MS;
   }
 
   onApplicationBootstrap(): void {

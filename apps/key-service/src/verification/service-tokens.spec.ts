@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigService } from '@nestjs/config';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { ServiceTokens } from './service-tokens';
 
 const tokens = ['a'.repeat(32), 'b'.repeat(40)];
-const serviceTokens = new ServiceTokens(new ConfigService({ VERIFY_SERVICE_TOKENS: tokens }));
+const serviceTokens = new ServiceTokens({ VERIFY_SERVICE_TOKENS: tokens } as unknown as KeyServiceSettings);
 
 describe('service tokens', () => {
   it('accepts any configured token', () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { KeyServiceSettings } from '../config/key-service.env';
 
 export const SERVICE_TOKEN_HEADER = 'x-service-token';
 
@@ -33,7 +33,7 @@ export class TokenSet {
 /** The tokens internal services verify keys with (VERIFY_SERVICE_TOKENS). */
 @Injectable()
 export class ServiceTokens extends TokenSet {
-  constructor(config: ConfigService) {
-    super(config.getOrThrow<string[]>('VERIFY_SERVICE_TOKENS'));
+  constructor(settings: KeyServiceSettings) {
+    super(settings.VERIFY_SERVICE_TOKENS);
   }
 }

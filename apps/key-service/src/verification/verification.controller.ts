@@ -1,5 +1,4 @@
 import { Body, Controller, Headers, HttpCode, Logger, Post, UseFilters, UseGuards } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { Ctx, KafkaContext, KafkaHeaders, MessagePattern, Payload } from '@nestjs/microservices';
 import {
   ApiBadRequestResponse,
@@ -19,6 +18,7 @@ import {
   Topic,
 } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyVerificationResponse } from './dto/key-verification.response';
 import { VerifyKeyDto } from './dto/verify-key.dto';
 import { ServiceTokenGuard } from './service-token.guard';
@@ -37,9 +37,9 @@ export class VerificationController {
   constructor(
     private readonly verification: VerificationService,
     private readonly clock: Clock,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    this.callers = config.getOrThrow<SealingKey[]>('KEY_VERIFY_CALLERS');
+    this.callers = settings.KEY_VERIFY_CALLERS;
   }
 
   @Post()

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { ConfigService } from '@nestjs/config';
 import { KafkaConsumerFactory } from '@keyward/kafka';
 import { Clock, TooManyRequestsException } from '@keyward/platform';
 import { Registry } from 'prom-client';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { generateKey } from '../keys/key-format';
 import { KeyChanges } from '../keys/key-changes';
 import { KeyHasher } from '../keys/key-hasher';
@@ -13,14 +13,14 @@ import { KeyForVerification, VerificationRepository } from './verification.repos
 import { VerificationMetrics } from './verification.metrics';
 import { VerificationService } from './verification.service';
 
-const config = new ConfigService({
+const config = {
   KEY_HASH_SECRET: 'x'.repeat(32),
   VERIFY_CACHE_MAX_ENTRIES: 100,
   VERIFY_CACHE_TTL_MS: 60_000,
   VERIFY_NEGATIVE_CACHE_TTL_MS: 5_000,
   VERIFY_FAILURES_PER_MINUTE: 3,
   LAST_USED_FLUSH_MS: 1_000,
-});
+} as unknown as KeyServiceSettings;
 const hasher = new KeyHasher(config);
 const DAY = 24 * 60 * 60 * 1000;
 

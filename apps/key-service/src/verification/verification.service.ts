@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { isNotAKey, KeyVerification } from '@keyward/contracts';
 import { KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { Cacheable, keyInvalidationConsumer, VerificationCache } from '@keyward/key-client';
 import { Clock } from '@keyward/platform';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../keys/key-hasher';
 import { KeyChanges } from '../keys/key-changes';
 import { KeyStatus } from '../keys/key.schema';
@@ -36,18 +36,16 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
     private readonly clock: Clock,
     keyChanges: KeyChanges,
     consumers: KafkaConsumerFactory,
-    config: ConfigService,
+    settings: KeyServiceSettings,
     private readonly metrics: VerificationMetrics,
   ) {
     this.cache = new VerificationCache({
-      maxEntries: config.getOrThrow<number>('VERIFY_CACHE_MAX_ENTRIES'),
+      maxEntries: settings.VERIFY_CACHE_MAX_ENTRIES,
       now: () => this.clock.now().getTime(),
     });
-    this.ttlMs = config.getOrThrow<number>('VERIFY_CACHE_TTL_MS');
-    this.negativeTtlMs = config.getOrThrow<number>('VERIFY_NEGATIVE_CACHE_TTL_MS');
-    this.failures = new FailureBudget(config.getOrThrow<number>('VERIFY_FAILURES_PER_MINUTE'), 60_000, () =>
-      this.clock.now().getTime(),
-    );
+    this.ttlMs = settings.VERIFY_CACHE_TTL_MS;
+    this.negativeTtlMs = settings.VERIFY_NEGATIVE_CACHE_TTL_MS;
+    this.failures = new FailureBudget(settings.VERIFY_FAILURES_PER_MINUTE, 60_000, () => this.clock.now().getTime());
     keyChanges.onChange((keyId) => this.forget(keyId));
     this.invalidations = keyInvalidationConsumer(consumers, 'key-service-cache', (keyId) => this.forget(keyId));
   }
