@@ -61,6 +61,8 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
   private readonly client: ClientKafka;
   private readonly invalidations: ManagedConsumer;
   private readonly credentials: SealingKey[];
+  /** Request ids awaiting an answer. */
+  private readonly pending = new Set<string>();
 
   constructor(
     @Inject(KEY_CLIENT_OPTIONS) private readonly options: KeyClientOptions,
@@ -114,9 +116,10 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
         callerKey: this.credentials[0],
         now: new Date(),
       });
+      this.pending.add(request.requestId);
       const answer = await firstValueFrom(
         this.client.send<KeyVerification>(this.requestTopic, request).pipe(timeout(this.timeoutMs)),
-      );
+      ).finally(() => this.pending.delete(request.requestId));
       const now = Date.now();
       if (!answer.valid) return { value: answer, expiresAtMs: now + this.negativeTtlMs };
       return {
@@ -130,6 +133,8 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
   /** The answer a reply carries for the request its correlation id names, or nobody's when it is not authentic. */
   private answerIn(message: { headers: Record<string, unknown>; value: unknown; topic: string }): IncomingResponse {
     const requestId = String(message.headers[KafkaHeaders.CORRELATION_ID]);
+    // Replies to other instances (other callers' among them) share the reply partitions: not ours, not news.
+    if (!this.pending.has(requestId)) return { id: NOBODY };
     try {
       const response = openKeyVerification(message.value, {
         topic: message.topic,
