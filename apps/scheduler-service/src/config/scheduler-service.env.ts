@@ -17,6 +17,8 @@ export const schedulerServiceEnv = z
       .string()
       .default('0 * * * * *')
       .refine((expr) => validateCronExpression(expr).valid, 'not a valid cron expression (e.g. "0 * * * * *")'),
+    /** How long a sent command counts as in flight: no pass sends it again before (default 10 minutes). */
+    REMINDER_COMMAND_LEASE_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(600_000),
     /** Keys read and commands sent per page of a pass. */
     REMINDER_SCAN_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   })

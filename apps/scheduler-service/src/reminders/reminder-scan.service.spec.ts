@@ -9,6 +9,7 @@ import { Types } from 'mongoose';
 import { Registry } from 'prom-client';
 import { SchedulerSettings } from '../config/scheduler-service.env';
 import { DueKey, DueKeysRepository, PageEnd } from './due-keys.repository';
+import { ReminderCommandLeases } from './reminder-command-leases.repository';
 import { ReminderScanService } from './reminder-scan.service';
 import { ScanMetrics } from './scan.metrics';
 
@@ -29,6 +30,23 @@ class FakeDueKeys {
   }
 }
 
+/** Commands in flight held in memory, until their lease lapses. */
+class FakeLeases {
+  private readonly until = new Map<string, number>();
+  private id = (key: DueKey) => `${key._id.toHexString()}@${key.nextReminderAt.toISOString()}`;
+  async dropLapsed(now: Date): Promise<void> {
+    for (const [id, until] of this.until) if (until <= now.getTime()) this.until.delete(id);
+  }
+  async claim(keys: DueKey[], now: Date, leaseMs: number): Promise<DueKey[]> {
+    return keys.filter((key) => !this.until.has(this.id(key)) && this.until.set(this.id(key), now.getTime() + leaseMs));
+  }
+  async release(keys: DueKey[]): Promise<void> {
+    for (const key of keys) this.until.delete(this.id(key));
+  }
+}
+
+const LEASE_MS = 600_000;
+
 class FakeProducer {
   sent: { topic: Topic; key: string; keyId: string; asOf: string }[] = [];
   failOnCall?: number;
@@ -47,17 +65,23 @@ function scan(keys: DueKey[], pageSize: number) {
   const producer = new FakeProducer();
   const registry = new Registry();
   const metrics = new ScanMetrics(registry);
-  const settings = { REMINDER_SCAN_PAGE_SIZE: pageSize, REMINDER_SCAN_CRON: '0 * * * * *' } as SchedulerSettings;
-  const clock = { now: () => asOf } as Clock;
+  const settings = {
+    REMINDER_SCAN_PAGE_SIZE: pageSize,
+    REMINDER_SCAN_CRON: '0 * * * * *',
+    REMINDER_COMMAND_LEASE_MS: LEASE_MS,
+  } as SchedulerSettings;
+  let now = asOf;
+  const clock = { now: () => now } as Clock;
   const service = new ReminderScanService(
     dueKeys as unknown as DueKeysRepository,
+    new FakeLeases() as unknown as ReminderCommandLeases,
     producer as unknown as KafkaProducerService,
     clock,
     metrics,
     new SchedulerRegistry(),
     settings,
   );
-  return { service, producer, registry };
+  return { service, producer, registry, setNow: (at: Date) => (now = at) };
 }
 
 /** 12 keys due at the same instant (as imported legacy keys are), 3 due earlier, 2 not yet due. */
@@ -92,6 +116,18 @@ describe('reminder scan pass', () => {
     assert.equal(producer.sent.length, 0);
   });
 
+  it('does not send a command again while it is in flight; sends it again once its lease lapses', async () => {
+    const { service, producer, setNow } = scan(keys().slice(0, 15), 5);
+    assert.equal((await service.runPass()).commandsSent, 15);
+    // key-service has not caught up: every key is still due, and each command still in flight.
+    setNow(new Date(asOf.getTime() + LEASE_MS - 1));
+    const again = await service.runPass();
+    assert.deepEqual([again.keysDue, again.commandsSent], [15, 0]);
+    assert.equal(producer.sent.length, 15);
+    setNow(new Date(asOf.getTime() + LEASE_MS));
+    assert.equal((await service.runPass()).commandsSent, 15, 'a lost command is sent again after its lease');
+  });
+
   it('loses nothing when a pass dies half-way: the next pass sends what is still due', async () => {
     const all = keys();
     const { service, producer, registry } = scan(all, 5);
@@ -99,10 +135,16 @@ describe('reminder scan pass', () => {
     await assert.rejects(service.runPass(), /broker unavailable/);
     assert.equal(producer.sent.length, 5, 'the first page went out before the failure');
     assert.match(await registry.metrics(), /^keyward_reminder_scan_failures_total 1$/m);
-    // key-service has not recorded anything yet, so every due key is still due: all are sent again.
+    // The first page is in flight; the rest was never sent, and its claims were freed.
+    const first = new Set(producer.sent.map((s) => s.keyId));
     producer.sent = [];
     const result = await service.runPass();
-    assert.equal(result.commandsSent, 15);
-    assert.equal(new Set(producer.sent.map((s) => s.keyId)).size, 15);
+    assert.equal(result.commandsSent, 10);
+    const rest = new Set(producer.sent.map((s) => s.keyId));
+    assert.equal(rest.size, 10);
+    assert.ok(
+      [...rest].every((id) => !first.has(id)),
+      'only the keys not sent before',
+    );
   });
 });

@@ -7,27 +7,32 @@ import { CronJob } from 'cron';
 import { performance } from 'node:perf_hooks';
 import { SchedulerSettings } from '../config/scheduler-service.env';
 import { DueKeysRepository, PageEnd } from './due-keys.repository';
+import { ReminderCommandLeases } from './reminder-command-leases.repository';
 import { PassResult, ScanMetrics } from './scan.metrics';
 
 export const REMINDER_SCAN_JOB = 'reminder-scan';
 
 /**
  * The reminder scan: on a cron, pages through the keys whose next reminder is due and sends
- * key-service one RecordReminderDue command per key (keyed by keyId). It keeps no state: a key
- * stays due until key-service records its reminder, so a pass that dies half-way loses nothing
- * (the next pass sends again), and any number of schedulers may run, since key-service claims
- * each stage once however many commands arrive.
+ * key-service one RecordReminderDue command per key (keyed by keyId), unless that key's command
+ * is still in flight (ReminderCommandLeases): a large batch due at once is sent once and drains,
+ * instead of growing by a copy each pass while key-service works through it. A key stays due
+ * until key-service records its reminder, so a pass that dies half-way loses nothing (its leases
+ * lapse and a later pass sends again), and any number of schedulers may run: one wins each lease,
+ * and key-service claims each stage once however many commands arrive.
  */
 @Injectable()
 export class ReminderScanService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReminderScanService.name);
   private readonly pageSize: number;
   private readonly cron: string;
+  private readonly leaseMs: number;
   private running?: Promise<PassResult>;
   private job?: CronJob;
 
   constructor(
     private readonly dueKeys: DueKeysRepository,
+    private readonly leases: ReminderCommandLeases,
     private readonly producer: KafkaProducerService,
     private readonly clock: Clock,
     private readonly metrics: ScanMetrics,
@@ -36,6 +41,7 @@ export class ReminderScanService implements OnApplicationBootstrap, OnApplicatio
   ) {
     this.pageSize = settings.REMINDER_SCAN_PAGE_SIZE;
     this.cron = settings.REMINDER_SCAN_CRON;
+    this.leaseMs = settings.REMINDER_COMMAND_LEASE_MS;
   }
 
   onApplicationBootstrap(): void {
@@ -70,17 +76,26 @@ export class ReminderScanService implements OnApplicationBootstrap, OnApplicatio
     let commandsSent = 0;
     let after: PageEnd | undefined;
     try {
+      await this.leases.dropLapsed(asOf);
       for (;;) {
         const page = await this.dueKeys.duePage(asOf, after, this.pageSize);
         keysDue += page.length;
-        await this.producer.send(
-          Topic.KeyReminderCommands,
-          page.map((key) => {
-            const keyId = key._id.toHexString();
-            return { key: keyId, value: JSON.stringify(buildRecordReminderDue({ keyId, asOf })) };
-          }),
-        );
-        commandsSent += page.length;
+        // Keys whose command is still in flight (this or another scheduler sent it) are skipped.
+        const claimed = await this.leases.claim(page, asOf, this.leaseMs);
+        try {
+          await this.producer.send(
+            Topic.KeyReminderCommands,
+            claimed.map((key) => {
+              const keyId = key._id.toHexString();
+              return { key: keyId, value: JSON.stringify(buildRecordReminderDue({ keyId, asOf })) };
+            }),
+          );
+        } catch (error) {
+          // Unsent: free them for the next pass rather than wait out the lease.
+          await this.leases.release(claimed).catch(() => undefined);
+          throw error;
+        }
+        commandsSent += claimed.length;
         if (page.length < this.pageSize) break;
         after = page[page.length - 1];
       }

@@ -1,0 +1,66 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectConnection } from '@nestjs/mongoose';
+import { Connection, mongo } from 'mongoose';
+import { DueKey } from './due-keys.repository';
+
+/** One command in flight: the key's reminder due at `dueAt`, sent until `until`. */
+interface CommandLease {
+  /** `<keyId>@<dueAt ISO>`: a key's next reminder is one stage, so one lease per stage. */
+  _id: string;
+  sentAt: Date;
+  until: Date;
+}
+
+const DUPLICATE_KEY = 11000;
+
+/**
+ * The RecordReminderDue commands in flight, in scheduler-service's own collection
+ * `reminder_command_leases` (key-service stays the only writer of keys). A command is sent only
+ * by the scheduler that inserts its lease (unique `_id`, so of racing schedulers exactly one
+ * wins); while the lease lasts no pass sends it again. When key-service records the reminder, the
+ * key's next due time moves and so does the lease id; a lease that lapses (the command was lost,
+ * or key-service judged it not due) is deleted and the next pass sends again.
+ */
+@Injectable()
+export class ReminderCommandLeases implements OnModuleInit {
+  constructor(@InjectConnection() private readonly connection: Connection) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.leases().createIndex({ until: 1 });
+  }
+
+  /** Drops lapsed leases, so their keys can be claimed again; each pass calls it once first. */
+  async dropLapsed(now: Date): Promise<void> {
+    await this.leases().deleteMany({ until: { $lte: now } });
+  }
+
+  /** Claims the keys of a page whose command no one has in flight; the claimed ones are to be sent. */
+  async claim(keys: DueKey[], now: Date, leaseMs: number): Promise<DueKey[]> {
+    if (keys.length === 0) return [];
+    const until = new Date(now.getTime() + leaseMs);
+    const leases = keys.map((key) => ({ _id: leaseId(key), sentAt: now, until }));
+    try {
+      await this.leases().insertMany(leases, { ordered: false });
+      return keys;
+    } catch (error) {
+      if (!(error instanceof mongo.MongoBulkWriteError)) throw error;
+      const errors = [error.writeErrors].flat();
+      if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
+      const taken = new Set(errors.map((e) => e.index));
+      return keys.filter((_, i) => !taken.has(i));
+    }
+  }
+
+  /** Frees claims whose commands were not sent after all. */
+  async release(keys: DueKey[]): Promise<void> {
+    if (keys.length > 0) await this.leases().deleteMany({ _id: { $in: keys.map(leaseId) } });
+  }
+
+  private leases() {
+    return this.connection.collection<CommandLease>('reminder_command_leases');
+  }
+}
+
+function leaseId(key: DueKey): string {
+  return `${key._id.toHexString()}@${key.nextReminderAt.toISOString()}`;
+}
