@@ -21,6 +21,10 @@ describe('key events survive a key-service crash', () => {
     throw new Error('outboxes still hold events after 30 s');
   }
 
+  /** Starts the tap once a key-service has created the topic, whichever test runs first. */
+  let tapRunning: Promise<void> | undefined;
+  const tapStarted = () => (tapRunning ??= tap.start());
+
   before(async () => {
     db = await mongoose.createConnection(mongoUri('keys')).asPromise();
   });
@@ -73,8 +77,9 @@ describe('key events survive a key-service crash', () => {
       outboxAt: now,
     });
 
-    services.push(await ServiceProcess.start('key-service', serviceEnv));
-    await tap.start();
+    const service = await ServiceProcess.start('key-service', serviceEnv);
+    services.push(service);
+    await tapStarted();
     const [published] = await tap.waitFor((e) => e.eventId === event.eventId);
     assert.deepEqual(published, event, 'published as written');
     await drained();
@@ -83,28 +88,53 @@ describe('key events survive a key-service crash', () => {
     const doc = await db.collection('keys').findOne({ _id: keyId });
     assert.deepEqual(doc?.outbox, []);
     assert.equal(doc?.outboxAt, null);
+    // No relay of this test may publish the next test's events.
+    await service.stop();
   });
 
   it('publishes every created key’s KeyCreated after a SIGKILL in the middle of a burst of creates', async (t) => {
-    const token = await loggedInUser(mongoUri('keys'), `frank@${emailDomain}`);
-    const first = services[0];
-    const answered: string[] = [];
-    const burst = Array.from({ length: 40 }, (_, i) =>
-      fetch(`${first.url}/v1/keys`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ label: `burst ${i}`, contacts: [`ops@${emailDomain}`] }),
-      })
-        .then(async (res) => {
-          if (res.status === 201) answered.push(((await res.json()) as { id: string }).id);
-        })
-        .catch(() => undefined),
+    // Five users at the 20-key cap: 100 creates, all of which fit if nothing dies.
+    const tokens = await Promise.all(
+      Array.from({ length: 5 }, (_, u) => loggedInUser(mongoUri('keys'), `frank${u}@${emailDomain}`)),
     );
-    while (answered.length < 10) await sleep(5);
-    await first.kill();
+    const first = await ServiceProcess.start('key-service', serviceEnv);
+    services.push(first);
+    await tapStarted();
+    const answered: string[] = [];
+    let killed: Promise<void> | undefined;
+    let pendingAtKill: string[] = [];
+    // Killed as soon as the 10th create is answered, while the other 90 are being written and
+    // published: the outbox relay publishes after the answer, so answered keys still hold events.
+    const kill = async () => {
+      await first.kill();
+      pendingAtKill = (
+        await db
+          .collection('keys')
+          .find({ outboxAt: { $ne: null } })
+          .toArray()
+      ).map((k) => String(k._id));
+    };
+    const burst = tokens.flatMap((token, u) =>
+      Array.from({ length: 20 }, (_, i) =>
+        fetch(`${first.url}/v1/keys`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ label: `burst ${u}-${i}`, contacts: [`ops@${emailDomain}`] }),
+        })
+          .then(async (res) => {
+            if (res.status !== 201) return;
+            answered.push(((await res.json()) as { id: string }).id);
+            if (answered.length === 10) killed = kill();
+          })
+          .catch(() => undefined),
+      ),
+    );
     await Promise.all(burst);
-    const pendingAtCrash = await db.collection('keys').countDocuments({ outboxAt: { $ne: null } });
-    t.diagnostic(`${answered.length} creates answered before the kill; ${pendingAtCrash} keys still held events`);
+    assert.ok(killed, `the process was killed mid-burst (${answered.length} creates answered)`);
+    await killed;
+    t.diagnostic(`${answered.length} creates answered before the kill; ${pendingAtKill.length} keys still held events`);
+    assert.ok(pendingAtKill.length >= 1, 'the kill left at least one written key with its event unpublished');
+    assert.ok(answered.length < 100, 'the kill cut the burst short');
 
     services.push(await ServiceProcess.start('key-service', serviceEnv));
     await drained();
@@ -115,8 +145,8 @@ describe('key events survive a key-service crash', () => {
         .find({ label: /^burst / })
         .toArray()
     ).map((k) => String(k._id));
-    assert.ok(written.length >= answered.length);
     for (const id of answered) assert.ok(written.includes(id), 'an answered create was written');
+    for (const id of pendingAtKill) assert.ok(written.includes(id), 'a key left with an event is a burst key');
     for (const id of written) {
       const created = tap.received.filter((r) => r.event.keyId === id && r.event.type === 'KeyCreated');
       assert.ok(created.length >= 1, `KeyCreated of ${id} was published`);
