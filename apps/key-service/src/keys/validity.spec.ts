@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addMonths, LEGACY_EXPIRES_AT } from './validity';
+import { addMonths } from './validity';
 
 describe('key validity', () => {
   it('adds calendar months keeping the time of day', () => {
@@ -19,9 +19,5 @@ describe('key validity', () => {
 
   it('crosses year boundaries', () => {
     assert.equal(addMonths(new Date('2026-11-27T08:00:00Z'), 6).toISOString(), '2027-05-27T08:00:00.000Z');
-  });
-
-  it('fixes the legacy expiry at 21 April 2024, 08:00 GMT+8', () => {
-    assert.equal(LEGACY_EXPIRES_AT.toISOString(), '2024-04-21T00:00:00.000Z');
   });
 });
