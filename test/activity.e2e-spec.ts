@@ -6,6 +6,7 @@ import { loggedInUser } from './support/accounts';
 import { call } from './support/http';
 
 const REPORTER_TOKEN = 'activity-e2e-reporter-token-0123456789abcdef';
+const VERIFY_TOKEN = 'activity-e2e-verify-token-0123456789abcdef';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 interface Entry {
@@ -73,6 +74,8 @@ describe('key activity', () => {
       ...env,
       MONGO_URI: mongoUri('keys'),
       LEAK_REPORTER_TOKENS: REPORTER_TOKEN,
+      VERIFY_SERVICE_TOKENS: VERIFY_TOKEN,
+      ACTIVITY_FAILURES_FLUSH_MS: '200',
     });
     token = await loggedInUser(mongoUri('keys'), email);
   });
@@ -140,6 +143,37 @@ describe('key activity', () => {
     );
     const stored = JSON.stringify(await db.collection('activity').find({}).toArray());
     assert.ok(!stored.includes(created.body.key), 'never the key text');
+  });
+
+  it('counts, per hour, the refused uses of a key that no longer works (never the key)', async () => {
+    const created = await api<{ id: string; key: string }>('POST', '/v1/keys', {
+      label: 'retired',
+      contacts: [`ops@${emailDomain}`],
+    });
+    assert.equal((await api('DELETE', `/v1/keys/${created.body.id}`)).status, 204);
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${keyService.url}/v1/keys/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-service-token': VERIFY_TOKEN },
+        body: JSON.stringify({ key: created.body.key }),
+      });
+      assert.deepEqual(await res.json(), { valid: false, reason: 'revoked' });
+    }
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const entries = (await api<Page>('GET', `/v1/activity?keyId=${created.body.id}`)).body.entries;
+      const refusals = entries.find((e) => e.action === 'verification_failed');
+      if (refusals?.details.revoked === 3) {
+        assert.deepEqual([refusals.actor, refusals.details], ['service', { revoked: 3, expired: 0 }]);
+        assert.deepEqual(
+          entries.map((e) => e.action),
+          ['verification_failed', 'revoked', 'created'],
+        );
+        break;
+      }
+      assert.ok(Date.now() < deadline, `refusals never counted: ${JSON.stringify(entries)}`);
+      await sleep(100);
+    }
   });
 
   it('shows an account only its own activity, and refuses a bad key id or cursor naming the field', async () => {

@@ -60,6 +60,11 @@ export class VerificationCache<V> {
     return this.entries.get(hash)?.value;
   }
 
+  /** The key a cached answer is about (also for a refusal), without making it more recently used. */
+  keyIdOf(hash: string): string | undefined {
+    return this.entries.peek(hash)?.keyId;
+  }
+
   /** The cached value, else the loader's (stored unless a key was dropped while it loaded). */
   resolve(hash: string, load: (hash: string) => Promise<Cacheable<V>>): Promise<V> {
     const cached = this.get(hash);

@@ -9,10 +9,11 @@ export const ACTIVITY_ACTIONS = [
   'expired',
   'reminder_sent',
   'leak_reported',
+  'verification_failed',
 ] as const;
 export type ActivityAction = (typeof ACTIVITY_ACTIONS)[number];
 
-export const ACTORS = ['user', 'scheduler', 'scanner'] as const;
+export const ACTORS = ['user', 'scheduler', 'scanner', 'service'] as const;
 export type ActorKind = (typeof ACTORS)[number];
 
 /**

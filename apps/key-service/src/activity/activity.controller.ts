@@ -83,7 +83,7 @@ function encodeCursor({ at, id }: ActivityCursor): string {
 }
 
 function decodeCursor(cursor: string): ActivityCursor {
-  const match = /^(\d{1,15})\.([0-9a-f-]{36}(?::replacement)?)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  const match = /^(\d{1,15})\.([\w:.-]{1,80})$/.exec(Buffer.from(cursor, 'base64url').toString());
   if (!match) throw new InvalidFieldsException([{ field: 'cursor', message: 'cursor is not a cursor from this API' }]);
   return { at: new Date(Number(match[1])), id: match[2] };
 }

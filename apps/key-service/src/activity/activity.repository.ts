@@ -4,6 +4,18 @@ import { FilterQuery, Model } from 'mongoose';
 import { isDuplicateKeyError } from '../keys/keys.repository';
 import { ActivityEntry } from './activity-entry.schema';
 
+/** Refused verifications of one key within one hour (UTC), as one instance counted them. */
+export interface VerificationFailures {
+  keyId: string;
+  ownerId: string;
+  label: string;
+  lastFive: string;
+  hour: Date;
+  last: Date;
+  revoked: number;
+  expired: number;
+}
+
 /** Where a page of activity starts: after this entry (newest first). */
 export interface ActivityCursor {
   at: Date;
@@ -22,6 +34,36 @@ export class ActivityRepository {
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
     }
+  }
+
+  /**
+   * Adds refused verifications to each key's entry of that hour (one per key and hour, counted up
+   * by every instance), dated by the latest refusal.
+   */
+  async addVerificationFailures(failures: VerificationFailures[]): Promise<void> {
+    if (failures.length === 0) return;
+    await this.entries.bulkWrite(
+      failures.map((f) => ({
+        updateOne: {
+          filter: { _id: `failures:${f.keyId}:${f.hour.toISOString()}` },
+          update: {
+            $setOnInsert: {
+              ownerId: f.ownerId,
+              keyId: f.keyId,
+              label: f.label,
+              lastFive: f.lastFive,
+              action: 'verification_failed',
+              actor: 'service',
+              actorName: 'internal services',
+            },
+            $inc: { 'details.revoked': f.revoked, 'details.expired': f.expired },
+            $max: { at: f.last },
+          },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
   }
 
   /** Up to `limit` entries of an account (or one of its keys), newest first, after `cursor`. */

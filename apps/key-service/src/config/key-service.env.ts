@@ -43,6 +43,8 @@ export const keyServiceEnv = z
     ...leaksEnv,
     /** How long the activity of keys is kept. */
     ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
+    /** How often refused verifications of revoked and expired keys are added to their activity. */
+    ACTIVITY_FAILURES_FLUSH_MS: z.coerce.number().int().min(10).max(3_600_000).default(60_000),
   })
   .superRefine(checkKafkaSecurity)
   .refine((env) => env.NODE_ENV !== 'production' || env.KEY_HASH_SECRET !== DEV_KEY_HASH_SECRET, {

@@ -91,6 +91,11 @@ export class KeysRepository {
       .exec();
   }
 
+  /** These keys (those that exist), without their outboxes. */
+  findByIds(ids: string[]): Promise<KeyDocument[]> {
+    return this.keys.find({ _id: { $in: ids.filter((id) => Types.ObjectId.isValid(id)) } }, { outbox: 0 }).exec();
+  }
+
   /** The key with this hash, whoever owns it (for leak reports, which name a key by its text). */
   findByHash(hash: string): Promise<KeyDocument | null> {
     return this.keys.findOne({ hash }, { outbox: 0 }).exec();

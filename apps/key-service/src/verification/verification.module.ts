@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { Key, KeySchema } from '../keys/key.schema';
+import { ActivityModule } from '../activity/activity.module';
 import { KeysModule } from '../keys/keys.module';
 import { InternalVerifyServer } from './internal-verify.server';
 import { LastUsedRecorder } from './last-used.recorder';
@@ -12,7 +13,7 @@ import { VerificationRepository } from './verification.repository';
 import { VerificationService } from './verification.service';
 
 @Module({
-  imports: [MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]), KeysModule],
+  imports: [MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]), KeysModule, ActivityModule],
   controllers: [VerificationController],
   providers: [
     VerificationService,

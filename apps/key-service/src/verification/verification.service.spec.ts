@@ -12,6 +12,7 @@ import { LastUsedRecorder } from './last-used.recorder';
 import { KeyForVerification, VerificationRepository } from './verification.repository';
 import { VerificationMetrics } from './verification.metrics';
 import { VerificationService } from './verification.service';
+import { VerificationFailuresRecorder } from '../activity/verification-failures.recorder';
 
 const config = {
   KEY_HASH_SECRET: 'x'.repeat(32),
@@ -44,6 +45,8 @@ describe('verification service', () => {
   let lastUsed: LastUsedRecorder;
   let service: VerificationService;
   let registry: Registry;
+  /** Refusals of known keys handed to the account's activity. */
+  let refused: [string, string][];
   const key = generateKey('alice');
   /** keyward_verifications_total by "result/cache". */
   const counted = async () =>
@@ -73,6 +76,7 @@ describe('verification service', () => {
       },
     };
     changes = new KeyChanges();
+    refused = [];
     lastUsed = new LastUsedRecorder(keys as unknown as VerificationRepository, config);
     const consumers = { create: () => ({ start: async () => undefined, stop: async () => undefined }) };
     service = new VerificationService(
@@ -84,6 +88,9 @@ describe('verification service', () => {
       consumers as unknown as KafkaConsumerFactory,
       config,
       new VerificationMetrics((registry = new Registry())),
+      {
+        record: (keyId: string, reason: string) => refused.push([keyId, reason]),
+      } as unknown as VerificationFailuresRecorder,
     );
   });
 
@@ -109,6 +116,17 @@ describe('verification service', () => {
     assert.deepEqual(await service.verify(''), { valid: false, reason: 'unknown' });
     assert.equal(keys.lookups, 0);
     assert.deepEqual(await counted(), { 'unknown/not_a_key': 2 });
+  });
+
+  it('counts refusals of a revoked key in use for its activity, from the database and from the cache', async () => {
+    store(KeyStatus.Revoked, 60_000);
+    await service.verify(key);
+    await service.verify(key);
+    await service.verify(generateKey('alice'));
+    assert.deepEqual(refused, [
+      ['k1', 'revoked'],
+      ['k1', 'revoked'],
+    ]);
   });
 
   it('answers unknown, revoked and expired keys', async () => {

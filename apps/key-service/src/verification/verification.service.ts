@@ -3,6 +3,7 @@ import { isNotAKey, KeyVerification } from '@keyward/contracts';
 import { KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { Cacheable, keyInvalidationConsumer, VerificationCache } from '@keyward/key-client';
 import { Clock } from '@keyward/platform';
+import { VerificationFailuresRecorder } from '../activity/verification-failures.recorder';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../keys/key-hasher';
 import { KeyChanges } from '../keys/key-changes';
@@ -38,6 +39,7 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
     consumers: KafkaConsumerFactory,
     settings: KeyServiceSettings,
     private readonly metrics: VerificationMetrics,
+    private readonly refusals: VerificationFailuresRecorder,
   ) {
     this.cache = new VerificationCache({
       maxEntries: settings.VERIFY_CACHE_MAX_ENTRIES,
@@ -80,11 +82,18 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
   private async answer(key: string): Promise<KeyVerification> {
     const started = performance.now();
     let source: VerificationSource = 'hit';
-    const result = await this.cache.resolve(this.hasher.hash(key), (hash) => {
+    let loaded: Cacheable<KeyVerification> | undefined;
+    const hash = this.hasher.hash(key);
+    const result = await this.cache.resolve(hash, async (h) => {
       source = 'miss';
-      return this.lookup(hash);
+      return (loaded = await this.lookup(h));
     });
     if (result.valid) this.lastUsed.record(result.keyId, this.clock.now());
+    else if (result.reason !== 'unknown') {
+      // A revoked or expired key still in use: its account's activity counts the refusals.
+      const keyId = this.cache.keyIdOf(hash) ?? loaded?.keyId;
+      if (keyId) this.refusals.record(keyId, result.reason);
+    }
     this.metrics.record(result, source, (performance.now() - started) / 1000);
     return result;
   }

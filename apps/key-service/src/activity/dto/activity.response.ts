@@ -19,7 +19,7 @@ export class ActivityEntryResponse {
     type: 'object',
     additionalProperties: true,
     description:
-      'created: contacts (and replaces: the rotated key’s id, for a rotation’s new key); contacts_changed: added, removed; rotated: newKeyId, newLabel, oldKeyExpiresAt; revoked: cause (owner | leak); reminder_sent: daysLeft, to; leak_reported: url, source, response (revoked | notified)',
+      'created: contacts (and replaces: the rotated key’s id, for a rotation’s new key); contacts_changed: added, removed; rotated: newKeyId, newLabel, oldKeyExpiresAt; revoked: cause (owner | leak); reminder_sent: daysLeft, to; leak_reported: url, source, response (revoked | notified); verification_failed: revoked, expired (refusals of this key in that hour)',
   })
   details: Record<string, unknown>;
 

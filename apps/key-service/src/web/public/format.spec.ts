@@ -101,6 +101,10 @@ describe('activity on the Settings page', () => {
       'Reported leaked at https://github.com/a/b (commit); revoked at once',
     );
     assert.equal(
+      activityText(entry('verification_failed', { revoked: 3, expired: 0 })),
+      'Refused 3 uses of “prod” (…Xk3p9) this hour (3 revoked)',
+    );
+    assert.equal(
       activityText(entry('leak_reported', { url: null, source: null, response: 'notified' })),
       'Reported leaked; notify only: still working',
     );

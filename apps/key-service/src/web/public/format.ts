@@ -79,8 +79,16 @@ export interface ActivityEntryView {
   label: string;
   lastFive: string;
   at: string;
-  action: 'created' | 'contacts_changed' | 'rotated' | 'revoked' | 'expired' | 'reminder_sent' | 'leak_reported';
-  actor: 'user' | 'scheduler' | 'scanner';
+  action:
+    | 'created'
+    | 'contacts_changed'
+    | 'rotated'
+    | 'revoked'
+    | 'expired'
+    | 'reminder_sent'
+    | 'leak_reported'
+    | 'verification_failed';
+  actor: 'user' | 'scheduler' | 'scanner' | 'service';
   actorName: string;
   /** The client address of a user's request. */
   from: string | null;
@@ -116,6 +124,11 @@ export function activityText(entry: ActivityEntryView): string {
       const source = typeof d.source === 'string' ? ` (${d.source})` : '';
       const done = d.response === 'revoked' ? 'revoked at once' : 'notify only: still working';
       return `Reported leaked${where}${source}; ${done}`;
+    }
+    case 'verification_failed': {
+      const [revoked, expired] = [Number(d.revoked ?? 0), Number(d.expired ?? 0)];
+      const reasons = [...(revoked ? [`${revoked} revoked`] : []), ...(expired ? [`${expired} expired`] : [])];
+      return `Refused ${count(revoked + expired, 'use')} of ${key} this hour (${reasons.join(', ')})`;
     }
   }
 }
