@@ -21,7 +21,9 @@ started=$(setsid -w tools/stack/stack.sh start)
 set -a; eval "$(tools/stack/stack.sh env)"; set +a # KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR
 pids=()
 cleanup() {
-  trap - INT TERM EXIT
+  # A second Ctrl-C (npm passes its own on) must not cut the stopping short: it is bounded anyway.
+  trap '' INT TERM
+  trap - EXIT
   set +e # stopping goes on whatever one step answers
   if ((${#pids[@]})); then
     echo "keyward: stopping the services" >&2

@@ -32,9 +32,16 @@ export interface ConsumerOptions {
 
 /**
  * Group timings for every consumer of ours: a dead member is noticed within 10 s and a rebalance
- * (each service start in tests) settles quickly; heartbeats every second keep a live one in.
+ * (each service start in tests) settles quickly; heartbeats every second keep a live one in. A
+ * fetch waits at most a second for messages: disconnecting waits for the fetch in flight, and a
+ * service stops its consumers one module after another (kafkajs's 5 s made key-service take 9 s).
  */
-export const CONSUMER_GROUP_TIMINGS = { sessionTimeout: 10_000, rebalanceTimeout: 10_000, heartbeatInterval: 1_000 };
+export const CONSUMER_GROUP_TIMINGS = {
+  sessionTimeout: 10_000,
+  rebalanceTimeout: 10_000,
+  heartbeatInterval: 1_000,
+  maxWaitTimeInMs: 1_000,
+};
 
 /** kafkajs errors after which this member may no longer own the partition: stop and rejoin. */
 const LOST_PARTITION = new Set([
