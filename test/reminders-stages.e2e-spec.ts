@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import mongoose from 'mongoose';
 import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
-import { firstReminderAt } from '../apps/key-service/src/reminders/reminder-schedule';
 import { LEGACY_EXPIRES_AT } from '../apps/key-service/src/keys/validity';
 import { loggedInUser } from './support/accounts';
 import { call } from './support/http';
@@ -73,11 +72,15 @@ describe('reminders before expiry, exactly once', () => {
     return sent;
   }
 
-  /** A key as key-service (or the legacy import) stores it, with its first reminder time. */
+  /**
+   * A key as key-service (or the legacy import) stores it, with its first reminder due
+   * `firstStageDays` before expiry (the first stage still ahead when the key was made).
+   */
   async function seedKey(fields: {
     contacts: string[];
     expiresAt: Date;
     now: Date;
+    firstStageDays: number;
     owner?: { userId: string; email: string };
     label?: string;
     legacy?: boolean;
@@ -100,7 +103,7 @@ describe('reminders before expiry, exactly once', () => {
       legacy: fields.legacy ?? false,
       rotatedTo: null,
       rotatedFrom: null,
-      nextReminderAt: firstReminderAt(fields.expiresAt, STAGES, fields.now),
+      nextReminderAt: new Date(fields.expiresAt.getTime() - fields.firstStageDays * DAY),
       remindersSent: [],
       outbox: [],
       outboxAt: null,
@@ -159,8 +162,18 @@ describe('reminders before expiry, exactly once', () => {
     });
     assert.equal(rotated.status, 201);
 
-    const shortLived = await seedKey({ contacts: [at('b1')], expiresAt: new Date(t0 + 20 * DAY), now });
-    const lastDays = await seedKey({ contacts: [at('c')], expiresAt: new Date(t0 + 2.5 * DAY), now });
+    const shortLived = await seedKey({
+      contacts: [at('b1')],
+      expiresAt: new Date(t0 + 20 * DAY),
+      now,
+      firstStageDays: 14,
+    });
+    const lastDays = await seedKey({
+      contacts: [at('c')],
+      expiresAt: new Date(t0 + 2.5 * DAY),
+      now,
+      firstStageDays: 1,
+    });
 
     // Up to the 14-day stage of the 20-day key, then its contacts change.
     await walk(1, t0, t0 + 6 * DAY);
@@ -209,7 +222,12 @@ describe('reminders before expiry, exactly once', () => {
     it(`${count} schedulers running together send each reminder once`, async () => {
       const t = clock.now().getTime() + 10 * DAY;
       const contact = at(`together${count}`);
-      const keyId = await seedKey({ contacts: [contact], expiresAt: new Date(t + 31 * DAY), now: new Date(t) });
+      const keyId = await seedKey({
+        contacts: [contact],
+        expiresAt: new Date(t + 31 * DAY),
+        now: new Date(t),
+        firstStageDays: 30,
+      });
       const sent = await walk(count, t, t + 32 * DAY);
       assert.ok(
         sent > 6,
@@ -228,7 +246,7 @@ describe('reminders before expiry, exactly once', () => {
     const t = clock.now().getTime() + 10 * DAY;
     const expiresAt = t + 40 * DAY;
     const contact = at('downtime');
-    await seedKey({ contacts: [contact], expiresAt: new Date(expiresAt), now: new Date(t) });
+    await seedKey({ contacts: [contact], expiresAt: new Date(expiresAt), now: new Date(t), firstStageDays: 30 });
     await walk(1, t, expiresAt - 16 * DAY);
     await schedulers.pop()?.stop();
     // Down from 16 to 2 days before expiry: the 14-, 7- and 3-day stages fell due meanwhile.
@@ -244,6 +262,7 @@ describe('reminders before expiry, exactly once', () => {
         contacts: [],
         expiresAt: LEGACY_EXPIRES_AT,
         now: imported,
+        firstStageDays: 30,
         owner: { userId: `legacy-owner-${i}`, email },
         label: 'default',
         legacy: true,
