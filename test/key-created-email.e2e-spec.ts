@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
+import mongoose from 'mongoose';
+import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 
 /** The walking skeleton: one key from the HTTP API, through the outbox and Kafka, to an email per contact. */
@@ -10,6 +11,8 @@ describe('a created key reaches its contacts by email', () => {
   let keyService: ServiceProcess;
   let notificationService: ServiceProcess;
   let token: string;
+  let keysDb: mongoose.Connection;
+  let notifications: mongoose.Connection;
 
   before(async () => {
     [keyService, notificationService] = await Promise.all([
@@ -23,10 +26,13 @@ describe('a created key reaches its contacts by email', () => {
       }),
     ]);
     token = await loggedInUser(mongoUri('keys'), `alice.tan@${emailDomain}`);
+    [keysDb, notifications] = await Promise.all(
+      [mongoUri('keys'), mongoUri('notifications')].map((uri) => mongoose.createConnection(uri).asPromise()),
+    );
   });
 
   after(async () => {
-    await Promise.all([keyService?.stop(), notificationService?.stop()]);
+    await Promise.all([keyService?.stop(), notificationService?.stop(), keysDb?.close(), notifications?.close()]);
   });
 
   it('creates the key, stores only its hash, and emails every contact once without the key', async () => {
@@ -50,8 +56,11 @@ describe('a created key reaches its contacts by email', () => {
     assert.match(created.key, /^alicetan_v1_[0-9A-Za-z]{36}$/);
     assert.equal(created.lastFive, created.key.slice(-5));
 
+    for (const contact of contacts) await mailpit.waitFor(contact, 1);
+    // Every email asked for has left: a second one to a contact would be in Mailpit now.
+    await emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, keys: keysDb, notifications });
     for (const contact of contacts) {
-      const messages = await mailpit.waitFor(contact, 1);
+      const messages = await mailpit.messagesTo(contact);
       assert.equal(messages.length, 1, `exactly one email to ${contact}`);
       const [email] = messages;
       assert.match(email.Subject, /production/);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildKeyEvent, buildLoginCodeRequested, DeadLetterHeader, KEY_EVENT_VERSION, Topic } from '@keyward/contracts';
-import { isolatedEnv, Mailpit, MailMessage, ServiceProcess, sleep } from '@keyward/testing';
+import { emailsSettled, isolatedEnv, Mailpit, MailMessage, ServiceProcess, sleep } from '@keyward/testing';
 import mongoose from 'mongoose';
 import { sampleMessages } from '../apps/notification-service/src/emails/sample-messages';
 import { NotificationKafka } from './support/notification-kafka';
@@ -35,9 +35,11 @@ describe('notification-service emails', () => {
     await Promise.all([kafka.stop(), service?.stop(), db?.close()]);
   });
 
-  /** Every email to addresses ending in `suffix`, once `count` arrived and a moment passed for extras. */
+  /** Every email to addresses ending in `suffix`, once `count` arrived and every email asked for has left. */
   async function mailTo(suffix: string, count: number): Promise<MailMessage[]> {
-    return mailpit.waitFor(suffix, count, { timeoutMs: 30_000, settleMs: 1_500 });
+    await mailpit.waitFor(suffix, count, { timeoutMs: 30_000 });
+    await emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, notifications: db });
+    return mailpit.messagesTo(suffix);
   }
 
   it('sends each key event to exactly its recipients, with the right subject and content', async () => {

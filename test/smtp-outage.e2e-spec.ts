@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AnyKeyEvent, KeyEvent, Topic } from '@keyward/contracts';
-import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
+import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
 import mongoose from 'mongoose';
 import { sampleMessages } from '../apps/notification-service/src/emails/sample-messages';
 import { MailpitServer } from './support/mailpit-server';
@@ -57,14 +57,24 @@ describe('notification-service through SMTP failures', () => {
     event.payload.contacts = [`ops@${domain}`, `refused@${domain}`];
     await kafka.produce(Topic.KeyEvents, event.keyId, event);
 
-    const [email] = await mailpit.waitFor(`@${domain}`, 1, { timeoutMs: 30_000, settleMs: 1_000 });
+    const [email] = await mailpit.waitFor(`@${domain}`, 1, { timeoutMs: 30_000 });
     assert.equal(email.To[0].Address, `ops@${domain}`);
     const refused = await until('the refused delivery to be failed', async () => {
       const d = (await deliveriesOf(event.eventId)).find((x) => x.recipient === `refused@${domain}`);
       return d?.status === 'failed' ? d : undefined;
     });
     assert.match(String(refused.error), /5\d\d/, 'the server refusal is recorded');
-    await sleep(1_500); // several retry sweeps later
+    // A later email only a retry sweep can deliver: SMTP goes down before it is sent and comes back
+    // after its second attempt, so sweeps have run since the refusal was recorded.
+    await smtp.stop();
+    const marker = sampleMessages({ domain: `swept.${emailDomain}` })['key-revoked'] as AnyKeyEvent;
+    await kafka.produce(Topic.KeyEvents, marker.keyId, marker);
+    await until('a retry sweep to attempt the marker again', async () => {
+      const deliveries = await deliveriesOf(marker.eventId);
+      return deliveries.length === 2 && deliveries.every((d) => d.attempts >= 2) ? deliveries : undefined;
+    });
+    await smtp.resume();
+    await mailpit.waitFor(`@swept.${emailDomain}`, 2, { timeoutMs: 30_000 });
     const [again] = (await deliveriesOf(event.eventId)).filter((x) => x.recipient === `refused@${domain}`);
     assert.equal(again.attempts, 1, 'a permanent refusal is not retried');
     assert.equal(await db.collection('delivery_attempts').countDocuments({ recipient: `refused@${domain}` }), 1);
@@ -91,7 +101,10 @@ describe('notification-service through SMTP failures', () => {
     assert.ok(pending?.error, 'the transient error is recorded');
 
     await smtp.resume();
-    const emails = await mailpit.waitFor(`.${domain}`, 10, { timeoutMs: 60_000, settleMs: 3_000 });
+    await mailpit.waitFor(`.${domain}`, 10, { timeoutMs: 60_000 });
+    // Every delivery has now been sent: a doubled email would be in Mailpit.
+    await emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, notifications: db });
+    const emails = await mailpit.messagesTo(`.${domain}`);
     const to = emails.map((m) => m.To[0].Address).sort();
     const expected = events.flatMap((_, i) => [`oncall@${i}.${domain}`, `ops@${i}.${domain}`]).sort();
     assert.deepEqual(to, expected, 'each recipient of each event exactly once');

@@ -109,7 +109,7 @@ describe('the Settings web app', () => {
       await page.getByRole('button', { name: 'Email me a code' }).click();
       const codeInput = page.getByLabel('One-time code');
       await codeInput.waitFor();
-      const [message] = await mailpit.waitFor(email, 1, { settleMs: 0 });
+      const [message] = await mailpit.waitFor(email, 1);
       const code = /\b(\d{6})\b/.exec(message.Text)?.[1];
       assert.ok(code, 'the email holds a 6-digit code');
 

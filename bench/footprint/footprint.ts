@@ -70,7 +70,7 @@ async function main(): Promise<void> {
         ),
       );
     }
-    await new Mailpit().waitFor(contact, KEYS, { timeoutMs: 120_000, settleMs: 0 });
+    await new Mailpit().waitFor(contact, KEYS, { timeoutMs: 120_000 });
     sample();
     const seconds = (Date.now() - started) / 1000;
     const total = [...peak.values()].reduce((a, b) => a + b, 0);

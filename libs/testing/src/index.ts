@@ -6,3 +6,4 @@ export * from './mongo-dump';
 export * from './compose';
 export * from './github-secret-scanning';
 export * from './kafka-cluster';
+export * from './pipeline';

@@ -28,20 +28,25 @@ export class Mailpit {
     return (await res.json()) as MailMessage;
   }
 
-  /** Messages to an address once at least `count` have arrived; then waits `settleMs` more to catch extras. */
-  async waitFor(to: string, count = 1, { timeoutMs = 15_000, settleMs = 500 } = {}): Promise<MailMessage[]> {
+  /** Every message to an address now. */
+  async messagesTo(to: string): Promise<MailMessage[]> {
+    return Promise.all((await this.search(`to:"${to}"`)).map((m) => this.message(m.ID)));
+  }
+
+  /**
+   * Every message to an address once at least `count` have arrived; fails after `timeoutMs`. More
+   * may still be on their way: to assert there are no more, await {@link emailsSettled} and read
+   * {@link messagesTo} again.
+   */
+  async waitFor(to: string, count = 1, { timeoutMs = 15_000 } = {}): Promise<MailMessage[]> {
     const deadline = Date.now() + timeoutMs;
-    let found: MailSummary[] = [];
+    let found = 0;
     while (Date.now() < deadline) {
-      found = await this.search(`to:"${to}"`);
-      if (found.length >= count) {
-        await sleep(settleMs);
-        found = await this.search(`to:"${to}"`);
-        return Promise.all(found.map((m) => this.message(m.ID)));
-      }
+      found = (await this.search(`to:"${to}"`)).length;
+      if (found >= count) return this.messagesTo(to);
       await sleep(100);
     }
-    throw new Error(`expected ${count} email(s) to ${to} within ${timeoutMs} ms, got ${found.length}`);
+    throw new Error(`expected ${count} email(s) to ${to} within ${timeoutMs} ms, got ${found}`);
   }
 }
 
