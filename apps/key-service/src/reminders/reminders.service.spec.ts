@@ -8,7 +8,7 @@ import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyStatus } from '../keys/key.schema';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
-import { DAY_MS, firstReminderAt } from './reminder-schedule';
+import { DAY_MS } from './reminder-schedule';
 import { ReminderClaim, RemindersRepository, ReminderView } from './reminders.repository';
 import { RemindersService } from './reminders.service';
 
@@ -63,7 +63,8 @@ function key(overrides: Partial<ReminderView> = {}): ReminderView {
     contacts: ['ops@example.com'],
     expiresAt,
     status: KeyStatus.Active,
-    nextReminderAt: firstReminderAt(expiresAt, STAGES, new Date('2026-11-27T08:00:00.000Z')),
+    // Created 2026-11-27: its first reminder is the 30-day stage.
+    nextReminderAt: new Date('2027-04-27T08:00:00.000Z'),
     remindersSent: [],
     rotatedTo: null,
     ...overrides,
