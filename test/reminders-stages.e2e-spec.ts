@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import mongoose from 'mongoose';
-import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
+import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
 import { LEGACY_EXPIRES_AT } from '../apps/key-service/src/keys/validity';
 import { loggedInUser } from './support/accounts';
 import { call } from './support/http';
@@ -25,6 +25,7 @@ describe('reminders before expiry, exactly once', () => {
   let keyService: InProcessKeyService;
   let notificationService: ServiceProcess;
   let db: mongoose.Connection;
+  let notifications: mongoose.Connection;
   let token: string;
   let userId: string;
   const at = (name: string) => `${name}@${emailDomain}`;
@@ -48,12 +49,13 @@ describe('reminders before expiry, exactly once', () => {
     keyService = await InProcessKeyService.start(clock);
     token = await loggedInUser(mongoUri('keys'), at('owner'), 400 * DAY);
     db = await mongoose.createConnection(mongoUri('keys')).asPromise();
+    notifications = await mongoose.createConnection(mongoUri('notifications')).asPromise();
     userId = String((await db.collection('users').findOne({ email: at('owner') }))?._id);
   });
 
   after(async () => {
     await Promise.all(schedulers.map((s) => s.stop()));
-    await db?.close();
+    await Promise.all([db?.close(), notifications?.close()]);
     await Promise.all([keyService?.stop(), notificationService?.stop()]);
   });
 
@@ -116,10 +118,12 @@ describe('reminders before expiry, exactly once', () => {
    * final reminder), "expired", or the subject itself for anything else. Listed in lifecycle order
    * (created, reminders from the furthest, expired, then the rest), not arrival order: separate
    * emails leave over a pool of SMTP connections, so their arrival order is not a guarantee; what
-   * is asserted is that each arrives exactly once.
+   * is asserted is that each arrives exactly once. Read once `count` arrived and every email asked
+   * for so far has left, so a repeat would be listed.
    */
   async function mailbox(address: string, count: number): Promise<string[]> {
-    await mailpit.waitFor(address, count, { timeoutMs: 60_000, settleMs: 2_000 });
+    await mailpit.waitFor(address, count, { timeoutMs: 60_000 });
+    await settled();
     const rank = (short: string) =>
       short === 'created' ? -1 : short === 'expired' ? 1000 : /^\d+/.test(short) ? 100 - parseInt(short, 10) : 2000;
     return (await mailpit.search(`to:"${address}"`))
@@ -132,6 +136,10 @@ describe('reminders before expiry, exactly once', () => {
       })
       .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   }
+
+  /** Every email asked for so far has reached Mailpit (see emailsSettled). */
+  const settled = () =>
+    emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, keys: db, notifications, timeoutMs: 60_000 });
 
   const keyDoc = (id: string) => db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(id) });
 
@@ -275,13 +283,14 @@ describe('reminders before expiry, exactly once', () => {
   });
 
   it('ignores repeated and stale passes once everything is recorded', async () => {
+    await settled();
     const emailed = (await mailpit.search(`to:"${emailDomain}"`)).length;
     clock.set(LEGACY_EXPIRES_AT.getTime() - 20 * DAY);
     await walk(1, clock.now().getTime(), clock.now().getTime());
     clock.set(LEGACY_EXPIRES_AT.getTime() + 400 * DAY);
     const result = await schedulers[0].pass();
     assert.equal(result.keysDue, 0);
-    await sleep(2_000);
+    await settled();
     assert.equal((await mailpit.search(`to:"${emailDomain}"`)).length, emailed);
   });
 });
