@@ -9,16 +9,15 @@
  */
 import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort, isolatedEnv, ServiceProcess } from '@keyward/testing';
 import { loggedInUser } from '../../test/support/accounts';
+import { cpuMs, rssMb } from '../support/process-usage';
 
 const DURATION = Number(process.env.DURATION ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 32);
-const CLOCK_TICKS = 100;
 const SERVICE_TOKEN = 'bench-verify-service-token-0123456789abcdef';
 
 interface Target {
@@ -56,19 +55,6 @@ async function load(target: Target, options: { duration: number; overallRate?: n
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
   };
-}
-
-/** CPU time a process has used so far (user + system), in ms. */
-function cpuMs(pid: number | undefined): number {
-  if (!pid) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-}
-
-function rssMb(pid: number | undefined): number {
-  if (!pid) return 0;
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return kb ? Math.round(Number(kb) / 1024) : 0;
 }
 
 async function startBaseline(): Promise<{ url: string; child: ChildProcess }> {

@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { emailAddress } from './fields';
 
 /** Who owns a key: enough for a consumer to address and localise an email without calling back. */
 export const ownerSchema = z.object({
   userId: z.string().min(1),
-  email: z.string().email(),
+  email: emailAddress,
   timeZone: z.string().min(1),
 });
 export type Owner = z.infer<typeof ownerSchema>;
@@ -22,5 +23,5 @@ export const envelopeFields = {
  */
 export const requestedFrom = z.string().max(64).optional();
 
-export const emailList = z.array(z.string().email()).max(50);
+export const emailList = z.array(emailAddress).max(50);
 export const isoDate = z.string().datetime({ offset: true });

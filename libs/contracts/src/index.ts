@@ -1,5 +1,6 @@
 export * from './validation';
 export * from './topics';
+export * from './fields';
 export * from './envelope';
 export * from './key-events';
 export * from './dead-letter';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { emailAddress } from './fields';
 import { seal, sealingKeyFromSecret, unseal } from './sealing';
 import { parseMessage } from './validation';
 
@@ -25,7 +26,7 @@ export const loginCodeRequestedSchema = z
       errorMap: () => ({ message: `only version ${LOGIN_CODE_VERSION} (the code bound to its recipient) is accepted` }),
     }),
     occurredAt: z.string().datetime({ offset: true }),
-    email: z.string().email(),
+    email: emailAddress,
     timeZone: z.string().min(1),
     expiresAt: z.string().datetime({ offset: true }),
     /** `<keyId>.<base64url(iv ‖ ciphertext ‖ tag)>` of the code (libs/contracts/src/sealing.ts). */

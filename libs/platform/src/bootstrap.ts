@@ -4,10 +4,12 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { HttpMetrics } from '@keyward/metrics';
+import { acceptJsonBodiesOnly, JSON_BODY_LIMIT, problemDetailsErrorHandler } from './http/json-bodies';
 
 /**
  * Creates a service's Fastify app with pino logs, request metrics (its module imports MetricsModule)
- * and graceful shutdown; `configure` adds HTTP extras.
+ * and graceful shutdown; `configure` adds HTTP extras (such as applyRouteBodyConfig). Bodies are JSON
+ * only, within JSON_BODY_LIMIT unless a route's RouteBodyConfig says otherwise.
  */
 export async function createHttpApp(
   module: Type<unknown>,
@@ -16,12 +18,14 @@ export async function createHttpApp(
   const app = await NestFactory.create<NestFastifyApplication>(
     module, // Trust X-Forwarded-For only from a proxy on this host, so a client cannot pick its own
     // address (rate limits are per client address).
-    new FastifyAdapter({ trustProxy: 'loopback' }),
-    {
-      bufferLogs: true,
-    },
+    new FastifyAdapter({ trustProxy: 'loopback', bodyLimit: JSON_BODY_LIMIT }),
+    // Nest's own parsers would take form bodies too; acceptJsonBodiesOnly installs the only one.
+    { bufferLogs: true, bodyParser: false },
   );
   app.useLogger(app.get(Logger));
+  const fastify = app.getHttpAdapter().getInstance();
+  acceptJsonBodiesOnly(fastify);
+  fastify.setErrorHandler(problemDetailsErrorHandler(new NestLogger('HttpErrors')));
   app.enableShutdownHooks();
   app.get(HttpMetrics).instrument(app);
   await configure?.(app);

@@ -1,5 +1,7 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import {
+  ApiBadRequestResponse,
   ApiCookieAuth,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -7,13 +9,17 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { RouteBodyConfig, ValidBody } from '@keyward/platform';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { AuthService } from './auth.service';
-import { LoginDto, RequestCodeDto } from './dto/request-code.dto';
+import { LoginBody, loginBody, RequestCodeBody, requestCodeBody } from './dto/request-code.dto';
 import { LoginResponse, SessionResponse, SessionUser } from './dto/session.response';
 import { clearSessionCookies, setSessionCookies } from './session-cookies';
 import { sessionToken } from './session.guard';
+
+/** Login bodies are an email and a code: anything near 4 KB is not a login. */
+const authBodyConfig: RouteBodyConfig = { bodyLimit: 4 * 1024 };
 
 @ApiTags('auth')
 @Controller('v1/auth')
@@ -28,20 +34,24 @@ export class AuthController {
   }
 
   @Post('otp')
+  @RouteConfig(authBodyConfig)
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'A code is on its way if the address can receive email' })
+  @ApiBadRequestResponse({ description: 'Not an email address; the body names the field' })
   @ApiTooManyRequestsResponse({ description: 'Too many codes requested; see Retry-After' })
-  async requestCode(@Body() body: RequestCodeDto, @Req() request: FastifyRequest): Promise<void> {
+  async requestCode(@ValidBody(requestCodeBody) body: RequestCodeBody, @Req() request: FastifyRequest): Promise<void> {
     await this.auth.requestCode(body.email, request.ip);
   }
 
   @Post('login')
+  @RouteConfig(authBodyConfig)
   @HttpCode(200)
   @ApiOkResponse({ type: LoginResponse })
+  @ApiBadRequestResponse({ description: 'Malformed email or code; the body names the field' })
   @ApiUnauthorizedResponse({ description: 'Wrong or expired code' })
   @ApiTooManyRequestsResponse({ description: 'Too many attempts; see Retry-After' })
   async login(
-    @Body() body: LoginDto,
+    @ValidBody(loginBody) body: LoginBody,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<LoginResponse> {
@@ -51,6 +61,7 @@ export class AuthController {
   }
 
   @Post('logout')
+  @RouteConfig(authBodyConfig)
   @HttpCode(204)
   @ApiNoContentResponse()
   async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {

@@ -1,6 +1,8 @@
+import { normalizeEmail } from '../users/email-address';
+
 /** Contacts as stored: trimmed, lowercased and deduplicated, so `A@x.io` and ` a@x.io` are one contact. */
 export function normalizeContacts(contacts: readonly string[]): string[] {
-  return [...new Set(contacts.map((c) => c.trim().toLowerCase()))];
+  return [...new Set(contacts.map(normalizeEmail))];
 }
 
 /** True when both lists name the same contacts, whatever their order. */

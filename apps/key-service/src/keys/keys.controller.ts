@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -10,13 +10,18 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { ValidBody } from '@keyward/platform';
 import { CurrentUser, SessionGuard } from '../auth/session.guard';
 import { UserDocument } from '../users/user.schema';
-import { ContactsDto, CreateKeyDto } from './dto/create-key.dto';
+import { ContactsBody, contactsBody, CreateKeyBody, createKeyBody } from './dto/create-key.dto';
 import { CreatedKeyResponse, KeyResponse } from './dto/key.response';
-import { RotateKeyDto } from './dto/rotate-key.dto';
-import { UpdateKeyDto } from './dto/update-key.dto';
+import { RotateKeyBody, rotateKeyBody } from './dto/rotate-key.dto';
+import { UpdateKeyBody, updateKeyBody } from './dto/update-key.dto';
+import { KeyIdPipe } from './key-id.pipe';
 import { KeysService } from './keys.service';
+
+const NoSuchKey = () =>
+  ApiNotFoundResponse({ description: 'No such key on this account, or an id not spelled as 24 lower-case hex digits' });
 
 @ApiTags('keys')
 @ApiBearerAuth()
@@ -36,7 +41,10 @@ export class KeysController {
   @ApiConflictResponse({
     description: 'Label already used, or too many active keys',
   })
-  create(@CurrentUser() user: UserDocument, @Body() body: CreateKeyDto): Promise<CreatedKeyResponse> {
+  create(
+    @CurrentUser() user: UserDocument,
+    @ValidBody(createKeyBody) body: CreateKeyBody,
+  ): Promise<CreatedKeyResponse> {
     return this.keys.create(user, body);
   }
 
@@ -48,28 +56,32 @@ export class KeysController {
 
   @Get(':id')
   @ApiOkResponse({ type: KeyResponse })
-  @ApiNotFoundResponse({ description: 'No such key on this account' })
-  get(@CurrentUser() user: UserDocument, @Param('id') id: string): Promise<KeyResponse> {
+  @NoSuchKey()
+  get(@CurrentUser() user: UserDocument, @Param('id', KeyIdPipe) id: string): Promise<KeyResponse> {
     return this.keys.get(user, id);
   }
 
   @Patch(':id')
   @ApiOkResponse({ type: KeyResponse, description: 'The key with its settings changed' })
   @ApiBadRequestResponse({ description: 'Invalid leakResponse; the body names the field' })
-  @ApiNotFoundResponse({ description: 'No such key on this account' })
-  update(@CurrentUser() user: UserDocument, @Param('id') id: string, @Body() body: UpdateKeyDto): Promise<KeyResponse> {
+  @NoSuchKey()
+  update(
+    @CurrentUser() user: UserDocument,
+    @Param('id', KeyIdPipe) id: string,
+    @ValidBody(updateKeyBody) body: UpdateKeyBody,
+  ): Promise<KeyResponse> {
     return this.keys.setLeakResponse(user, id, body.leakResponse);
   }
 
   @Put(':id/contacts')
   @ApiOkResponse({ type: KeyResponse, description: 'Replaced; an unchanged set emits no event' })
   @ApiBadRequestResponse({ description: 'Invalid contacts; the body names the field' })
-  @ApiNotFoundResponse({ description: 'No such key on this account' })
+  @NoSuchKey()
   @ApiConflictResponse({ description: 'The key is revoked' })
   replaceContacts(
     @CurrentUser() user: UserDocument,
-    @Param('id') id: string,
-    @Body() body: ContactsDto,
+    @Param('id', KeyIdPipe) id: string,
+    @ValidBody(contactsBody) body: ContactsBody,
   ): Promise<KeyResponse> {
     return this.keys.replaceContacts(user, id, body.contacts);
   }
@@ -77,8 +89,8 @@ export class KeysController {
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked at once; revoking a revoked or expired key again is a no-op' })
-  @ApiNotFoundResponse({ description: 'No such key on this account' })
-  revoke(@CurrentUser() user: UserDocument, @Param('id') id: string): Promise<void> {
+  @NoSuchKey()
+  revoke(@CurrentUser() user: UserDocument, @Param('id', KeyIdPipe) id: string): Promise<void> {
     return this.keys.revoke(user, id);
   }
 
@@ -89,14 +101,14 @@ export class KeysController {
     description: 'The new key (shown once); the old one works until the grace period ends',
   })
   @ApiBadRequestResponse({ description: 'Invalid graceHours or label; the body names the field' })
-  @ApiNotFoundResponse({ description: 'No such key on this account' })
+  @NoSuchKey()
   @ApiConflictResponse({
     description: 'The key is revoked, expired or already rotated; the label is taken; or too many active keys',
   })
   rotate(
     @CurrentUser() user: UserDocument,
-    @Param('id') id: string,
-    @Body() body: RotateKeyDto,
+    @Param('id', KeyIdPipe) id: string,
+    @ValidBody(rotateKeyBody) body: RotateKeyBody,
   ): Promise<CreatedKeyResponse> {
     return this.keys.rotate(user, id, body);
   }

@@ -17,9 +17,9 @@ import { firstReminderAt } from '../reminders/reminder-schedule';
 import { reminderEventId } from '../reminders/reminders.service';
 import { UserDocument } from '../users/user.schema';
 import { sameContacts } from './contacts';
-import { CreateKeyDto } from './dto/create-key.dto';
+import { CreateKeyBody } from './dto/create-key.dto';
 import { CreatedKeyResponse, KeyResponse } from './dto/key.response';
-import { RotateKeyDto } from './dto/rotate-key.dto';
+import { RotateKeyBody } from './dto/rotate-key.dto';
 import { generateKey, lastFiveOf } from './key-format';
 import { KeyCap } from './key-cap';
 import { KeyChanges } from './key-changes';
@@ -76,7 +76,7 @@ export class KeysService {
     this.reminderStages = settings.REMINDER_STAGES_DAYS;
   }
 
-  async create(user: UserDocument, input: CreateKeyDto, now = new Date()): Promise<CreatedKeyResponse> {
+  async create(user: UserDocument, input: CreateKeyBody, now = new Date()): Promise<CreatedKeyResponse> {
     return this.cap.withRoom(user.id as string, 0, now, async (assertHeld) => {
       assertHeld();
       try {
@@ -192,7 +192,7 @@ export class KeysService {
    * discards it and rotates normally; sooner, the claim may belong to a request still in flight,
    * so it answers 409. A crash after the commit loses the text like any lost response.
    */
-  async rotate(user: UserDocument, id: string, input: RotateKeyDto, now = new Date()): Promise<CreatedKeyResponse> {
+  async rotate(user: UserDocument, id: string, input: RotateKeyBody, now = new Date()): Promise<CreatedKeyResponse> {
     assertRotatable(await this.owned(user, id), now);
     return this.cap.withRoom(user.id as string, 1, now, async (assertHeld) => {
       const old = await this.owned(user, id);

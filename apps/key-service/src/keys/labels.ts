@@ -1,7 +1,4 @@
-export const LABEL_MAX_LENGTH = 64;
-/** No control characters or line breaks: labels appear in email subjects and headers. */
-// eslint-disable-next-line no-control-regex
-export const LABEL_PATTERN = /^[^\u0000-\u001f\u007f]*$/;
+import { LABEL_MAX_LENGTH } from '@keyward/contracts';
 
 /** Labels are unique per account regardless of case; this is the form the unique index holds. */
 export const labelKeyOf = (label: string): string => label.toLowerCase();

@@ -9,11 +9,15 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { InvalidFieldsException, RouteBodyConfig } from '@keyward/platform';
-import { z } from 'zod';
+import { parseBody, RouteBodyConfig } from '@keyward/platform';
 import { callerOf, SERVICE_TOKEN_HEADER } from '../verification/service-tokens';
-import { GithubTokenLabelDto, GithubTokenReportDto, githubTokenReports } from './dto/github-token-reports.dto';
-import { LeakReportResultDto, ReportLeaksDto, reportLeaksBody } from './dto/report-leaks.dto';
+import {
+  GITHUB_REPORTS_MAX,
+  GithubTokenLabelDto,
+  GithubTokenReportDto,
+  githubTokenReports,
+} from './dto/github-token-reports.dto';
+import { LEAK_REPORTS_MAX, LeakReportResultDto, ReportLeaksDto, reportLeaksBody } from './dto/report-leaks.dto';
 import { GITHUB_KEY_ID_HEADER, GITHUB_SIGNATURE_HEADER, GithubSignatureGuard } from './github-signatures';
 import { LeakReporterGuard } from './leak-reporter-tokens';
 import { LeaksService } from './leaks.service';
@@ -21,8 +25,14 @@ import { LeaksService } from './leaks.service';
 /** GitHub's reporter name in KeyLeaked events and emails. */
 export const GITHUB_REPORTER = 'GitHub secret scanning';
 
-const githubBodyConfig: RouteBodyConfig = { rawBody: true, bodyLimit: 1024 * 1024 };
-const reportBodyConfig: RouteBodyConfig = { bodyLimit: 64 * 1024 };
+// Batches: GITHUB_REPORTS_MAX matches of 4 properties (room left for fields GitHub may add), and
+// LEAK_REPORTS_MAX reports of 3.
+const githubBodyConfig: RouteBodyConfig = {
+  rawBody: true,
+  bodyLimit: 1024 * 1024,
+  jsonMaxProperties: 8 * GITHUB_REPORTS_MAX,
+};
+const reportBodyConfig: RouteBodyConfig = { bodyLimit: 64 * 1024, jsonMaxProperties: 1 + 3 * LEAK_REPORTS_MAX };
 
 /** Reports of keyward keys found in the open: from GitHub's secret scanning, and from anyone holding a reporter token. */
 @ApiTags('leaks')
@@ -46,7 +56,7 @@ export class LeaksController {
   @ApiBadRequestResponse({ description: 'Signed, but not an array of 1 to 1000 matches' })
   @ApiUnauthorizedResponse({ description: 'Not signed by a trusted key; nothing was looked at' })
   async fromGithub(@Body() body: unknown): Promise<GithubTokenLabelDto[]> {
-    const matches = parse(githubTokenReports, body);
+    const matches = parseBody(githubTokenReports, body);
     const results = await this.leaks.reportAll(
       matches.map((m) => ({ key: m.token, url: m.url ?? null, source: m.source ?? null, reporter: GITHUB_REPORTER })),
     );
@@ -68,22 +78,11 @@ export class LeaksController {
   @ApiBadRequestResponse({ description: 'Not 1 to 100 reports; the body names the field' })
   @ApiUnauthorizedResponse({ description: 'Missing or unknown reporter token' })
   async report(@Body() body: unknown, @Headers(SERVICE_TOKEN_HEADER) token: string): Promise<LeakReportResultDto[]> {
-    const { reports } = parse(reportLeaksBody, body);
+    const { reports } = parseBody(reportLeaksBody, body);
     const reporter = `reporter token ${callerOf(token)}`;
     const results = await this.leaks.reportAll(
       reports.map((r) => ({ key: r.key, url: r.url ?? null, source: r.source ?? null, reporter })),
     );
     return results.map((result, index) => ({ index, result }));
   }
-}
-
-function parse<S extends z.ZodTypeAny>(schema: S, body: unknown): z.output<S> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data as z.output<S>;
-  throw new InvalidFieldsException(
-    result.error.issues.slice(0, 10).map((issue) => {
-      const field = issue.path.join('.') || 'body';
-      return { field, message: `${field} ${issue.message}` };
-    }),
-  );
 }

@@ -37,7 +37,11 @@ describe('legacy key file', () => {
     ],
     ['a short key', [{ email: 'a@x.io', key: 'short' }], /0\.key: must be at least 16/],
     ['a malformed hash', [{ email: 'a@x.io', keyHash: 'abc' }], /0\.keyHash: must be the base64url/],
-    ['a bad contact', [{ email: 'a@x.io', keyHash: HASH, contacts: ['x'] }], /0\.contacts\.0: must hold only valid/],
+    [
+      'a bad contact',
+      [{ email: 'a@x.io', keyHash: HASH, contacts: ['x'] }],
+      /0\.contacts\.0: must be a valid email address/,
+    ],
     ['an unknown field', [{ email: 'a@x.io', keyHash: HASH, label: 'prod' }], /Unrecognized key.*label/],
   ] as const) {
     it(`rejects the whole file for ${name}, naming the entry and field`, () => {

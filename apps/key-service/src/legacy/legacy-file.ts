@@ -1,6 +1,7 @@
 import { formatIssues, LEGACY_KEY_MIN_LENGTH } from '@keyward/contracts';
 import { z } from 'zod';
 import { normalizeContacts } from '../keys/contacts';
+import { givenEmailAddress } from '../users/email-address';
 import { CONTACTS_MAX } from '../keys/dto/create-key.dto';
 
 /** A key hash as KeyHasher writes it: base64url HMAC-SHA256 under KEY_HASH_SECRET. */
@@ -12,7 +13,7 @@ const KEY_HASH = /^[A-Za-z0-9_-]{43}$/;
  */
 const legacyEntrySchema = z
   .object({
-    email: z.string().trim().toLowerCase().email('must be a valid email address'),
+    email: givenEmailAddress,
     key: z
       .string()
       .min(LEGACY_KEY_MIN_LENGTH, `must be at least ${LEGACY_KEY_MIN_LENGTH} characters`)
@@ -23,7 +24,7 @@ const legacyEntrySchema = z
       .regex(KEY_HASH, 'must be the base64url HMAC-SHA256 of the key under KEY_HASH_SECRET (43 characters)')
       .optional(),
     contacts: z
-      .array(z.string().trim().toLowerCase().email('must hold only valid email addresses'))
+      .array(givenEmailAddress)
       .max(CONTACTS_MAX, `can hold at most ${CONTACTS_MAX} email addresses`)
       .default([])
       .transform(normalizeContacts),

@@ -1,12 +1,11 @@
 import { HttpException, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { asUnavailable, sendProblem } from '@keyward/platform';
+import { acceptJsonBodiesOnly, parseBody, problemDetailsErrorHandler, sendProblem } from '@keyward/platform';
 import Fastify, { FastifyInstance } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { MISSING_SERVICE_TOKEN } from './service-token.guard';
 import { callerOf, SERVICE_TOKEN_HEADER, ServiceTokens } from './service-tokens';
 import { VerificationService } from './verification.service';
-import { keyFromVerifyBody } from './verify-key.request';
+import { VERIFY_BODY_LIMIT, verifyKeyBody } from './verify-key.request';
 
 /**
  * `POST /v1/keys/verify` on an internal listener of its own (VERIFY_HTTP_PORT), for internal
@@ -33,26 +32,16 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.port === 0) return;
-    const server = Fastify({ logger: false, bodyLimit: 4096 });
+    const server = Fastify({ logger: false, bodyLimit: VERIFY_BODY_LIMIT });
+    acceptJsonBodiesOnly(server);
     server.post('/v1/keys/verify', async (request, reply) => {
       if (!this.tokens.accepts(request.headers[SERVICE_TOKEN_HEADER])) {
         return sendProblem(reply, new HttpException(MISSING_SERVICE_TOKEN, 401));
       }
       const caller = callerOf(request.headers[SERVICE_TOKEN_HEADER] as string);
-      return this.verification.verifyFor(caller, keyFromVerifyBody(request.body));
+      return this.verification.verifyFor(caller, parseBody(verifyKeyBody, request.body).key);
     });
-    server.setErrorHandler((error, _request, reply) => {
-      if (error instanceof HttpException) return sendProblem(reply, error);
-      const status = (error as { statusCode?: number }).statusCode;
-      // Fastify's own 4xx (unparseable JSON, body too large, wrong content type).
-      if (status && status >= 400 && status < 500)
-        return sendProblem(reply, new HttpException((error as Error).message, status));
-      const unavailable = asUnavailable(error);
-      if (unavailable) return sendProblem(reply, unavailable);
-      const errorId = randomUUID();
-      this.logger.error({ err: error, errorId }, `verification failed ${errorId}`);
-      return sendProblem(reply, new HttpException(`Something went wrong on our side; quote error id ${errorId}`, 500));
-    });
+    server.setErrorHandler(problemDetailsErrorHandler(this.logger));
     await server.listen({ port: this.port, host: this.host });
     this.server = server;
     this.logger.log(`internal verification listening on ${this.host}:${this.port}`);

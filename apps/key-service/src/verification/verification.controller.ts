@@ -1,8 +1,8 @@
-import { Body, Controller, Headers, HttpCode, Logger, Post, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Headers, HttpCode, Logger, Post, UseFilters, UseGuards } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { Ctx, KafkaContext, KafkaHeaders, MessagePattern, Payload } from '@nestjs/microservices';
 import {
   ApiBadRequestResponse,
-  ApiBody,
   ApiHeader,
   ApiOkResponse,
   ApiTags,
@@ -17,15 +17,17 @@ import {
   sealKeyVerification,
   Topic,
 } from '@keyward/contracts';
-import { Clock } from '@keyward/platform';
+import { Clock, RouteBodyConfig, ValidBody } from '@keyward/platform';
+import { z } from 'zod';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyVerificationResponse } from './dto/key-verification.response';
-import { VerifyKeyDto } from './dto/verify-key.dto';
 import { ServiceTokenGuard } from './service-token.guard';
 import { callerOf, SERVICE_TOKEN_HEADER } from './service-tokens';
 import { VerificationService } from './verification.service';
-import { keyFromVerifyBody } from './verify-key.request';
+import { VERIFY_BODY_LIMIT, verifyKeyBody } from './verify-key.request';
 import { VerifyRequestFilter } from './verify-request.filter';
+
+const verifyBodyConfig: RouteBodyConfig = { bodyLimit: VERIFY_BODY_LIMIT };
 
 /** Key verification for internal services, over HTTP and over Kafka request/reply. */
 @ApiTags('verification')
@@ -43,10 +45,10 @@ export class VerificationController {
   }
 
   @Post()
+  @RouteConfig(verifyBodyConfig)
   @HttpCode(200)
   @UseGuards(ServiceTokenGuard)
   @ApiHeader({ name: SERVICE_TOKEN_HEADER, required: true, description: 'A token from VERIFY_SERVICE_TOKENS' })
-  @ApiBody({ type: VerifyKeyDto })
   @ApiOkResponse({ type: KeyVerificationResponse })
   @ApiBadRequestResponse({ description: 'No key, or not text' })
   @ApiUnauthorizedResponse({ description: 'Missing or unknown service token' })
@@ -54,8 +56,11 @@ export class VerificationController {
     description:
       'A failed verification past this caller’s budget for the minute (never for a valid key); see Retry-After',
   })
-  verify(@Body() body: unknown, @Headers(SERVICE_TOKEN_HEADER) token: string): Promise<KeyVerification> {
-    return this.verification.verifyFor(callerOf(token), keyFromVerifyBody(body));
+  verify(
+    @ValidBody(verifyKeyBody) body: z.output<typeof verifyKeyBody>,
+    @Headers(SERVICE_TOKEN_HEADER) token: string,
+  ): Promise<KeyVerification> {
+    return this.verification.verifyFor(callerOf(token), body.key);
   }
 
   @MessagePattern(Topic.KeyVerify)

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidFieldsException } from '@keyward/platform';
-import { keyFromVerifyBody } from './verify-key.request';
+import { InvalidFieldsException, parseBody } from '@keyward/platform';
+import { verifyKeyBody } from './verify-key.request';
 
 describe('verify request body', () => {
   it('gives the key', () => {
-    assert.equal(keyFromVerifyBody({ key: 'alice_v1_abc' }), 'alice_v1_abc');
+    assert.deepEqual(parseBody(verifyKeyBody, { key: 'alice_v1_abc' }), { key: 'alice_v1_abc' });
   });
 
   for (const [name, body, field, message] of [
@@ -13,11 +13,11 @@ describe('verify request body', () => {
     ['no key', {}, 'key', /key is required/],
     ['a key that is not text', { key: 7 }, 'key', /key must be text/],
     ['a key too long to be one', { key: 'x'.repeat(257) }, 'key', /at most 256/],
-    ['an unknown field', { key: 'k', other: 1 }, 'other', /only key/],
+    ['an unknown field', { key: 'k', other: 1 }, 'other', /other is not accepted/],
   ] as const) {
     it(`refuses ${name} with a 400 naming the field`, () => {
       assert.throws(
-        () => keyFromVerifyBody(body),
+        () => parseBody(verifyKeyBody, body),
         (error: unknown) =>
           error instanceof InvalidFieldsException &&
           error.getStatus() === 400 &&

@@ -3,11 +3,13 @@ import { pipeline, Transform } from 'node:stream';
 
 /**
  * Per-route body handling, set with Nest's `@RouteConfig(...)`: `bodyLimit` (bytes) bounds one
- * route's body below or above the server's, `rawBody` keeps the exact bytes beside the parsed body
- * (for signatures computed over them).
+ * route's body below or above the server's (JSON_BODY_LIMIT), `jsonMaxProperties` the properties
+ * its JSON may hold in all (JSON_MAX_PROPERTIES by default), `rawBody` keeps the exact bytes beside
+ * the parsed body (for signatures computed over them).
  */
 export interface RouteBodyConfig {
   bodyLimit?: number;
+  jsonMaxProperties?: number;
   rawBody?: boolean;
 }
 

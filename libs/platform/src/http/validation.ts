@@ -1,22 +1,75 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { Body, PipeTransform } from '@nestjs/common';
+import { ApiBody } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { z } from 'zod';
+import { zodToJsonSchema } from 'zod-to-json-schema';
 import { FieldError, InvalidFieldsException } from './problem-details.filter';
 
-function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
-  return errors.flatMap((e) => {
-    const field = prefix ? `${prefix}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((message) => ({
+/** A hostile body must not buy a large answer: at most this many field errors, names cut short. */
+export const MAX_FIELD_ERRORS = 10;
+const MAX_NAME_LENGTH = 40;
+
+const shorten = (name: string) => (name.length > MAX_NAME_LENGTH ? `${name.slice(0, MAX_NAME_LENGTH)}…` : name);
+
+/**
+ * A request body's object: unknown fields are refused. Field messages are written as what the
+ * value must be ("must be text"); the field's name is put in front of them.
+ */
+export const requestBody = <T extends z.ZodRawShape>(shape: T) =>
+  z.object(shape, { required_error: 'must be a JSON object', invalid_type_error: 'must be a JSON object' }).strict();
+
+function fieldError(issue: z.ZodIssue): FieldError {
+  if (issue.code === 'unrecognized_keys') {
+    // Every unknown name counts, but only the first is named: the body chose them all.
+    const field = shorten(issue.keys[0]);
+    const others = issue.keys.length - 1;
+    return {
       field,
-      message,
-    }));
-    return [...own, ...flatten(e.children ?? [], field)];
-  });
+      message: others ? `${field} and ${others} more unknown fields are not accepted` : `${field} is not accepted`,
+    };
+  }
+  const field = issue.path.map((part) => shorten(String(part))).join('.') || 'body';
+  return { field, message: `${field} ${issue.message}` };
 }
 
-/** Validates every body and query against its DTO; unknown fields are rejected, errors name the field. */
-export const validationPipe = () =>
-  new ValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    transform: true,
-    exceptionFactory: (errors) => new InvalidFieldsException(flatten(errors)),
-  });
+/** Field errors for a failed parse, at most MAX_FIELD_ERRORS of them; values are never echoed. */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.slice(0, MAX_FIELD_ERRORS).map(fieldError);
+}
+
+/** The body parsed by `schema`, or a 400 naming the fields at fault. No body reads as `{}`. */
+export function parseBody<S extends z.ZodTypeAny>(schema: S, body: unknown): z.output<S> {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) throw new InvalidFieldsException(fieldErrors(result.error));
+  return result.data as z.output<S>;
+}
+
+export class ZodValidationPipe<S extends z.ZodTypeAny> implements PipeTransform<unknown, z.output<S>> {
+  constructor(private readonly schema: S) {}
+
+  transform(value: unknown): z.output<S> {
+    return parseBody(this.schema, value);
+  }
+}
+
+/** The JSON Schema of what a request may send, for the OpenAPI document. */
+export function openApiSchemaOf(schema: z.ZodTypeAny): SchemaObject {
+  // zod-to-json-schema declares its parameter with zod's own types, which TypeScript cannot
+  // compare with ours in reasonable depth; the value is the same zod schema either way.
+  const convert = zodToJsonSchema as (schema: unknown, options: object) => object;
+  return convert(schema, { target: 'openApi3', $refStrategy: 'none', effectStrategy: 'input' }) as SchemaObject;
+}
+
+/**
+ * The request body, validated by `schema` (a 400 naming the fields otherwise) and described by
+ * the same schema in the OpenAPI document, so the two cannot drift apart.
+ */
+export function ValidBody(schema: z.ZodTypeAny): ParameterDecorator {
+  const document = ApiBody({ schema: openApiSchemaOf(schema) });
+  const validate = Body(new ZodValidationPipe(schema));
+  return (target, method, index) => {
+    if (method === undefined) throw new Error('ValidBody belongs on a route handler parameter');
+    document(target, method, Object.getOwnPropertyDescriptor(target, method)!);
+    validate(target, method, index);
+  };
+}

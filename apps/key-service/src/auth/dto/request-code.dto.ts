@@ -1,21 +1,18 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsEmail, IsString, Matches, MaxLength } from 'class-validator';
+import { requestBody } from '@keyward/platform';
+import { z } from 'zod';
+import { givenEmailAddress } from '../../users/email-address';
 
-const normalizeEmail = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? value.trim().toLowerCase() : value;
+export const requestCodeBody = requestBody({ email: givenEmailAddress });
+export type RequestCodeBody = z.output<typeof requestCodeBody>;
 
-export class RequestCodeDto {
-  @ApiProperty({ example: 'alice@example.com' })
-  @Transform(normalizeEmail)
-  @MaxLength(254, { message: 'email must be at most 254 characters' })
-  @IsEmail({}, { message: 'email must be a valid email address' })
-  email: string;
-}
-
-export class LoginDto extends RequestCodeDto {
-  @ApiProperty({ example: '123456', description: 'The 6-digit code from the email' })
-  @IsString({ message: 'otp must be the 6-digit code from the email' })
-  @Matches(/^\d{6}$/, { message: 'otp must be the 6-digit code from the email' })
-  otp: string;
-}
+export const loginBody = requestBody({
+  email: givenEmailAddress,
+  otp: z
+    .string({
+      required_error: 'must be the 6-digit code from the email',
+      invalid_type_error: 'must be the 6-digit code from the email',
+    })
+    .regex(/^\d{6}$/, 'must be the 6-digit code from the email')
+    .describe('The 6-digit code from the email'),
+});
+export type LoginBody = z.output<typeof loginBody>;

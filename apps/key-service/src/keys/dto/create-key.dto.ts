@@ -1,72 +1,42 @@
-import { applyDecorators } from '@nestjs/common';
-import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsEmail,
-  isEmail,
-  IsString,
-  Length,
-  Matches,
-  ValidationArguments,
-} from 'class-validator';
+import { EMAIL_MAX_LENGTH, emailAddress, keyLabel } from '@keyward/contracts';
+import { requestBody } from '@keyward/platform';
+import { z } from 'zod';
 import { normalizeContacts } from '../contacts';
-import { LABEL_MAX_LENGTH, LABEL_PATTERN } from '../labels';
 
 export const CONTACTS_MAX = 10;
+const SHOWN_MAX_LENGTH = 40;
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const shown = (address: string) =>
+  address.length > SHOWN_MAX_LENGTH ? `${address.slice(0, SHOWN_MAX_LENGTH)}…` : address;
 
-/** Names the bad entries (class-validator fills `$value` only for single values, not lists). */
-const invalidContacts = ({ value }: ValidationArguments) => {
-  const bad = Array.isArray(value) ? value.filter((v) => typeof v !== 'string' || !isEmail(v)).map(String) : [];
-  return `contacts must hold only valid email addresses (${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} not)`;
-};
-const normalizeContactList = ({ value }: { value: unknown }) =>
-  Array.isArray(value) && value.every((v) => typeof v === 'string') ? normalizeContacts(value) : value;
-
-/** The label rules, shared by creating and rotating a key. */
-export const IsKeyLabel = () =>
-  applyDecorators(
-    Transform(trim),
-    IsString({ message: 'label must be text' }),
-    Length(1, LABEL_MAX_LENGTH, {
-      message: `label must be 1 to ${LABEL_MAX_LENGTH} characters`,
-    }),
-    Matches(LABEL_PATTERN, {
-      message: 'label must not contain control characters or line breaks',
-    }),
-  );
-
-export class ContactsDto {
-  @ApiProperty({
-    type: [String],
-    example: ['ops@example.com'],
-    description: `1 to ${CONTACTS_MAX} emails`,
+/**
+ * 1 to CONTACTS_MAX addresses, stored trimmed, lower-cased and deduplicated; each must pass the
+ * same email rule as the events they end up in. The message names the bad addresses so a form
+ * can show which (at most CONTACTS_MAX of them, each cut short).
+ */
+export const contactList = z
+  .array(z.string({ invalid_type_error: 'must hold only email addresses' }).max(EMAIL_MAX_LENGTH), {
+    required_error: 'must hold at least one email address',
+    invalid_type_error: 'must be a list of email addresses',
   })
-  @Transform(normalizeContactList)
-  @IsArray({ message: 'contacts must be a list of email addresses' })
-  @ArrayMinSize(1, { message: 'contacts must hold at least one email address' })
-  @ArrayMaxSize(CONTACTS_MAX, {
-    message: `contacts can hold at most ${CONTACTS_MAX} email addresses`,
+  .min(1, 'must hold at least one email address')
+  .max(CONTACTS_MAX, `can hold at most ${CONTACTS_MAX} email addresses`)
+  .transform(normalizeContacts)
+  .superRefine((contacts, ctx) => {
+    const bad = contacts.filter((c) => !emailAddress.safeParse(c).success).map(shown);
+    if (bad.length)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `must hold only valid email addresses (${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} not)`,
+      });
   })
-  @IsEmail(
-    {},
-    {
-      each: true,
-      message: invalidContacts,
-    },
-  )
-  contacts: string[];
-}
+  .describe(`1 to ${CONTACTS_MAX} email addresses`);
 
-export class CreateKeyDto extends ContactsDto {
-  @ApiProperty({
-    example: 'production',
-    description: 'Permanent; unique on the account',
-  })
-  @IsKeyLabel()
-  label: string;
-}
+export const contactsBody = requestBody({ contacts: contactList });
+export type ContactsBody = z.output<typeof contactsBody>;
+
+export const createKeyBody = requestBody({
+  label: keyLabel.describe('Permanent; unique on the account'),
+  contacts: contactList,
+});
+export type CreateKeyBody = z.output<typeof createKeyBody>;

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { emailAddress, keyId, keyLabel, LABEL_MAX_LENGTH } from './fields';
+
+const accepts = (schema: { safeParse(v: unknown): { success: boolean } }, value: unknown) =>
+  schema.safeParse(value).success;
+
+describe('key labels', () => {
+  it('take any printable text, trimmed', () => {
+    for (const label of ['Prod – 東京 (eu-1) 🚀', 'Ünïcødé label', 'a\u00a0b', "O'Brien & co."])
+      assert.ok(accepts(keyLabel, label), label);
+    assert.equal(keyLabel.parse('  prod  '), 'prod');
+  });
+
+  it('refuse control, line-break, bidi and zero-width characters', () => {
+    for (const [name, label] of [
+      ['line feed', 'a\nb'],
+      ['tab', 'tab\there'],
+      ['NUL', 'nul\u0000'],
+      ['DEL', 'del\u007f'],
+      ['C1 control', 'a\u0085b'],
+      ['right-to-left override', 'invoice\u202Efdp.exe'],
+      ['right-to-left isolate', 'a\u2067b\u2069'],
+      ['right-to-left mark', 'a\u200fb'],
+      ['Arabic letter mark', 'a\u061cb'],
+      ['zero-width space', 'pro\u200bd'],
+      ['zero-width joiner', 'pro\u200dd'],
+      ['byte-order mark', 'pro\ufeffd'],
+      ['soft hyphen', 'pro\u00add'],
+      ['line separator', 'a\u2028b'],
+      ['paragraph separator', 'a\u2029b'],
+      ['lone surrogate', 'a\ud800b'],
+    ])
+      assert.ok(!accepts(keyLabel, label), name);
+  });
+
+  it(`hold 1 to ${LABEL_MAX_LENGTH} characters`, () => {
+    assert.ok(!accepts(keyLabel, '   '));
+    assert.ok(accepts(keyLabel, 'x'.repeat(LABEL_MAX_LENGTH)));
+    assert.ok(!accepts(keyLabel, 'x'.repeat(LABEL_MAX_LENGTH + 1)));
+  });
+});
+
+describe('email addresses', () => {
+  it('accept ordinary addresses', () => {
+    for (const address of ['ops@example.com', 'first.last+tag@mail.example.co.uk', "o'neil@example.io"])
+      assert.ok(accepts(emailAddress, address), address);
+  });
+
+  it('refuse what cannot be addressed plainly, wherever they come from', () => {
+    for (const address of ['ops#1@x.com', 'ü@x.com', 'a@localhost', 'not-an-email', `${'a'.repeat(250)}@x.com`])
+      assert.ok(!accepts(emailAddress, address), address);
+  });
+});
+
+describe('key ids', () => {
+  it('have one spelling: 24 lower-case hex digits', () => {
+    assert.ok(accepts(keyId, '65f0c0ffee0123456789abcd'));
+    for (const id of [
+      '65F0C0FFEE0123456789ABCD',
+      '65f0c0ffee0123456789abc',
+      '65f0c0ffee0123456789abcde',
+      'abcdefghijkl',
+    ])
+      assert.ok(!accepts(keyId, id), id);
+  });
+});

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/**
+ * Field rules shared by key-service's HTTP requests and the messages built from them, so a value
+ * the API accepts can never fail later when its event is built. Messages say what the value must
+ * be without naming the field: a request error puts the field name in front, a message error the
+ * path.
+ */
+
+export const EMAIL_MAX_LENGTH = 254;
+
+/** An email address as every keyward request and message accepts it. */
+export const emailAddress = z
+  .string({ required_error: 'is required', invalid_type_error: 'must be text' })
+  .max(EMAIL_MAX_LENGTH, `must be at most ${EMAIL_MAX_LENGTH} characters`)
+  .email('must be a valid email address');
+
+export const LABEL_MAX_LENGTH = 64;
+
+/**
+ * Printable characters only. Labels reach email subjects and the web app, where control, line
+ * break, bidi (e.g. U+202E) and zero-width characters could hide or reorder what a reader sees.
+ */
+export const PRINTABLE_TEXT = /^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]*$/u;
+
+/**
+ * A label as a user gives it for a new key: trimmed, 1 to LABEL_MAX_LENGTH printable characters.
+ * Events carry labels as stored, some older than this rule, so their payloads take any label.
+ */
+export const keyLabel = z
+  .string({ required_error: 'is required', invalid_type_error: 'must be text' })
+  .trim()
+  .min(1, `must be 1 to ${LABEL_MAX_LENGTH} characters`)
+  .max(LABEL_MAX_LENGTH, `must be 1 to ${LABEL_MAX_LENGTH} characters`)
+  .regex(PRINTABLE_TEXT, 'must hold only printable characters (no control, bidi or zero-width characters)');
+
+/** A key id in its one spelling: the key's MongoDB ObjectId in lower-case hex. */
+export const keyId = z.string().regex(/^[0-9a-f]{24}$/, 'must be a key id');

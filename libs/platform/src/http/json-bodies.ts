@@ -1,0 +1,82 @@
+import { BadRequestException, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { asUnavailable } from './dependency-unavailable';
+import { sendProblem } from './problem-details.filter';
+import { RouteBodyConfig } from './route-body';
+
+/** Largest request body by default; a route sets its own with RouteBodyConfig.bodyLimit. */
+export const JSON_BODY_LIMIT = 16 * 1024;
+/**
+ * Deepest nesting and most object properties a body may hold: a key or login body needs 2 and 3;
+ * a route with batches sets its own RouteBodyConfig.jsonMaxProperties.
+ */
+export const JSON_MAX_DEPTH = 8;
+export const JSON_MAX_PROPERTIES = 64;
+
+/**
+ * Why a JSON text is too deep or has too many properties, found by one pass over its characters
+ * before anything parses it, so a hostile body costs no more than reading it.
+ */
+export function jsonShapeProblem(text: string, maxProperties = JSON_MAX_PROPERTIES): string | undefined {
+  let depth = 0;
+  let properties = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > JSON_MAX_DEPTH) return `the JSON body is nested deeper than ${JSON_MAX_DEPTH} levels`;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+    else if (c === 0x3a /* : */ && ++properties > maxProperties)
+      return `the JSON body has more than ${maxProperties} properties`;
+  }
+  return undefined;
+}
+
+/**
+ * Request bodies are JSON or nothing: every other media type (form posts included, which a
+ * browser sends cross-site without asking) is a 415 before a byte of it is read. JSON is checked
+ * for depth and property count before it is parsed, and parsed with Fastify's guard against
+ * prototype poisoning.
+ */
+export function acceptJsonBodiesOnly(fastify: FastifyInstance): void {
+  fastify.removeAllContentTypeParsers();
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const { jsonMaxProperties } = (request.routeOptions.config ?? {}) as RouteBodyConfig;
+    const problem = jsonShapeProblem(body as string, jsonMaxProperties);
+    if (problem) done(new BadRequestException(problem), undefined);
+    else parseJson(request, body as string, done);
+  });
+}
+
+const FASTIFY_DETAILS: Partial<Record<number, string>> = {
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'The request body is larger than this route accepts',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'Request bodies must be sent as application/json',
+};
+
+/**
+ * Fastify's own errors (a body too large, of the wrong type, or not JSON) and anything thrown
+ * outside Nest's pipeline, as problem details (503 when a dependency is unreachable); the same for
+ * every listener.
+ */
+export function problemDetailsErrorHandler(logger: Logger) {
+  return (error: FastifyError | HttpException, _request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof HttpException) return sendProblem(reply, error);
+    const status = error.statusCode;
+    if (status && status >= 400 && status < 500)
+      return sendProblem(reply, new HttpException(FASTIFY_DETAILS[status] ?? error.message, status));
+    const unavailable = asUnavailable(error);
+    if (unavailable) return sendProblem(reply, unavailable);
+    const errorId = randomUUID();
+    logger.error({ err: error, errorId }, `request failed ${errorId}`);
+    return sendProblem(
+      reply,
+      new HttpException(`Something went wrong on our side; quote error id ${errorId} when reporting it.`, 500),
+    );
+  };
+}
