@@ -28,13 +28,22 @@ function fieldError(issue: z.ZodIssue): FieldError {
       message: others ? `${field} and ${others} more unknown fields are not accepted` : `${field} is not accepted`,
     };
   }
-  const field = issue.path.map((part) => shorten(String(part))).join('.') || 'body';
+  // An entry of a list is reported as the list, so a form shows one message beside it.
+  const entry = issue.path.findIndex((part) => typeof part === 'number');
+  const path = entry === -1 ? issue.path : issue.path.slice(0, entry);
+  const field = path.map((part) => shorten(String(part))).join('.') || 'body';
   return { field, message: `${field} ${issue.message}` };
 }
 
-/** Field errors for a failed parse, at most MAX_FIELD_ERRORS of them; values are never echoed. */
+/** Field errors for a failed parse, each once, at most MAX_FIELD_ERRORS; values are never echoed. */
 export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.slice(0, MAX_FIELD_ERRORS).map(fieldError);
+  const errors = new Map<string, FieldError>();
+  for (const issue of error.issues) {
+    const e = fieldError(issue);
+    errors.set(`${e.field}\n${e.message}`, e);
+    if (errors.size === MAX_FIELD_ERRORS) break;
+  }
+  return [...errors.values()];
 }
 
 /** The body parsed by `schema`, or a 400 naming the fields at fault. No body reads as `{}`. */

@@ -15,10 +15,15 @@ const shown = (address: string) =>
  * can show which (at most CONTACTS_MAX of them, each cut short).
  */
 export const contactList = z
-  .array(z.string({ invalid_type_error: 'must hold only email addresses' }).max(EMAIL_MAX_LENGTH), {
-    required_error: 'must hold at least one email address',
-    invalid_type_error: 'must be a list of email addresses',
-  })
+  .array(
+    z
+      .string({ invalid_type_error: 'must hold only email addresses' })
+      .max(EMAIL_MAX_LENGTH, 'must hold only valid email addresses'),
+    {
+      required_error: 'must hold at least one email address',
+      invalid_type_error: 'must be a list of email addresses',
+    },
+  )
   .min(1, 'must hold at least one email address')
   .max(CONTACTS_MAX, `can hold at most ${CONTACTS_MAX} email addresses`)
   .transform(normalizeContacts)
