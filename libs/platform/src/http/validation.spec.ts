@@ -52,6 +52,19 @@ describe('request body validation', () => {
     assert.ok(JSON.stringify(errors).length < 500);
   });
 
+  it('names an object in a list by its place', () => {
+    const batch = requestBody({
+      items: z.array(z.object({ id: z.number({ invalid_type_error: 'must be a number' }) })),
+    });
+    try {
+      parseBody(batch, { items: [{ id: 1 }, { id: 'x' }] });
+      assert.fail('expected a 400');
+    } catch (error) {
+      assert.ok(error instanceof InvalidFieldsException);
+      assert.deepEqual(error.errors, [{ field: 'items.1.id', message: 'items.1.id must be a number' }]);
+    }
+  });
+
   it('reports bad list entries once, as the list', () => {
     assert.deepEqual(refusal({ name: 'a', tags: Array.from({ length: 50 }, () => 7) }).errors, [
       { field: 'tags', message: 'tags must hold at most 3 tags' },

@@ -28,9 +28,8 @@ function fieldError(issue: z.ZodIssue): FieldError {
       message: others ? `${field} and ${others} more unknown fields are not accepted` : `${field} is not accepted`,
     };
   }
-  // An entry of a list is reported as the list, so a form shows one message beside it.
-  const entry = issue.path.findIndex((part) => typeof part === 'number');
-  const path = entry === -1 ? issue.path : issue.path.slice(0, entry);
+  // A bad value in a list is reported as the list, so a form shows one message beside it.
+  const path = typeof issue.path.at(-1) === 'number' ? issue.path.slice(0, -1) : issue.path;
   const field = path.map((part) => shorten(String(part))).join('.') || 'body';
   return { field, message: `${field} ${issue.message}` };
 }
