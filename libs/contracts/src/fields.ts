@@ -35,4 +35,4 @@ export const keyLabel = z
   .regex(PRINTABLE_TEXT, 'must hold only printable characters (no control, bidi or zero-width characters)');
 
 /** A key id in its one spelling: the key's MongoDB ObjectId in lower-case hex. */
-export const keyId = z.string().regex(/^[0-9a-f]{24}$/, 'must be a key id');
+export const canonicalKeyId = z.string().regex(/^[0-9a-f]{24}$/, 'must be a key id');

@@ -7,7 +7,8 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { InvalidFieldsException } from '@keyward/platform';
+import { canonicalKeyId } from '@keyward/contracts';
+import { InvalidFieldsException, ZodValidationPipe } from '@keyward/platform';
 import { z } from 'zod';
 import { CurrentUser, SessionGuard } from '../auth/session.guard';
 import { UserDocument } from '../users/user.schema';
@@ -19,10 +20,7 @@ const ACTIVITY_PAGE_MAX = 200;
 
 const activityQuery = z
   .object({
-    keyId: z
-      .string()
-      .regex(/^[0-9a-f]{24}$/, 'must be a key id')
-      .optional(),
+    keyId: canonicalKeyId.optional(),
     cursor: z.string().max(200, 'is not a cursor from this API').optional(),
     limit: z.coerce
       .number()
@@ -52,17 +50,11 @@ export class ActivityController {
   })
   @ApiOkResponse({ type: ActivityPageResponse })
   @ApiBadRequestResponse({ description: 'A keyId or cursor that is not one; the body names the field' })
-  async list(@CurrentUser() user: UserDocument, @Query() query: unknown): Promise<ActivityPageResponse> {
-    const parsed = activityQuery.safeParse(query ?? {});
-    if (!parsed.success) {
-      throw new InvalidFieldsException(
-        parsed.error.issues.map((i) => ({
-          field: i.path.join('.') || 'query',
-          message: `${i.path.join('.')} ${i.message}`,
-        })),
-      );
-    }
-    const { keyId, cursor, limit } = parsed.data;
+  async list(
+    @CurrentUser() user: UserDocument,
+    @Query(new ZodValidationPipe(activityQuery)) query: z.output<typeof activityQuery>,
+  ): Promise<ActivityPageResponse> {
+    const { keyId, cursor, limit } = query;
     const entries = await this.activity.page(
       user.id as string,
       keyId,

@@ -1,5 +1,5 @@
 import { NotFoundException, PipeTransform } from '@nestjs/common';
-import { keyId } from '@keyward/contracts';
+import { canonicalKeyId } from '@keyward/contracts';
 
 /**
  * A key id from the path, in its one canonical spelling. Any other spelling (upper case, another
@@ -7,7 +7,7 @@ import { keyId } from '@keyward/contracts';
  */
 export class KeyIdPipe implements PipeTransform<string, string> {
   transform(id: string): string {
-    if (!keyId.safeParse(id).success) throw new NotFoundException('No such key on this account');
+    if (!canonicalKeyId.safeParse(id).success) throw new NotFoundException('No such key on this account');
     return id;
   }
 }
