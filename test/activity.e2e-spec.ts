@@ -187,7 +187,7 @@ describe('key activity', () => {
       ['keyId=nope', 'keyId'],
       ['cursor=bm90LWEtY3Vyc29y', 'cursor'],
       ['limit=0', 'limit'],
-      ['extra=1', 'query'],
+      ['extra=1', 'extra'],
     ]) {
       const res = await api<{ errors: { field: string }[] }>('GET', `/v1/activity?${query}`);
       assert.equal(res.status, 400, query);
