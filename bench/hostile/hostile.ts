@@ -152,10 +152,6 @@ async function main(): Promise<void> {
     ...env,
     MONGO_URI: mongoUri('keys'),
     LOG_LEVEL: 'info',
-    NODE_ENV: 'production',
-    KEY_HASH_SECRET: 'bench-hostile-key-hash-secret-0123456789abcdef',
-    LOGIN_CODE_SEALING_KEY: 'bench-hostile-login-code-sealing-key-0123456789',
-    KEY_VERIFY_SEALING_KEY: 'bench-hostile-key-verify-sealing-key-0123456789',
     VERIFY_SERVICE_TOKENS: SERVICE_TOKEN,
     VERIFY_HTTP_PORT: String(internalPort),
   });
@@ -217,7 +213,7 @@ async function main(): Promise<void> {
     console.log(
       `${new Date().toISOString()} · ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'} · ` +
         `${Math.round(totalmem() / 2 ** 30)} GiB · Node ${process.version} · load average ${loadavg()[0].toFixed(1)} ` +
-        `at the end · key-service with NODE_ENV=production, LOG_LEVEL=info; autocannon in the same machine. ` +
+        `at the end · key-service with LOG_LEVEL=info (development secrets); autocannon in the same machine. ` +
         `Reproduce: \`npm run bench:hostile\` (stack running).\n`,
     );
     console.log(`Cost of one request, ${REQUESTS} of each kind over 4 connections:\n`);
