@@ -38,6 +38,7 @@ describe('legacy key import', () => {
     const child = spawn(process.execPath, [COMMAND, file], {
       env: {
         PATH: process.env.PATH,
+        NODE_ENV: 'test',
         MONGO_URI: mongoUri('keys'),
         KEY_HASH_SECRET: HASH_SECRET,
         KAFKA_BROKERS: stack.kafkaBrokers,

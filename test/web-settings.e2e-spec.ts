@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import mongoose from 'mongoose';
 import { Browser, BrowserContext, Page } from 'playwright-core';
 import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
-import { loggedInUser } from './support/accounts';
+import { csrfTokenFor, loggedInUser } from './support/accounts';
 import { launchChromium, textMatching } from './support/browser';
 
 /**
@@ -21,6 +21,8 @@ const SCREENSHOTS = resolve(
 );
 const MAX_ACTIVE = 3;
 const DAY_MS = 86_400_000;
+/** Known to the test, so it can make the CSRF token key-service would give the session it writes. */
+const KEY_HASH_SECRET = 'web-settings-test-key-hash-secret-0123456789';
 
 /**
  * The Settings web app in a real browser (Debian's chromium) against the real system:
@@ -39,6 +41,7 @@ describe('the Settings web app', () => {
         ...env,
         MONGO_URI: mongoUri('keys'),
         KEY_MAX_ACTIVE_PER_OWNER: String(MAX_ACTIVE),
+        KEY_HASH_SECRET,
       }),
       ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
       launchChromium(),
@@ -373,7 +376,7 @@ describe('the Settings web app', () => {
       const cookie = { domain: '127.0.0.1', path: '/', sameSite: 'Strict' as const };
       await context.addCookies([
         { ...cookie, name: 'keyward_session', value: token, httpOnly: true },
-        { ...cookie, name: 'keyward_csrf', value: randomBytes(24).toString('base64url') },
+        { ...cookie, name: 'keyward_csrf', value: csrfTokenFor(token, KEY_HASH_SECRET) },
       ]);
       page = await context.newPage();
       page.setDefaultTimeout(20_000);

@@ -24,6 +24,8 @@ trap '[[ -n "$started" ]] && tools/stack/stack.sh stop $started' EXIT
 set -a; eval "$(tools/stack/stack.sh env)"; set +a
 
 mkdir -p test-results
+# Specs run on the public development secrets, which any mode but development or test refuses.
+export NODE_ENV=test
 tap=test-results/tap-$(basename "$dist").txt
 units=$(find "$dist/apps" "$dist/libs" -name '*.spec.js' | sort)
 e2e=$(find "$dist/test" -name '*.e2e-spec.js' | sort)

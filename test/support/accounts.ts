@@ -1,5 +1,5 @@
 import mongoose from 'mongoose';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 
 /**
  * Logs a user in by writing the account and a session straight into key-service's database,
@@ -30,4 +30,9 @@ export async function loggedInUser(mongoUri: string, email: string, validForMs =
   } finally {
     await db.close();
   }
+}
+
+/** The CSRF token key-service gives a session at login: a keyed hash of its token (see CsrfTokens). */
+export function csrfTokenFor(sessionToken: string, keyHashSecret: string): string {
+  return createHmac('sha256', keyHashSecret).update(`csrf:${sessionToken}`).digest('base64url');
 }

@@ -1,27 +1,38 @@
 import fastifyCookie from '@fastify/cookie';
+import { ConfigService } from '@nestjs/config';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { applyRouteBodyConfig } from '@keyward/platform';
+import { refuseCrossSiteRequests } from './auth/cross-site-requests';
 import { serveWebAssets } from './web/web-assets';
+import { responseHeaders } from './web/security-headers';
 
 /**
- * key-service's HTTP surface beyond its modules (cookies, per-route body limits, the web app, the
- * OpenAPI document): one definition for the service and for tests that boot it in-process.
+ * key-service's HTTP surface beyond its modules (response headers, cross-site refusal, cookies,
+ * per-route body limits, the web app, the OpenAPI document): one definition for the service and
+ * for tests that boot it in-process.
  */
 export async function configureHttp(http: NestFastifyApplication): Promise<void> {
+  const config = http.get(ConfigService);
+  const server = http.getHttpAdapter().getInstance();
+  const hsts = config.getOrThrow<boolean>('HSTS');
+  server.addHook('onRequest', async (request, reply) => void reply.headers(responseHeaders(request.url, hsts)));
+  refuseCrossSiteRequests(server);
   await http.register(fastifyCookie);
-  applyRouteBodyConfig(http.getHttpAdapter().getInstance());
+  applyRouteBodyConfig(server);
   await serveWebAssets(http);
-  const openApi = new DocumentBuilder()
-    .setTitle('keyward key-service')
-    .setDescription(
-      'API keys: create, list, rotate, revoke, verify. Request bodies are `application/json` only (415 ' +
-        'otherwise), at most 16 KB (`/v1/auth/*` 4 KB, `/v1/keys/verify` 1 KB, `/v1/leaks` 64 KB, ' +
-        '`/v1/leaks/github` 1 MB; 413 beyond), at most 8 levels deep with 64 properties in all (the leak ' +
-        'reports: as many as their batches need), and hold only the fields described (400 otherwise, naming ' +
-        'at most 10 fields).',
-    )
-    .addBearerAuth()
-    .build();
-  SwaggerModule.setup('docs', http, () => SwaggerModule.createDocument(http, openApi));
+  if (config.getOrThrow<boolean>('SWAGGER_UI')) {
+    const openApi = new DocumentBuilder()
+      .setTitle('keyward key-service')
+      .setDescription(
+        'API keys: create, list, rotate, revoke, verify. Request bodies are `application/json` only (415 ' +
+          'otherwise), at most 16 KB (`/v1/auth/*` 4 KB, `/v1/keys/verify` 1 KB, `/v1/leaks` 64 KB, ' +
+          '`/v1/leaks/github` 1 MB; 413 beyond), at most 8 levels deep with 64 properties in all (the leak ' +
+          'reports: as many as their batches need), and hold only the fields described (400 otherwise, naming ' +
+          'at most 10 fields).',
+      )
+      .addBearerAuth()
+      .build();
+    SwaggerModule.setup('docs', http, () => SwaggerModule.createDocument(http, openApi));
+  }
 }

@@ -5,6 +5,14 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { HttpMetrics } from '@keyward/metrics';
 import { acceptJsonBodiesOnly, JSON_BODY_LIMIT, problemDetailsErrorHandler } from './http/json-bodies';
+import { z } from 'zod';
+import { trustProxySetting, validateEnv } from './config';
+
+/**
+ * Fastify takes TRUST_PROXY when it is built, before ConfigModule validates the rest; the same
+ * setting (in httpEnv) is validated there again, so every service documents and checks it.
+ */
+const trustProxyOf = validateEnv(z.object({ TRUST_PROXY: trustProxySetting }));
 
 /**
  * Creates a service's Fastify app with pino logs, request metrics (its module imports MetricsModule)
@@ -15,10 +23,11 @@ export async function createHttpApp(
   module: Type<unknown>,
   configure?: (app: NestFastifyApplication) => Promise<void> | void,
 ): Promise<NestFastifyApplication> {
+  // eslint-disable-next-line no-restricted-properties -- needed before ConfigModule exists (see trustProxyOf)
+  const { TRUST_PROXY } = trustProxyOf(process.env);
   const app = await NestFactory.create<NestFastifyApplication>(
-    module, // Trust X-Forwarded-For only from a proxy on this host, so a client cannot pick its own
-    // address (rate limits are per client address).
-    new FastifyAdapter({ trustProxy: 'loopback', bodyLimit: JSON_BODY_LIMIT }),
+    module,
+    new FastifyAdapter({ trustProxy: TRUST_PROXY, bodyLimit: JSON_BODY_LIMIT }),
     // Nest's own parsers would take form bodies too; acceptJsonBodiesOnly installs the only one.
     { bufferLogs: true, bodyParser: false },
   );

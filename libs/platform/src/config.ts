@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { metricsEnv } from '@keyward/metrics';
 
@@ -26,10 +27,74 @@ export const platformEnv = {
   ...metricsEnv,
 };
 
+/**
+ * `development` and `test` are the only modes that may run on the public development defaults;
+ * anything else, unset included, is production.
+ */
+export const runtimeEnv = {
+  NODE_ENV: z.enum(['development', 'test', 'production']).optional(),
+};
+
+export const isDevelopment = (env: { NODE_ENV?: string }): boolean =>
+  env.NODE_ENV === 'development' || env.NODE_ENV === 'test';
+
+/**
+ * A refinement that refuses each setting still holding its public development default (or, for
+ * a list, containing it) unless NODE_ENV is `development` or `test`.
+ */
+export function developmentDefaultsOnlyInDevelopment(defaults: Record<string, string>) {
+  return (env: { NODE_ENV?: string } & Record<string, unknown>, ctx: z.RefinementCtx): void => {
+    if (isDevelopment(env)) return;
+    for (const [name, value] of Object.entries(defaults)) {
+      const setting = env[name];
+      if (setting === value || (Array.isArray(setting) && setting.includes(value))) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [name],
+          message: 'must be set unless NODE_ENV is development or test (the development default is public)',
+        });
+      }
+    }
+  };
+}
+
+/**
+ * Which proxies may set X-Forwarded-For (the client address rate limits count by): none by
+ * default; a hop count ("1"); or addresses and CIDRs, comma-separated ("10.0.0.0/8,127.0.0.1").
+ * `true` (trust every hop) is refused: any client could then pick its own address.
+ */
+export const trustProxySetting = z
+  .string()
+  .default('false')
+  .transform((text, ctx): false | number | string[] => {
+    const value = text.trim();
+    if (value === '' || value === 'false' || value === '0') return false;
+    if (/^\d+$/.test(value)) return Number(value);
+    const entries = value.split(',').map((entry) => entry.trim());
+    const bad = entries.filter((entry) => !isAddressOrCidr(entry));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `expected false, a hop count, or comma-separated IP addresses/CIDRs; not ${bad.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
 /** HTTP listener settings; each service has its own default port. */
 export const httpEnv = (defaultPort: number) => ({
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(defaultPort),
+  TRUST_PROXY: trustProxySetting,
 });
 
 const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

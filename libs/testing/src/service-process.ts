@@ -48,6 +48,8 @@ export class ServiceProcess {
       env: {
         PATH: process.env.PATH,
         LOG_LEVEL: 'debug',
+        // The public development defaults are refused in any other mode.
+        NODE_ENV: 'test',
         // The Node options the services run with everywhere (tools/run-system.sh, Dockerfile).
         NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=8 --disable-warning=TimeoutNegativeWarning',
         ...env,

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException, UseGuards } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import {
   ApiBadRequestResponse,
@@ -12,6 +12,8 @@ import {
 import { RouteBodyConfig, ValidBody } from '@keyward/platform';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { KeyServiceSettings } from '../config/key-service.env';
+import { RateLimitGuard } from '../rate-limits/rate-limit.guard';
+import { RateLimited } from '../rate-limits/rate-limits';
 import { AuthService } from './auth.service';
 import { LoginBody, loginBody, RequestCodeBody, requestCodeBody } from './dto/request-code.dto';
 import { LoginResponse, SessionResponse, SessionUser } from './dto/session.response';
@@ -22,6 +24,7 @@ import { sessionToken } from './session.guard';
 const authBodyConfig: RouteBodyConfig = { bodyLimit: 4 * 1024 };
 
 @ApiTags('auth')
+@UseGuards(RateLimitGuard)
 @Controller('v1/auth')
 export class AuthController {
   private readonly secureCookies: boolean;
@@ -39,8 +42,9 @@ export class AuthController {
   @ApiNoContentResponse({ description: 'A code is on its way if the address can receive email' })
   @ApiBadRequestResponse({ description: 'Not an email address; the body names the field' })
   @ApiTooManyRequestsResponse({ description: 'Too many codes requested; see Retry-After' })
-  async requestCode(@ValidBody(requestCodeBody) body: RequestCodeBody, @Req() request: FastifyRequest): Promise<void> {
-    await this.auth.requestCode(body.email, request.ip);
+  @RateLimited('otp-email-client', 'otp-email', 'otp-client')
+  async requestCode(@ValidBody(requestCodeBody) body: RequestCodeBody): Promise<void> {
+    await this.auth.requestCode(body.email);
   }
 
   @Post('login')
@@ -49,14 +53,17 @@ export class AuthController {
   @ApiOkResponse({ type: LoginResponse })
   @ApiBadRequestResponse({ description: 'Malformed email or code; the body names the field' })
   @ApiUnauthorizedResponse({ description: 'Wrong or expired code' })
-  @ApiTooManyRequestsResponse({ description: 'Too many attempts; see Retry-After' })
+  @ApiTooManyRequestsResponse({
+    description:
+      'Too many attempts for this address from this client, or (from every client together) today; see Retry-After',
+  })
+  @RateLimited('login-email-client', 'login-email', 'login-client')
   async login(
     @ValidBody(loginBody) body: LoginBody,
-    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<LoginResponse> {
-    const { user, token, expiresAt } = await this.auth.login(body.email, body.otp, request.ip);
-    setSessionCookies(reply, token, expiresAt, this.secureCookies);
+    const { user, token, csrfToken, expiresAt } = await this.auth.login(body.email, body.otp);
+    setSessionCookies(reply, { token, csrfToken, expiresAt }, this.secureCookies);
     return { token, user: SessionUser.from(user), expiresAt: expiresAt.toISOString() };
   }
 

@@ -8,8 +8,8 @@ import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
 import { UserDocument } from '../users/user.schema';
 import { UsersRepository } from '../users/users.repository';
+import { CsrfTokens } from './csrf-tokens';
 import { LoginCodesRepository } from './login-codes.repository';
-import { AUTH_RATE_LIMITS, RateLimiter } from './rate-limiter';
 import { SessionsRepository } from './sessions.repository';
 
 export const LOGIN_CODE_TTL_MS = 10 * 60 * 1000;
@@ -25,8 +25,8 @@ export class AuthService {
     private readonly codes: LoginCodesRepository,
     private readonly sessions: SessionsRepository,
     private readonly users: UsersRepository,
-    private readonly limiter: RateLimiter,
     private readonly hasher: KeyHasher,
+    private readonly csrfTokens: CsrfTokens,
     private readonly relay: OutboxRelayService,
     private readonly clock: Clock,
     settings: KeyServiceSettings,
@@ -35,9 +35,12 @@ export class AuthService {
     this.defaultTimeZone = settings.DEFAULT_TIME_ZONE;
   }
 
-  /** Emails a fresh code; says nothing about whether the account exists (it is made on first login). */
-  async requestCode(email: string, clientIp: string): Promise<void> {
-    await this.limiter.hit([AUTH_RATE_LIMITS.codePerEmail, email], [AUTH_RATE_LIMITS.codePerClient, clientIp]);
+  /**
+   * Emails a fresh code; says nothing about whether the account exists (it is made on first login).
+   * The guess budget is not the code's: it is counted per address and client by the controller's
+   * rate limits, so a new code buys no more guesses.
+   */
+  async requestCode(email: string): Promise<void> {
     const now = this.clock.now();
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const expiresAt = new Date(now.getTime() + LOGIN_CODE_TTL_MS);
@@ -59,9 +62,8 @@ export class AuthService {
     this.relay.nudge();
   }
 
-  async login(email: string, otp: string, clientIp: string) {
-    await this.limiter.hit([AUTH_RATE_LIMITS.loginPerEmail, email], [AUTH_RATE_LIMITS.loginPerClient, clientIp]);
-    const stored = await this.codes.takeAttempt(email, this.clock.now());
+  async login(email: string, otp: string) {
+    const stored = await this.codes.liveCode(email, this.clock.now());
     const given = this.codeHash(email, otp);
     const matches = stored !== null && timingSafeEqual(Buffer.from(stored), Buffer.from(given));
     if (!matches || !(await this.codes.consume(email, given))) {
@@ -70,7 +72,7 @@ export class AuthService {
     const user = await this.users.findOrCreate(email, this.clock.now());
     const session = await this.sessions.create(user.id as string);
     this.logger.log({ userId: user.id }, 'logged in');
-    return { user, ...session };
+    return { user, ...session, csrfToken: this.csrfTokens.of(session.token) };
   }
 
   logout(token: string): Promise<void> {

@@ -7,7 +7,6 @@ import { isolatedEnv } from '@keyward/testing';
 import { Model } from 'mongoose';
 import { ExpiredRecordsSweeper } from './expired-records.sweeper';
 import { LoginCode, LoginCodeSchema } from './login-code.schema';
-import { RateLimitWindow, RateLimitWindowSchema } from './rate-limit.schema';
 import { Session, SessionSchema } from './session.schema';
 
 /** Integration: against the real MongoDB stand-in. */
@@ -23,7 +22,6 @@ describe('ExpiredRecordsSweeper (integration, real FerretDB)', () => {
         MongooseModule.forRoot(isolatedEnv().mongoUri('sweeper')),
         MongooseModule.forFeature([
           { name: Session.name, schema: SessionSchema },
-          { name: RateLimitWindow.name, schema: RateLimitWindowSchema },
           { name: LoginCode.name, schema: LoginCodeSchema },
         ]),
       ],
@@ -35,17 +33,12 @@ describe('ExpiredRecordsSweeper (integration, real FerretDB)', () => {
     await moduleRef?.close();
   });
 
-  it('deletes expired sessions, rate-limit windows and spent codes, and keeps the rest', async () => {
+  it('deletes expired sessions and spent codes, and keeps the rest', async () => {
     const sessions = moduleRef.get<Model<Session>>(getModelToken(Session.name));
-    const windows = moduleRef.get<Model<RateLimitWindow>>(getModelToken(RateLimitWindow.name));
     const codes = moduleRef.get<Model<LoginCode>>(getModelToken(LoginCode.name));
     await sessions.create([
       { _id: 'old', userId: 'u', createdAt: past, expiresAt: past },
       { _id: 'live', userId: 'u', createdAt: past, expiresAt: future },
-    ]);
-    await windows.create([
-      { _id: 'w-old', count: 1, expiresAt: past },
-      { _id: 'w-live', count: 1, expiresAt: future },
     ]);
     const pending = { eventId: 'e', topic: 'keyward.login-codes.1', key: 'k', value: '{}' };
     await codes.create([
@@ -59,10 +52,6 @@ describe('ExpiredRecordsSweeper (integration, real FerretDB)', () => {
     assert.deepEqual(
       (await sessions.find().lean()).map((d) => d._id),
       ['live'],
-    );
-    assert.deepEqual(
-      (await windows.find().lean()).map((d) => d._id),
-      ['w-live'],
     );
     assert.deepEqual(
       (await codes.find().sort({ _id: 1 }).lean()).map((d) => d._id),

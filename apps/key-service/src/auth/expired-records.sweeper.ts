@@ -3,7 +3,6 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Clock } from '@keyward/platform';
 import { Model } from 'mongoose';
 import { LoginCode } from './login-code.schema';
-import { RateLimitWindow } from './rate-limit.schema';
 import { Session } from './session.schema';
 
 const SWEEP_EVERY_MS = 5 * 60_000;
@@ -20,7 +19,6 @@ export class ExpiredRecordsSweeper implements OnApplicationBootstrap, OnApplicat
 
   constructor(
     @InjectModel(Session.name) private readonly sessions: Model<Session>,
-    @InjectModel(RateLimitWindow.name) private readonly windows: Model<RateLimitWindow>,
     @InjectModel(LoginCode.name) private readonly codes: Model<LoginCode>,
     private readonly clock: Clock,
   ) {}
@@ -37,7 +35,6 @@ export class ExpiredRecordsSweeper implements OnApplicationBootstrap, OnApplicat
     const expired = { expiresAt: { $lt: this.clock.now() } };
     try {
       await this.sessions.deleteMany(expired);
-      await this.windows.deleteMany(expired);
       await this.codes.deleteMany({ ...expired, 'outbox.0': { $exists: false } });
     } catch (error) {
       this.logger.warn(`sweep failed, retrying next time: ${(error as Error).message}`);

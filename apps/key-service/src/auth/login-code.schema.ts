@@ -13,7 +13,6 @@ export class LoginCode implements OutboxFields {
   @Prop({ required: true }) _id: string;
   @Prop({ type: String, default: null }) codeHash: string | null;
   @Prop({ required: true }) expiresAt: Date;
-  @Prop({ default: 0 }) attempts: number;
   @Prop({ required: true }) createdAt: Date;
   @Prop({ type: [OutboxEntrySchema], default: [] }) outbox: OutboxEntry[];
   @Prop({ type: Date, default: null }) outboxAt: Date | null;

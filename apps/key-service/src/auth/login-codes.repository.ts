@@ -5,35 +5,26 @@ import { OutboxEntry } from '../outbox/outbox-entry.schema';
 import { appendToOutbox } from '../outbox/outbox';
 import { LoginCode } from './login-code.schema';
 
-export const MAX_CODE_ATTEMPTS = 5;
-
 @Injectable()
 export class LoginCodesRepository {
   constructor(@InjectModel(LoginCode.name) private readonly codes: Model<LoginCode>) {}
 
-  /** Replaces the address's code (resetting attempts) and queues its email, in one write. */
+  /** Replaces the address's code and queues its email, in one write. */
   async replace(email: string, codeHash: string, expiresAt: Date, event: OutboxEntry, now: Date): Promise<void> {
     const { $push, $max } = appendToOutbox([event], now);
     await this.codes.updateOne(
       { _id: email },
-      { $set: { codeHash, expiresAt, attempts: 0, createdAt: now }, $push, $max },
+      { $set: { codeHash, expiresAt, createdAt: now }, $push, $max },
       { upsert: true },
     );
   }
 
   /**
-   * Counts one attempt against the live code and returns its hash, or null when there is no
-   * live code or its attempts are used up. Counting before comparing bounds guessing even
-   * under concurrent requests.
+   * The hash of the address's live code, or null. Guesses are not counted on the code (where
+   * anyone's wrong guesses would burn the owner's code) but by the login rate limits, before this.
    */
-  async takeAttempt(email: string, now: Date): Promise<string | null> {
-    const code = await this.codes
-      .findOneAndUpdate(
-        { _id: email, codeHash: { $ne: null }, expiresAt: { $gt: now }, attempts: { $lt: MAX_CODE_ATTEMPTS } },
-        { $inc: { attempts: 1 } },
-        { new: true },
-      )
-      .lean();
+  async liveCode(email: string, now: Date): Promise<string | null> {
+    const code = await this.codes.findOne({ _id: email, codeHash: { $ne: null }, expiresAt: { $gt: now } }).lean();
     return code?.codeHash ?? null;
   }
 

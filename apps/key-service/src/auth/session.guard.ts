@@ -7,9 +7,9 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
 import { UserDocument } from '../users/user.schema';
 import { UsersRepository } from '../users/users.repository';
+import { CsrfTokens } from './csrf-tokens';
 import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from './session-cookies';
 import { SessionsRepository } from './sessions.repository';
 
@@ -19,14 +19,16 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Session from `Authorization: Bearer <token>` or the session cookie; 401 otherwise. A change
- * authenticated by cookie must also echo the CSRF cookie in the `x-csrf-token` header (a
- * cross-site form cannot read the cookie), else 403. Bearer requests are not CSRF-prone.
+ * authenticated by cookie must also send the session's own CSRF token (the CSRF cookie's value,
+ * which a cross-site page cannot read) in the `x-csrf-token` header, else 403. Bearer requests
+ * are not CSRF-prone.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
   constructor(
     private readonly sessions: SessionsRepository,
     private readonly users: UsersRepository,
+    private readonly csrfTokens: CsrfTokens,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -34,8 +36,12 @@ export class SessionGuard implements CanActivate {
     const { token, fromCookie } = sessionToken(request);
     const session = token ? await this.sessions.findSession(token) : null;
     const user = session ? await this.users.findById(session.userId) : null;
-    if (!user) throw new UnauthorizedException('Log in first: no valid session');
-    if (fromCookie && !SAFE_METHODS.has(request.method) && !csrfTokenMatches(request)) {
+    if (!token || !user) throw new UnauthorizedException('Log in first: no valid session');
+    if (
+      fromCookie &&
+      !SAFE_METHODS.has(request.method) &&
+      !this.csrfTokens.matches(token, request.headers[CSRF_HEADER])
+    ) {
       throw new ForbiddenException(`Missing or wrong ${CSRF_HEADER} header: send the ${CSRF_COOKIE} cookie's value`);
     }
     request.user = user;
@@ -47,12 +53,6 @@ export function sessionToken(request: AuthedRequest): { token?: string; fromCook
   const header = request.headers.authorization;
   if (header?.startsWith('Bearer ')) return { token: header.slice('Bearer '.length).trim(), fromCookie: false };
   return { token: request.cookies?.[SESSION_COOKIE], fromCookie: true };
-}
-
-function csrfTokenMatches(request: AuthedRequest): boolean {
-  const cookie = Buffer.from(request.cookies?.[CSRF_COOKIE] ?? '');
-  const header = Buffer.from(String(request.headers[CSRF_HEADER] ?? ''));
-  return cookie.length > 0 && cookie.length === header.length && timingSafeEqual(cookie, header);
 }
 
 /** The logged-in user, set by SessionGuard. */

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { checkKafkaSecurity, kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
-import { envBoolean, httpEnv, platformEnv, settingsOf } from '@keyward/platform';
+import {
+  developmentDefaultsOnlyInDevelopment,
+  envBoolean,
+  httpEnv,
+  isDevelopment,
+  platformEnv,
+  runtimeEnv,
+  settingsOf,
+} from '@keyward/platform';
 import { parseStages } from '../reminders/reminder-schedule';
 import { leakSecretsSet, leaksEnv } from './leaks.env';
 import { verificationEnv, verificationSecretsSet } from './verification.env';
@@ -12,7 +20,7 @@ const DEV_LOGIN_CODE_SEALING_KEY = 'keyward-local-development-only-login-code-ke
 export const keyServiceEnv = z
   .object({
     SERVICE_NAME: z.string().default('key-service'),
-    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    ...runtimeEnv,
     ...platformEnv,
     ...httpEnv(3000),
     ...kafkaEnv,
@@ -23,6 +31,8 @@ export const keyServiceEnv = z
     LOGIN_CODE_SEALING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_LOGIN_CODE_SEALING_KEY),
     KEY_VALIDITY_MONTHS: z.coerce.number().int().min(1).max(60).default(6),
     KEY_MAX_ACTIVE_PER_OWNER: z.coerce.number().int().min(1).max(1000).default(20),
+    /** Key changes (create, rotate, revoke, contacts) one account may make per hour: bounds the emails they send. */
+    KEY_CHANGES_PER_HOUR: z.coerce.number().int().min(1).max(10_000).default(30),
     DEFAULT_TIME_ZONE: z.string().default('Asia/Singapore'),
     /** How often the outbox relay looks for unpublished events when no write has nudged it. */
     OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
@@ -38,7 +48,10 @@ export const keyServiceEnv = z
           return z.NEVER;
         }
       }),
-    SESSION_COOKIE_SECURE: envBoolean.default('false'),
+    /** `Secure` session cookies (HTTPS only); on unless NODE_ENV is development or test. */
+    SESSION_COOKIE_SECURE: envBoolean.optional(),
+    /** The OpenAPI UI and document at /docs; off unless NODE_ENV is development or test. */
+    SWAGGER_UI: envBoolean.optional(),
     ...verificationEnv,
     ...leaksEnv,
     /** How long the activity of keys is kept. */
@@ -47,27 +60,35 @@ export const keyServiceEnv = z
     ACTIVITY_FAILURES_FLUSH_MS: z.coerce.number().int().min(10).max(3_600_000).default(60_000),
   })
   .superRefine(checkKafkaSecurity)
-  .refine((env) => env.NODE_ENV !== 'production' || env.KEY_HASH_SECRET !== DEV_KEY_HASH_SECRET, {
-    path: ['KEY_HASH_SECRET'],
-    message: 'must be set in production (the development default is public)',
-  })
-  .refine((env) => env.NODE_ENV !== 'production' || env.LOGIN_CODE_SEALING_KEY !== DEV_LOGIN_CODE_SEALING_KEY, {
-    path: ['LOGIN_CODE_SEALING_KEY'],
-    message: 'must be set in production (the development default is public)',
-  })
+  .superRefine(
+    developmentDefaultsOnlyInDevelopment({
+      KEY_HASH_SECRET: DEV_KEY_HASH_SECRET,
+      LOGIN_CODE_SEALING_KEY: DEV_LOGIN_CODE_SEALING_KEY,
+    }),
+  )
   .refine(verificationSecretsSet, {
     path: ['VERIFY_SERVICE_TOKENS'],
     message:
-      'VERIFY_SERVICE_TOKENS and KEY_VERIFY_CALLERS must be set in production (the development defaults are public)',
+      'VERIFY_SERVICE_TOKENS and KEY_VERIFY_CALLERS must be set unless NODE_ENV is development or test (the development defaults are public)',
   })
   .refine(leakSecretsSet, {
     path: ['LEAK_SCANNER_PUBLIC_KEYS'],
     message:
-      'LEAK_SCANNER_PUBLIC_KEYS and LEAK_REPORTER_TOKENS must be set in production (the test key pair and the development token are public)',
+      'LEAK_SCANNER_PUBLIC_KEYS and LEAK_REPORTER_TOKENS must be set unless NODE_ENV is development or test (the test key pair and the development token are public)',
   })
   .refine((env) => isTimeZone(env.DEFAULT_TIME_ZONE), {
     path: ['DEFAULT_TIME_ZONE'],
     message: 'unknown IANA time zone',
+  })
+  .transform((env) => {
+    const production = !isDevelopment(env);
+    return {
+      ...env,
+      SESSION_COOKIE_SECURE: env.SESSION_COOKIE_SECURE ?? production,
+      SWAGGER_UI: env.SWAGGER_UI ?? !production,
+      /** Strict-Transport-Security on every response: browsers then refuse plain HTTP to this host. */
+      HSTS: production,
+    };
   });
 
 export type KeyServiceEnv = z.infer<typeof keyServiceEnv>;

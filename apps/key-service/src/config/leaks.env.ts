@@ -1,5 +1,6 @@
 import { createPublicKey, KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { isDevelopment } from '@keyward/platform';
 import { serviceTokenList } from './verification.env';
 
 export const DEV_LEAK_REPORTER_TOKEN = 'keyward-local-development-only-leak-reporter-token';
@@ -52,14 +53,14 @@ export const leaksEnv = {
   LEAK_REPORTER_TOKENS: serviceTokenList(DEV_LEAK_REPORTER_TOKEN),
 };
 
-/** Production must not trust the test key pair or the public development token. */
+/** Only development and test may trust the test key pair or the public development token. */
 export function leakSecretsSet(env: {
-  NODE_ENV: string;
+  NODE_ENV?: string;
   LEAK_SCANNER_PUBLIC_KEYS: Map<string, KeyObject>;
   LEAK_REPORTER_TOKENS: string[];
 }): boolean {
   return (
-    env.NODE_ENV !== 'production' ||
+    isDevelopment(env) ||
     (!env.LEAK_SCANNER_PUBLIC_KEYS.has(TEST_LEAK_SCANNER_KEY_ID) &&
       !env.LEAK_REPORTER_TOKENS.includes(DEV_LEAK_REPORTER_TOKEN))
   );

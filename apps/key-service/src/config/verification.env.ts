@@ -1,5 +1,6 @@
 import { parseSealingKeys, SealingKey } from '@keyward/contracts';
 import { z } from 'zod';
+import { isDevelopment } from '@keyward/platform';
 
 export const DEV_VERIFY_SERVICE_TOKEN = 'keyward-local-development-only-verify-token';
 /** One caller, `dev`, whose key is public: for development and tests only. */
@@ -28,6 +29,8 @@ export const verificationEnv = {
    * internal services); 0 serves verification on HTTP_PORT only.
    */
   VERIFY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /** Interface of the internal verification listener: loopback unless internal services sit on other hosts. */
+  VERIFY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   /**
    * The callers of Kafka verification, `id:base64key,…` (32-byte keys): each internal service
    * using libs/key-client holds its own id and key, and key-service answers only requests sealed
@@ -58,14 +61,14 @@ export const verificationEnv = {
   LAST_USED_FLUSH_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
 };
 
-/** Production must not run with the public development secrets. */
+/** Only development and test may run on the public development secrets. */
 export function verificationSecretsSet(env: {
-  NODE_ENV: string;
+  NODE_ENV?: string;
   VERIFY_SERVICE_TOKENS: string[];
   KEY_VERIFY_CALLERS: SealingKey[];
 }) {
   return (
-    env.NODE_ENV !== 'production' ||
+    isDevelopment(env) ||
     (!env.VERIFY_SERVICE_TOKENS.includes(DEV_VERIFY_SERVICE_TOKEN) &&
       !env.KEY_VERIFY_CALLERS.some((caller) => caller.key.equals(DEV_CALLER_KEY)))
   );

@@ -8,10 +8,13 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ValidBody } from '@keyward/platform';
 import { CurrentUser, SessionGuard } from '../auth/session.guard';
+import { RateLimitGuard } from '../rate-limits/rate-limit.guard';
+import { RateLimited } from '../rate-limits/rate-limits';
 import { UserDocument } from '../users/user.schema';
 import { ContactsBody, contactsBody, CreateKeyBody, createKeyBody } from './dto/create-key.dto';
 import { CreatedKeyResponse, KeyResponse } from './dto/key.response';
@@ -26,7 +29,7 @@ const NoSuchKey = () =>
 @ApiTags('keys')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'No valid session' })
-@UseGuards(SessionGuard)
+@UseGuards(SessionGuard, RateLimitGuard)
 @Controller('v1/keys')
 export class KeysController {
   constructor(private readonly keys: KeysService) {}
@@ -40,6 +43,10 @@ export class KeysController {
   @ApiBadRequestResponse({ description: 'Invalid label or contacts; the body names the field' })
   @ApiConflictResponse({
     description: 'Label already used, or too many active keys',
+  })
+  @RateLimited('key-changes')
+  @ApiTooManyRequestsResponse({
+    description: 'This account made KEY_CHANGES_PER_HOUR changes this hour; see Retry-After',
   })
   create(
     @CurrentUser() user: UserDocument,
@@ -78,6 +85,10 @@ export class KeysController {
   @ApiBadRequestResponse({ description: 'Invalid contacts; the body names the field' })
   @NoSuchKey()
   @ApiConflictResponse({ description: 'The key is revoked' })
+  @RateLimited('key-changes')
+  @ApiTooManyRequestsResponse({
+    description: 'This account made KEY_CHANGES_PER_HOUR changes this hour; see Retry-After',
+  })
   replaceContacts(
     @CurrentUser() user: UserDocument,
     @Param('id', KeyIdPipe) id: string,
@@ -89,6 +100,10 @@ export class KeysController {
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked at once; revoking a revoked or expired key again is a no-op' })
+  @RateLimited('key-changes')
+  @ApiTooManyRequestsResponse({
+    description: 'This account made KEY_CHANGES_PER_HOUR changes this hour; see Retry-After',
+  })
   @NoSuchKey()
   revoke(@CurrentUser() user: UserDocument, @Param('id', KeyIdPipe) id: string): Promise<void> {
     return this.keys.revoke(user, id);
@@ -104,6 +119,10 @@ export class KeysController {
   @NoSuchKey()
   @ApiConflictResponse({
     description: 'The key is revoked, expired or already rotated; the label is taken; or too many active keys',
+  })
+  @RateLimited('key-changes')
+  @ApiTooManyRequestsResponse({
+    description: 'This account made KEY_CHANGES_PER_HOUR changes this hour; see Retry-After',
   })
   rotate(
     @CurrentUser() user: UserDocument,

@@ -27,7 +27,7 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     settings: KeyServiceSettings,
   ) {
     this.port = settings.VERIFY_HTTP_PORT;
-    this.host = settings.HTTP_HOST;
+    this.host = settings.VERIFY_HTTP_HOST;
   }
 
   async onApplicationBootstrap(): Promise<void> {

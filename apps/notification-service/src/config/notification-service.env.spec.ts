@@ -6,30 +6,48 @@ import { notificationServiceEnv } from './notification-service.env';
 const validate = validateEnv(notificationServiceEnv);
 
 describe('notification-service settings', () => {
-  it('runs against the local stack with no settings, with the development sealing key', () => {
-    const env = validate({});
+  it('runs against the local stack in development and test, with the development sealing key', () => {
+    const env = validate({ NODE_ENV: 'test' });
     assert.equal(env.LOGIN_CODE_SEALING_KEY, 'keyward-local-development-only-login-code-key');
     assert.equal(env.DELIVERY_GIVE_UP_AFTER, 24 * 3_600_000);
     assert.equal(env.DELIVERY_RETRY_MAX_MS, 300_000);
     assert.equal(env.CONSUMER_PARTITIONS_AT_ONCE, 6);
   });
 
-  it('refuses the development sealing key in production, and accepts a real one', () => {
-    assert.throws(() => validate({ NODE_ENV: 'production' }), /LOGIN_CODE_SEALING_KEY: must be set in production/);
+  it('refuses the development sealing key unless NODE_ENV is development or test (unset included)', () => {
+    for (const NODE_ENV of ['production', undefined]) {
+      assert.throws(() => validate({ NODE_ENV }), /LOGIN_CODE_SEALING_KEY: must be set unless NODE_ENV is development/);
+    }
     const key = 'a-production-sealing-key-of-enough-length';
     assert.equal(validate({ NODE_ENV: 'production', LOGIN_CODE_SEALING_KEY: key }).LOGIN_CODE_SEALING_KEY, key);
   });
 
   it('reads the give-up window as a duration', () => {
-    assert.equal(validate({ DELIVERY_GIVE_UP_AFTER: '90m' }).DELIVERY_GIVE_UP_AFTER, 90 * 60_000);
-    assert.equal(validate({ DELIVERY_GIVE_UP_AFTER: '2d' }).DELIVERY_GIVE_UP_AFTER, 2 * 86_400_000);
-    assert.equal(validate({ DELIVERY_GIVE_UP_AFTER: '1500' }).DELIVERY_GIVE_UP_AFTER, 1_500);
+    const duration = (DELIVERY_GIVE_UP_AFTER: string) =>
+      validate({ NODE_ENV: 'test', DELIVERY_GIVE_UP_AFTER }).DELIVERY_GIVE_UP_AFTER;
+    assert.equal(duration('90m'), 90 * 60_000);
+    assert.equal(duration('2d'), 2 * 86_400_000);
+    assert.equal(duration('1500'), 1_500);
+  });
+
+  it('requires STARTTLS in production unless told otherwise, not in development', () => {
+    const key = 'a-production-sealing-key-of-enough-length';
+    assert.equal(validate({ LOGIN_CODE_SEALING_KEY: key }).SMTP_REQUIRE_TLS, true);
+    assert.equal(validate({ LOGIN_CODE_SEALING_KEY: key, SMTP_REQUIRE_TLS: 'false' }).SMTP_REQUIRE_TLS, false);
+    assert.equal(validate({ NODE_ENV: 'development' }).SMTP_REQUIRE_TLS, false);
   });
 
   it('names bad delivery settings', () => {
-    assert.throws(() => validate({ DELIVERY_LEASE_MS: '1000' }), /DELIVERY_LEASE_MS/);
-    assert.throws(() => validate({ DELIVERY_GIVE_UP_AFTER: 'a day' }), /DELIVERY_GIVE_UP_AFTER: expected a duration/);
-    assert.throws(() => validate({ DELIVERY_GIVE_UP_AFTER: '10ms' }), /DELIVERY_GIVE_UP_AFTER/);
-    assert.throws(() => validate({ LOGIN_CODE_SEALING_KEY: 'short' }), /LOGIN_CODE_SEALING_KEY: must be at least 32/);
+    const test = { NODE_ENV: 'test' };
+    assert.throws(() => validate({ ...test, DELIVERY_LEASE_MS: '1000' }), /DELIVERY_LEASE_MS/);
+    assert.throws(
+      () => validate({ ...test, DELIVERY_GIVE_UP_AFTER: 'a day' }),
+      /DELIVERY_GIVE_UP_AFTER: expected a duration/,
+    );
+    assert.throws(() => validate({ ...test, DELIVERY_GIVE_UP_AFTER: '10ms' }), /DELIVERY_GIVE_UP_AFTER/);
+    assert.throws(
+      () => validate({ ...test, LOGIN_CODE_SEALING_KEY: 'short' }),
+      /LOGIN_CODE_SEALING_KEY: must be at least 32/,
+    );
   });
 });

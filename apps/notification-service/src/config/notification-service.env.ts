@@ -1,14 +1,23 @@
 import { z } from 'zod';
 import { checkKafkaSecurity, kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
-import { envBoolean, envDuration, httpEnv, platformEnv, settingsOf } from '@keyward/platform';
+import {
+  developmentDefaultsOnlyInDevelopment,
+  envBoolean,
+  envDuration,
+  httpEnv,
+  isDevelopment,
+  platformEnv,
+  runtimeEnv,
+  settingsOf,
+} from '@keyward/platform';
 
 const DEV_LOGIN_CODE_SEALING_KEY = 'keyward-local-development-only-login-code-key';
 
 export const notificationServiceEnv = z
   .object({
     SERVICE_NAME: z.string().default('notification-service'),
-    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    ...runtimeEnv,
     ...platformEnv,
     ...httpEnv(3001),
     ...kafkaEnv,
@@ -19,8 +28,13 @@ export const notificationServiceEnv = z
     CONSUMER_PARTITIONS_AT_ONCE: z.coerce.number().int().min(1).max(64).default(6),
     SMTP_HOST: z.string().min(1).default('127.0.0.1'),
     SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(1025),
-    /** Implicit TLS (port 465); otherwise STARTTLS is used when the server offers it. */
+    /** Implicit TLS (port 465); otherwise STARTTLS (required when SMTP_REQUIRE_TLS is on). */
     SMTP_SECURE: envBoolean.default('false'),
+    /**
+     * Refuse to send unless the server upgrades with STARTTLS (no plain-text fallback a network
+     * attacker could force); on unless NODE_ENV is development or test.
+     */
+    SMTP_REQUIRE_TLS: envBoolean.optional(),
     SMTP_USER: z.string().optional(),
     SMTP_PASS: z.string().optional(),
     SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(5),
@@ -48,10 +62,8 @@ export const notificationServiceEnv = z
     DELIVERY_LEASE_MS: z.coerce.number().int().min(30_000).max(600_000).default(60_000),
   })
   .superRefine(checkKafkaSecurity)
-  .refine((env) => env.NODE_ENV !== 'production' || env.LOGIN_CODE_SEALING_KEY !== DEV_LOGIN_CODE_SEALING_KEY, {
-    path: ['LOGIN_CODE_SEALING_KEY'],
-    message: 'must be set in production (the development default is public)',
-  });
+  .superRefine(developmentDefaultsOnlyInDevelopment({ LOGIN_CODE_SEALING_KEY: DEV_LOGIN_CODE_SEALING_KEY }))
+  .transform((env) => ({ ...env, SMTP_REQUIRE_TLS: env.SMTP_REQUIRE_TLS ?? !isDevelopment(env) }));
 
 /** notification-service's settings, typed, as validated at start-up. */
 export class NotificationSettings extends settingsOf(notificationServiceEnv) {}

@@ -33,6 +33,7 @@ export class MailerService implements OnApplicationShutdown {
       host: settings.SMTP_HOST,
       port: settings.SMTP_PORT,
       secure: settings.SMTP_SECURE,
+      requireTLS: settings.SMTP_REQUIRE_TLS,
       auth: user ? { user, pass: settings.SMTP_PASS } : undefined,
       connectionTimeout: 5_000,
       greetingTimeout: 5_000,

@@ -2,11 +2,12 @@ import { validateCronExpression } from 'cron';
 import { z } from 'zod';
 import { checkKafkaSecurity, kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
-import { httpEnv, platformEnv, settingsOf } from '@keyward/platform';
+import { httpEnv, platformEnv, runtimeEnv, settingsOf } from '@keyward/platform';
 
 export const schedulerServiceEnv = z
   .object({
     SERVICE_NAME: z.string().default('scheduler-service'),
+    ...runtimeEnv,
     ...platformEnv,
     ...httpEnv(3002),
     ...kafkaEnv,

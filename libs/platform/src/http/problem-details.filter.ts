@@ -16,14 +16,28 @@ export class InvalidFieldsException extends HttpException {
   }
 }
 
-/** 429 with the seconds to wait, which the filter sends as Retry-After. */
+/** 429 with the seconds to wait, which the filter sends as Retry-After; `reason` says which limit. */
 export class TooManyRequestsException extends HttpException {
-  constructor(retryAfterSeconds: number) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    reason = 'Too many attempts',
+  ) {
     super(
-      { message: `Too many attempts; try again in ${retryAfterSeconds} seconds`, retryAfterSeconds },
+      { message: `${reason}; try again in ${waitOf(retryAfterSeconds)}`, retryAfterSeconds },
       HttpStatus.TOO_MANY_REQUESTS,
     );
   }
+}
+
+/** "45 seconds", "15 minutes", "3 hours": the wait as a person reads it (rounded up). */
+function waitOf(seconds: number): string {
+  const [amount, unit] =
+    seconds < 120
+      ? [seconds, 'second']
+      : seconds < 7200
+        ? [Math.ceil(seconds / 60), 'minute']
+        : [Math.ceil(seconds / 3600), 'hour'];
+  return `${amount} ${unit}${amount === 1 ? '' : 's'}`;
 }
 
 /** Sends an HttpException as a problem-details body (with Retry-After when it names one). */

@@ -1,9 +1,9 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 
-/** A fixed-window counter, shared by every key-service instance. Old windows are swept. */
+/** One fixed-window hit counter, shared by every key-service instance. Old windows are swept. */
 @Schema({ collection: 'rate_limits', versionKey: false })
 export class RateLimitWindow {
-  /** `<rule>:<subject>:<window start ms>` */
+  /** `<limit name>:<hashed subject>:<window start ms>` */
   @Prop({ required: true }) _id: string;
   @Prop({ required: true }) count: number;
   @Prop({ required: true }) expiresAt: Date;

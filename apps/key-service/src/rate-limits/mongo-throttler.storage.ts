@@ -1,0 +1,65 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { ThrottlerStorage } from '@nestjs/throttler';
+import { Clock } from '@keyward/platform';
+import { Model } from 'mongoose';
+import { RateLimitWindow } from './rate-limit-window.schema';
+
+const SWEEP_EVERY_MS = 5 * 60_000;
+
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+
+/**
+ * @nestjs/throttler's counters in MongoDB, so every key-service instance counts together: one
+ * document per (limit, subject, fixed window), bumped by one atomic upsert that works alike on
+ * MongoDB and FerretDB. A subject over its limit stays refused until its window ends (the limits
+ * here set no longer blockDuration). FerretDB has no TTL indexes, so past windows are swept here.
+ */
+@Injectable()
+export class MongoThrottlerStorage implements ThrottlerStorage, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(MongoThrottlerStorage.name);
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @InjectModel(RateLimitWindow.name) private readonly windows: Model<RateLimitWindow>,
+    private readonly clock: Clock,
+  ) {}
+
+  /** `key` is already a hash (ThrottlerGuard's generateKey): no email or address is stored. */
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    _blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
+    const now = this.clock.now().getTime();
+    const start = now - (now % ttl);
+    const window = await this.windows
+      .findOneAndUpdate(
+        { _id: `${throttlerName}:${key}:${start}` },
+        { $inc: { count: 1 }, $setOnInsert: { expiresAt: new Date(start + ttl) } },
+        { upsert: true, new: true },
+      )
+      .lean();
+    const totalHits = window?.count ?? 1;
+    const timeToExpire = Math.max(1, Math.ceil((start + ttl - now) / 1000));
+    return { totalHits, timeToExpire, isBlocked: totalHits > limit, timeToBlockExpire: timeToExpire };
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS).unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  async sweep(): Promise<void> {
+    try {
+      await this.windows.deleteMany({ expiresAt: { $lt: this.clock.now() } });
+    } catch (error) {
+      this.logger.warn(`sweep failed, retrying next time: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { MongooseModule } from '@nestjs/mongoose';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { MongoThrottlerStorage } from './mongo-throttler.storage';
+import { RateLimitWindow, RateLimitWindowSchema } from './rate-limit-window.schema';
+import { RateLimitGuard } from './rate-limit.guard';
+import { throttlers } from './rate-limits';
+
+@Module({
+  imports: [MongooseModule.forFeature([{ name: RateLimitWindow.name, schema: RateLimitWindowSchema }])],
+  providers: [MongoThrottlerStorage],
+  exports: [MongoThrottlerStorage],
+})
+class RateLimitStorageModule {}
+
+/** Every limit of key-service: @nestjs/throttler over MongoDB; routes opt in with @RateLimited. */
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      imports: [RateLimitStorageModule],
+      inject: [MongoThrottlerStorage, ConfigService],
+      useFactory: (storage: MongoThrottlerStorage, config: ConfigService) => ({
+        storage,
+        setHeaders: false,
+        throttlers: throttlers(config.getOrThrow<number>('KEY_CHANGES_PER_HOUR')),
+      }),
+    }),
+  ],
+  providers: [RateLimitGuard],
+  exports: [RateLimitGuard],
+})
+export class RateLimitsModule {}

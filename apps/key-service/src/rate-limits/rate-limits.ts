@@ -1,0 +1,116 @@
+import { ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ThrottlerOptions } from '@nestjs/throttler';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+type Request = { ip: string; body?: { email?: unknown }; user?: { id?: unknown } };
+
+/** Whom a limit counts: the address a login is for, the client's address, or the account. */
+const trackers = {
+  email: (req: Request) => emailOf(req),
+  client: (req: Request) => req.ip,
+  emailAndClient: (req: Request) => `${emailOf(req)} ${req.ip}`,
+  account: (req: Request) => String(req.user?.id),
+};
+
+/** The address as the request's validation will normalise it (the guard runs first). */
+function emailOf(req: Request): string {
+  return typeof req.body?.email === 'string' ? req.body.email.trim().toLowerCase() : '';
+}
+
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+  track: keyof typeof trackers;
+  /** What the 429 says; Retry-After gives the wait. */
+  message: string;
+}
+
+/**
+ * Every limit of key-service. Login limits count per address *and* client, so an attacker's
+ * guesses or code requests use up only their own budget, never the owner's; the per-address
+ * ceilings bound what many clients together can do, and say so when they are the reason. A
+ * new code does not reset any of them.
+ */
+export const RATE_LIMITS = {
+  'otp-email-client': {
+    limit: 5,
+    windowMs: 15 * MINUTE_MS,
+    track: 'emailAndClient',
+    message: 'Too many codes requested for this address from your network; wait before asking again',
+  },
+  'otp-email': {
+    limit: 15,
+    windowMs: HOUR_MS,
+    track: 'email',
+    message: 'Too many codes were requested for this address from several networks; it can ask again later',
+  },
+  'otp-client': {
+    limit: 20,
+    windowMs: 15 * MINUTE_MS,
+    track: 'client',
+    message: 'Too many codes requested from your network; wait before asking again',
+  },
+  'login-email-client': {
+    limit: 5,
+    windowMs: 15 * MINUTE_MS,
+    track: 'emailAndClient',
+    message: 'Too many sign-in attempts for this address from your network; wait, then use the newest code',
+  },
+  'login-email': {
+    limit: 20,
+    windowMs: 24 * HOUR_MS,
+    track: 'email',
+    message:
+      'Too many wrong codes were tried for this address from several networks today; sign-in to it is paused for everyone until the wait is over',
+  },
+  'login-client': {
+    limit: 30,
+    windowMs: 15 * MINUTE_MS,
+    track: 'client',
+    message: 'Too many sign-in attempts from your network; wait before trying again',
+  },
+} satisfies Record<string, RateLimit>;
+
+export type RateLimitName = keyof typeof RATE_LIMITS | 'key-changes';
+
+/** A throttler of ours: @nestjs/throttler's options plus the message its 429 carries. */
+export interface LimitOptions extends ThrottlerOptions {
+  name: RateLimitName;
+  message: string;
+}
+
+const RATE_LIMITED = 'keyward:rate-limits';
+
+/** The limits a route counts against; RateLimitGuard skips every other one. */
+export const RateLimited = (...names: RateLimitName[]) => SetMetadata(RATE_LIMITED, names);
+
+const limitsOf = (context: ExecutionContext): RateLimitName[] =>
+  Reflect.getMetadata(RATE_LIMITED, context.getHandler()) ??
+  Reflect.getMetadata(RATE_LIMITED, context.getClass()) ??
+  [];
+
+/**
+ * Options of every limit for ThrottlerModule; `keyChangesPerHour` bounds an account's key changes
+ * (create, rotate, revoke, contacts), and with them the emails those changes send.
+ */
+export function throttlers(keyChangesPerHour: number): LimitOptions[] {
+  const all: Record<RateLimitName, RateLimit> = {
+    ...RATE_LIMITS,
+    'key-changes': {
+      limit: keyChangesPerHour,
+      windowMs: HOUR_MS,
+      track: 'account',
+      message: `This account has made ${keyChangesPerHour} key changes this hour, the most allowed`,
+    },
+  };
+  return (Object.entries(all) as [RateLimitName, RateLimit][]).map(([name, rule]) => ({
+    name,
+    message: rule.message,
+    limit: rule.limit,
+    ttl: rule.windowMs,
+    getTracker: trackers[rule.track] as (req: Record<string, unknown>) => string,
+    skipIf: (context: ExecutionContext) => !limitsOf(context).includes(name),
+  }));
+}
