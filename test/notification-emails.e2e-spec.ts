@@ -51,7 +51,10 @@ describe('notification-service emails', () => {
       'key-expired': { to: ['ops', 'oncall'], subject: /has expired$/ },
       'key-revoked': { to: ['ops', 'oncall'], subject: /was revoked$/ },
       'key-rotated': { to: ['ops', 'oncall'], subject: /was rotated$/ },
-      'key-contacts-changed': { to: ['ops', 'oncall', 'platform'], subject: /contacts of|Contacts changed/ },
+      'key-contacts-changed': {
+        to: ['ops', 'oncall', 'platform'],
+        subject: /contacts of|a contact of|Contacts changed/,
+      },
     } as const;
     const sent = Object.entries(kinds).map(([kind, expected]) => {
       const domain = `${kind}.${emailDomain}`;

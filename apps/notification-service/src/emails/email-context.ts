@@ -95,6 +95,19 @@ export function reminderTone(daysLeft: number): 'notice' | 'soon' | 'urgent' {
   return daysLeft >= 5 ? 'soon' : 'urgent';
 }
 
+/**
+ * Who made a key event happen, and how to reach the account's owner, for every email's footer:
+ * a contact who never asked for keyward's emails learns whom to ask about them.
+ */
+export function sentBy(event: AnyKeyEvent): string {
+  const owner = event.owner.email;
+  const cause =
+    event.type === 'KeyExpiring' || event.type === 'KeyExpired'
+      ? `Sent automatically by keyward for the keyward account ${owner}.`
+      : `Sent because the keyward account ${owner} changed this key.`;
+  return `${cause} Questions about this key? Write to the account owner at ${owner}.`;
+}
+
 /** Everything a key-event template may show, already formatted. Never holds the key or its hash. */
 export function keyEventContext(event: AnyKeyEvent, recipient: Recipient, webAppUrl: string) {
   const tz = event.owner.timeZone;
@@ -107,6 +120,7 @@ export function keyEventContext(event: AnyKeyEvent, recipient: Recipient, webApp
     timeZone: tz,
     recipientReason: `${recipient.reason}: the API key "${event.payload.label}" (ending ${event.payload.lastFive}) on the keyward account ${event.owner.email}`,
     settingsUrl: settings(event.keyId),
+    sentBy: sentBy(event),
   };
   switch (event.type) {
     case 'KeyCreated': {
@@ -162,13 +176,18 @@ export function keyEventContext(event: AnyKeyEvent, recipient: Recipient, webApp
     }
     case 'KeyContactsChanged': {
       const p = event.payload;
-      return {
-        ...common,
-        expiresAt: at(p.expiresAt),
-        contacts: p.contacts,
-        removed: !p.contacts.includes(recipient.address),
-        added: p.contacts.includes(recipient.address) && !p.previousContacts.includes(recipient.address),
-      };
+      const removed = !p.contacts.includes(recipient.address);
+      const added = !removed && !p.previousContacts.includes(recipient.address);
+      // Only contacts who stay see who else is on the key: a removed or new address learns nothing of the others.
+      const change =
+        removed || added
+          ? {}
+          : {
+              contacts: p.contacts,
+              addedContacts: p.contacts.filter((c) => !p.previousContacts.includes(c)),
+              removedContacts: p.previousContacts.filter((c) => !p.contacts.includes(c)),
+            };
+      return { ...common, expiresAt: at(p.expiresAt), removed, added, ...change };
     }
   }
 }
@@ -179,6 +198,7 @@ export function loginCodeContext(message: LoginCodeRequested, code: string) {
     code,
     email: message.email,
     recipientReason: `someone asked to sign in to keyward as ${message.email}`,
+    sentBy: `Sent because this address was entered on keyward's sign-in page.`,
     expiresAt: formatInZone(message.expiresAt, message.timeZone),
     minutesLeft: Math.max(1, Math.round((Date.parse(message.expiresAt) - Date.parse(message.occurredAt)) / 60_000)),
   };

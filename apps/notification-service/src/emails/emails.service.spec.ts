@@ -95,11 +95,36 @@ describe('emails', () => {
     assert.match(removed.subject, /^You were removed from the contacts of API key "production"/);
     assert.match(removed.text, /You will not receive reminders/);
     assert.match(removed.text, /because you were removed from its contacts/);
-    assert.match(added.subject, /^You were added to the contacts of API key "production"/);
+    assert.match(added.subject, /^You were added as a contact of API key "production"/);
     assert.match(added.text, /You will receive its expiry reminders/);
+    // Who else is on the key is shown only to contacts who stay.
+    for (const email of [removed, added]) {
+      for (const body of [email.text, email.html]) {
+        assert.ok(!body.includes('ops@example.com') && !body.includes(email === added ? 'oncall' : 'platform'), body);
+      }
+    }
     assert.match(kept.subject, /^Contacts changed for API key/);
-    for (const email of [removed, added, kept])
-      assert.match(email.text, /- ops@example.com\n {2}- platform@example.com/);
+    assert.match(kept.text, /Added: {4}platform@example.com\n {2}Removed: {2}oncall@example.com/);
+    assert.match(kept.text, /- ops@example.com\n {2}- platform@example.com/);
+  });
+
+  it('says in every footer who caused the email and how to reach the account owner', () => {
+    for (const [name, message] of Object.entries(samples)) {
+      const { text, html } = render(message);
+      if (message.type === 'LoginCodeRequested') {
+        assert.match(text, /Sent because this address was entered on keyward's sign-in page/, name);
+        continue;
+      }
+      const cause =
+        message.type === 'KeyExpiring' || message.type === 'KeyExpired'
+          ? /Sent automatically by keyward for the keyward account alice\.tan@example\.com\./
+          : /Sent because the keyward account alice\.tan@example\.com changed this key\./;
+      for (const body of [text, html]) {
+        const footer = body.slice(body.lastIndexOf('You receive this email because'));
+        assert.match(footer, cause, name);
+        assert.match(footer, /Write to the account owner at alice\.tan@example\.com\./, name);
+      }
+    }
   });
 
   it('names the new key of a rotation and when the old one stops working', () => {
