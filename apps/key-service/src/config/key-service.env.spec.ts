@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { validateEnv } from '@keyward/platform';
 import { keyServiceEnv } from './key-service.env';
@@ -9,6 +10,10 @@ const SECRETS = {
   LOGIN_CODE_SEALING_KEY: 'a-production-login-code-sealing-key-0123',
   KEY_VERIFY_SEALING_KEY: 'a-production-key-verify-sealing-key-0123',
   VERIFY_SERVICE_TOKENS: 'a-production-verify-service-token-0123456',
+  LEAK_REPORTER_TOKENS: 'a-production-leak-reporter-token-0123456789',
+  LEAK_SCANNER_PUBLIC_KEYS: JSON.stringify({
+    scanner: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }),
+  }),
 };
 
 describe('key-service settings', () => {

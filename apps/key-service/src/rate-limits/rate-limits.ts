@@ -1,5 +1,6 @@
 import { ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ThrottlerOptions } from '@nestjs/throttler';
+import { createHash } from 'node:crypto';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -111,6 +112,11 @@ export function throttlers(keyChangesPerHour: number): LimitOptions[] {
     limit: rule.limit,
     ttl: rule.windowMs,
     getTracker: trackers[rule.track] as (req: Record<string, unknown>) => string,
+    // One count per limit and subject, whichever route it is reached by (the library's default
+    // counts each route apart, so create, rotate and revoke would each get the whole budget).
+    // Hashed: no email or address is stored.
+    generateKey: (_context: ExecutionContext, tracker: string) =>
+      createHash('sha256').update(`${name} ${tracker}`).digest('base64url'),
     skipIf: (context: ExecutionContext) => !limitsOf(context).includes(name),
   }));
 }
