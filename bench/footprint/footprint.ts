@@ -40,6 +40,8 @@ async function main(): Promise<void> {
       MONGO_URI: mongoUri('keys'),
       LOG_LEVEL: 'info',
       KEY_MAX_ACTIVE_PER_OWNER: String(KEYS),
+      // One account creates every key of the bench.
+      KEY_CHANGES_PER_HOUR: String(KEYS),
     }),
     ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications'), LOG_LEVEL: 'info' }),
     ServiceProcess.start('scheduler-service', { ...env, MONGO_URI: mongoUri('keys'), LOG_LEVEL: 'info' }),

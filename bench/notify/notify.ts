@@ -71,6 +71,8 @@ async function latencyBench() {
         MONGO_URI: mongoUri('keys'),
         LOG_LEVEL: 'warn',
         KEY_MAX_ACTIVE_PER_OWNER: String(KEYS),
+        // One account creates every key of the bench.
+        KEY_CHANGES_PER_HOUR: String(KEYS),
       },
       START,
     ),
