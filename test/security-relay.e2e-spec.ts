@@ -67,7 +67,10 @@ describe('security: no relay', () => {
     assert.match(((await res.json()) as { detail: string }).detail, /4 key changes this hour/);
     assert.equal((await call(keyService.url, spammer, 'GET', '/v1/keys')).status, 200, 'reads are not limited');
 
-    const other = await call(keyService.url, bystander, 'POST', '/v1/keys', { label: 'mine', contacts: [] });
+    const other = await call(keyService.url, bystander, 'POST', '/v1/keys', {
+      label: 'mine',
+      contacts: [mail('bystander.ops')],
+    });
     assert.equal(other.status, 201, 'the limit is per account');
     // The refused change sent nothing: the target has the two KeyCreated and one KeyRevoked only.
     const target = await mailpit.waitFor(mail('target'), 3, { timeoutMs: 60_000, settleMs: 3_000 });
