@@ -16,7 +16,8 @@ const TOOLS = {
  */
 export async function runTool(tool: keyof typeof TOOLS, args: string[], env: Record<string, string>): Promise<string> {
   const { stdout } = await promisify(execFile)(process.execPath, [resolve(DIST, TOOLS[tool]), ...args], {
-    env: { PATH: process.env.PATH, ...env },
+    // The tools read the services' settings, which refuse the development secrets outside test.
+    env: { PATH: process.env.PATH, NODE_ENV: 'test', ...env },
     timeout: 60_000,
   });
   return stdout;
