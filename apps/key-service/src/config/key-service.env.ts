@@ -50,6 +50,8 @@ export const keyServiceEnv = z
       }),
     /** `Secure` session cookies (HTTPS only); on unless NODE_ENV is development or test. */
     SESSION_COOKIE_SECURE: envBoolean.optional(),
+    /** Strict-Transport-Security on every response: on unless NODE_ENV is development or test. */
+    HSTS: envBoolean.optional(),
     /** The OpenAPI UI and document at /docs; off unless NODE_ENV is development or test. */
     SWAGGER_UI: envBoolean.optional(),
     ...verificationEnv,
@@ -86,8 +88,7 @@ export const keyServiceEnv = z
       ...env,
       SESSION_COOKIE_SECURE: env.SESSION_COOKIE_SECURE ?? production,
       SWAGGER_UI: env.SWAGGER_UI ?? !production,
-      /** Strict-Transport-Security on every response: browsers then refuse plain HTTP to this host. */
-      HSTS: production,
+      HSTS: env.HSTS ?? production,
     };
   });
 
