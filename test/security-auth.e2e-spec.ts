@@ -11,7 +11,7 @@ const LOGIN_CODE_SEALING_KEY = 'security-auth-test-login-code-sealing-key-01';
 const PRODUCTION_SECRETS = {
   KEY_HASH_SECRET,
   LOGIN_CODE_SEALING_KEY,
-  KEY_VERIFY_SEALING_KEY: 'security-auth-test-key-verify-sealing-key-01',
+  KEY_VERIFY_CALLERS: `security-auth:${Buffer.alloc(32, 9).toString('base64')}`,
   VERIFY_SERVICE_TOKENS: 'security-auth-test-verify-service-token-0123',
   LEAK_REPORTER_TOKENS: 'security-auth-test-leak-reporter-token-012345',
   LEAK_SCANNER_PUBLIC_KEYS: JSON.stringify({

@@ -8,7 +8,7 @@ const validate = validateEnv(keyServiceEnv);
 const SECRETS = {
   KEY_HASH_SECRET: 'a-production-key-hash-secret-0123456789',
   LOGIN_CODE_SEALING_KEY: 'a-production-login-code-sealing-key-0123',
-  KEY_VERIFY_SEALING_KEY: 'a-production-key-verify-sealing-key-0123',
+  KEY_VERIFY_CALLERS: `billing:${Buffer.alloc(32, 7).toString('base64')}`,
   VERIFY_SERVICE_TOKENS: 'a-production-verify-service-token-0123456',
   LEAK_REPORTER_TOKENS: 'a-production-leak-reporter-token-0123456789',
   LEAK_SCANNER_PUBLIC_KEYS: JSON.stringify({
@@ -35,9 +35,12 @@ describe('key-service settings', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    for (const name of ['LOGIN_CODE_SEALING_KEY', 'VERIFY_SERVICE_TOKENS', 'KEY_VERIFY_SEALING_KEY']) {
-      assert.match(message, new RegExp(`${name}: must be set unless NODE_ENV is development or test`));
-    }
+    assert.match(message, /LOGIN_CODE_SEALING_KEY: must be set unless NODE_ENV is development or test/);
+    assert.match(
+      message,
+      /VERIFY_SERVICE_TOKENS: VERIFY_SERVICE_TOKENS and KEY_VERIFY_CALLERS must be set unless NODE_ENV/,
+    );
+    assert.match(message, /LEAK_SCANNER_PUBLIC_KEYS: .* must be set unless NODE_ENV is development or test/);
     assert.doesNotMatch(message, /KEY_HASH_SECRET/);
     assert.throws(
       () =>
@@ -45,7 +48,7 @@ describe('key-service settings', () => {
           ...SECRETS,
           VERIFY_SERVICE_TOKENS: `${SECRETS.VERIFY_SERVICE_TOKENS},keyward-local-development-only-verify-token`,
         }),
-      /VERIFY_SERVICE_TOKENS: must be set/,
+      /VERIFY_SERVICE_TOKENS and KEY_VERIFY_CALLERS must be set/,
     );
   });
 
