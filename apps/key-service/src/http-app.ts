@@ -1,9 +1,9 @@
 import fastifyCookie from '@fastify/cookie';
-import { ConfigService } from '@nestjs/config';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { applyRouteBodyConfig } from '@keyward/platform';
 import { refuseCrossSiteRequests } from './auth/cross-site-requests';
+import { KeyServiceSettings } from './config/key-service.env';
 import { serveWebAssets } from './web/web-assets';
 import { responseHeaders } from './web/security-headers';
 
@@ -13,15 +13,17 @@ import { responseHeaders } from './web/security-headers';
  * for tests that boot it in-process.
  */
 export async function configureHttp(http: NestFastifyApplication): Promise<void> {
-  const config = http.get(ConfigService);
+  const settings = http.get(KeyServiceSettings);
   const server = http.getHttpAdapter().getInstance();
-  const hsts = config.getOrThrow<boolean>('HSTS');
-  server.addHook('onRequest', async (request, reply) => void reply.headers(responseHeaders(request.url, hsts)));
+  server.addHook(
+    'onRequest',
+    async (request, reply) => void reply.headers(responseHeaders(request.url, settings.HSTS)),
+  );
   refuseCrossSiteRequests(server);
   await http.register(fastifyCookie);
   applyRouteBodyConfig(server);
   await serveWebAssets(http);
-  if (config.getOrThrow<boolean>('SWAGGER_UI')) {
+  if (settings.SWAGGER_UI) {
     const openApi = new DocumentBuilder()
       .setTitle('keyward key-service')
       .setDescription(

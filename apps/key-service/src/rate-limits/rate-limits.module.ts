@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { MongooseModule } from '@nestjs/mongoose';
 import { ThrottlerModule } from '@nestjs/throttler';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { MongoThrottlerStorage } from './mongo-throttler.storage';
 import { RateLimitWindow, RateLimitWindowSchema } from './rate-limit-window.schema';
 import { RateLimitGuard } from './rate-limit.guard';
@@ -19,11 +19,11 @@ class RateLimitStorageModule {}
   imports: [
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStorageModule],
-      inject: [MongoThrottlerStorage, ConfigService],
-      useFactory: (storage: MongoThrottlerStorage, config: ConfigService) => ({
+      inject: [MongoThrottlerStorage, KeyServiceSettings],
+      useFactory: (storage: MongoThrottlerStorage, settings: KeyServiceSettings) => ({
         storage,
         setHeaders: false,
-        throttlers: throttlers(config.getOrThrow<number>('KEY_CHANGES_PER_HOUR')),
+        throttlers: throttlers(settings.KEY_CHANGES_PER_HOUR),
       }),
     }),
   ],
