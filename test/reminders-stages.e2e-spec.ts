@@ -197,7 +197,7 @@ describe('reminders before expiry, exactly once', () => {
     assert.deepEqual((await mailbox(at('b1'), 2)).slice(0, 1), ['14'], 'the old contact heard only the first reminder');
     const b2 = await mailbox(at('b2'), 5);
     assert.deepEqual(b2.slice(0, 4), ['7', '3', '1 last', 'expired'], 'the new contact hears the next ones');
-    assert.match(b2[4], /added to the contacts/);
+    assert.match(b2[4], /You were added as a contact of API key/);
     assert.deepEqual(
       await mailbox(at('c'), 2),
       ['1 last', 'expired'],
