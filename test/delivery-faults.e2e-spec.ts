@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DeadLetterHeader, KeyEvent, Topic } from '@keyward/contracts';
+import { DeadLetterHeader, DEV_KEY_EVENTS_SIGNING_KEY, KeyEvent, Topic } from '@keyward/contracts';
 import mongoose from 'mongoose';
 import { formatLedger, LedgerRow } from './support/delivery-ledger';
 import { DeliveryRig, POISON } from './support/delivery-rig';
@@ -179,13 +179,15 @@ describe('delivery through long outages', () => {
     assert.ok(inspected.includes(parked.eventId), 'inspect shows the message');
 
     const since = Date.now();
-    const replayArgs = ['replay', '--from', offset, '--to', offset];
-    assert.match(await runTool('dlq:replay', replayArgs, env), /replayed 1 dead letters/);
+    // The previous version did not sign key events: the operator vouches for this letter by signing it.
+    const replayArgs = ['replay', '--from', offset, '--to', offset, '--sign-key-events'];
+    const signingEnv = { ...env, KEY_EVENTS_SIGNING_KEY: DEV_KEY_EVENTS_SIGNING_KEY };
+    assert.match(await runTool('dlq:replay', replayArgs, signingEnv), /replayed 1 dead letters/);
     exactlyOnce(await rig.settle('dead letter of the previous version, dlq:replay', domain, [parked], since));
 
     // Twice more, and everything at once: consumers dedupe, the poison comes back as a letter again.
     const poisonBeforeAll = poisonLetters().length;
-    await runTool('dlq:replay', replayArgs, env);
+    await runTool('dlq:replay', replayArgs, signingEnv);
     assert.match(await runTool('dlq:replay', ['replay', '--all'], env), /replayed \d+ dead letters/);
     await rig.kafka.caughtUp('notification-service', Topic.KeyEvents);
     const again = await rig.settle('dead letters replayed three times', domain, [parked], since);

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { buildKeyEvent, buildLoginCodeRequested, DeadLetterHeader, KEY_EVENT_VERSION, Topic } from '@keyward/contracts';
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  buildKeyEvent,
+  buildLoginCodeRequested,
+  DeadLetterHeader,
+  DEV_KEY_EVENTS_SIGNING_KEY,
+  KEY_EVENT_SIGNATURE_HEADER,
+  KEY_EVENT_VERSION,
+  parseSigningKey,
+  signKeyEvent,
+  Topic,
+} from '@keyward/contracts';
 import { emailsSettled, isolatedEnv, Mailpit, MailMessage, ServiceProcess, sleep } from '@keyward/testing';
 import mongoose from 'mongoose';
 import { sampleMessages } from '../apps/notification-service/src/emails/sample-messages';
@@ -165,6 +176,43 @@ describe('notification-service emails', () => {
       assert.equal(letter.headers[DeadLetterHeader.Consumer], 'notification-service');
       assert.match(letter.headers[DeadLetterHeader.SourceOffset], /^\d+$/);
     }
+  });
+
+  it('believes only key events signed by key-service: a forged event emails nobody and is dead-lettered', async () => {
+    const domain = `forged.${emailDomain}`;
+    const forged = sampleMessages({ domain: `victim.${domain}` })['key-created'];
+    const genuine = sampleMessages({ domain: `genuine.${domain}` })['key-created'];
+    const otherPair = generateKeyPairSync('ed25519');
+    const byOtherKey = { ...forged, eventId: crypto.randomUUID() };
+    const tampered = { ...forged, eventId: crypto.randomUUID() };
+    const send = (value: object, signature?: string) =>
+      kafka.produceMessage(Topic.KeyEvents, {
+        key: 'k-forged',
+        value: JSON.stringify(value),
+        headers: signature ? { [KEY_EVENT_SIGNATURE_HEADER]: signature } : {},
+      });
+    await send(forged); // unsigned
+    // Signed by a key of the attacker's, under the id key-service uses.
+    await send(byOtherKey, signKeyEvent(JSON.stringify(byOtherKey), { id: 'dev', privateKey: otherPair.privateKey }));
+    // key-service's own signature of another message.
+    await send(tampered, signKeyEvent(JSON.stringify(genuine), parseSigningKey(DEV_KEY_EVENTS_SIGNING_KEY)));
+    await kafka.produce(Topic.KeyEvents, 'k-forged', genuine); // signed, behind them on the partition
+
+    assert.equal((await mailTo(`@genuine.${domain}`, 2)).length, 2, 'the genuine event is delivered');
+    assert.deepEqual(await mailpit.messagesTo(`@victim.${domain}`), [], 'no forged event emails anyone');
+    const forgedBytes = [forged, byOtherKey, tampered].map((e) => JSON.stringify(e));
+    const reasonsOfForged = () =>
+      kafka.deadLetters
+        .filter((l) => forgedBytes.includes(l.value.toString()))
+        .map((l) => l.headers[DeadLetterHeader.Reason]);
+    const deadline = Date.now() + 15_000;
+    while (reasonsOfForged().length < 3 && Date.now() < deadline) await sleep(100);
+    const reasons = reasonsOfForged();
+    assert.deepEqual(reasons, [
+      'invalid: unsigned key event',
+      'invalid: key event signature does not verify',
+      'invalid: key event signature does not verify',
+    ]);
   });
 
   it('emails a login code, opened from its sealed form, and dead-letters one sealed under another key', async () => {

@@ -14,6 +14,7 @@ const PRODUCTION_SECRETS = {
   KEY_VERIFY_CALLERS: `security-auth:${Buffer.alloc(32, 9).toString('base64')}`,
   VERIFY_SERVICE_TOKENS: 'security-auth-test-verify-service-token-0123',
   LEAK_REPORTER_TOKENS: 'security-auth-test-leak-reporter-token-012345',
+  KEY_EVENTS_SIGNING_KEY: `security-auth:${generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64')}`,
   LEAK_SCANNER_PUBLIC_KEYS: JSON.stringify({
     scanner: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }),
   }),

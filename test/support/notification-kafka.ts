@@ -1,6 +1,14 @@
-import { Topic } from '@keyward/contracts';
+import {
+  DEV_KEY_EVENTS_SIGNING_KEY,
+  KEY_EVENT_SIGNATURE_HEADER,
+  parseSigningKey,
+  signKeyEvent,
+  Topic,
+} from '@keyward/contracts';
 import { stack } from '@keyward/testing';
 import { Consumer, IHeaders, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
+
+const DEV_SIGNER = parseSigningKey(DEV_KEY_EVENTS_SIGNING_KEY);
 
 export interface DeadLetter {
   value: Buffer;
@@ -38,14 +46,16 @@ export class NotificationKafka {
     });
   }
 
+  /** Key events go out signed with the development key, as key-service signs them (poison too: its bytes are what is wrong). */
   async produce(topic: Topic, key: string, ...values: (string | Buffer | object)[]): Promise<void> {
     await this.producer!.send({
       topic: this.namespace + topic,
       acks: -1,
-      messages: values.map((v) => ({
-        key,
-        value: typeof v === 'string' || Buffer.isBuffer(v) ? v : JSON.stringify(v),
-      })),
+      messages: values.map((v) => {
+        const value = typeof v === 'string' || Buffer.isBuffer(v) ? v : JSON.stringify(v);
+        const signature = topic === Topic.KeyEvents ? signKeyEvent(value, DEV_SIGNER) : undefined;
+        return { key, value, headers: signature ? { [KEY_EVENT_SIGNATURE_HEADER]: signature } : {} };
+      }),
     });
   }
 

@@ -3,6 +3,7 @@ export * from './topics';
 export * from './fields';
 export * from './envelope';
 export * from './key-events';
+export * from './key-event-signatures';
 export * from './dead-letter';
 export * from './events/key-created';
 export * from './events/key-expiring';

@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { parseKeyEvent, Topic } from '@keyward/contracts';
+import { parseSignedKeyEvent, Topic } from '@keyward/contracts';
 import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
+import { KeyEventSigning } from '../outbox/key-event-signing';
 import { activitiesOf } from './activity-projection';
 import { ActivityRepository } from './activity.repository';
 
@@ -15,6 +16,7 @@ export class ActivityConsumer implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     factory: KafkaConsumerFactory,
     private readonly activity: ActivityRepository,
+    private readonly signing: KeyEventSigning,
   ) {
     this.consumer = factory.create({
       groupId: 'key-service-activity',
@@ -33,6 +35,7 @@ export class ActivityConsumer implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async onKeyEvent({ message }: IncomingMessage): Promise<void> {
-    for (const entry of activitiesOf(parseKeyEvent(message.value))) await this.activity.record(entry);
+    for (const entry of activitiesOf(parseSignedKeyEvent(message, this.signing.verifyKeys)))
+      await this.activity.record(entry);
   }
 }

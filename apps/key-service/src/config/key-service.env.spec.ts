@@ -11,6 +11,7 @@ const SECRETS = {
   KEY_VERIFY_CALLERS: `billing:${Buffer.alloc(32, 7).toString('base64')}`,
   VERIFY_SERVICE_TOKENS: 'a-production-verify-service-token-0123456',
   LEAK_REPORTER_TOKENS: 'a-production-leak-reporter-token-0123456789',
+  KEY_EVENTS_SIGNING_KEY: `prod:${generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64')}`,
   LEAK_SCANNER_PUBLIC_KEYS: JSON.stringify({
     scanner: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }),
   }),
@@ -36,6 +37,7 @@ describe('key-service settings', () => {
       message = (error as Error).message;
     }
     assert.match(message, /LOGIN_CODE_SEALING_KEY: must be set unless NODE_ENV is development or test/);
+    assert.match(message, /KEY_EVENTS_SIGNING_KEY: must be set unless NODE_ENV is development or test/);
     assert.match(
       message,
       /VERIFY_SERVICE_TOKENS: VERIFY_SERVICE_TOKENS and KEY_VERIFY_CALLERS must be set unless NODE_ENV/,

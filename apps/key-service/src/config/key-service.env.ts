@@ -10,6 +10,7 @@ import {
   runtimeEnv,
   settingsOf,
 } from '@keyward/platform';
+import { DEV_KEY_EVENTS_SIGNING_KEY, keyEntriesSetting, parseSigningKey, parseVerifyKey } from '@keyward/contracts';
 import { parseStages } from '../reminders/reminder-schedule';
 import { leakSecretsSet, leaksEnv } from './leaks.env';
 import { verificationEnv, verificationSecretsSet } from './verification.env';
@@ -29,6 +30,19 @@ export const keyServiceEnv = z
     KEY_HASH_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEV_KEY_HASH_SECRET),
     /** Seals login codes on their way to notification-service (which must share it). */
     LOGIN_CODE_SEALING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_LOGIN_CODE_SEALING_KEY),
+    /** The key that signs every key event, `id:base64 PKCS#8 DER` (Ed25519); consumers hold its public half. */
+    KEY_EVENTS_SIGNING_KEY: z
+      .string()
+      .default(DEV_KEY_EVENTS_SIGNING_KEY)
+      .superRefine((entry, ctx) => {
+        try {
+          parseSigningKey(entry);
+        } catch (error) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+        }
+      }),
+    /** Earlier signing keys' public halves, `id:base64 SPKI DER,…`, still believed while their events drain. */
+    KEY_EVENTS_VERIFY_KEYS: keyEntriesSetting('', parseVerifyKey, 0),
     KEY_VALIDITY_MONTHS: z.coerce.number().int().min(1).max(60).default(6),
     KEY_MAX_ACTIVE_PER_OWNER: z.coerce.number().int().min(1).max(1000).default(20),
     /** Key changes (create, rotate, revoke, contacts) one account may make per hour: bounds the emails they send. */
@@ -66,6 +80,7 @@ export const keyServiceEnv = z
     developmentDefaultsOnlyInDevelopment({
       KEY_HASH_SECRET: DEV_KEY_HASH_SECRET,
       LOGIN_CODE_SEALING_KEY: DEV_LOGIN_CODE_SEALING_KEY,
+      KEY_EVENTS_SIGNING_KEY: DEV_KEY_EVENTS_SIGNING_KEY,
     }),
   )
   .refine(verificationSecretsSet, {

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Topic } from '@keyward/contracts';
+import { KEY_EVENT_SIGNATURE_HEADER, Topic } from '@keyward/contracts';
 import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { Model } from 'mongoose';
@@ -8,6 +8,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { LoginCode } from '../auth/login-code.schema';
 import { Key } from '../keys/key.schema';
+import { KeyEventSigning } from './key-event-signing';
 import { OutboxEntry, OutboxFields } from './outbox-entry.schema';
 
 const LEASE_MS = 10_000;
@@ -36,6 +37,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     // The same clock that times the entries it relays (writers stamp outboxAt with it).
     private readonly clock: Clock,
     settings: KeyServiceSettings,
+    private readonly signing: KeyEventSigning,
   ) {
     const pollMs = settings.OUTBOX_POLL_MS;
     this.models = [keys, loginCodes] as unknown as Model<OutboxFields>[];
@@ -126,7 +128,13 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         list.push({
           key: entry.key,
           value: entry.value,
-          headers: { eventId: entry.eventId },
+          headers: {
+            eventId: entry.eventId,
+            // Signed as it leaves, so entries written by any earlier version go out signed too.
+            ...(entry.topic === Topic.KeyEvents
+              ? { [KEY_EVENT_SIGNATURE_HEADER]: this.signing.sign(entry.value) }
+              : {}),
+          },
         });
         byTopic.set(entry.topic, list);
       }

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { LoginCode, LoginCodeSchema } from '../auth/login-code.schema';
 import { Key, KeySchema } from '../keys/key.schema';
+import { KeyEventSigning } from './key-event-signing';
 import { OutboxRelayService } from './outbox-relay.service';
 import { OutboxMetrics } from './outbox.metrics';
 
@@ -14,7 +15,7 @@ import { OutboxMetrics } from './outbox.metrics';
       { name: LoginCode.name, schema: LoginCodeSchema },
     ]),
   ],
-  providers: [OutboxRelayService, OutboxMetrics],
-  exports: [OutboxRelayService],
+  providers: [OutboxRelayService, OutboxMetrics, KeyEventSigning],
+  exports: [OutboxRelayService, KeyEventSigning],
 })
 export class OutboxModule {}

@@ -1,9 +1,12 @@
+import { generateKeyPairSync } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validateEnv } from '@keyward/platform';
 import { notificationServiceEnv } from './notification-service.env';
 
 const validate = validateEnv(notificationServiceEnv);
+/** A production public key of key-service's (its private half is not needed here). */
+const KEY_EVENTS_VERIFY_KEYS = `prod:${generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
 
 describe('notification-service settings', () => {
   it('runs against the local stack in development and test, with the development sealing key', () => {
@@ -19,7 +22,13 @@ describe('notification-service settings', () => {
       assert.throws(() => validate({ NODE_ENV }), /LOGIN_CODE_SEALING_KEY: must be set unless NODE_ENV is development/);
     }
     const key = 'a-production-sealing-key-of-enough-length';
-    assert.equal(validate({ NODE_ENV: 'production', LOGIN_CODE_SEALING_KEY: key }).LOGIN_CODE_SEALING_KEY, key);
+    assert.throws(
+      () => validate({ NODE_ENV: 'production', LOGIN_CODE_SEALING_KEY: key }),
+      /KEY_EVENTS_VERIFY_KEYS: must be set unless NODE_ENV is development/,
+    );
+    const env = validate({ NODE_ENV: 'production', LOGIN_CODE_SEALING_KEY: key, KEY_EVENTS_VERIFY_KEYS });
+    assert.equal(env.LOGIN_CODE_SEALING_KEY, key);
+    assert.deepEqual(env.KEY_EVENTS_VERIFY_KEYS, [KEY_EVENTS_VERIFY_KEYS]);
   });
 
   it('reads the give-up window as a duration', () => {
@@ -31,9 +40,9 @@ describe('notification-service settings', () => {
   });
 
   it('requires STARTTLS in production unless told otherwise, not in development', () => {
-    const key = 'a-production-sealing-key-of-enough-length';
-    assert.equal(validate({ LOGIN_CODE_SEALING_KEY: key }).SMTP_REQUIRE_TLS, true);
-    assert.equal(validate({ LOGIN_CODE_SEALING_KEY: key, SMTP_REQUIRE_TLS: 'false' }).SMTP_REQUIRE_TLS, false);
+    const secrets = { LOGIN_CODE_SEALING_KEY: 'a-production-sealing-key-of-enough-length', KEY_EVENTS_VERIFY_KEYS };
+    assert.equal(validate(secrets).SMTP_REQUIRE_TLS, true);
+    assert.equal(validate({ ...secrets, SMTP_REQUIRE_TLS: 'false' }).SMTP_REQUIRE_TLS, false);
     assert.equal(validate({ NODE_ENV: 'development' }).SMTP_REQUIRE_TLS, false);
   });
 

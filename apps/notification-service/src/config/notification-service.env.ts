@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEV_KEY_EVENTS_VERIFY_KEY, keyEntriesSetting, parseVerifyKey } from '@keyward/contracts';
 import { checkKafkaSecurity, kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
 import {
@@ -43,6 +44,8 @@ export const notificationServiceEnv = z
     WEB_APP_URL: z.string().url().default('http://127.0.0.1:3000'),
     /** Shared with key-service: opens the login codes it seals onto Kafka. */
     LOGIN_CODE_SEALING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_LOGIN_CODE_SEALING_KEY),
+    /** key-service's public keys, `id:base64 SPKI DER,…` (Ed25519): a key event is believed only when signed by one. */
+    KEY_EVENTS_VERIFY_KEYS: keyEntriesSetting(DEV_KEY_EVENTS_VERIFY_KEY, parseVerifyKey),
     /**
      * How long a delivery keeps trying through transient SMTP failures before it is marked failed,
      * counted from when it was recorded (or re-driven). A login code stops earlier, when it expires.
@@ -62,7 +65,12 @@ export const notificationServiceEnv = z
     DELIVERY_LEASE_MS: z.coerce.number().int().min(30_000).max(600_000).default(60_000),
   })
   .superRefine(checkKafkaSecurity)
-  .superRefine(developmentDefaultsOnlyInDevelopment({ LOGIN_CODE_SEALING_KEY: DEV_LOGIN_CODE_SEALING_KEY }))
+  .superRefine(
+    developmentDefaultsOnlyInDevelopment({
+      LOGIN_CODE_SEALING_KEY: DEV_LOGIN_CODE_SEALING_KEY,
+      KEY_EVENTS_VERIFY_KEYS: DEV_KEY_EVENTS_VERIFY_KEY,
+    }),
+  )
   .transform((env) => ({ ...env, SMTP_REQUIRE_TLS: env.SMTP_REQUIRE_TLS ?? !isDevelopment(env) }));
 
 /** notification-service's settings, typed, as validated at start-up. */

@@ -1,19 +1,21 @@
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { parseKeyEvent, Topic } from '@keyward/contracts';
+import { KeyEventVerifyKeys, parseSignedKeyEvent, Topic, verifyKeysOf } from '@keyward/contracts';
 import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { NotificationSettings } from '../config/notification-service.env';
 
-/** The consumer-group member for key events: validates each message, then emails its recipients. */
+/** The consumer-group member for key events: checks each message's signature and shape, then emails its recipients. */
 @Injectable()
 export class KeyEventsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly consumer: ManagedConsumer;
+  private readonly verifyKeys: KeyEventVerifyKeys;
 
   constructor(
     factory: KafkaConsumerFactory,
     settings: NotificationSettings,
     private readonly deliveries: DeliveriesService,
   ) {
+    this.verifyKeys = verifyKeysOf(settings.KEY_EVENTS_VERIFY_KEYS);
     this.consumer = factory.create({
       groupId: settings.CONSUMER_GROUP,
       topics: [Topic.KeyEvents],
@@ -31,6 +33,6 @@ export class KeyEventsConsumer implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async onKeyEvent({ message }: IncomingMessage): Promise<void> {
-    await this.deliveries.deliverAll(parseKeyEvent(message.value));
+    await this.deliveries.deliverAll(parseSignedKeyEvent(message, this.verifyKeys));
   }
 }

@@ -9,6 +9,7 @@ import {
 } from '../commands/record-reminder-due';
 import { DeadLetterHeader } from '../dead-letter';
 import { KEY_EVENT_TYPES, KEY_EVENT_VERSION, keyEventSchemas } from '../key-events';
+import { KEY_EVENT_SIGNATURE_HEADER } from '../key-event-signatures';
 import { KEY_VERIFY_VERSION, keyVerifyReplySchema, keyVerifyRequestSchema } from '../key-verification';
 import { LOGIN_CODE_REQUESTED, LOGIN_CODE_VERSION, loginCodeRequestedSchema } from '../login-codes';
 import { Topic, TOPIC_SPECS } from '../topics';
@@ -65,6 +66,15 @@ const EVENT_ID_HEADER = headers({
   eventId: { description: 'The eventId of the message, for deduplication without parsing it.' },
 });
 
+const KEY_EVENT_HEADERS = headers({
+  eventId: { description: 'The eventId of the message, for deduplication without parsing it.' },
+  [KEY_EVENT_SIGNATURE_HEADER]: {
+    description:
+      "`<key id>.<base64url Ed25519 signature of the value>` by key-service's KEY_EVENTS_SIGNING_KEY; consumers believe only events that verify against a public key they hold (KEY_EVENTS_VERIFY_KEYS) and dead-letter the rest.",
+    required: true,
+  },
+});
+
 const CHANNELS: Record<string, { topic: Topic; title: string; description: string; messages: string[] }> = {
   keyEvents: {
     topic: Topic.KeyEvents,
@@ -119,7 +129,7 @@ function messages(): Record<string, object> {
         title: type,
         summary: `${type}, version ${KEY_EVENT_VERSION} (the \`version\` field; a breaking change goes to a new topic).`,
         contentType: 'application/json',
-        headers: EVENT_ID_HEADER,
+        headers: KEY_EVENT_HEADERS,
         payload: schemaOf(keyEventSchemas[type]),
         bindings: partitionKey('keyId'),
       },

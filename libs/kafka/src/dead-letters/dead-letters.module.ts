@@ -6,13 +6,22 @@ import { kafkaEnv } from '../kafka.config';
 import { KafkaModule } from '../kafka.module';
 import { DeadLetters } from './dead-letters';
 
-/** The dlq:replay command's application: the Kafka settings every service reads, nothing else. */
+/**
+ * The dlq:replay command's application: the Kafka settings every service reads, and key-service's
+ * signing key only when unsigned key events are to be signed on replay.
+ */
 @Module({
   imports: [
     ConfigModule.forRoot({
       isGlobal: true,
       ignoreEnvFile: true,
-      validate: validateEnv(z.object({ SERVICE_NAME: z.string().default('dlq-replay'), ...kafkaEnv })),
+      validate: validateEnv(
+        z.object({
+          SERVICE_NAME: z.string().default('dlq-replay'),
+          ...kafkaEnv,
+          KEY_EVENTS_SIGNING_KEY: z.string().optional(),
+        }),
+      ),
     }),
     KafkaModule,
   ],

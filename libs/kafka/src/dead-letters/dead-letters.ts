@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DeadLetterHeader, Topic } from '@keyward/contracts';
+import { DeadLetterHeader, KEY_EVENT_SIGNATURE_HEADER, KeyEventSigner, signKeyEvent, Topic } from '@keyward/contracts';
 import { IHeaders, Kafka } from 'kafkajs';
 import { KAFKA_CLIENT } from '../kafka.tokens';
 import { KafkaProducerService } from '../kafka-producer.service';
@@ -81,14 +81,21 @@ export class DeadLetters {
     }
   }
 
-  /** Puts each letter back at the end of its source topic, with its key, bytes and original headers. */
-  async replay(letters: DeadLetter[]): Promise<void> {
+  /**
+   * Puts each letter back at the end of its source topic, with its key, bytes and original headers.
+   * With `signer`, a key event without a signature (dead-lettered by a version before key events
+   * were signed) is signed on its way back: the operator vouches for the letters chosen.
+   */
+  async replay(letters: DeadLetter[], signer?: KeyEventSigner): Promise<void> {
     const targets = letters.map((letter) => this.sourceTopicOf(letter));
     for (const [i, letter] of letters.entries()) {
       const headers = Object.fromEntries(
         Object.entries(letter.headers).filter(([name]) => !DEAD_LETTER_HEADERS.has(name)),
       );
       headers[DeadLetterHeader.ReplayedFrom] = `${this.topic}[${letter.partition}]@${letter.offset}`;
+      if (signer && targets[i] === Topic.KeyEvents && !headers[KEY_EVENT_SIGNATURE_HEADER]) {
+        headers[KEY_EVENT_SIGNATURE_HEADER] = signKeyEvent(letter.value, signer);
+      }
       await this.producer.send(targets[i], [
         {
           key: letter.key?.toString() ?? `${letter.sourcePartition}:${letter.sourceOffset}`,

@@ -1,13 +1,17 @@
 import { parseArgs } from 'node:util';
+import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
+import { parseSigningKey } from '@keyward/contracts';
 import { DeadLetter, DeadLetters } from './dead-letters';
 import { DeadLettersModule } from './dead-letters.module';
 
 const USAGE = `usage: npm run dlq:replay -- list
        npm run dlq:replay -- inspect <offset> [--partition <n>]
-       npm run dlq:replay -- replay (--all | --from <offset> --to <offset>) [--partition <n>]
+       npm run dlq:replay -- replay (--all | --from <offset> --to <offset>) [--partition <n>] [--sign-key-events]
 Reads KAFKA_BROKERS and KAFKA_TOPIC_NAMESPACE as the services do. A replay puts each letter back
-at the end of the topic it came from; consumers dedupe, so a second replay emails nobody again.`;
+at the end of the topic it came from; consumers dedupe, so a second replay emails nobody again.
+--sign-key-events signs unsigned key events (letters from before key events were signed) with
+KEY_EVENTS_SIGNING_KEY: inspect them first, as signing says they came from key-service.`;
 
 class UsageError extends Error {}
 
@@ -23,6 +27,7 @@ async function main(): Promise<void> {
       from: { type: 'string' },
       to: { type: 'string' },
       all: { type: 'boolean', default: false },
+      'sign-key-events': { type: 'boolean', default: false },
     },
     allowPositionals: true,
   });
@@ -30,7 +35,7 @@ async function main(): Promise<void> {
   if (!['list', 'inspect', 'replay'].includes(command)) throw new UsageError(USAGE);
   const app = await NestFactory.createApplicationContext(DeadLettersModule, { logger: ['error', 'warn'] });
   try {
-    await run(app.get(DeadLetters), command, offsetArg, values);
+    await run(app.get(DeadLetters), command, offsetArg, values, app.get(ConfigService).get('KEY_EVENTS_SIGNING_KEY'));
   } finally {
     await app.close();
   }
@@ -40,7 +45,8 @@ async function run(
   deadLetters: DeadLetters,
   command: string | undefined,
   offsetArg: string | undefined,
-  values: { partition?: string; from?: string; to?: string; all?: boolean },
+  values: { partition?: string; from?: string; to?: string; all?: boolean; 'sign-key-events'?: boolean },
+  signingKey: string | undefined,
 ): Promise<void> {
   const partition = Number(values.partition);
 
@@ -59,7 +65,9 @@ async function run(
     const chosen = (await deadLetters.read()).filter(
       (l) => values.all || (l.partition === partition && BigInt(l.offset) >= from && BigInt(l.offset) <= to),
     );
-    await deadLetters.replay(chosen);
+    if (values['sign-key-events'] && !signingKey)
+      throw new UsageError('--sign-key-events needs KEY_EVENTS_SIGNING_KEY');
+    await deadLetters.replay(chosen, values['sign-key-events'] ? parseSigningKey(signingKey!) : undefined);
     for (const l of chosen) console.log(`replayed ${summary(l)}`);
     console.log(`replayed ${chosen.length} dead letters`);
   } else {
