@@ -49,15 +49,13 @@ describe('reminder commands are not re-sent while in flight', () => {
     });
     db = await mongoose.createConnection(mongoUri('keys')).asPromise();
     // Only the fields the scan reads: key-service is not running here.
-    await db
-      .collection('keys')
-      .insertMany(
-        Array.from({ length: KEYS }, () => ({
-          _id: new mongoose.Types.ObjectId(),
-          status: 'active',
-          nextReminderAt: due,
-        })),
-      );
+    await db.collection('keys').insertMany(
+      Array.from({ length: KEYS }, () => ({
+        _id: new mongoose.Types.ObjectId(),
+        status: 'active',
+        nextReminderAt: due,
+      })),
+    );
     for (let i = 0; i < 3; i++) schedulers.push(await InProcessScheduler.start(clock));
   });
 
