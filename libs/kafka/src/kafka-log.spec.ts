@@ -12,6 +12,12 @@ describe('kafkaLogLevel', () => {
     assert.equal(kafkaLogLevel(logLevel.ERROR, 'Topic creation errors {"topicErrors":[]}'), 'warn');
   });
 
+  it('reports the restart after a crash as a warning: the crash line says how bad it was', () => {
+    const restart = 'Restarting the consumer in 100ms {"retryTime":100,"groupId":"key-service-activity"}';
+    assert.equal(kafkaLogLevel(logLevel.ERROR, restart), 'warn');
+    assert.equal(kafkaLogLevel(logLevel.ERROR, 'Crash: KafkaJSNonRetriableError: boom {}'), 'error');
+  });
+
   it('keeps kafkajs levels for everything else', () => {
     assert.equal(kafkaLogLevel(logLevel.ERROR, 'Connection error: read ECONNRESET {}'), 'error');
     assert.equal(kafkaLogLevel(logLevel.ERROR, 'Connection error: read ECONNRESET {}'), 'error');

@@ -14,6 +14,8 @@ const BROKER_SETTLING = [
   /topic creation errors/i,
 ];
 
+const RESTARTING = /^Restarting the consumer in \d+ms/;
+
 // Shared by every client of the process, so each kind is reported once per process.
 const settlingSeen = new Set<RegExp>();
 
@@ -22,6 +24,8 @@ const settlingSeen = new Set<RegExp>();
  * each kind is seen and debug afterwards; the rest keep kafkajs's level.
  */
 export function kafkaLogLevel(level: logLevel, line: string): 'error' | 'warn' | 'log' | 'debug' {
+  // The consequence of a consumer crash, logged after the crash itself, which carries its real level.
+  if (level === logLevel.ERROR && RESTARTING.test(line)) return 'warn';
   const settling = level <= logLevel.WARN ? BROKER_SETTLING.find((pattern) => pattern.test(line)) : undefined;
   if (settling) {
     if (settlingSeen.has(settling)) return 'debug';
