@@ -13,7 +13,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort, isolatedEnv, ServiceProcess } from '@keyward/testing';
-import { loggedInUser } from '../../test/support/accounts';
+import { createBenchKey } from '../support/bench-key';
 import { cpuMs, rssMb } from '../support/process-usage';
 
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -87,14 +87,7 @@ async function main(): Promise<void> {
   let phase = 'start-up';
   const sampler = setInterval(() => peakRss.set(phase, Math.max(peakRss.get(phase) ?? 0, rssMb(keyService.pid))), 200);
   try {
-    const token = await loggedInUser(mongoUri('keys'), `bench@${emailDomain}`);
-    const created = await fetch(`${keyService.url}/v1/keys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ label: 'bench', contacts: [`ops@${emailDomain}`] }),
-    });
-    if (created.status !== 201) throw new Error(`create answered ${created.status}`);
-    const { key } = (await created.json()) as { key: string };
+    const { key } = await createBenchKey(keyService.url, mongoUri('keys'), emailDomain);
     const body = JSON.stringify({ key });
     const auth = { 'x-service-token': SERVICE_TOKEN };
     const bare: Target = { name: 'bare Fastify', pid: baseline.child.pid, url: baseline.url, headers: {}, body };
