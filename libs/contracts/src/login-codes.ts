@@ -15,6 +15,9 @@ import { parseMessage } from './validation';
  * accept exactly the re-addressed codes the binding exists to stop, and a code lives 10 minutes,
  * so the few in flight at an upgrade are simply requested again (docs/SECURITY.md, "Kafka").
  */
+/** The login-code sealing secret of development and tests (public: refused unless NODE_ENV is development or test); both services must agree on it. */
+export const DEV_LOGIN_CODE_SEALING_KEY = 'keyward-local-development-only-login-code-key';
+
 export const LOGIN_CODE_REQUESTED = 'LoginCodeRequested';
 export const LOGIN_CODE_VERSION = 2;
 

@@ -10,13 +10,18 @@ import {
   runtimeEnv,
   settingsOf,
 } from '@keyward/platform';
-import { DEV_KEY_EVENTS_SIGNING_KEY, keyEntriesSetting, parseSigningKey, parseVerifyKey } from '@keyward/contracts';
+import {
+  DEV_KEY_EVENTS_SIGNING_KEY,
+  DEV_LOGIN_CODE_SEALING_KEY,
+  keyEntriesSetting,
+  parseSigningKey,
+  parseVerifyKey,
+} from '@keyward/contracts';
 import { parseStages } from '../reminders/reminder-schedule';
 import { leakSecretsSet, leaksEnv } from './leaks.env';
 import { verificationEnv, verificationSecretsSet } from './verification.env';
 
 const DEV_KEY_HASH_SECRET = 'keyward-local-development-only-secret-change-me';
-const DEV_LOGIN_CODE_SEALING_KEY = 'keyward-local-development-only-login-code-key';
 
 export const keyServiceEnv = z
   .object({

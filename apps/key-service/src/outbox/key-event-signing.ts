@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { KeyEventSigner, KeyEventVerifyKeys, parseSigningKey, parseVerifyKey, signKeyEvent } from '@keyward/contracts';
+import { KeyEventSigner, KeyEventVerifyKeys, parseSigningKey, signKeyEvent, verifyKeysOf } from '@keyward/contracts';
 import { createPublicKey } from 'node:crypto';
 import { KeyServiceSettings } from '../config/key-service.env';
 
@@ -16,7 +16,7 @@ export class KeyEventSigning {
   constructor(settings: KeyServiceSettings) {
     this.signer = parseSigningKey(settings.KEY_EVENTS_SIGNING_KEY);
     this.verifyKeys = new Map([
-      ...settings.KEY_EVENTS_VERIFY_KEYS.map(parseVerifyKey),
+      ...verifyKeysOf(settings.KEY_EVENTS_VERIFY_KEYS),
       [this.signer.id, createPublicKey(this.signer.privateKey)],
     ]);
   }

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { DEV_KEY_EVENTS_VERIFY_KEY, keyEntriesSetting, parseVerifyKey } from '@keyward/contracts';
+import {
+  DEV_KEY_EVENTS_VERIFY_KEY,
+  DEV_LOGIN_CODE_SEALING_KEY,
+  keyEntriesSetting,
+  parseVerifyKey,
+} from '@keyward/contracts';
 import { checkKafkaSecurity, kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
 import {
@@ -12,8 +17,6 @@ import {
   runtimeEnv,
   settingsOf,
 } from '@keyward/platform';
-
-const DEV_LOGIN_CODE_SEALING_KEY = 'keyward-local-development-only-login-code-key';
 
 export const notificationServiceEnv = z
   .object({

@@ -7,12 +7,13 @@ import {
   KEY_EXPIRING,
   KEY_LEAKED,
   KEY_REVOKED,
+  DEV_LOGIN_CODE_SEALING_KEY,
   KEY_ROTATED,
 } from '@keyward/contracts';
 import { NotificationMessage } from './emails.service';
 
 /** The development sealing key (the settings' default), for sample login codes. */
-export const SAMPLE_SEALING_KEY = 'keyward-local-development-only-login-code-key';
+export const SAMPLE_SEALING_KEY = DEV_LOGIN_CODE_SEALING_KEY;
 export const SAMPLE_LOGIN_CODE = '482913';
 
 /**
