@@ -12,6 +12,7 @@ import {
   SettingsModule,
   validateEnv,
 } from '@keyward/platform';
+import { AccountModule } from './account/account.module';
 import { ActivityModule } from './activity/activity.module';
 import { AuthModule } from './auth/auth.module';
 import { keyServiceEnv, KeyServiceSettings } from './config/key-service.env';
@@ -44,6 +45,7 @@ import { VerificationModule } from './verification/verification.module';
     VerificationModule,
     LeaksModule,
     ActivityModule,
+    AccountModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
 })

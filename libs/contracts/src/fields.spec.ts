@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalKeyId, emailAddress, keyLabel, LABEL_MAX_LENGTH } from './fields';
+import { canonicalKeyId, emailAddress, keyLabel, LABEL_MAX_LENGTH, timeZoneName } from './fields';
 
 const accepts = (schema: { safeParse(v: unknown): { success: boolean } }, value: unknown) =>
   schema.safeParse(value).success;
@@ -63,5 +63,19 @@ describe('key ids', () => {
       'abcdefghijkl',
     ])
       assert.ok(!accepts(canonicalKeyId, id), id);
+  });
+});
+
+describe('time zone names', () => {
+  it('take IANA names the runtime knows, aliases and any case included', () => {
+    for (const name of ['Europe/London', 'UTC', 'Asia/Kolkata', 'Asia/Calcutta', 'America/Argentina/Buenos_Aires'])
+      assert.ok(accepts(timeZoneName, name), name);
+    assert.ok(accepts(timeZoneName, 'america/port-au-prince'));
+  });
+
+  it('refuse offsets, unknown places and anything that is not a name', () => {
+    for (const value of ['+08:00', '-0500', 'GMT+8', 'Mars/Olympus_Mons', '', ' UTC', 'UTC\n', 'Europe/', 42, null])
+      assert.ok(!accepts(timeZoneName, value), JSON.stringify(value));
+    assert.ok(!accepts(timeZoneName, `Europe/${'x'.repeat(60)}`));
   });
 });

@@ -36,3 +36,26 @@ export const keyLabel = z
 
 /** A key id in its one spelling: the key's MongoDB ObjectId in lower-case hex. */
 export const canonicalKeyId = z.string().regex(/^[0-9a-f]{24}$/, 'must be a key id');
+
+const TIME_ZONE_MESSAGE = 'must be an IANA time zone name, such as Europe/London';
+
+/** Whether this runtime's time zone data knows `name` (any case; aliases such as Asia/Calcutta included). */
+export function isKnownTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An IANA time zone name ("Europe/London", "UTC"), as the owner's zone that every time in emails
+ * and Settings is shown in. Intl also takes offsets ("+08:00"), which are not zones: their clock
+ * never follows summer time, so only the name's spelling is accepted.
+ */
+export const timeZoneName = z
+  .string({ required_error: 'is required', invalid_type_error: 'must be text' })
+  .max(64, TIME_ZONE_MESSAGE)
+  .regex(/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/, TIME_ZONE_MESSAGE)
+  .refine(isKnownTimeZone, TIME_ZONE_MESSAGE);

@@ -38,15 +38,17 @@ export class AuthService {
   /**
    * Emails a fresh code; says nothing about whether the account exists (it is made on first login).
    * The guess budget is not the code's: it is counted per address and client by the controller's
-   * rate limits, so a new code buys no more guesses.
+   * rate limits, so a new code buys no more guesses. The code's expiry is written in the account's
+   * time zone (the default one before the first login).
    */
   async requestCode(email: string): Promise<void> {
     const now = this.clock.now();
+    const account = await this.users.findByEmail(email);
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const expiresAt = new Date(now.getTime() + LOGIN_CODE_TTL_MS);
     const event = buildLoginCodeRequested({
       email,
-      timeZone: this.defaultTimeZone,
+      timeZone: account?.timeZone ?? this.defaultTimeZone,
       expiresAt,
       code,
       secret: this.sealingKey,

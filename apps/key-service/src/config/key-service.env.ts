@@ -16,6 +16,7 @@ import {
   keyEntriesSetting,
   parseSigningKey,
   parseVerifyKey,
+  timeZoneName,
 } from '@keyward/contracts';
 import { parseStages } from '../reminders/reminder-schedule';
 import { leakSecretsSet, leaksEnv } from './leaks.env';
@@ -52,7 +53,7 @@ export const keyServiceEnv = z
     KEY_MAX_ACTIVE_PER_OWNER: z.coerce.number().int().min(1).max(1000).default(20),
     /** Key changes (create, rotate, revoke, contacts) one account may make per hour: bounds the emails they send. */
     KEY_CHANGES_PER_HOUR: z.coerce.number().int().min(1).max(10_000).default(30),
-    DEFAULT_TIME_ZONE: z.string().default('Asia/Singapore'),
+    DEFAULT_TIME_ZONE: timeZoneName.default('Asia/Singapore'),
     /** How often the outbox relay looks for unpublished events when no write has nudged it. */
     OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
     /** Reminder stages in days before expiry, e.g. "30,14,7,3,1"; each is sent once per key. */
@@ -98,10 +99,6 @@ export const keyServiceEnv = z
     message:
       'LEAK_SCANNER_PUBLIC_KEYS and LEAK_REPORTER_TOKENS must be set unless NODE_ENV is development or test (the test key pair and the development token are public)',
   })
-  .refine((env) => isTimeZone(env.DEFAULT_TIME_ZONE), {
-    path: ['DEFAULT_TIME_ZONE'],
-    message: 'unknown IANA time zone',
-  })
   .transform((env) => {
     const production = !isDevelopment(env);
     return {
@@ -116,12 +113,3 @@ export type KeyServiceEnv = z.infer<typeof keyServiceEnv>;
 
 /** key-service's settings, typed, as validated at start-up. */
 export class KeyServiceSettings extends settingsOf(keyServiceEnv) {}
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}

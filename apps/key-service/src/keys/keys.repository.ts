@@ -111,6 +111,19 @@ export class KeysRepository {
     return matchedCount === 1 ? this.findOwned(ownerId, id) : null;
   }
 
+  /**
+   * Keys carry their owner's time zone into every event they emit (reminders, expiry, leaks), so
+   * notification-service never asks for it: a new choice of zone is copied to each of them.
+   */
+  async setOwnerTimeZone(ownerId: string, timeZone: string): Promise<void> {
+    await this.keys
+      .updateMany(
+        { 'owner.userId': ownerId, 'owner.timeZone': { $ne: timeZone } },
+        { $set: { 'owner.timeZone': timeZone } },
+      )
+      .exec();
+  }
+
   /** The replacement claimed by a rotation of `oldId` (at most one: `replaces` is unique). */
   findReplacementOf(ownerId: string, oldId: string): Promise<KeyDocument | null> {
     return this.keys.findOne({ 'owner.userId': ownerId, replaces: oldId }, { outbox: 0 }).exec();

@@ -72,6 +72,12 @@ export const RATE_LIMITS = {
     track: 'client',
     message: 'Too many sign-in attempts from your network; wait before trying again',
   },
+  'account-changes': {
+    limit: 60,
+    windowMs: HOUR_MS,
+    track: 'account',
+    message: 'This account has made 60 account changes this hour, the most allowed; wait before trying again',
+  },
 } satisfies Record<string, RateLimit>;
 
 export type RateLimitName = keyof typeof RATE_LIMITS | 'key-changes';

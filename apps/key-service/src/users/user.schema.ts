@@ -7,7 +7,10 @@ export class User {
   @Prop({ required: true }) email: string;
   /** Handle used as the key prefix (see usernameFromEmail). */
   @Prop({ required: true }) username: string;
+  /** IANA zone every time in emails and Settings is shown in; DEFAULT_TIME_ZONE until the owner picks one. */
   @Prop({ required: true }) timeZone: string;
+  /** When the owner last chose `timeZone`; absent (accounts from before the choice existed) or null: never. */
+  @Prop({ type: Date, default: null }) timeZoneChosenAt?: Date | null;
   @Prop({ required: true }) createdAt: Date;
 }
 export type UserDocument = HydratedDocument<User>;

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { KeysModule } from '../keys/keys.module';
+import { AccountController } from './account.controller';
+import { AccountService } from './account.service';
+
+/** Settings → Account: the owner's time zone and sessions. */
+@Module({
+  imports: [AuthModule, KeysModule],
+  controllers: [AccountController],
+  providers: [AccountService],
+})
+export class AccountModule {}
