@@ -37,7 +37,7 @@ import { VerificationModule } from './verification/verification.module';
     HealthModule,
     MetricsModule,
     ClockModule,
-    OutboxModule,
+    OutboxModule.forRoot(),
     AuthModule,
     KeysModule,
     WebModule,

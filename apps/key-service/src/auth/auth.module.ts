@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
-import { KeyHasher } from '../keys/key-hasher';
+import { HashingModule } from '../hashing/hashing.module';
+import { OutboxModule } from '../outbox/outbox.module';
 import { RateLimitsModule } from '../rate-limits/rate-limits.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
@@ -21,17 +22,11 @@ import { SessionsRepository } from './sessions.repository';
     ]),
     UsersModule,
     RateLimitsModule,
+    HashingModule,
+    OutboxModule.forFeature({ name: LoginCode.name, schema: LoginCodeSchema }),
   ],
   controllers: [AuthController],
-  providers: [
-    AuthService,
-    ExpiredRecordsSweeper,
-    LoginCodesRepository,
-    CsrfTokens,
-    SessionsRepository,
-    SessionGuard,
-    KeyHasher,
-  ],
+  providers: [AuthService, ExpiredRecordsSweeper, LoginCodesRepository, CsrfTokens, SessionsRepository, SessionGuard],
   exports: [SessionsRepository, SessionGuard, CsrfTokens, RateLimitsModule, UsersModule],
 })
 export class AuthModule {}

@@ -3,7 +3,7 @@ import { buildLoginCodeRequested, Topic } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { KeyHasher } from '../keys/key-hasher';
+import { KeyHasher } from '../hashing/key-hasher';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
 import { UserDocument } from '../users/user.schema';

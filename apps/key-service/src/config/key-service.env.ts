@@ -18,7 +18,7 @@ import {
   parseVerifyKey,
   timeZoneName,
 } from '@keyward/contracts';
-import { parseStages } from '../reminders/reminder-schedule';
+import { parseStages } from '../schedule/reminder-schedule';
 import { leakSecretsSet, leaksEnv } from './leaks.env';
 import { verificationEnv, verificationSecretsSet } from './verification.env';
 

@@ -4,13 +4,6 @@ import { randomInt } from 'node:crypto';
 /** Random characters of a v1 key's secret (~178 bits from the CSPRNG); the format is in libs/contracts. */
 const RANDOM_LENGTH = 30;
 
-/** The owner's handle: the login email's local part, letters and digits only, lowercased. */
-export function usernameFromEmail(email: string): string {
-  const at = email.lastIndexOf('@');
-  const local = at === -1 ? email : email.slice(0, at);
-  return local.toLowerCase().replace(/[^a-z0-9]/g, '') || 'user';
-}
-
 export function generateKey(username: string): string {
   let random = '';
   for (let i = 0; i < RANDOM_LENGTH; i++) random += KEY_ALPHABET[randomInt(KEY_ALPHABET.length)];

@@ -54,7 +54,7 @@ export class Key implements OutboxFields {
   @Prop({ type: String }) replaces?: string;
   /**
    * When the next reminder stage (or the expiry itself) falls due; null once nothing is left.
-   * Kept by key-service with reminders/reminder-schedule.ts; scheduler-service scans it.
+   * Kept by key-service with schedule/reminder-schedule.ts; scheduler-service scans it.
    */
   @Prop({ type: Date, default: null }) nextReminderAt?: Date | null;
   /** Reminder stages (days before expiry) already sent, each claimed exactly once. */

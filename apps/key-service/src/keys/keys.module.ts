@@ -1,20 +1,20 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { MongooseModule } from '@nestjs/mongoose';
 import { AuthModule } from '../auth/auth.module';
+import { HashingModule } from '../hashing/hashing.module';
+import { OutboxModule } from '../outbox/outbox.module';
 import { KeyCap } from './key-cap';
 import { KeyChanges } from './key-changes';
-import { KeyHasher } from './key-hasher';
+import { KeyStoreModule } from './key-store.module';
 import { Key, KeySchema } from './key.schema';
 import { KeysController } from './keys.controller';
-import { KeysRepository } from './keys.repository';
 import { KeysService } from './keys.service';
 import { RequestOriginMiddleware } from './request-origin';
 
 @Module({
-  imports: [MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]), AuthModule],
+  imports: [KeyStoreModule, OutboxModule.forFeature({ name: Key.name, schema: KeySchema }), AuthModule, HashingModule],
   controllers: [KeysController],
-  providers: [KeysService, KeysRepository, KeyHasher, KeyChanges, KeyCap],
-  exports: [KeysService, KeysRepository, KeyHasher, KeyChanges],
+  providers: [KeysService, KeyChanges, KeyCap],
+  exports: [KeysService, KeyStoreModule, KeyChanges],
 })
 export class KeysModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

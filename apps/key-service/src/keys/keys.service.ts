@@ -11,10 +11,10 @@ import {
   Topic,
 } from '@keyward/contracts';
 import { KeyServiceSettings } from '../config/key-service.env';
+import { onceEventId, ownerOf } from '../key-events/key-event-fields';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
-import { firstReminderAt } from '../reminders/reminder-schedule';
-import { reminderEventId } from '../reminders/reminders.service';
+import { firstReminderAt } from '../schedule/reminder-schedule';
 import { UserDocument } from '../users/user.schema';
 import { sameContacts } from './contacts';
 import { CreateKeyBody } from './dto/create-key.dto';
@@ -23,7 +23,7 @@ import { RotateKeyBody } from './dto/rotate-key.dto';
 import { generateKey, lastFiveOf } from './key-format';
 import { KeyCap } from './key-cap';
 import { KeyChanges } from './key-changes';
-import { KeyHasher } from './key-hasher';
+import { KeyHasher } from '../hashing/key-hasher';
 import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
 import { isDuplicateKeyError, KeysRepository } from './keys.repository';
 import { requestOrigin } from './request-origin';
@@ -361,9 +361,8 @@ export class KeysService {
           ...(leak ? {} : requestOrigin()),
         },
       }),
-      // A key is revoked once, so its revocation has one id: should two racing revocations both
-      // pass the conditional write (not atomic on FerretDB), consumers still see one event.
-      eventId: reminderEventId(doc.id as string, KEY_REVOKED, doc.expiresAt),
+      // A key is revoked once, so its revocation has one id: racing revocations reach consumers once.
+      eventId: onceEventId(doc.id as string, KEY_REVOKED, doc.expiresAt),
     };
     const entries = [outboxEntry(Topic.KeyEvents, event)];
     if (leak) entries.push(outboxEntry(Topic.KeyEvents, leakedEvent(doc, leak, 'revoked', now)));
@@ -452,15 +451,7 @@ interface Issued {
   response: CreatedKeyResponse;
 }
 
-/** The owner as events carry it (a plain object, not the stored sub-document). */
-function ownerOf(doc: Pick<Key, 'owner'>): Owner {
-  return { userId: doc.owner.userId, email: doc.owner.email, timeZone: doc.owner.timeZone };
-}
-
-/**
- * A key's KeyLeaked. Its id is derived from the key, not random: should two racing reports both
- * pass the conditional write (not atomic on FerretDB), consumers still see one leak and send one email.
- */
+/** A key's KeyLeaked, once per key (its id says so: see onceEventId). */
 function leakedEvent(doc: KeyDocument, report: LeakReport, action: LeakAction, now: Date) {
   return {
     ...buildKeyEvent(KEY_LEAKED, {
@@ -478,7 +469,7 @@ function leakedEvent(doc: KeyDocument, report: LeakReport, action: LeakAction, n
         action,
       },
     }),
-    eventId: reminderEventId(doc.id as string, KEY_LEAKED, doc.expiresAt),
+    eventId: onceEventId(doc.id as string, KEY_LEAKED, doc.expiresAt),
   };
 }
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { HashingModule } from '../hashing/hashing.module';
 import { KeysModule } from '../keys/keys.module';
 import { GithubSignatureGuard, GithubSignatures } from './github-signatures';
 import { LeakReporterGuard, LeakReporterTokens } from './leak-reporter-tokens';
@@ -7,7 +8,7 @@ import { LeaksService } from './leaks.service';
 
 /** Leaked-key reports: GitHub's secret scanning and a generic reporter endpoint, both contained by KeysService. */
 @Module({
-  imports: [KeysModule],
+  imports: [KeysModule, HashingModule],
   controllers: [LeaksController],
   providers: [LeaksService, GithubSignatures, GithubSignatureGuard, LeakReporterTokens, LeakReporterGuard],
 })

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { isNotAKey } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
-import { KeyHasher } from '../keys/key-hasher';
+import { KeyHasher } from '../hashing/key-hasher';
 import { KeyStatus } from '../keys/key.schema';
 import { KeysRepository } from '../keys/keys.repository';
 import { KeysService, LeakOutcome, LeakReport } from '../keys/keys.service';

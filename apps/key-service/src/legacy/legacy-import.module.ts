@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { MongooseModule } from '@nestjs/mongoose';
 import { MongoModule } from '@keyward/mongo';
 import { SettingsModule, validateEnv } from '@keyward/platform';
 import { keyServiceEnv, KeyServiceSettings } from '../config/key-service.env';
-import { KeyHasher } from '../keys/key-hasher';
-import { Key, KeySchema } from '../keys/key.schema';
-import { KeysRepository } from '../keys/keys.repository';
+import { HashingModule } from '../hashing/hashing.module';
+import { KeyStoreModule } from '../keys/key-store.module';
 import { UsersModule } from '../users/users.module';
 import { LegacyImportService } from './legacy-import.service';
 
@@ -16,9 +14,10 @@ import { LegacyImportService } from './legacy-import.service';
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv(keyServiceEnv) }),
     SettingsModule.register(KeyServiceSettings),
     MongoModule,
-    MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]),
+    KeyStoreModule,
     UsersModule,
+    HashingModule,
   ],
-  providers: [LegacyImportService, KeysRepository, KeyHasher],
+  providers: [LegacyImportService],
 })
 export class LegacyImportModule {}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { KeyHasher } from '../keys/key-hasher';
+import { KeyHasher } from '../hashing/key-hasher';
 import { Key } from '../keys/key.schema';
 import { KeysRepository } from '../keys/keys.repository';
 import { UsersRepository } from '../users/users.repository';

@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { KeyHasher } from '../keys/key-hasher';
+import { KeyHasher } from '../hashing/key-hasher';
 import { KeyStatus } from '../keys/key.schema';
 import { isDuplicateKeyError, KeysRepository } from '../keys/keys.repository';
 import { labelKeyOf } from '../keys/labels';
 import { LEGACY_EXPIRES_AT } from '../keys/validity';
-import { firstReminderAt } from '../reminders/reminder-schedule';
+import { firstReminderAt } from '../schedule/reminder-schedule';
 import { UsersRepository } from '../users/users.repository';
 import { LegacyEntry, LegacyFileError } from './legacy-file';
 

@@ -1,13 +1,10 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectModel } from '@nestjs/mongoose';
 import { KEY_EVENT_SIGNATURE_HEADER, Topic } from '@keyward/contracts';
 import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { Model } from 'mongoose';
 import { AsyncResource } from 'node:async_hooks';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { LoginCode } from '../auth/login-code.schema';
-import { Key } from '../keys/key.schema';
 import { KeyEventSigning } from './key-event-signing';
 import { OutboxEntry, OutboxFields } from './outbox-entry.schema';
 
@@ -22,37 +19,39 @@ const BATCH = 100;
  * another publishes them again. Either way consumers see every event at least once and dedupe
  * by eventId. Writers nudge the relay so an event usually leaves within milliseconds; the poll
  * is the safety net. Each collection has a loop of its own, so a sign-in code never waits behind
- * a backlog of key events (a reminder burst can leave thousands).
+ * a backlog of key events (a reminder burst can leave thousands). Features register their
+ * collections through OutboxModule.forFeature.
  */
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelayService.name);
-  private readonly models: Model<OutboxFields>[];
-  private readonly loops: RelayLoop[];
+  private readonly models: Model<OutboxFields>[] = [];
+  private readonly loops: RelayLoop[] = [];
+  private readonly pollMs: number;
+  private started = false;
 
   constructor(
-    @InjectModel(Key.name) keys: Model<Key>,
-    @InjectModel(LoginCode.name) loginCodes: Model<LoginCode>,
     private readonly producer: KafkaProducerService,
     // The same clock that times the entries it relays (writers stamp outboxAt with it).
     private readonly clock: Clock,
     settings: KeyServiceSettings,
     private readonly signing: KeyEventSigning,
   ) {
-    const pollMs = settings.OUTBOX_POLL_MS;
-    this.models = [keys, loginCodes] as unknown as Model<OutboxFields>[];
-    this.loops = this.models.map(
-      (model) =>
-        new RelayLoop(
-          (stopping) => this.drainModel(model, stopping),
-          pollMs,
-          this.logger,
-          model.collection.collectionName,
-        ),
-    );
+    this.pollMs = settings.OUTBOX_POLL_MS;
+  }
+
+  /** Relays the events waiting in this collection's documents too (once per collection). */
+  relayFrom(model: Model<OutboxFields>): void {
+    const name = model.collection.collectionName;
+    if (this.models.some((m) => m.collection.collectionName === name)) return;
+    const loop = new RelayLoop((stopping) => this.drainModel(model, stopping), this.pollMs, this.logger, name);
+    this.models.push(model);
+    this.loops.push(loop);
+    if (this.started) loop.start();
   }
 
   onApplicationBootstrap(): void {
+    this.started = true;
     for (const loop of this.loops) loop.start();
   }
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { firstReminderAt } from './reminder-schedule';
+import { firstReminderAt } from '../schedule/reminder-schedule';
 import { RemindersRepository } from './reminders.repository';
 
 /**

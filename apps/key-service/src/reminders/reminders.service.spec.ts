@@ -8,7 +8,7 @@ import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyStatus } from '../keys/key.schema';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
-import { DAY_MS } from './reminder-schedule';
+import { DAY_MS } from '../schedule/reminder-schedule';
 import { ReminderClaim, RemindersRepository, ReminderView } from './reminders.repository';
 import { RemindersService } from './reminders.service';
 

@@ -1,13 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
-import { buildKeyEvent, KEY_EXPIRED, KEY_EXPIRING, Owner, RecordReminderDue, Topic } from '@keyward/contracts';
+import { buildKeyEvent, KEY_EXPIRED, KEY_EXPIRING, RecordReminderDue, Topic } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { KeyServiceSettings } from '../config/key-service.env';
+import { onceEventId, ownerOf } from '../key-events/key-event-fields';
 import { KeyStatus } from '../keys/key.schema';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
-import { dueReminder, nextReminderAt } from './reminder-schedule';
+import { dueReminder, nextReminderAt } from '../schedule/reminder-schedule';
 import { ReminderClaim, RemindersRepository, ReminderView } from './reminders.repository';
 
 /** Claims lost to concurrent writers before giving up; the scheduler's next pass asks again. */
@@ -90,7 +90,7 @@ export class RemindersService {
     if (due.kind === 'expired') {
       const event = {
         ...buildKeyEvent(KEY_EXPIRED, { ...base, payload: summary }),
-        eventId: reminderEventId(keyId, KEY_EXPIRED, key.expiresAt),
+        eventId: onceEventId(keyId, KEY_EXPIRED, key.expiresAt),
       };
       return ['expired', { nextReminderAt: null, status: KeyStatus.Expired }, [outboxEntry(Topic.KeyEvents, event)]];
     }
@@ -104,7 +104,7 @@ export class RemindersService {
           finalReminder: due.finalReminder,
         },
       }),
-      eventId: reminderEventId(keyId, `${KEY_EXPIRING}:${due.stageDays}`, key.expiresAt),
+      eventId: onceEventId(keyId, `${KEY_EXPIRING}:${due.stageDays}`, key.expiresAt),
     };
     return [
       'expiring',
@@ -112,20 +112,4 @@ export class RemindersService {
       [outboxEntry(Topic.KeyEvents, event)],
     ];
   }
-}
-
-/** The owner as events carry it (a plain object, not the stored sub-document). */
-function ownerOf(key: ReminderView): Owner {
-  return { userId: key.owner.userId, email: key.owner.email, timeZone: key.owner.timeZone };
-}
-
-/**
- * The event id of a reminder stage or an expiry is derived from what it is (key, stage, expiry),
- * not random: should two claims both win (FerretDB's conditional updates are not atomic, see
- * docs/stack.md), both events carry the same id and consumers, which dedupe by eventId, send once.
- */
-export function reminderEventId(keyId: string, what: string, expiresAt: Date): string {
-  const h = createHash('sha256').update(`${keyId}|${what}|${expiresAt.toISOString()}`).digest('hex');
-  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model } from 'mongoose';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { usernameFromEmail } from '../keys/key-format';
 import { normalizeEmail } from './email-address';
+import { usernameFromEmail } from './username';
 import { User, UserDocument } from './user.schema';
 
 @Injectable()

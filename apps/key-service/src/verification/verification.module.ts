@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { Key, KeySchema } from '../keys/key.schema';
 import { ActivityModule } from '../activity/activity.module';
+import { HashingModule } from '../hashing/hashing.module';
 import { KeysModule } from '../keys/keys.module';
 import { InternalVerifyServer } from './internal-verify.server';
 import { LastUsedRecorder } from './last-used.recorder';
@@ -13,7 +14,12 @@ import { VerificationRepository } from './verification.repository';
 import { VerificationService } from './verification.service';
 
 @Module({
-  imports: [MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]), KeysModule, ActivityModule],
+  imports: [
+    MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]),
+    KeysModule,
+    ActivityModule,
+    HashingModule,
+  ],
   controllers: [VerificationController],
   providers: [
     VerificationService,

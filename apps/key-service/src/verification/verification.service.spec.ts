@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { generateKey } from '../keys/key-format';
 import { KeyChanges } from '../keys/key-changes';
-import { KeyHasher } from '../keys/key-hasher';
+import { KeyHasher } from '../hashing/key-hasher';
 import { KeyStatus } from '../keys/key.schema';
 import { LastUsedRecorder } from './last-used.recorder';
 import { KeyForVerification, VerificationRepository } from './verification.repository';

@@ -5,7 +5,7 @@ import { Cacheable, keyInvalidationConsumer, VerificationCache } from '@keyward/
 import { Clock } from '@keyward/platform';
 import { VerificationFailuresRecorder } from '../activity/verification-failures.recorder';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { KeyHasher } from '../keys/key-hasher';
+import { KeyHasher } from '../hashing/key-hasher';
 import { KeyChanges } from '../keys/key-changes';
 import { KeyStatus } from '../keys/key.schema';
 import { FailureBudget } from './failure-budget';
