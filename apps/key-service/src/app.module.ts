@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
-import { KafkaModule } from '@keyward/kafka';
+import { KafkaHealthIndicator, KafkaModule } from '@keyward/kafka';
 import { MetricsModule } from '@keyward/metrics';
 import { MongoModule } from '@keyward/mongo';
 import {
@@ -34,7 +34,7 @@ import { VerificationModule } from './verification/verification.module';
     LoggingModule,
     MongoModule,
     KafkaModule,
-    HealthModule,
+    HealthModule.register(KafkaHealthIndicator),
     MetricsModule,
     ClockModule,
     OutboxModule.forRoot(),

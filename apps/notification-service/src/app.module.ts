@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
-import { KafkaModule } from '@keyward/kafka';
+import { KafkaHealthIndicator, KafkaModule } from '@keyward/kafka';
 import { MetricsModule } from '@keyward/metrics';
 import { MongoModule } from '@keyward/mongo';
 import {
@@ -28,7 +28,7 @@ import { LoginCodesModule } from './login-codes/login-codes.module';
     MongoModule,
     KafkaModule,
     ClockModule,
-    HealthModule,
+    HealthModule.register(KafkaHealthIndicator),
     MetricsModule,
     KeyEventsModule,
     LoginCodesModule,

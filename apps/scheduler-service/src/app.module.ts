@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
-import { KafkaModule } from '@keyward/kafka';
+import { KafkaHealthIndicator, KafkaModule } from '@keyward/kafka';
 import { MetricsModule } from '@keyward/metrics';
 import { MongoModule } from '@keyward/mongo';
 import {
@@ -27,7 +27,7 @@ import { RemindersModule } from './reminders/reminders.module';
     LoggingModule,
     MongoModule,
     KafkaModule,
-    HealthModule,
+    HealthModule.register(KafkaHealthIndicator),
     MetricsModule,
     ClockModule,
     ScheduleModule.forRoot(),

@@ -13,7 +13,7 @@ export class KafkaHealthIndicator implements OnApplicationShutdown {
     private readonly indicators: HealthIndicatorService,
   ) {}
 
-  async check(key: string, timeoutMs = 1500) {
+  async check(key = 'kafka', timeoutMs = 1500) {
     const indicator = this.indicators.check(key);
     try {
       const admin = await (this.admin ??= this.connectAdmin());

@@ -1,8 +1,14 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { HealthCheckService, MongooseHealthIndicator } from '@nestjs/terminus';
-import { KafkaHealthIndicator } from '@keyward/kafka';
+import { HealthCheckService, HealthIndicatorResult, MongooseHealthIndicator } from '@nestjs/terminus';
 import { FastifyReply } from 'fastify';
+
+/** A dependency's health indicator: its result names the dependency (`kafka`, say). */
+export interface DependencyCheck {
+  check(): Promise<HealthIndicatorResult>;
+}
+
+export const DEPENDENCY_CHECKS = Symbol('DEPENDENCY_CHECKS');
 
 @ApiExcludeController()
 @Controller('health')
@@ -10,7 +16,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly mongo: MongooseHealthIndicator,
-    private readonly kafka: KafkaHealthIndicator,
+    @Inject(DEPENDENCY_CHECKS) private readonly dependencies: DependencyCheck[],
   ) {}
 
   /**
@@ -22,7 +28,7 @@ export class HealthController {
     try {
       return await this.health.check([
         () => this.mongo.pingCheck('mongodb', { timeout: 1500 }),
-        () => this.kafka.check('kafka'),
+        ...this.dependencies.map((dependency) => () => dependency.check()),
       ]);
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;

@@ -1,10 +1,19 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { HealthController } from './health.controller';
+import { DEPENDENCY_CHECKS, DependencyCheck, HealthController } from './health.controller';
 
-/** `GET /health`: MongoDB and Kafka reachability, 503 when either is down. */
-@Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
-  controllers: [HealthController],
-})
-export class HealthModule {}
+/** `GET /health`: MongoDB's and each given dependency's reachability, 503 when any is down. */
+@Module({})
+export class HealthModule {
+  /** `dependencies`: indicators the process provides (Kafka's, say), so platform knows none of them. */
+  static register(...dependencies: Type<DependencyCheck>[]): DynamicModule {
+    return {
+      module: HealthModule,
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers: [HealthController],
+      providers: [
+        { provide: DEPENDENCY_CHECKS, inject: dependencies, useFactory: (...checks: DependencyCheck[]) => checks },
+      ],
+    };
+  }
+}
