@@ -9,6 +9,10 @@ import { onTestProcessEnd } from './reaper';
 const DIST = resolve(__dirname, '../../..');
 export const TEST_LOG_DIR = join(DIST, '..', 'test-results', 'logs');
 
+/** The Node options the services run with everywhere (tools/run-system.sh, Dockerfile). */
+export const SERVICE_NODE_OPTIONS =
+  '--max-old-space-size=128 --max-semi-space-size=8 --disable-warning=TimeoutNegativeWarning';
+
 export type ServiceName = 'key-service' | 'notification-service' | 'scheduler-service';
 
 export async function freePort(): Promise<number> {
@@ -50,8 +54,7 @@ export class ServiceProcess {
         LOG_LEVEL: 'debug',
         // The public development defaults are refused in any other mode.
         NODE_ENV: 'test',
-        // The Node options the services run with everywhere (tools/run-system.sh, Dockerfile).
-        NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=8 --disable-warning=TimeoutNegativeWarning',
+        NODE_OPTIONS: SERVICE_NODE_OPTIONS,
         ...env,
         HTTP_PORT: String(port),
       },

@@ -3,7 +3,7 @@ import { acceptJsonBodiesOnly, parseBody, problemDetailsErrorHandler, sendProble
 import Fastify, { FastifyInstance } from 'fastify';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { MISSING_SERVICE_TOKEN } from './service-token.guard';
-import { callerOf, SERVICE_TOKEN_HEADER, ServiceTokens } from './service-tokens';
+import { SERVICE_TOKEN_HEADER, ServiceTokens } from './service-tokens';
 import { VerificationService } from './verification.service';
 import { VERIFY_BODY_LIMIT, verifyKeyBody } from './verify-key.request';
 
@@ -35,10 +35,8 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     const server = Fastify({ logger: false, bodyLimit: VERIFY_BODY_LIMIT });
     acceptJsonBodiesOnly(server);
     server.post('/v1/keys/verify', async (request, reply) => {
-      if (!this.tokens.accepts(request.headers[SERVICE_TOKEN_HEADER])) {
-        return sendProblem(reply, new HttpException(MISSING_SERVICE_TOKEN, 401));
-      }
-      const caller = callerOf(request.headers[SERVICE_TOKEN_HEADER] as string);
+      const caller = this.tokens.callerOf(request.headers[SERVICE_TOKEN_HEADER]);
+      if (!caller) return sendProblem(reply, new HttpException(MISSING_SERVICE_TOKEN, 401));
       return this.verification.verifyFor(caller, parseBody(verifyKeyBody, request.body).key);
     });
     server.setErrorHandler(problemDetailsErrorHandler(this.logger));
