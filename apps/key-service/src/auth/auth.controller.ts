@@ -19,6 +19,7 @@ import { LoginBody, loginBody, RequestCodeBody, requestCodeBody } from './dto/re
 import { LoginResponse, SessionResponse, SessionUser } from './dto/session.response';
 import { clearSessionCookies, setSessionCookies } from './session-cookies';
 import { sessionToken } from './session.guard';
+import { userAgentSummary } from './user-agent';
 
 /** Login bodies are an email and a code: anything near 4 KB is not a login. */
 const authBodyConfig: RouteBodyConfig = { bodyLimit: 4 * 1024 };
@@ -60,9 +61,11 @@ export class AuthController {
   @RateLimited('login-email-client', 'login-email', 'login-client')
   async login(
     @ValidBody(loginBody) body: LoginBody,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<LoginResponse> {
-    const { user, token, csrfToken, expiresAt } = await this.auth.login(body.email, body.otp);
+    const device = { clientAddress: request.ip, userAgent: userAgentSummary(request.headers['user-agent']) };
+    const { user, token, csrfToken, expiresAt } = await this.auth.login(body.email, body.otp, device);
     setSessionCookies(reply, { token, csrfToken, expiresAt }, this.secureCookies);
     return { token, user: SessionUser.from(user), expiresAt: expiresAt.toISOString() };
   }

@@ -10,7 +10,7 @@ import { UserDocument } from '../users/user.schema';
 import { UsersRepository } from '../users/users.repository';
 import { CsrfTokens } from './csrf-tokens';
 import { LoginCodesRepository } from './login-codes.repository';
-import { SessionsRepository } from './sessions.repository';
+import { SessionDevice, SessionsRepository } from './sessions.repository';
 
 export const LOGIN_CODE_TTL_MS = 10 * 60 * 1000;
 
@@ -64,7 +64,7 @@ export class AuthService {
     this.relay.nudge();
   }
 
-  async login(email: string, otp: string) {
+  async login(email: string, otp: string, device: SessionDevice) {
     const stored = await this.codes.liveCode(email, this.clock.now());
     const given = this.codeHash(email, otp);
     const matches = stored !== null && timingSafeEqual(Buffer.from(stored), Buffer.from(given));
@@ -72,7 +72,7 @@ export class AuthService {
       throw new UnauthorizedException('That code is wrong or has expired; request a new one');
     }
     const user = await this.users.findOrCreate(email, this.clock.now());
-    const session = await this.sessions.create(user.id as string);
+    const session = await this.sessions.create(user.id as string, device);
     this.logger.log({ userId: user.id }, 'logged in');
     return { user, ...session, csrfToken: this.csrfTokens.of(session.token) };
   }

@@ -4,6 +4,7 @@ import {
   ExecutionContext,
   ForbiddenException,
   Injectable,
+  Logger,
   UnauthorizedException,
 } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
@@ -13,7 +14,12 @@ import { CsrfTokens } from './csrf-tokens';
 import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from './session-cookies';
 import { SessionsRepository } from './sessions.repository';
 
-type AuthedRequest = FastifyRequest & { user?: UserDocument; cookies?: Record<string, string | undefined> };
+type AuthedRequest = FastifyRequest & {
+  user?: UserDocument;
+  /** The stored key of the request's session, to tell it apart among the account's sessions. */
+  sessionKey?: string;
+  cookies?: Record<string, string | undefined>;
+};
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -21,10 +27,12 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * Session from `Authorization: Bearer <token>` or the session cookie; 401 otherwise. A change
  * authenticated by cookie must also send the session's own CSRF token (the CSRF cookie's value,
  * which a cross-site page cannot read) in the `x-csrf-token` header, else 403. Bearer requests
- * are not CSRF-prone.
+ * are not CSRF-prone. Each session's last request is recorded, to the minute.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
+  private readonly logger = new Logger(SessionGuard.name);
+
   constructor(
     private readonly sessions: SessionsRepository,
     private readonly users: UsersRepository,
@@ -36,7 +44,7 @@ export class SessionGuard implements CanActivate {
     const { token, fromCookie } = sessionToken(request);
     const session = token ? await this.sessions.findSession(token) : null;
     const user = session ? await this.users.findById(session.userId) : null;
-    if (!token || !user) throw new UnauthorizedException('Log in first: no valid session');
+    if (!token || !session || !user) throw new UnauthorizedException('Log in first: no valid session');
     if (
       fromCookie &&
       !SAFE_METHODS.has(request.method) &&
@@ -45,6 +53,11 @@ export class SessionGuard implements CanActivate {
       throw new ForbiddenException(`Missing or wrong ${CSRF_HEADER} header: send the ${CSRF_COOKIE} cookie's value`);
     }
     request.user = user;
+    request.sessionKey = session._id;
+    // Only what Settings shows: a failed write must not refuse the request it describes.
+    await this.sessions
+      .seen(session, request.ip)
+      .catch((error: Error) => this.logger.warn(`could not record a session as seen: ${error.message}`));
     return true;
   }
 }
@@ -54,6 +67,11 @@ export function sessionToken(request: AuthedRequest): { token?: string; fromCook
   if (header?.startsWith('Bearer ')) return { token: header.slice('Bearer '.length).trim(), fromCookie: false };
   return { token: request.cookies?.[SESSION_COOKIE], fromCookie: true };
 }
+
+/** The stored key of the request's session, set by SessionGuard (never shown: it is the token's hash). */
+export const CurrentSessionKey = createParamDecorator(
+  (_: unknown, context: ExecutionContext) => context.switchToHttp().getRequest<AuthedRequest>().sessionKey as string,
+);
 
 /** The logged-in user, set by SessionGuard. */
 export const CurrentUser = createParamDecorator(
