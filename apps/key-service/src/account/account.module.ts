@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
-import { KeysModule } from '../keys/keys.module';
+import { KeyStoreModule } from '../keys/key-store.module';
 import { AccountSessionsController } from './account-sessions.controller';
 import { AccountSessionsService } from './account-sessions.service';
 import { AccountController } from './account.controller';
@@ -8,7 +8,7 @@ import { AccountService } from './account.service';
 
 /** Settings → Account: the owner's time zone and sessions. */
 @Module({
-  imports: [AuthModule, KeysModule],
+  imports: [AuthModule, KeyStoreModule],
   controllers: [AccountController, AccountSessionsController],
   providers: [AccountService, AccountSessionsService],
 })

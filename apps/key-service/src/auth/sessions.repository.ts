@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Clock } from '@keyward/platform';
 import { Model } from 'mongoose';
 import { createHash, randomBytes } from 'node:crypto';
-import { KeyHasher } from '../keys/key-hasher';
+import { KeyHasher } from '../hashing/key-hasher';
 import { Session } from './session.schema';
 
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
