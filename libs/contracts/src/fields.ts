@@ -32,10 +32,13 @@ export const keyLabel = z
   .trim()
   .min(1, `must be 1 to ${LABEL_MAX_LENGTH} characters`)
   .max(LABEL_MAX_LENGTH, `must be 1 to ${LABEL_MAX_LENGTH} characters`)
+  // Always true once trimmed and non-empty; it tells the OpenAPI document a blank label is refused.
+  .regex(/\S/, `must be 1 to ${LABEL_MAX_LENGTH} characters`)
   .regex(PRINTABLE_TEXT, 'must hold only printable characters (no control, bidi or zero-width characters)');
 
 /** A key id in its one spelling: the key's MongoDB ObjectId in lower-case hex. */
-export const canonicalKeyId = z.string().regex(/^[0-9a-f]{24}$/, 'must be a key id');
+export const KEY_ID_PATTERN = '^[0-9a-f]{24}$';
+export const canonicalKeyId = z.string().regex(new RegExp(KEY_ID_PATTERN), 'must be a key id');
 
 const TIME_ZONE_MESSAGE = 'must be an IANA time zone name, such as Europe/London';
 

@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { HttpMetrics } from '@keyward/metrics';
 import { acceptJsonBodiesOnly, JSON_BODY_LIMIT, problemDetailsErrorHandler } from './http/json-bodies';
+import { refuseUnknownMethods } from './http/method-not-allowed';
 import { z } from 'zod';
 import { trustProxySetting, validateEnv } from './config';
 
@@ -17,7 +18,8 @@ const trustProxyOf = validateEnv(z.object({ TRUST_PROXY: trustProxySetting }));
 /**
  * Creates a service's Fastify app with pino logs, request metrics (its module imports MetricsModule)
  * and graceful shutdown; `configure` adds HTTP extras (such as applyRouteBodyConfig). Bodies are JSON
- * only, within JSON_BODY_LIMIT unless a route's RouteBodyConfig says otherwise.
+ * only, within JSON_BODY_LIMIT unless a route's RouteBodyConfig says otherwise; a method a path does
+ * not have answers 405.
  */
 export async function createHttpApp(
   module: Type<unknown>,
@@ -34,6 +36,7 @@ export async function createHttpApp(
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   acceptJsonBodiesOnly(fastify);
+  refuseUnknownMethods(fastify);
   fastify.setErrorHandler(problemDetailsErrorHandler(new NestLogger('HttpErrors')));
   app.enableShutdownHooks();
   app.get(HttpMetrics).instrument(app);

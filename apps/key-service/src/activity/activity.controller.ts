@@ -1,14 +1,7 @@
-import { Controller, Get, Query, UseGuards } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiOkResponse,
-  ApiQuery,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { Controller, Get, UseGuards } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { canonicalKeyId } from '@keyward/contracts';
-import { InvalidFieldsException, ZodValidationPipe } from '@keyward/platform';
+import { InvalidFieldsException, ValidQuery } from '@keyward/platform';
 import { z } from 'zod';
 import { CurrentUser, SessionGuard } from '../auth/session.guard';
 import { UserDocument } from '../users/user.schema';
@@ -20,39 +13,31 @@ const ACTIVITY_PAGE_MAX = 200;
 
 const activityQuery = z
   .object({
-    keyId: canonicalKeyId.optional(),
-    cursor: z.string().max(200, 'is not a cursor from this API').optional(),
+    keyId: canonicalKeyId.optional().describe('Only this key’s activity'),
+    cursor: z.string().max(200, 'is not a cursor from this API').optional().describe('nextCursor of the previous page'),
     limit: z.coerce
       .number()
       .int('must be a whole number')
       .min(1, `must be 1 to ${ACTIVITY_PAGE_MAX}`)
       .max(ACTIVITY_PAGE_MAX, `must be 1 to ${ACTIVITY_PAGE_MAX}`)
-      .default(ACTIVITY_PAGE_SIZE),
+      .default(ACTIVITY_PAGE_SIZE)
+      .describe('Entries per page'),
   })
   .strict();
 
 /** An account's key activity, newest first; another account's key id simply has none. */
 @ApiTags('activity')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'No valid session' })
 @UseGuards(SessionGuard)
 @Controller('v1/activity')
 export class ActivityController {
   constructor(private readonly activity: ActivityRepository) {}
 
   @Get()
-  @ApiQuery({ name: 'keyId', required: false, description: 'Only this key’s activity' })
-  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiQuery({
-    name: 'limit',
-    required: false,
-    description: `Entries per page, 1 to ${ACTIVITY_PAGE_MAX} (default ${ACTIVITY_PAGE_SIZE})`,
-  })
   @ApiOkResponse({ type: ActivityPageResponse })
   @ApiBadRequestResponse({ description: 'A keyId or cursor that is not one; the body names the field' })
   async list(
     @CurrentUser() user: UserDocument,
-    @Query(new ZodValidationPipe(activityQuery)) query: z.output<typeof activityQuery>,
+    @ValidQuery(activityQuery) query: z.output<typeof activityQuery>,
   ): Promise<ActivityPageResponse> {
     const { keyId, cursor, limit } = query;
     const entries = await this.activity.page(

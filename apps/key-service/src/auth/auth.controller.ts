@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException, UseGu
 import { RouteConfig } from '@nestjs/platform-fastify';
 import {
   ApiBadRequestResponse,
+  ApiBearerAuth,
   ApiCookieAuth,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -81,7 +82,8 @@ export class AuthController {
   }
 
   @Get('session')
-  @ApiCookieAuth()
+  @ApiBearerAuth('bearer')
+  @ApiCookieAuth('cookie')
   @ApiOkResponse({ type: SessionResponse })
   @ApiUnauthorizedResponse()
   async session(@Req() request: FastifyRequest): Promise<SessionResponse> {

@@ -7,6 +7,7 @@ import {
   Logger,
   UnauthorizedException,
 } from '@nestjs/common';
+import { DocumentedRoute, Refusals } from '@keyward/platform';
 import { FastifyRequest } from 'fastify';
 import { UserDocument } from '../users/user.schema';
 import { UsersRepository } from '../users/users.repository';
@@ -31,6 +32,17 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
+  static readonly openApiSecurity = [{ bearer: [] }, { cookie: [] }];
+
+  static openApiRefusals({ method }: DocumentedRoute): Refusals {
+    return {
+      401: 'No valid session: log in, then send `Authorization: Bearer <token>` or the session cookie',
+      ...(SAFE_METHODS.has(method)
+        ? {}
+        : { 403: `Authenticated by the session cookie without the session's CSRF token in ${CSRF_HEADER}` }),
+    };
+  }
+
   private readonly logger = new Logger(SessionGuard.name);
 
   constructor(

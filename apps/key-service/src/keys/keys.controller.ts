@@ -1,7 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -9,7 +8,6 @@ import {
   ApiOkResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ValidBody } from '@keyward/platform';
 import { CurrentUser, SessionGuard } from '../auth/session.guard';
@@ -27,8 +25,6 @@ const NoSuchKey = () =>
   ApiNotFoundResponse({ description: 'No such key on this account, or an id not spelled as 24 lower-case hex digits' });
 
 @ApiTags('keys')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'No valid session' })
 @UseGuards(SessionGuard, RateLimitGuard)
 @Controller('v1/keys')
 export class KeysController {

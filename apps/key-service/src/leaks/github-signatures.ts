@@ -1,5 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
-import { RequestWithRawBody } from '@keyward/platform';
+import { Refusals, RequestWithRawBody } from '@keyward/platform';
 import { KeyObject, verify } from 'node:crypto';
 import { KeyServiceSettings } from '../config/key-service.env';
 
@@ -36,6 +36,10 @@ export class GithubSignatures {
 /** Lets in only requests GitHub signed; 401 before anything in them is looked at. */
 @Injectable()
 export class GithubSignatureGuard implements CanActivate {
+  static openApiRefusals(): Refusals {
+    return { 401: 'Not signed by a trusted key; nothing in the request was looked at' };
+  }
+
   constructor(private readonly signatures: GithubSignatures) {}
 
   canActivate(context: ExecutionContext): boolean {

@@ -1,23 +1,22 @@
-import { Body, Controller, Headers, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Controller, Headers, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import {
   ApiBadRequestResponse,
-  ApiBody,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { parseBody, RouteBodyConfig } from '@keyward/platform';
+import { RouteBodyConfig, ValidBody } from '@keyward/platform';
 import { callerOf, SERVICE_TOKEN_HEADER } from '../verification/service-tokens';
 import {
   GITHUB_REPORTS_MAX,
   GithubTokenLabelDto,
-  GithubTokenReportDto,
+  GithubTokenReports,
   githubTokenReports,
 } from './dto/github-token-reports.dto';
-import { LEAK_REPORTS_MAX, LeakReportResultDto, ReportLeaksDto, reportLeaksBody } from './dto/report-leaks.dto';
+import { LEAK_REPORTS_MAX, LeakReportResultDto, ReportLeaksBody, reportLeaksBody } from './dto/report-leaks.dto';
 import { GITHUB_KEY_ID_HEADER, GITHUB_SIGNATURE_HEADER, GithubSignatureGuard } from './github-signatures';
 import { LeakReporterGuard } from './leak-reporter-tokens';
 import { LeaksService } from './leaks.service';
@@ -51,12 +50,10 @@ export class LeaksController {
     required: true,
     description: 'base64 DER ECDSA P-256 SHA-256 signature of the body',
   })
-  @ApiBody({ type: [GithubTokenReportDto] })
   @ApiOkResponse({ type: [GithubTokenLabelDto], description: 'One label per match, in order' })
   @ApiBadRequestResponse({ description: 'Signed, but not an array of 1 to 1000 matches' })
   @ApiUnauthorizedResponse({ description: 'Not signed by a trusted key; nothing was looked at' })
-  async fromGithub(@Body() body: unknown): Promise<GithubTokenLabelDto[]> {
-    const matches = parseBody(githubTokenReports, body);
+  async fromGithub(@ValidBody(githubTokenReports) matches: GithubTokenReports): Promise<GithubTokenLabelDto[]> {
     const results = await this.leaks.reportAll(
       matches.map((m) => ({ key: m.token, url: m.url ?? null, source: m.source ?? null, reporter: GITHUB_REPORTER })),
     );
@@ -72,13 +69,13 @@ export class LeaksController {
   @RouteConfig(reportBodyConfig)
   @UseGuards(LeakReporterGuard)
   @ApiOperation({ summary: 'Report texts found in the open; the keyward keys among them are contained' })
-  @ApiHeader({ name: SERVICE_TOKEN_HEADER, required: true, description: 'A token from LEAK_REPORTER_TOKENS' })
-  @ApiBody({ type: ReportLeaksDto })
   @ApiOkResponse({ type: [LeakReportResultDto], description: 'One result per report, in order' })
   @ApiBadRequestResponse({ description: 'Not 1 to 100 reports; the body names the field' })
   @ApiUnauthorizedResponse({ description: 'Missing or unknown reporter token' })
-  async report(@Body() body: unknown, @Headers(SERVICE_TOKEN_HEADER) token: string): Promise<LeakReportResultDto[]> {
-    const { reports } = parseBody(reportLeaksBody, body);
+  async report(
+    @ValidBody(reportLeaksBody) { reports }: ReportLeaksBody,
+    @Headers(SERVICE_TOKEN_HEADER) token: string,
+  ): Promise<LeakReportResultDto[]> {
     const reporter = `reporter token ${callerOf(token)}`;
     const results = await this.leaks.reportAll(
       reports.map((r) => ({ key: r.key, url: r.url ?? null, source: r.source ?? null, reporter })),

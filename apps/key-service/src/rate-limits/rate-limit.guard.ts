@@ -1,7 +1,7 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail, ThrottlerRequest } from '@nestjs/throttler';
-import { TooManyRequestsException } from '@keyward/platform';
-import { LimitOptions } from './rate-limits';
+import { DocumentedRoute, Refusals, TooManyRequestsException } from '@keyward/platform';
+import { LimitOptions, routeLimits } from './rate-limits';
 
 /**
  * @nestjs/throttler's guard, answering a limit with our 429: a problem-details body saying which
@@ -9,6 +9,13 @@ import { LimitOptions } from './rate-limits';
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  static openApiRefusals({ handler, controller }: DocumentedRoute): Refusals {
+    const limits = routeLimits(handler, controller);
+    return limits.length
+      ? { 429: `Past a rate limit (${limits.join(', ')}); try again after Retry-After seconds` }
+      : {};
+  }
+
   protected override async handleRequest(request: ThrottlerRequest): Promise<boolean> {
     try {
       return await super.handleRequest(request);

@@ -93,10 +93,11 @@ const RATE_LIMITED = 'keyward:rate-limits';
 /** The limits a route counts against; RateLimitGuard skips every other one. */
 export const RateLimited = (...names: RateLimitName[]) => SetMetadata(RATE_LIMITED, names);
 
-const limitsOf = (context: ExecutionContext): RateLimitName[] =>
-  Reflect.getMetadata(RATE_LIMITED, context.getHandler()) ??
-  Reflect.getMetadata(RATE_LIMITED, context.getClass()) ??
-  [];
+/** The limits a route handler (or else its controller) counts against. */
+export const routeLimits = (handler: object, controller: object): RateLimitName[] =>
+  Reflect.getMetadata(RATE_LIMITED, handler) ?? Reflect.getMetadata(RATE_LIMITED, controller) ?? [];
+
+const limitsOf = (context: ExecutionContext): RateLimitName[] => routeLimits(context.getHandler(), context.getClass());
 
 /**
  * Options of every limit for ThrottlerModule; `keyChangesPerHour` bounds an account's key changes

@@ -1,4 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Refusals } from '@keyward/platform';
 import { FastifyRequest } from 'fastify';
 import { SERVICE_TOKEN_HEADER, ServiceTokens, TokenSet } from './service-tokens';
 
@@ -6,6 +7,12 @@ export const MISSING_SERVICE_TOKEN = `Missing or unknown ${SERVICE_TOKEN_HEADER}
 
 /** Lets in requests whose `x-service-token` is one of its tokens; 401 otherwise. */
 export abstract class TokenGuard implements CanActivate {
+  static readonly openApiSecurity = [{ 'service-token': [] }];
+
+  static openApiRefusals(): Refusals {
+    return { 401: MISSING_SERVICE_TOKEN };
+  }
+
   constructor(private readonly tokens: TokenSet) {}
 
   canActivate(context: ExecutionContext): boolean {

@@ -3,7 +3,6 @@ import { RouteConfig } from '@nestjs/platform-fastify';
 import { Ctx, KafkaContext, KafkaHeaders, MessagePattern, Payload } from '@nestjs/microservices';
 import {
   ApiBadRequestResponse,
-  ApiHeader,
   ApiOkResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
@@ -11,16 +10,16 @@ import {
 } from '@nestjs/swagger';
 import {
   KeyVerification,
+  keyVerificationSchema,
   KeyVerifyReply,
   openKeyVerifyRequest,
   SealingKey,
   sealKeyVerification,
   Topic,
 } from '@keyward/contracts';
-import { Clock, RouteBodyConfig, ValidBody } from '@keyward/platform';
+import { Clock, openApiSchemaOf, RouteBodyConfig, ValidBody } from '@keyward/platform';
 import { z } from 'zod';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { KeyVerificationResponse } from './dto/key-verification.response';
 import { ServiceTokenGuard } from './service-token.guard';
 import { callerOf, SERVICE_TOKEN_HEADER } from './service-tokens';
 import { VerificationService } from './verification.service';
@@ -48,8 +47,7 @@ export class VerificationController {
   @RouteConfig(verifyBodyConfig)
   @HttpCode(200)
   @UseGuards(ServiceTokenGuard)
-  @ApiHeader({ name: SERVICE_TOKEN_HEADER, required: true, description: 'A token from VERIFY_SERVICE_TOKENS' })
-  @ApiOkResponse({ type: KeyVerificationResponse })
+  @ApiOkResponse({ schema: openApiSchemaOf(keyVerificationSchema) })
   @ApiBadRequestResponse({ description: 'No key, or not text' })
   @ApiUnauthorizedResponse({ description: 'Missing or unknown service token' })
   @ApiTooManyRequestsResponse({

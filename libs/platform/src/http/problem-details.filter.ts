@@ -9,6 +9,9 @@ export interface FieldError {
   message: string;
 }
 
+/** A hostile body must not buy a large answer: at most this many field errors, names cut short. */
+export const MAX_FIELD_ERRORS = 10;
+
 /** Thrown for 400s that name the fields at fault. */
 export class InvalidFieldsException extends HttpException {
   constructor(readonly errors: FieldError[]) {
@@ -39,6 +42,31 @@ function waitOf(seconds: number): string {
         : [Math.ceil(seconds / 3600), 'hour'];
   return `${amount} ${unit}${amount === 1 ? '' : 's'}`;
 }
+
+/** The JSON Schema of every error body (RFC 9457 problem details), for the OpenAPI document. */
+export const PROBLEM_DETAILS_SCHEMA = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail'],
+  properties: {
+    type: { type: 'string', enum: ['about:blank'] },
+    title: { type: 'string', description: 'The status code’s reason phrase' },
+    status: { type: 'integer', minimum: 400, maximum: 599 },
+    detail: { type: 'string', description: 'What went wrong, for a person to act on' },
+    errors: {
+      type: 'array',
+      maxItems: MAX_FIELD_ERRORS,
+      description: 'The fields at fault (400 only), never their values',
+      items: {
+        type: 'object',
+        required: ['field', 'message'],
+        properties: { field: { type: 'string' }, message: { type: 'string' } },
+        additionalProperties: false,
+      },
+    },
+    errorId: { type: 'string', format: 'uuid', description: 'A 500’s id in the logs; quote it when reporting' },
+  },
+  additionalProperties: false,
+} as const;
 
 /** Sends an HttpException as a problem-details body (with Retry-After when it names one). */
 export function sendProblem(reply: FastifyReply, exception: HttpException): FastifyReply {

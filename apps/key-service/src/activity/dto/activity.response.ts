@@ -1,13 +1,14 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { KEY_ID_PATTERN } from '@keyward/contracts';
 import { ACTIVITY_ACTIONS, ACTORS, ActivityAction, ActivityEntry, ActorKind } from '../activity-entry.schema';
 
 export class ActivityEntryResponse {
   @ApiProperty({ description: 'The key event this entry records (`<eventId>:replacement` for a rotation’s new key)' })
   id: string;
-  @ApiProperty() keyId: string;
+  @ApiProperty({ pattern: KEY_ID_PATTERN }) keyId: string;
   @ApiProperty() label: string;
   @ApiProperty() lastFive: string;
-  @ApiProperty() at: string;
+  @ApiProperty({ format: 'date-time' }) at: string;
   @ApiProperty({ enum: ACTIVITY_ACTIONS }) action: ActivityAction;
   @ApiProperty({ enum: ACTORS, description: 'Who did it: the account’s user, keyward’s scheduler, or a leak scanner' })
   actor: ActorKind;

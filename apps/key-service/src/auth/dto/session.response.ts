@@ -13,7 +13,7 @@ export class SessionUser {
 
 export class SessionResponse {
   @ApiProperty({ type: SessionUser }) user: SessionUser;
-  @ApiProperty() expiresAt: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt: string;
 }
 
 export class LoginResponse extends SessionResponse {

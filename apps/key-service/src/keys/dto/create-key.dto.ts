@@ -1,5 +1,5 @@
 import { EMAIL_MAX_LENGTH, emailAddress, keyLabel } from '@keyward/contracts';
-import { requestBody } from '@keyward/platform';
+import { documentedAs, requestBody } from '@keyward/platform';
 import { z } from 'zod';
 import { normalizeContacts } from '../contacts';
 
@@ -16,9 +16,13 @@ const shown = (address: string) =>
  */
 export const contactList = z
   .array(
-    z
-      .string({ invalid_type_error: 'must hold only email addresses' })
-      .max(EMAIL_MAX_LENGTH, 'must hold only valid email addresses'),
+    // Checked below, after normalising, so one message can name every bad address.
+    documentedAs(
+      z
+        .string({ invalid_type_error: 'must hold only email addresses' })
+        .max(EMAIL_MAX_LENGTH, 'must hold only valid email addresses'),
+      emailAddress,
+    ),
     {
       required_error: 'must hold at least one email address',
       invalid_type_error: 'must be a list of email addresses',

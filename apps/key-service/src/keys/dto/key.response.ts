@@ -1,22 +1,24 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
+import { KEY_ID_PATTERN } from '@keyward/contracts';
 import { KeyDocument, KeyStatus, LeakResponse } from '../key.schema';
 
 export class KeyResponse {
-  @ApiProperty() id: string;
+  @ApiProperty({ pattern: KEY_ID_PATTERN }) id: string;
   @ApiProperty() label: string;
   @ApiProperty({
     description: 'Last five characters of the key; `*****` for legacy keys',
   })
   lastFive: string;
   @ApiProperty({ type: [String] }) contacts: string[];
-  @ApiProperty() createdAt: string;
-  @ApiProperty() expiresAt: string;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt: string;
   /** A pending replacement is never shown, so the API knows three statuses. */
   @ApiProperty({ enum: [KeyStatus.Active, KeyStatus.Revoked, KeyStatus.Expired] }) status: KeyStatus;
-  @ApiPropertyOptional({ nullable: true, type: String }) lastUsedAt: string | null;
-  @ApiPropertyOptional({
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastUsedAt: string | null;
+  @ApiProperty({
     nullable: true,
     type: String,
+    pattern: KEY_ID_PATTERN,
     description: 'Id of the key that replaced this one by rotation; it cannot be rotated again',
   })
   replacedBy: string | null;
@@ -25,9 +27,10 @@ export class KeyResponse {
     description: 'What keyward does when this key is reported leaked: revoke it at once, or notify only',
   })
   leakResponse: LeakResponse;
-  @ApiPropertyOptional({
+  @ApiProperty({
     nullable: true,
     type: String,
+    format: 'date-time',
     description: 'When this key was first reported leaked',
   })
   leakReportedAt: string | null;

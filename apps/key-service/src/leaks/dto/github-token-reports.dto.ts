@@ -11,8 +11,11 @@ const TOKEN_MAX_LENGTH = 1000;
 export const githubTokenReports = z
   .array(
     z.object({
-      token: z.string().max(TOKEN_MAX_LENGTH, `must be at most ${TOKEN_MAX_LENGTH} characters`),
-      type: z.string().max(100, 'must be at most 100 characters'),
+      token: z
+        .string()
+        .max(TOKEN_MAX_LENGTH, `must be at most ${TOKEN_MAX_LENGTH} characters`)
+        .describe('The text that matched'),
+      type: z.string().max(100, 'must be at most 100 characters').describe('The pattern name agreed with GitHub'),
       ...leakLocation,
     }),
   )
@@ -31,11 +34,4 @@ export class GithubTokenLabelDto {
     description: '`true_positive`: a keyward key (working, revoked or expired); `false_positive`: not one',
   })
   label: (typeof GITHUB_LABELS)[number];
-}
-
-export class GithubTokenReportDto {
-  @ApiProperty({ description: 'The text that matched' }) token: string;
-  @ApiProperty({ description: 'The pattern name agreed with GitHub' }) type: string;
-  @ApiProperty({ required: false, description: 'Where it was found' }) url?: string;
-  @ApiProperty({ required: false, description: 'content, commit, pull_request_comment, npm…' }) source?: string;
 }

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { z } from 'zod';
 import { KEY_MAX_LENGTH } from '../../verification/verify-key.request';
 
@@ -9,8 +9,16 @@ export const LEAK_RESULTS = ['revoked', 'reported', 'already_revoked', 'expired'
 
 /** Where a text was found, as a reporter describes it (both optional, both only ever shown as text). */
 export const leakLocation = {
-  url: z.string().max(LEAK_URL_MAX_LENGTH, `must be at most ${LEAK_URL_MAX_LENGTH} characters`).optional(),
-  source: z.string().max(LEAK_SOURCE_MAX_LENGTH, `must be at most ${LEAK_SOURCE_MAX_LENGTH} characters`).optional(),
+  url: z
+    .string()
+    .max(LEAK_URL_MAX_LENGTH, `must be at most ${LEAK_URL_MAX_LENGTH} characters`)
+    .optional()
+    .describe('Where it was found (shown to the key’s people as text)'),
+  source: z
+    .string()
+    .max(LEAK_SOURCE_MAX_LENGTH, `must be at most ${LEAK_SOURCE_MAX_LENGTH} characters`)
+    .optional()
+    .describe('What kind of place it was found in, e.g. `commit`, `pull_request_comment`, `npm`'),
 };
 
 export const reportLeaksBody = z
@@ -19,7 +27,10 @@ export const reportLeaksBody = z
       .array(
         z
           .object({
-            key: z.string().max(KEY_MAX_LENGTH, `must be at most ${KEY_MAX_LENGTH} characters`),
+            key: z
+              .string()
+              .max(KEY_MAX_LENGTH, `must be at most ${KEY_MAX_LENGTH} characters`)
+              .describe('The text found; a keyward key looks like `username_v1_…`'),
             ...leakLocation,
           })
           .strict(),
@@ -30,22 +41,8 @@ export const reportLeaksBody = z
   .strict();
 export type ReportLeaksBody = z.output<typeof reportLeaksBody>;
 
-class LeakReportDto {
-  @ApiProperty({ description: 'The text found; a keyward key looks like `username_v1_…`', maxLength: KEY_MAX_LENGTH })
-  key: string;
-  @ApiPropertyOptional({ description: 'Where it was found (shown to the key’s people as text)', maxLength: 2048 })
-  url?: string;
-  @ApiPropertyOptional({ description: 'What kind of place it was found in, e.g. `commit`', maxLength: 100 })
-  source?: string;
-}
-
-export class ReportLeaksDto {
-  @ApiProperty({ type: [LeakReportDto], minItems: 1, maxItems: LEAK_REPORTS_MAX })
-  reports: LeakReportDto[];
-}
-
 export class LeakReportResultDto {
-  @ApiProperty({ description: 'Position of the report in the request' })
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Position of the report in the request' })
   index: number;
   @ApiProperty({
     enum: LEAK_RESULTS,
