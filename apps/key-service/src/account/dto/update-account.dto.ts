@@ -1,5 +1,5 @@
 import { timeZoneName } from '@keyward/contracts';
-import { requestBody } from '@keyward/platform';
+import { documentedAs, requestBody } from '@keyward/platform';
 import { z } from 'zod';
 
 /**
@@ -11,10 +11,19 @@ function properCase(name: string): string {
   return resolved.toLowerCase() === name.toLowerCase() ? resolved : name;
 }
 
+/**
+ * The zones the OpenAPI document lists: this runtime's canonical names and UTC. The rule also takes
+ * their aliases and any case, which no pattern can say; a client sending a listed name is never refused.
+ */
+const LISTED_ZONES = z.enum(['UTC', ...Intl.supportedValuesOf('timeZone')] as [string, ...string[]]);
+
 /** The account settings a user may change. */
 export const updateAccountBody = requestBody({
-  timeZone: timeZoneName
-    .transform(properCase)
-    .describe('IANA time zone name (e.g. `Europe/London`) every time in emails and Settings is shown in'),
+  timeZone: documentedAs(
+    timeZoneName
+      .transform(properCase)
+      .describe('IANA time zone name (e.g. `Europe/London`) every time in emails and Settings is shown in'),
+    LISTED_ZONES,
+  ),
 });
 export type UpdateAccountBody = z.output<typeof updateAccountBody>;
