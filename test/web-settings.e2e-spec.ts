@@ -1,25 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import mongoose from 'mongoose';
 import { Browser, BrowserContext, Page } from 'playwright-core';
 import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
 import { csrfTokenFor, loggedInUser } from './support/accounts';
-import { launchChromium, textMatching } from './support/browser';
+import { launchChromium, screenshotsDir, textMatching } from './support/browser';
 
-/**
- * Saved by every run under test-results/; `UPDATE_SCREENSHOTS=1 npm test -- web-settings` refreshes
- * the ones the README shows (docs/screenshots), so ordinary runs leave the tree clean.
- */
-const SCREENSHOTS = resolve(
-  __dirname,
-  '..',
-  '..',
-  ...(process.env.UPDATE_SCREENSHOTS ? ['docs', 'screenshots'] : ['test-results', 'screenshots']),
-);
 const MAX_ACTIVE = 3;
+/** The browser runs in the account's zone, so Settings has no other zone to propose (test/web-account covers that). */
+const ACCOUNT_ZONE = 'Asia/Singapore';
 const DAY_MS = 86_400_000;
 /** Known to the test, so it can make the CSRF token key-service would give the session it writes. */
 const KEY_HASH_SECRET = 'web-settings-test-key-hash-secret-0123456789';
@@ -88,7 +79,7 @@ describe('the Settings web app', () => {
       page.locator('#keys-body tr').filter({ has: page.getByRole('rowheader', { name: label, exact: true }) });
 
     before(async () => {
-      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: ACCOUNT_ZONE });
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: keyService.url });
       page = await context.newPage();
       page.setDefaultTimeout(20_000);
@@ -319,11 +310,11 @@ describe('the Settings web app', () => {
       assert.match(staging, /Active/);
       assert.doesNotMatch(staging, /Never/, 'shows when it was last used');
 
-      mkdirSync(SCREENSHOTS, { recursive: true });
-      await page.screenshot({ path: join(SCREENSHOTS, 'settings-desktop.png'), fullPage: true });
+      await page.screenshot({ path: join(screenshotsDir(), 'settings-desktop.png'), fullPage: true });
 
       const phone = await browser.newContext({
         viewport: { width: 390, height: 844 },
+        timezoneId: ACCOUNT_ZONE,
         isMobile: true,
         hasTouch: true,
         storageState: await context.storageState(),
@@ -334,9 +325,9 @@ describe('the Settings web app', () => {
         await textMatching(phonePage.locator('#keys-body'), /staging/);
         const width = await phonePage.evaluate<number>('document.documentElement.scrollWidth');
         assert.ok(width <= 390, `no sideways scrolling on a phone (page is ${width}px wide)`);
-        await phonePage.screenshot({ path: join(SCREENSHOTS, 'settings-phone.png'), fullPage: true });
+        await phonePage.screenshot({ path: join(screenshotsDir(), 'settings-phone.png'), fullPage: true });
         await textMatching(phonePage.locator('#activity-list'), /Revoked/);
-        await phonePage.locator('.activity').screenshot({ path: join(SCREENSHOTS, 'activity-phone.png') });
+        await phonePage.locator('.activity').screenshot({ path: join(screenshotsDir(), 'activity-phone.png') });
       } finally {
         await phone.close();
       }
@@ -372,7 +363,7 @@ describe('the Settings web app', () => {
     before(async () => {
       // Logged in as the login flow would leave the browser: session cookie (httpOnly) and CSRF cookie.
       const token = await loggedInUser(mongoUri('keys'), email);
-      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: ACCOUNT_ZONE });
       const cookie = { domain: '127.0.0.1', path: '/', sameSite: 'Strict' as const };
       await context.addCookies([
         { ...cookie, name: 'keyward_session', value: token, httpOnly: true },

@@ -1,8 +1,21 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Browser, chromium, Locator } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * Where browser tests save screenshots: test-results/ on every run; `UPDATE_SCREENSHOTS=1` saves
+ * into docs/screenshots, the ones the README shows, so ordinary runs leave the tree clean.
+ */
+export function screenshotsDir(): string {
+  const parts = process.env.UPDATE_SCREENSHOTS ? ['docs', 'screenshots'] : ['test-results', 'screenshots'];
+  // From the build's test/support/ to the checkout's root.
+  const dir = resolve(__dirname, '..', '..', '..', ...parts);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 /**
  * Debian's chromium, headless, without background traffic; each launch gets a fresh temporary

@@ -8,6 +8,25 @@ export interface SessionUser {
   timeZone: string;
 }
 
+/** GET /v1/account. */
+export interface AccountView extends SessionUser {
+  /** False while the zone is the default every account starts with. */
+  timeZoneChosen: boolean;
+  createdAt: string;
+}
+
+/** One place the account is signed in (GET /v1/account/sessions); never its token. */
+export interface AccountSessionView {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  lastSeenAt: string | null;
+  clientAddress: string | null;
+  /** "Firefox 133 on Windows". */
+  userAgent: string | null;
+  current: boolean;
+}
+
 export interface CreatedKey extends KeyView {
   /** The full key: in this response only. */
   key: string;
@@ -69,6 +88,11 @@ export const api = {
     return call<{ entries: ActivityEntryView[]; nextCursor: string | null }>('GET', `/v1/activity?${query}`);
   },
   setLeakResponse: (id: string, leakResponse: LeakResponse) => call<KeyView>('PATCH', key(id), { leakResponse }),
+  account: () => call<AccountView>('GET', '/v1/account'),
+  setTimeZone: (timeZone: string) => call<AccountView>('PATCH', '/v1/account', { timeZone }),
+  sessions: () => call<AccountSessionView[]>('GET', '/v1/account/sessions'),
+  endSession: (id: string) => call<void>('DELETE', `/v1/account/sessions/${encodeURIComponent(id)}`),
+  endOtherSessions: () => call<void>('DELETE', '/v1/account/sessions'),
   rotate: (id: string, graceHours: number, label?: string) =>
     call<CreatedKey>('POST', `${key(id)}/rotate`, { graceHours, ...(label ? { label } : {}) }),
 };

@@ -1,7 +1,8 @@
+import { AccountSection } from './account.js';
 import { api, ApiError, type CreatedKey, type SessionUser } from './api.js';
+import { byId, el, time } from './dom.js';
 import {
   activityText,
-  date,
   dateTime,
   errorsByField,
   expiryOf,
@@ -11,7 +12,10 @@ import {
   type LeakResponse,
 } from './format.js';
 
-/** The Settings web app: log in with an emailed code, then list, generate, edit, rotate and revoke keys. */
+/**
+ * The Settings web app: log in with an emailed code, then list, generate, edit, rotate and revoke
+ * keys, and keep the account (time zone, sessions) in order.
+ */
 
 const FORM = '_form';
 let user: SessionUser | null = null;
@@ -22,7 +26,6 @@ let activityCursor: string | null = null;
 /** The key a row's dialog acts on. */
 let selected: KeyView | null = null;
 
-const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const emailForm = byId<HTMLFormElement>('email-form');
 const codeForm = byId<HTMLFormElement>('code-form');
 const generateForm = byId<HTMLFormElement>('generate-form');
@@ -145,12 +148,13 @@ async function showSettings(): Promise<void> {
   byId('account-email').textContent = current.email;
   byId('account').hidden = false;
   byId('settings-view').hidden = false;
-  await refreshKeys();
+  await Promise.all([refreshKeys(), account.load()]);
 }
 
 /** A 401 while logged in: the session ended (expired, or logged out elsewhere). */
 function sessionEnded(): void {
   for (const dialog of Object.values(dialogs)) dialog.close();
+  account.hide();
   showLogin('Your session has ended. Log in again to continue.');
 }
 
@@ -200,7 +204,7 @@ function keyRow(key: KeyView, now: Date, labels: Map<string, string>): HTMLTable
       : el('span', { className: 'muted', textContent: 'None: emails go to your login address' }),
   );
 
-  const created = cell('Created', time(key.createdAt, date(key.createdAt, timeZone)));
+  const created = cell('Created', time(key.createdAt, dateTime(key.createdAt, timeZone)));
 
   const expires: Node[] = [time(key.expiresAt, dateTime(key.expiresAt, timeZone))];
   if (key.status !== 'revoked') {
@@ -218,7 +222,12 @@ function keyRow(key: KeyView, now: Date, labels: Map<string, string>): HTMLTable
     el('span', { className: `status status-${key.status}`, textContent: STATUS_TEXT[key.status] }),
     ...(replacement ? [el('span', { className: 'replaced', textContent: `Replaced by “${replacement}”` })] : []),
     ...(key.leakReportedAt
-      ? [el('span', { className: 'replaced', textContent: `Reported leaked ${date(key.leakReportedAt, timeZone)}` })]
+      ? [
+          el('span', {
+            className: 'replaced',
+            textContent: `Reported leaked ${dateTime(key.leakReportedAt, timeZone)}`,
+          }),
+        ]
       : []),
     // Only the non-default setting is worth a line of its own.
     ...(key.status === 'active' && key.leakResponse === 'notify'
@@ -309,10 +318,6 @@ function cell(label: string, ...content: Node[]): HTMLTableCellElement {
   td.setAttribute('role', 'cell');
   td.dataset.label = label;
   return td;
-}
-
-function time(iso: string, text: string): HTMLTimeElement {
-  return el('time', { dateTime: iso, textContent: text });
 }
 
 // Dialogs
@@ -535,6 +540,18 @@ onSubmit(leakForm, async () => {
   keepFocusOnPage();
 });
 
+const account = new AccountSection({
+  onSubmit,
+  failed(error, slot, what) {
+    if (isSessionEnd(error)) return sessionEnded();
+    slot.textContent = `${what}: ${messageOf(error)}`;
+  },
+  async zoneChanged(timeZone) {
+    (user as SessionUser).timeZone = timeZone;
+    await refreshKeys();
+  },
+});
+
 byId('activity-all').addEventListener('click', () => void showActivityOf(null));
 byId('activity-more').addEventListener('click', () => void loadActivity(false));
 byId('change-email').addEventListener('click', () => showLogin());
@@ -552,14 +569,3 @@ dialogs.reveal.addEventListener('close', () => {
 });
 
 void start();
-
-/** document.createElement with properties and children. */
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<HTMLElementTagNameMap[K]> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { activityText, date, dateTime, errorsByField, expiryOf, type ActivityEntryView } from './format.js';
+import {
+  activityText,
+  dateTime,
+  errorsByField,
+  expiryOf,
+  proposedZone,
+  zoneLabel,
+  type ActivityEntryView,
+} from './format.js';
 
 const now = new Date('2026-11-27T02:00:00Z');
 const inDays = (days: number) => new Date(now.getTime() + days * 86_400_000).toISOString();
@@ -30,9 +38,25 @@ describe('dates on the Settings page', () => {
     assert.equal(dateTime('2027-05-27T02:00:00.000Z', 'Europe/London'), '27 May 2027, 03:00 GMT+1');
   });
 
-  it('dates in the owner time zone, which may be the next day', () => {
-    assert.equal(date('2026-11-27T20:00:00.000Z', 'Asia/Singapore'), '28 Nov 2026');
-    assert.equal(date('2026-11-27T20:00:00.000Z', 'UTC'), '27 Nov 2026');
+  it('shows the day in the owner time zone, which may be the next one', () => {
+    assert.equal(dateTime('2026-11-27T20:00:00.000Z', 'Asia/Singapore'), '28 Nov 2026, 04:00 GMT+8');
+    assert.equal(dateTime('2026-11-27T20:00:00.000Z', 'UTC'), '27 Nov 2026, 20:00 GMT');
+  });
+});
+
+describe('choosing a time zone', () => {
+  it('labels a zone with its offset at that moment', () => {
+    assert.equal(zoneLabel('America/New_York', new Date('2026-11-27T00:00:00Z')), 'America/New York (GMT-5)');
+    assert.equal(zoneLabel('America/New_York', new Date('2027-05-27T00:00:00Z')), 'America/New York (GMT-4)');
+    assert.equal(zoneLabel('Asia/Kolkata', now), 'Asia/Kolkata (GMT+5:30)');
+  });
+
+  it('proposes the browser’s zone only to an account that never chose one, when it differs', () => {
+    const fresh = { timeZone: 'Asia/Singapore', timeZoneChosen: false };
+    assert.equal(proposedZone(fresh, 'Europe/London'), 'Europe/London');
+    assert.equal(proposedZone(fresh, 'Asia/Singapore'), null);
+    assert.equal(proposedZone(fresh, undefined), null);
+    assert.equal(proposedZone({ ...fresh, timeZoneChosen: true }, 'Europe/London'), null);
   });
 });
 

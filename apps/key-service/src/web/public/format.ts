@@ -65,11 +65,23 @@ export function dateTime(iso: string, timeZone: string): string {
   }).format(new Date(iso));
 }
 
-/** "27 Nov 2026" in the owner's time zone. */
-export function date(iso: string, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone }).format(
-    new Date(iso),
-  );
+/** "Europe/London (GMT+1)": a zone as a person picks it, with its offset at `at`. */
+export function zoneLabel(timeZone: string, at: Date): string {
+  const offset = new Intl.DateTimeFormat('en-GB', { timeZone, timeZoneName: 'shortOffset' })
+    .formatToParts(at)
+    .find((part) => part.type === 'timeZoneName')?.value;
+  return `${timeZone.replace(/_/g, ' ')} (${offset ?? timeZone})`;
+}
+
+/**
+ * The zone to propose to an account that never chose one: the browser's, when it knows one and
+ * it differs from the account's; otherwise null (nothing to ask).
+ */
+export function proposedZone(
+  account: { timeZone: string; timeZoneChosen: boolean },
+  browserZone: string | undefined,
+): string | null {
+  return !account.timeZoneChosen && browserZone && browserZone !== account.timeZone ? browserZone : null;
 }
 
 /** One entry of the activity timeline, as GET /v1/activity answers it. */
