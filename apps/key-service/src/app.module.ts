@@ -4,14 +4,8 @@ import { APP_FILTER } from '@nestjs/core';
 import { KafkaHealthIndicator, KafkaModule } from '@keyward/kafka';
 import { MetricsModule } from '@keyward/metrics';
 import { MongoModule } from '@keyward/mongo';
-import {
-  ClockModule,
-  HealthModule,
-  LoggingModule,
-  ProblemDetailsFilter,
-  SettingsModule,
-  validateEnv,
-} from '@keyward/platform';
+import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter } from '@keyward/platform';
+import { SettingsModule, validateEnv } from '@keyward/settings';
 import { AccountModule } from './account/account.module';
 import { ActivityModule } from './activity/activity.module';
 import { AuthModule } from './auth/auth.module';

@@ -5,14 +5,8 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { KafkaHealthIndicator, KafkaModule } from '@keyward/kafka';
 import { MetricsModule } from '@keyward/metrics';
 import { MongoModule } from '@keyward/mongo';
-import {
-  ClockModule,
-  HealthModule,
-  LoggingModule,
-  ProblemDetailsFilter,
-  SettingsModule,
-  validateEnv,
-} from '@keyward/platform';
+import { ClockModule, HealthModule, LoggingModule, ProblemDetailsFilter } from '@keyward/platform';
+import { SettingsModule, validateEnv } from '@keyward/settings';
 import { SchedulerSettings, schedulerServiceEnv } from './config/scheduler-service.env';
 import { RemindersModule } from './reminders/reminders.module';
 

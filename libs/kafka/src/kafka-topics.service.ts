@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { Topic, TOPIC_SPECS } from '@keyward/contracts';
 import { Admin, Kafka } from 'kafkajs';
+import { KafkaSettings } from './kafka.config';
 import { KAFKA_CLIENT } from './kafka.tokens';
 
 /** Creates keyward's topics with their chosen partitions and retention; a no-op for those that exist. */
@@ -13,12 +13,12 @@ export class KafkaTopicsService {
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
-    private readonly config: ConfigService,
+    private readonly settings: KafkaSettings,
   ) {}
 
   /** Prefix of this deployment's topics and consumer groups (empty in production). */
   get namespace(): string {
-    return this.config.getOrThrow<string>('KAFKA_TOPIC_NAMESPACE');
+    return this.settings.KAFKA_TOPIC_NAMESPACE;
   }
 
   /** The broker-side name of a contract topic. */
@@ -27,8 +27,8 @@ export class KafkaTopicsService {
   }
 
   private replication(): { factor: number; minInsync: number } {
-    const factor = this.config.getOrThrow<number>('KAFKA_REPLICATION_FACTOR');
-    const minInsync = this.config.get<number>('KAFKA_MIN_INSYNC_REPLICAS') ?? Math.min(2, factor);
+    const factor = this.settings.KAFKA_REPLICATION_FACTOR;
+    const minInsync = this.settings.KAFKA_MIN_INSYNC_REPLICAS ?? Math.min(2, factor);
     if (minInsync > factor) {
       // Kafka accepts such a topic, then refuses every acks=all write to it.
       throw new Error(`KAFKA_MIN_INSYNC_REPLICAS (${minInsync}) exceeds KAFKA_REPLICATION_FACTOR (${factor})`);

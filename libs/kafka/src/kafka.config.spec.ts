@@ -3,7 +3,6 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigService } from '@nestjs/config';
 import { z } from 'zod';
 import { checkKafkaSecurity, kafkaConnection, kafkaEnv } from './kafka.config';
 
@@ -12,7 +11,7 @@ const problems = (env: Record<string, string>) => {
   const result = schema.safeParse(env);
   return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
 };
-const connectionFor = (env: Record<string, string>) => kafkaConnection(new ConfigService(schema.parse(env)));
+const connectionFor = (env: Record<string, string>) => kafkaConnection(schema.parse(env));
 
 describe('Kafka connection settings', () => {
   it('connects in plain text without SASL by default', () => {

@@ -1,4 +1,4 @@
-import { ConfigService } from '@nestjs/config';
+import { settingsOf } from '@keyward/settings';
 import { KafkaConfig, SASLOptions } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -70,6 +70,9 @@ export const kafkaEnv = {
 
 type KafkaEnv = z.infer<z.ZodObject<typeof kafkaEnv>>;
 
+/** The Kafka settings of the process (its schema includes kafkaEnv and names the service). */
+export class KafkaSettings extends settingsOf(z.object({ SERVICE_NAME: z.string(), ...kafkaEnv })) {}
+
 /**
  * The rules between the Kafka settings, for each service's schema (`.superRefine(checkKafkaSecurity)`):
  * SASL needs a username and a password, PLAIN sends the password as is so it needs TLS, and a
@@ -96,24 +99,15 @@ const tlsOn = (env: Partial<KafkaEnv>) =>
  * How every Kafka client of a process connects (our own, and Nest's request/reply client and
  * server): brokers, TLS and SASL from the validated settings.
  */
-export function kafkaConnection(config: ConfigService): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
-  const setting = <T>(name: keyof KafkaEnv) => config.get<T>(name);
-  const env = {
-    KAFKA_SSL: setting<boolean>('KAFKA_SSL'),
-    KAFKA_SSL_CA_FILE: setting<string>('KAFKA_SSL_CA_FILE'),
-    KAFKA_SSL_CERT_FILE: setting<string>('KAFKA_SSL_CERT_FILE'),
-    KAFKA_SSL_KEY_FILE: setting<string>('KAFKA_SSL_KEY_FILE'),
-  };
-  const mechanism = setting<'plain' | 'scram-sha-256' | 'scram-sha-512'>('KAFKA_SASL_MECHANISM');
+export function kafkaConnection(settings: KafkaEnv): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
+  const mechanism = settings.KAFKA_SASL_MECHANISM;
   return {
-    brokers: config.getOrThrow<string[]>('KAFKA_BROKERS'),
-    ssl: tlsOn(env) ? { ca: env.KAFKA_SSL_CA_FILE, cert: env.KAFKA_SSL_CERT_FILE, key: env.KAFKA_SSL_KEY_FILE } : false,
+    brokers: settings.KAFKA_BROKERS,
+    ssl: tlsOn(settings)
+      ? { ca: settings.KAFKA_SSL_CA_FILE, cert: settings.KAFKA_SSL_CERT_FILE, key: settings.KAFKA_SSL_KEY_FILE }
+      : false,
     sasl: mechanism
-      ? ({
-          mechanism,
-          username: setting<string>('KAFKA_SASL_USERNAME'),
-          password: setting<string>('KAFKA_SASL_PASSWORD'),
-        } as SASLOptions)
+      ? ({ mechanism, username: settings.KAFKA_SASL_USERNAME, password: settings.KAFKA_SASL_PASSWORD } as SASLOptions)
       : undefined,
   };
 }

@@ -1,9 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { MetricsModule } from '@keyward/metrics';
 import { Kafka, logLevel } from 'kafkajs';
-import { kafkaConnection } from './kafka.config';
+import { kafkaConnection, KafkaSettings } from './kafka.config';
 import { kafkaLogCreator } from './kafka-log';
 import { KafkaHealthIndicator } from './kafka.health';
 import { KafkaMetrics } from './kafka.metrics';
@@ -19,22 +18,30 @@ import { KafkaTopicsService } from './kafka-topics.service';
   providers: [
     {
       provide: KAFKA_CLIENT,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) =>
+      inject: [KafkaSettings],
+      useFactory: (settings: KafkaSettings) =>
         new Kafka({
-          clientId: config.get<string>('KAFKA_CLIENT_ID') ?? config.getOrThrow<string>('SERVICE_NAME'),
-          ...kafkaConnection(config),
+          clientId: settings.KAFKA_CLIENT_ID ?? settings.SERVICE_NAME,
+          ...kafkaConnection(settings),
           logLevel: logLevel.WARN,
           logCreator: kafkaLogCreator,
           retry: { initialRetryTime: 100, retries: 8 },
         }),
     },
+    KafkaSettings,
     KafkaTopicsService,
     KafkaProducerService,
     KafkaHealthIndicator,
     KafkaConsumerFactory,
     KafkaMetrics,
   ],
-  exports: [KAFKA_CLIENT, KafkaTopicsService, KafkaProducerService, KafkaHealthIndicator, KafkaConsumerFactory],
+  exports: [
+    KAFKA_CLIENT,
+    KafkaSettings,
+    KafkaTopicsService,
+    KafkaProducerService,
+    KafkaHealthIndicator,
+    KafkaConsumerFactory,
+  ],
 })
 export class KafkaModule {}

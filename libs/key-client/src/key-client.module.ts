@@ -4,7 +4,7 @@ import { KeyClient } from './key-client';
 
 /**
  * Key verification for internal services: import `KeyClientModule.register({...})` (or
- * `registerAsync` to read settings from ConfigService) and inject `KeyClient`. Needs the app's
+ * `registerAsync` to read them from the app's settings) and inject `KeyClient`. Needs the app's
  * ConfigModule and KafkaModule, as every keyward service has.
  */
 @Module({})

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ClientKafka, IncomingResponse, KafkaHeaders, PacketId, ReadPacket } from '@nestjs/microservices';
-import { ConfigService } from '@nestjs/config';
 import {
   buildKeyVerifyRequest,
   isNotAKey,
@@ -15,6 +14,7 @@ import {
   CONSUMER_GROUP_TIMINGS,
   kafkaConnection,
   KafkaConsumerFactory,
+  KafkaSettings,
   KafkaTopicsService,
   ManagedConsumer,
   REQUEST_REPLY_PRODUCER,
@@ -66,7 +66,7 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(KEY_CLIENT_OPTIONS) private readonly options: KeyClientOptions,
-    config: ConfigService,
+    kafkaSettings: KafkaSettings,
     private readonly topics: KafkaTopicsService,
     consumers: KafkaConsumerFactory,
   ) {
@@ -78,7 +78,7 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
     this.credentials = parseSealingKeys(options.credentials);
     const instance = `${options.clientName}-key-client-${randomBytes(6).toString('hex')}`;
     this.client = new KeyVerifyClientKafka({
-      client: { clientId: instance, ...kafkaConnection(config) },
+      client: { clientId: instance, ...kafkaConnection(kafkaSettings) },
       consumer: {
         groupId: topics.namespace + instance,
         ...CONSUMER_GROUP_TIMINGS,

@@ -1,3 +1,4 @@
+import { settingsOf } from '@keyward/settings';
 import { z } from 'zod';
 
 export const metricsEnv = {
@@ -11,3 +12,6 @@ export const metricsEnv = {
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
 };
+
+/** The metrics settings of the service (its schema includes metricsEnv). */
+export class MetricsSettings extends settingsOf(z.object(metricsEnv)) {}

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, NotFoundException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Registry } from 'prom-client';
+import { MetricsSettings } from './metrics.config';
 
 @ApiExcludeController()
 @Controller('metrics')
@@ -10,9 +10,9 @@ export class MetricsController {
 
   constructor(
     private readonly registry: Registry,
-    config: ConfigService,
+    settings: MetricsSettings,
   ) {
-    this.enabled = config.get<boolean>('METRICS_ENABLED') ?? true;
+    this.enabled = settings.METRICS_ENABLED;
   }
 
   /** Prometheus scrape endpoint (text exposition format). */

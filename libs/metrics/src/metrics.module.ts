@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { HttpMetrics } from './http-metrics';
+import { MetricsSettings } from './metrics.config';
 import { MetricsController } from './metrics.controller';
 
 /**
@@ -20,6 +21,7 @@ import { MetricsController } from './metrics.controller';
       },
     },
     HttpMetrics,
+    MetricsSettings,
   ],
   exports: [Registry, HttpMetrics],
 })

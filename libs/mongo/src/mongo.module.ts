@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { MongooseModule } from '@nestjs/mongoose';
+import { SettingsModule } from '@keyward/settings';
+import { MongoSettings } from './mongo.config';
 
 /**
  * The one MongoDB connection of a process. Written for both real MongoDB and FerretDB v1:
@@ -9,9 +10,10 @@ import { MongooseModule } from '@nestjs/mongoose';
 @Module({
   imports: [
     MongooseModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) => ({
-        uri: config.getOrThrow<string>('MONGO_URI'),
+      imports: [SettingsModule.forFeature(MongoSettings)],
+      inject: [MongoSettings],
+      useFactory: (settings: MongoSettings) => ({
+        uri: settings.MONGO_URI,
         serverSelectionTimeoutMS: 5000,
         maxPoolSize: 20,
         autoIndex: true,

@@ -7,7 +7,8 @@ import { HttpMetrics } from '@keyward/metrics';
 import { acceptJsonBodiesOnly, JSON_BODY_LIMIT, problemDetailsErrorHandler } from './http/json-bodies';
 import { refuseUnknownMethods } from './http/method-not-allowed';
 import { z } from 'zod';
-import { trustProxySetting, validateEnv } from './config';
+import { validateEnv } from '@keyward/settings';
+import { HttpSettings, trustProxySetting } from './config';
 
 /**
  * Fastify takes TRUST_PROXY when it is built, before ConfigModule validates the rest; the same
@@ -46,8 +47,7 @@ export async function createHttpApp(
 
 /** Starts the HTTP listener and says where, on which Node (the project brings its own; see README). */
 export async function listen(app: INestApplication): Promise<void> {
-  const config = app.get(ConfigService);
-  const [port, host] = [config.getOrThrow<number>('HTTP_PORT'), config.getOrThrow<string>('HTTP_HOST')];
+  const { HTTP_PORT: port, HTTP_HOST: host } = new HttpSettings(app.get(ConfigService));
   await app.listen(port, host);
   new NestLogger('Bootstrap').log(`listening on http://${host}:${port}, Node ${process.version}`);
 }

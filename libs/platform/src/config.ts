@@ -1,31 +1,21 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { metricsEnv } from '@keyward/metrics';
-
-/**
- * Builds the `validate` function for ConfigModule: parses the environment once at start-up and
- * stops the process with a message naming every missing or malformed setting.
- */
-export function validateEnv<S extends z.ZodTypeAny>(schema: S) {
-  return (env: Record<string, unknown>): z.infer<S> => {
-    const result = schema.safeParse(env);
-    if (!result.success) {
-      const problems = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
-      throw new Error(`Invalid configuration:\n${problems}`);
-    }
-    return result.data;
-  };
-}
+import { settingsOf } from '@keyward/settings';
 
 /** An environment flag: "true"/"1" or "false"/"0". */
 export const envBoolean = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
-export const platformEnv = {
+export const logEnv = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Pretty, human-readable logs (development); JSON lines otherwise. */
   LOG_PRETTY: envBoolean.default('false'),
-  ...metricsEnv,
 };
+
+export const platformEnv = { ...logEnv, ...metricsEnv };
+
+/** How the service logs (its schema includes platformEnv). */
+export class LogSettings extends settingsOf(z.object(logEnv)) {}
 
 /**
  * `development` and `test` are the only modes that may run on the public development defaults;
@@ -98,6 +88,9 @@ export const httpEnv = (defaultPort: number) => ({
 });
 
 const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Where the service listens (its schema includes httpEnv with its own default port). */
+export class HttpSettings extends settingsOf(z.object(httpEnv(1))) {}
 
 /** A duration such as `24h`, `90m`, `30s`, `1500ms` or `2d` (a bare number is milliseconds), in milliseconds. */
 export const envDuration = z

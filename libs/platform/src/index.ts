@@ -8,7 +8,6 @@ export * from './http/validation';
 export * from './http/json-bodies';
 export * from './clock';
 export * from './http/route-body';
-export * from './settings';
 export * from './http/method-not-allowed';
 export * from './http/openapi-document';
 export * from './http/portable-pattern';

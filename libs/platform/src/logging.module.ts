@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { SettingsModule } from '@keyward/settings';
 import { LoggerModule } from 'nestjs-pino';
+import { LogSettings } from './config';
 
 /**
  * Structured JSON logs (nestjs-pino). Credentials are redacted at the source: a key, a session
@@ -9,11 +10,12 @@ import { LoggerModule } from 'nestjs-pino';
 @Module({
   imports: [
     LoggerModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) => ({
+      imports: [SettingsModule.forFeature(LogSettings)],
+      inject: [LogSettings],
+      useFactory: (settings: LogSettings) => ({
         pinoHttp: {
-          level: config.get<string>('LOG_LEVEL') ?? 'info',
-          transport: config.get<boolean>('LOG_PRETTY') ? { target: 'pino-pretty' } : undefined,
+          level: settings.LOG_LEVEL,
+          transport: settings.LOG_PRETTY ? { target: 'pino-pretty' } : undefined,
           autoLogging: { ignore: (req) => req.url === '/health' },
           redact: {
             paths: [

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { Clock } from '@keyward/platform';
+import { KeyServiceSettings } from '../config/key-service.env';
 import { KeysRepository } from '../keys/keys.repository';
 import { ActivityRepository } from './activity.repository';
 
@@ -30,9 +30,9 @@ export class VerificationFailuresRecorder implements OnApplicationBootstrap, OnA
     private readonly keys: KeysRepository,
     private readonly activity: ActivityRepository,
     private readonly clock: Clock,
-    config: ConfigService,
+    settings: KeyServiceSettings,
   ) {
-    this.flushMs = config.getOrThrow<number>('ACTIVITY_FAILURES_FLUSH_MS');
+    this.flushMs = settings.ACTIVITY_FAILURES_FLUSH_MS;
   }
 
   record(keyId: string, reason: 'revoked' | 'expired'): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { validateEnv } from '@keyward/platform';
+import { validateEnv } from '@keyward/settings';
 import { keyServiceEnv } from './key-service.env';
 
 const validate = validateEnv(keyServiceEnv);

@@ -8,8 +8,8 @@ import {
   isDevelopment,
   platformEnv,
   runtimeEnv,
-  settingsOf,
 } from '@keyward/platform';
+import { settingsOf } from '@keyward/settings';
 import {
   DEV_KEY_EVENTS_SIGNING_KEY,
   DEV_LOGIN_CODE_SEALING_KEY,

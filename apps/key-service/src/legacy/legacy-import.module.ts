@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { MongoModule } from '@keyward/mongo';
-import { SettingsModule, validateEnv } from '@keyward/platform';
+import { SettingsModule, validateEnv } from '@keyward/settings';
 import { keyServiceEnv, KeyServiceSettings } from '../config/key-service.env';
 import { HashingModule } from '../hashing/hashing.module';
 import { KeyStoreModule } from '../keys/key-store.module';

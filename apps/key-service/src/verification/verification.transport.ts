@@ -1,5 +1,4 @@
 import { INestApplication, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { KafkaContext, KafkaOptions, MessageHandler, MicroserviceOptions, ServerKafka } from '@nestjs/microservices';
 import { Topic } from '@keyward/contracts';
 import {
@@ -9,6 +8,7 @@ import {
   KafkaTopicsService,
   REQUEST_REPLY_PRODUCER,
 } from '@keyward/kafka';
+import { KeyServiceSettings } from '../config/key-service.env';
 
 /**
  * Nest's Kafka server subscribes to the patterns of @MessagePattern handlers as topic names, but
@@ -70,7 +70,7 @@ class NamespacedServerKafka extends ServerKafka {
  * Call before listen.
  */
 export async function startVerificationTransport(app: INestApplication): Promise<void> {
-  const config = app.get(ConfigService);
+  const settings = app.get(KeyServiceSettings);
   const topics = app.get(KafkaTopicsService);
   const namespace = topics.namespace;
   app.connectMicroservice<MicroserviceOptions>(
@@ -78,8 +78,8 @@ export async function startVerificationTransport(app: INestApplication): Promise
       strategy: new NamespacedServerKafka(
         {
           client: {
-            clientId: `${config.getOrThrow<string>('SERVICE_NAME')}-verify`,
-            ...kafkaConnection(config),
+            clientId: `${settings.SERVICE_NAME}-verify`,
+            ...kafkaConnection(settings),
             logCreator: kafkaLogCreator,
           },
           // Every key-service instance shares the group: each request is answered once.

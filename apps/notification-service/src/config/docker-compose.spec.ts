@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { validateEnv } from '@keyward/platform';
+import { validateEnv } from '@keyward/settings';
 import { composeEnvironment } from '@keyward/testing';
 import { notificationServiceEnv } from './notification-service.env';
 

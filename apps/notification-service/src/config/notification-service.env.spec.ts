@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { validateEnv } from '@keyward/platform';
+import { validateEnv } from '@keyward/settings';
 import { notificationServiceEnv } from './notification-service.env';
 
 const validate = validateEnv(notificationServiceEnv);

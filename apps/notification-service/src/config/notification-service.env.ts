@@ -15,8 +15,8 @@ import {
   isDevelopment,
   platformEnv,
   runtimeEnv,
-  settingsOf,
 } from '@keyward/platform';
+import { settingsOf } from '@keyward/settings';
 
 export const notificationServiceEnv = z
   .object({

@@ -2,7 +2,8 @@ import { validateCronExpression } from 'cron';
 import { z } from 'zod';
 import { checkKafkaSecurity, kafkaEnv } from '@keyward/kafka';
 import { mongoEnv } from '@keyward/mongo';
-import { httpEnv, platformEnv, runtimeEnv, settingsOf } from '@keyward/platform';
+import { httpEnv, platformEnv, runtimeEnv } from '@keyward/platform';
+import { settingsOf } from '@keyward/settings';
 
 export const schedulerServiceEnv = z
   .object({

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { parseSigningKey } from '@keyward/contracts';
 import { DeadLetter, DeadLetters } from './dead-letters';
-import { DeadLettersModule } from './dead-letters.module';
+import { DeadLettersModule, ReplaySettings } from './dead-letters.module';
 
 const USAGE = `usage: npm run dlq:replay -- list
        npm run dlq:replay -- inspect <offset> [--partition <n>]
@@ -35,7 +34,7 @@ async function main(): Promise<void> {
   if (!['list', 'inspect', 'replay'].includes(command)) throw new UsageError(USAGE);
   const app = await NestFactory.createApplicationContext(DeadLettersModule, { logger: ['error', 'warn'] });
   try {
-    await run(app.get(DeadLetters), command, offsetArg, values, app.get(ConfigService).get('KEY_EVENTS_SIGNING_KEY'));
+    await run(app.get(DeadLetters), command, offsetArg, values, app.get(ReplaySettings).KEY_EVENTS_SIGNING_KEY);
   } finally {
     await app.close();
   }

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { MongooseModule } from '@nestjs/mongoose';
 import { MongoModule } from '@keyward/mongo';
-import { validateEnv } from '@keyward/platform';
+import { validateEnv } from '@keyward/settings';
 import { notificationServiceEnv } from '../../config/notification-service.env';
 import { DeliveriesRepository } from '../deliveries.repository';
 import { DeliveryAttempt, DeliveryAttemptSchema } from '../delivery-attempt.schema';

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigService } from '@nestjs/config';
 import { z } from 'zod';
-import { validateEnv } from './config';
-import { settingsOf } from './settings';
+import { settingsOf, validateEnv } from './settings';
 
 const schema = z
   .object({

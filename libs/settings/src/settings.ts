@@ -2,6 +2,21 @@ import { DynamicModule, Injectable, Module, Type } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { z } from 'zod';
 
+/**
+ * Builds the `validate` function for ConfigModule: parses the environment once at start-up and
+ * stops the process with a message naming every missing or malformed setting.
+ */
+export function validateEnv<S extends z.ZodTypeAny>(schema: S) {
+  return (env: Record<string, unknown>): z.infer<S> => {
+    const result = schema.safeParse(env);
+    if (!result.success) {
+      const problems = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+      throw new Error(`Invalid configuration:\n${problems}`);
+    }
+    return result.data;
+  };
+}
+
 /** The object schema under a service's refinements (`z.object(...).refine(...)`). */
 function objectShape(schema: z.ZodTypeAny): z.ZodRawShape {
   if (schema instanceof z.ZodObject) return schema.shape as z.ZodRawShape;
@@ -12,7 +27,8 @@ function objectShape(schema: z.ZodTypeAny): z.ZodRawShape {
 /**
  * The base class of a service's settings: one typed, read-only object holding what its schema
  * validated at start-up (ConfigModule's validate), so code reads `settings.REMINDER_SCAN_CRON`
- * instead of looking a string up.
+ * instead of looking a string up. A library declares the part it reads the same way (its schema
+ * fragment, which every service's schema includes): `KafkaSettings`, `MongoSettings`, ….
  *
  *   export class SchedulerSettings extends settingsOf(schedulerServiceEnv) {}
  *   imports: [SettingsModule.register(SchedulerSettings)]
@@ -28,10 +44,17 @@ export function settingsOf<S extends z.ZodTypeAny>(schema: S): Type<Readonly<z.i
   return Settings as Type<Readonly<z.infer<S>>>;
 }
 
-/** Makes a service's settings class injectable everywhere in it. */
+/**
+ * Makes settings classes injectable: a service's own everywhere in it (`register`), a library's
+ * (a settingsOf of the part of the environment it reads) where the library imports it (`forFeature`).
+ */
 @Module({})
 export class SettingsModule {
   static register(settings: Type): DynamicModule {
     return { module: SettingsModule, global: true, providers: [settings], exports: [settings] };
+  }
+
+  static forFeature(...settings: Type[]): DynamicModule {
+    return { module: SettingsModule, providers: settings, exports: settings };
   }
 }
