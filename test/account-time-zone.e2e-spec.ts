@@ -118,6 +118,16 @@ describe('account time zone', () => {
     const session = await api<{ user: { timeZone: string } }>(alice, 'GET', '/v1/auth/session');
     assert.equal(session.body.user.timeZone, 'Asia/Kolkata', 'the web app reads the zone from the session too');
 
+    // Every event of a key carries the zone (reminders and expiry too): the account's keys hold the new one.
+    const keys = await keysDb
+      .collection('keys')
+      .find({ 'owner.email': mail('alice') })
+      .toArray();
+    assert.deepEqual(
+      keys.map((k) => (k.owner as { timeZone: string }).timeZone),
+      ['Asia/Kolkata'],
+    );
+
     // A key made before the choice: its revocation email is written in the new zone.
     assert.equal((await api(alice, 'DELETE', `/v1/keys/${before}`)).status, 204);
     await create('after', mail('ops-after'));

@@ -4,6 +4,7 @@ import {
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiParam,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -44,6 +45,7 @@ export class AccountSessionsController {
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiParam({ name: 'id', description: 'A session’s `id` from GET /v1/account/sessions' })
   @ApiNoContentResponse({ description: 'Ended: its token no longer works (ending the caller’s own is logging out)' })
   @ApiNotFoundResponse({ description: 'No live session with that id on this account' })
   @AccountChange()

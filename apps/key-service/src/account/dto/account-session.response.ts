@@ -8,11 +8,13 @@ export class AccountSessionResponse {
     example: 'q3J0sWm4c1Zb9xYtKp2LhA',
   })
   id: string;
-  @ApiProperty({ description: 'When it was signed in' }) createdAt: string;
-  @ApiProperty({ description: 'When it ends by itself (12 hours after sign-in)' }) expiresAt: string;
+  @ApiProperty({ format: 'date-time', description: 'When it was signed in' }) createdAt: string;
+  @ApiProperty({ format: 'date-time', description: 'When it ends by itself (12 hours after sign-in)' })
+  expiresAt: string;
   @ApiProperty({
     nullable: true,
     type: String,
+    format: 'date-time',
     description: 'Its last request, to the minute; null for a session not used since before this was recorded',
   })
   lastSeenAt: string | null;

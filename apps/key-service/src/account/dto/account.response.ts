@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { UserDocument } from '../../users/user.schema';
 
 export class AccountResponse {
-  @ApiProperty({ description: 'The login email' }) email: string;
+  @ApiProperty({ format: 'email', description: 'The login email' }) email: string;
   @ApiProperty({ description: 'Prefix of this account’s keys' }) username: string;
   @ApiProperty({
     example: 'Europe/London',
@@ -13,7 +13,7 @@ export class AccountResponse {
     description: 'Whether the owner chose timeZone; false while it is the default every account starts with',
   })
   timeZoneChosen: boolean;
-  @ApiProperty() createdAt: string;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
 
   static from(user: UserDocument): AccountResponse {
     return {
