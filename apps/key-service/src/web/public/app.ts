@@ -130,6 +130,7 @@ async function start(): Promise<void> {
 
 function showLogin(notice = ''): void {
   user = null;
+  account.hide();
   history.replaceState(null, '', '/');
   byId('account').hidden = true;
   byId('settings-view').hidden = true;
@@ -154,7 +155,6 @@ async function showSettings(): Promise<void> {
 /** A 401 while logged in: the session ended (expired, or logged out elsewhere). */
 function sessionEnded(): void {
   for (const dialog of Object.values(dialogs)) dialog.close();
-  account.hide();
   showLogin('Your session has ended. Log in again to continue.');
 }
 
