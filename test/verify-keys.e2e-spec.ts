@@ -131,6 +131,26 @@ describe('key verification for internal services', () => {
       assert.deepEqual(await verify(first, created.key), validAnswer(created), 'the same from the cache');
     });
 
+    it('answers a key stored by a version before ids were derived from keys (a random id)', async () => {
+      const created = await createKey('http random id');
+      const db = await mongoose.createConnection(mongoUri('keys')).asPromise();
+      const movedId = new mongoose.Types.ObjectId();
+      try {
+        const keys = db.collection('keys');
+        const doc = await keys.findOne({ _id: new mongoose.Types.ObjectId(created.id) });
+        assert.ok(doc, 'a new key is stored under the id the API gave');
+        // Deleted first: the copy has the same hash, which is unique.
+        await keys.deleteOne({ _id: doc._id });
+        await keys.insertOne({ ...doc, _id: movedId });
+      } finally {
+        await db.close();
+      }
+      // Never verified before, so no cache holds it: each instance looks it up by hash.
+      const moved = { ...validAnswer(created), keyId: movedId.toHexString() };
+      assert.deepEqual(await verify(first, created.key), moved);
+      assert.deepEqual(await verify(second, created.key), moved);
+    });
+
     it('answers unknown for a well-formed key that does not exist', async () => {
       assert.deepEqual(await verify(first, generateKey('alicetan')), { valid: false, reason: 'unknown' });
       assert.deepEqual(await verify(internalUrl, generateKey('alicetan')), { valid: false, reason: 'unknown' });

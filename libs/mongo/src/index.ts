@@ -1,2 +1,3 @@
 export * from './mongo.config';
 export * from './mongo.module';
+export * from './write-batches';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
+import { writeInBatches } from '@keyward/mongo';
 import { FilterQuery, Model } from 'mongoose';
 import { isDuplicateKeyError } from '../keys/keys.repository';
 import { ActivityEntry } from './activity-entry.schema';
@@ -38,31 +39,32 @@ export class ActivityRepository {
 
   /**
    * Adds refused verifications to each key's entry of that hour (one per key and hour, counted up
-   * by every instance), dated by the latest refusal.
+   * by every instance), dated by the latest refusal; MAX_UPDATES_PER_COMMAND keys a round trip.
    */
   async addVerificationFailures(failures: VerificationFailures[]): Promise<void> {
-    if (failures.length === 0) return;
-    await this.entries.bulkWrite(
-      failures.map((f) => ({
-        updateOne: {
-          filter: { _id: `failures:${f.keyId}:${f.hour.toISOString()}` },
-          update: {
-            $setOnInsert: {
-              ownerId: f.ownerId,
-              keyId: f.keyId,
-              label: f.label,
-              lastFive: f.lastFive,
-              action: 'verification_failed',
-              actor: 'service',
-              actorName: 'internal services',
+    await writeInBatches(failures, (batch) =>
+      this.entries.bulkWrite(
+        batch.map((f) => ({
+          updateOne: {
+            filter: { _id: `failures:${f.keyId}:${f.hour.toISOString()}` },
+            update: {
+              $setOnInsert: {
+                ownerId: f.ownerId,
+                keyId: f.keyId,
+                label: f.label,
+                lastFive: f.lastFive,
+                action: 'verification_failed',
+                actor: 'service',
+                actorName: 'internal services',
+              },
+              $inc: { 'details.revoked': f.revoked, 'details.expired': f.expired },
+              $max: { at: f.last },
             },
-            $inc: { 'details.revoked': f.revoked, 'details.expired': f.expired },
-            $max: { at: f.last },
+            upsert: true,
           },
-          upsert: true,
-        },
-      })),
-      { ordered: false },
+        })),
+        { ordered: false },
+      ),
     );
   }
 

@@ -22,10 +22,6 @@ export class KeysRepository {
     await this.keys.init();
   }
 
-  newId(): string {
-    return new Types.ObjectId().toHexString();
-  }
-
   /** Inserts a key together with its first events (one atomic document write). */
   async insert(
     id: string,

@@ -385,7 +385,7 @@ export class KeysService {
   /**
    * Generates a key and inserts it (one write): a new key active with its KeyCreated event, a
    * rotation's replacement pending with none (its rotation's KeyRotated announces it). The text
-   * leaves only in the response.
+   * leaves only in the response; the id is derived from it (KeyHasher.idOf), for verification.
    */
   private async issue(
     user: UserDocument,
@@ -394,8 +394,8 @@ export class KeysService {
     rotation: { replaces: string } | null,
     now: Date,
   ): Promise<Issued> {
-    const id = this.keys.newId();
     const key = generateKey(user.username);
+    const id = this.hasher.idOf(key);
     const owner: Owner = { userId: user.id as string, email: user.email, timeZone: user.timeZone };
     const expiresAt = addMonths(now, this.validityMonths);
     const lastFive = lastFiveOf(key);

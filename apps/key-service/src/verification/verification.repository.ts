@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
+import { writeInBatches } from '@keyward/mongo';
 import { Model, Types } from 'mongoose';
 import { Key, KeyStatus } from '../keys/key.schema';
 
@@ -16,11 +17,16 @@ export interface KeyForVerification {
 export class VerificationRepository {
   constructor(@InjectModel(Key.name) private readonly keys: Model<Key>) {}
 
-  async findByHash(hash: string): Promise<KeyForVerification | null> {
-    const doc = await this.keys
-      .findOne({ hash }, { 'owner.userId': 1, label: 1, status: 1, expiresAt: 1 })
-      .lean<{ _id: Types.ObjectId; owner: { userId: string }; label: string; status: KeyStatus; expiresAt: Date }>()
-      .exec();
+  /**
+   * The key with this hash: by its derived id first (KeyHasher.idOf: keys issued by key-service),
+   * then by hash alone (imported legacy keys and keys issued before ids were derived, whose ids are
+   * random). The first lookup filters on `_id` alone and compares the hash here: `_id` equality is
+   * the one filter every store answers from its primary index (FerretDB on SQLite scans the
+   * collection for any other, `{_id, hash}` included; docs/stack.md).
+   */
+  async findForVerification(id: string, hash: string): Promise<KeyForVerification | null> {
+    const byId = await this.findOne({ _id: new Types.ObjectId(id) });
+    const doc = byId?.hash === hash ? byId : await this.findOne({ hash });
     if (!doc) return null;
     return {
       id: doc._id.toHexString(),
@@ -31,14 +37,32 @@ export class VerificationRepository {
     };
   }
 
-  /** One round trip for a batch; `$max` so a late or repeated flush never moves a time backwards. */
+  private findOne(filter: { _id: Types.ObjectId } | { hash: string }) {
+    return this.keys
+      .findOne(filter, { hash: 1, 'owner.userId': 1, label: 1, status: 1, expiresAt: 1 })
+      .lean<{
+        _id: Types.ObjectId;
+        hash: string;
+        owner: { userId: string };
+        label: string;
+        status: KeyStatus;
+        expiresAt: Date;
+      }>()
+      .exec();
+  }
+
+  /**
+   * A round trip per MAX_UPDATES_PER_COMMAND keys (one for most flushes); `$max` so a late or
+   * repeated flush never moves a time backwards.
+   */
   async recordLastUsed(times: Map<string, Date>): Promise<void> {
-    if (times.size === 0) return;
-    await this.keys.bulkWrite(
-      [...times].map(([id, at]) => ({
-        updateOne: { filter: { _id: new Types.ObjectId(id) }, update: { $max: { lastUsedAt: at } } },
-      })),
-      { ordered: false },
+    await writeInBatches([...times], (batch) =>
+      this.keys.bulkWrite(
+        batch.map(([id, at]) => ({
+          updateOne: { filter: { _id: new Types.ObjectId(id) }, update: { $max: { lastUsedAt: at } } },
+        })),
+        { ordered: false },
+      ),
     );
   }
 }

@@ -28,9 +28,12 @@ const DAY = 24 * 60 * 60 * 1000;
 class FakeKeys {
   readonly byHash = new Map<string, KeyForVerification>();
   lookups = 0;
+  /** The ids lookups were asked for, beside the hash. */
+  readonly ids: string[] = [];
   lastUsed = new Map<string, Date>();
-  async findByHash(hash: string) {
+  async findForVerification(id: string, hash: string) {
     this.lookups++;
+    this.ids.push(id);
     return this.byHash.get(hash) ?? null;
   }
   async recordLastUsed(times: Map<string, Date>) {
@@ -106,6 +109,7 @@ describe('verification service', () => {
     assert.deepEqual(await service.verify(key), expected);
     assert.deepEqual(await service.verify(key), expected);
     assert.equal(keys.lookups, 1, 'the second verification came from the cache');
+    assert.deepEqual(keys.ids, [hasher.idOf(key)], 'looked up by the id derived from the key');
     assert.deepEqual(await counted(), { 'valid/miss': 1, 'valid/hit': 1 });
   });
 

@@ -86,7 +86,7 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
     const hash = this.hasher.hash(key);
     const result = await this.cache.resolve(hash, async (h) => {
       source = 'miss';
-      return (loaded = await this.lookup(h));
+      return (loaded = await this.lookup(this.hasher.idOf(key), h));
     });
     if (result.valid) this.lastUsed.record(result.keyId, this.clock.now());
     else if (result.reason !== 'unknown') {
@@ -107,8 +107,8 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
     if (this.cache.dropKey(keyId)) this.logger.debug({ keyId }, 'dropped cached verification');
   }
 
-  private async lookup(hash: string): Promise<Cacheable<KeyVerification>> {
-    const key = await this.keys.findByHash(hash);
+  private async lookup(id: string, hash: string): Promise<Cacheable<KeyVerification>> {
+    const key = await this.keys.findForVerification(id, hash);
     const now = this.clock.now().getTime();
     const negative = (value: KeyVerification, keyId?: string) => ({
       value,
