@@ -19,6 +19,15 @@ interface CapLease {
   until: Date;
 }
 
+/** This instance's hold on an account's lease, kept while more of the account's requests wait in line. */
+interface Held {
+  holder: string;
+  /** When the lease lapses (ms since the epoch). */
+  until: number;
+  /** The account's working keys, counted under this lease and kept since; unknown after a failure. */
+  active?: number;
+}
+
 /**
  * The active-key limit (KEY_MAX_ACTIVE_PER_OWNER), held under concurrent requests on any number of
  * instances. Count-then-insert alone lets concurrent creates all see room; so a change that adds a
@@ -26,7 +35,10 @@ interface CapLease {
  * `key_cap_leases`, taken by a conditional upsert on `_id` — then counts and writes, then releases.
  * The count is always taken from the keys themselves, so keys written before this lease existed,
  * revocations and expiries need no bookkeeping. A holder that dies leaves a lease that runs out.
- * Requests of one account on this instance queue in memory first, so only instances poll the lease.
+ * Requests of one account on this instance queue in memory first, so only instances poll the lease;
+ * requests already in line when one finishes keep its lease and its count (plus the key it created),
+ * so a burst of creates costs one lease and one count, not one each. Revocations and expiries meanwhile
+ * only lower the real count, so the kept one never lets a key past the limit.
  */
 @Injectable()
 export class KeyCap {
@@ -34,6 +46,8 @@ export class KeyCap {
   private readonly maxActive: number;
   /** The last request in line per account on this instance. */
   private readonly queues = new Map<string, Promise<void>>();
+  /** Leases this instance holds for the requests in line. */
+  private readonly held = new Map<string, Held>();
 
   constructor(
     @InjectConnection() private readonly connection: Connection,
@@ -60,7 +74,7 @@ export class KeyCap {
     this.queues.set(ownerId, mine);
     try {
       await ahead;
-      return await this.whileLeased(ownerId, replacing, now, addKey);
+      return await this.whileLeased(ownerId, replacing, now, addKey, () => this.queues.get(ownerId) !== mine);
     } finally {
       done();
       if (this.queues.get(ownerId) === mine) this.queues.delete(ownerId);
@@ -72,16 +86,27 @@ export class KeyCap {
     replacing: 0 | 1,
     now: Date,
     addKey: (assertHeld: () => void) => Promise<T>,
+    othersInLine: () => boolean,
   ): Promise<T> {
-    const holder = randomUUID();
-    const heldUntil = await this.acquire(ownerId, holder);
+    let lease = this.held.get(ownerId);
+    if (lease && Date.now() > lease.until - LEASE_MARGIN_MS) {
+      await this.release(ownerId, lease);
+      lease = undefined;
+    }
+    if (!lease) {
+      const holder = randomUUID();
+      lease = { holder, until: await this.acquire(ownerId, holder) };
+      this.held.set(ownerId, lease);
+    }
+    const heldUntil = lease.until;
     try {
-      if ((await this.keys.countActive(ownerId, now)) - replacing >= this.maxActive) {
+      lease.active ??= await this.keys.countActive(ownerId, now);
+      if (lease.active - replacing >= this.maxActive) {
         throw new ConflictException(
           `You already have ${this.maxActive} active keys; revoke one (or wait for a rotated key's grace period to end) first`,
         );
       }
-      return await addKey(() => {
+      const added = await addKey(() => {
         if (Date.now() > heldUntil - LEASE_MARGIN_MS) {
           this.logger.warn({ ownerId }, 'key change too slow to commit within its cap lease');
           throw new ServiceUnavailableException({
@@ -90,11 +115,23 @@ export class KeyCap {
           });
         }
       });
+      // A create adds one working key; a rotation may also have ended its old key: count again.
+      lease.active = replacing === 0 ? lease.active + 1 : undefined;
+      return added;
+    } catch (error) {
+      // Whether it wrote a key before failing is not known here.
+      lease.active = undefined;
+      throw error;
     } finally {
-      await this.leases()
-        .deleteOne({ _id: ownerId, holder })
-        .catch((error: unknown) => this.logger.warn({ ownerId, err: error }, 'cap lease not released; it runs out'));
+      if (!othersInLine()) await this.release(ownerId, lease);
     }
+  }
+
+  private async release(ownerId: string, lease: Held): Promise<void> {
+    this.held.delete(ownerId);
+    await this.leases()
+      .deleteOne({ _id: ownerId, holder: lease.holder })
+      .catch((error: unknown) => this.logger.warn({ ownerId, err: error }, 'cap lease not released; it runs out'));
   }
 
   /** Waits (polling with jitter) until this request holds the account's lease; when it lapses. */
