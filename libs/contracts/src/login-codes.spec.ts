@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildLoginCodeRequested, InvalidMessageError, openLoginCode, parseLoginCodeRequested } from './index';
+import {
+  buildAccountClosureCodeRequested,
+  buildLoginCodeRequested,
+  InvalidMessageError,
+  openLoginCode,
+  parseLoginCodeRequested,
+  parseOneTimeCodeRequested,
+} from './index';
 
 const secret = 'a-sealing-key-of-at-least-thirty-two-chars';
 const build = (code = '042917', email = 'a@example.com') =>
@@ -56,5 +63,18 @@ describe('login code contract', () => {
       () => parseLoginCodeRequested(JSON.stringify({ ...build(), version: 1 })),
       /version: only version 2 \(the code bound to its recipient\) is accepted/,
     );
+  });
+
+  it('tells a closure code from a login code, and neither opens as the other', () => {
+    const fields = { email: 'a@example.com', timeZone: 'UTC', expiresAt: new Date('2026-11-27T10:00:00Z'), secret };
+    const closure = buildAccountClosureCodeRequested({ ...fields, code: '654321' });
+    const parsed = parseOneTimeCodeRequested(JSON.stringify(closure));
+    assert.equal(parsed.type, 'AccountClosureCodeRequested');
+    assert.equal(openLoginCode(parsed, secret), '654321');
+    assert.equal(parseOneTimeCodeRequested(JSON.stringify(build())).type, 'LoginCodeRequested');
+    // The same sealed code relabelled as the other type does not open.
+    const asLogin = { ...closure, type: 'LoginCodeRequested' as const, version: 2 as const };
+    assert.throws(() => openLoginCode(asLogin, secret), /sealed for another message/);
+    assert.throws(() => parseLoginCodeRequested(JSON.stringify(closure)), InvalidMessageError);
   });
 });

@@ -39,17 +39,38 @@ export const loginCodeRequestedSchema = z
 
 export type LoginCodeRequested = z.infer<typeof loginCodeRequestedSchema>;
 
+/**
+ * key-service → notification-service, on the login-codes topic: email this one-time code that
+ * confirms closing the account of `email`. Sealed like a login code, and bound to its own type, so
+ * neither message can be turned into the other: a closure code never signs anyone in, and a login
+ * code never closes an account.
+ */
+export const ACCOUNT_CLOSURE_CODE_REQUESTED = 'AccountClosureCodeRequested';
+export const ACCOUNT_CLOSURE_CODE_VERSION = 1;
+
+export const accountClosureCodeRequestedSchema = loginCodeRequestedSchema.extend({
+  type: z.literal(ACCOUNT_CLOSURE_CODE_REQUESTED),
+  version: z.literal(ACCOUNT_CLOSURE_CODE_VERSION),
+});
+
+export type AccountClosureCodeRequested = z.infer<typeof accountClosureCodeRequestedSchema>;
+
+/** Either message of the login-codes topic: a code emailed to the address it is for. */
+export type OneTimeCodeRequested = LoginCodeRequested | AccountClosureCodeRequested;
+
+const oneTimeCodeSchema = z.discriminatedUnion('type', [loginCodeRequestedSchema, accountClosureCodeRequestedSchema]);
+
 /** What the sealed code is bound to: opening it in any other message fails. */
-const boundTo = (message: Pick<LoginCodeRequested, 'eventId' | 'email' | 'expiresAt'>) => [
-  LOGIN_CODE_REQUESTED,
-  String(LOGIN_CODE_VERSION),
+const boundTo = (message: Pick<OneTimeCodeRequested, 'type' | 'version' | 'eventId' | 'email' | 'expiresAt'>) => [
+  message.type,
+  String(message.version),
   message.eventId,
   message.email,
   message.expiresAt,
 ];
 
 /** Opens a message's code; throws InvalidMessageError when it was sealed under another key, altered or re-addressed. */
-export function openLoginCode(message: LoginCodeRequested, secret: string): string {
+export function openLoginCode(message: OneTimeCodeRequested, secret: string): string {
   return unseal(message.sealedCode, [sealingKeyFromSecret(secret)], boundTo(message), 'sealedCode');
 }
 
@@ -69,11 +90,37 @@ export function buildLoginCodeRequested(fields: {
     email: fields.email,
     timeZone: fields.timeZone,
     expiresAt: fields.expiresAt.toISOString(),
-  };
+  } as const;
   const sealedCode = seal(fields.code, sealingKeyFromSecret(fields.secret), boundTo(message));
   return loginCodeRequestedSchema.parse({ ...message, sealedCode });
 }
 
+export function buildAccountClosureCodeRequested(fields: {
+  email: string;
+  timeZone: string;
+  expiresAt: Date;
+  code: string;
+  secret: string;
+  occurredAt?: Date;
+}): AccountClosureCodeRequested {
+  const message = {
+    eventId: randomUUID(),
+    type: ACCOUNT_CLOSURE_CODE_REQUESTED,
+    version: ACCOUNT_CLOSURE_CODE_VERSION,
+    occurredAt: (fields.occurredAt ?? new Date()).toISOString(),
+    email: fields.email,
+    timeZone: fields.timeZone,
+    expiresAt: fields.expiresAt.toISOString(),
+  } as const;
+  const sealedCode = seal(fields.code, sealingKeyFromSecret(fields.secret), boundTo(message));
+  return accountClosureCodeRequestedSchema.parse({ ...message, sealedCode });
+}
+
 export function parseLoginCodeRequested(raw: Buffer | string | null): LoginCodeRequested {
   return parseMessage(loginCodeRequestedSchema, raw);
+}
+
+/** Parses either message of the login-codes topic; throws InvalidMessageError with a readable reason. */
+export function parseOneTimeCodeRequested(raw: Buffer | string | null): OneTimeCodeRequested {
+  return parseMessage(oneTimeCodeSchema, raw);
 }

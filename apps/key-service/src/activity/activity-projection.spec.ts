@@ -118,4 +118,10 @@ describe('activity projection', () => {
       details: { contacts: ['ops@example.com'], replaces: 'k-1' },
     });
   });
+
+  it('records nothing for a revocation by closing the account (its activity goes with it)', () => {
+    const revokedAt = at.toISOString();
+    assert.deepEqual(activitiesOf(event(KEY_REVOKED, { ...key, revokedAt, cause: 'owner', accountClosed: true })), []);
+    assert.equal(activitiesOf(event(KEY_REVOKED, { ...key, revokedAt, cause: 'owner' })).length, 1);
+  });
 });

@@ -3,10 +3,12 @@ import { ActivityEntry } from './activity-entry.schema';
 
 /**
  * The activity entries a key event stands for: one, except a rotation, which is also the only
- * event about its replacement (so the new key's timeline starts with it). Ids derive from the
- * event's, so a redelivery records nothing new.
+ * event about its replacement (so the new key's timeline starts with it), and a revocation by
+ * closing the account, which stands for none (the account's activity goes with it). Ids derive
+ * from the event's, so a redelivery records nothing new.
  */
 export function activitiesOf(event: AnyKeyEvent): ActivityEntry[] {
+  if (event.type === 'KeyRevoked' && event.payload.accountClosed) return [];
   const entry = activityOf(event);
   if (event.type !== 'KeyRotated') return [entry];
   const p = event.payload;

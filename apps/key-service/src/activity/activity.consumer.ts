@@ -2,6 +2,7 @@ import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nest
 import { parseSignedKeyEvent, Topic } from '@keyward/contracts';
 import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { KeyEventSigning } from '../outbox/key-event-signing';
+import { UsersRepository } from '../users/users.repository';
 import { activitiesOf } from './activity-projection';
 import { ActivityRepository } from './activity.repository';
 
@@ -17,6 +18,7 @@ export class ActivityConsumer implements OnApplicationBootstrap, OnApplicationSh
     factory: KafkaConsumerFactory,
     private readonly activity: ActivityRepository,
     private readonly signing: KeyEventSigning,
+    private readonly users: UsersRepository,
   ) {
     this.consumer = factory.create({
       groupId: 'key-service-activity',
@@ -35,7 +37,11 @@ export class ActivityConsumer implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async onKeyEvent({ message }: IncomingMessage): Promise<void> {
-    for (const entry of activitiesOf(parseSignedKeyEvent(message, this.signing.verifyKeys)))
-      await this.activity.record(entry);
+    const entries = activitiesOf(parseSignedKeyEvent(message, this.signing.verifyKeys));
+    if (entries.length === 0) return;
+    // A closed account keeps no activity: an event projected late (or replayed) is not recorded.
+    const owner = await this.users.findById(entries[0].ownerId);
+    if (!owner || owner.closingAt) return;
+    for (const entry of entries) await this.activity.record(entry);
   }
 }

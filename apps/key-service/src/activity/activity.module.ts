@@ -18,6 +18,6 @@ import { VerificationFailuresRecorder } from './verification-failures.recorder';
   ],
   controllers: [ActivityController],
   providers: [ActivityRepository, ActivityConsumer, ActivityRetentionSweeper, VerificationFailuresRecorder],
-  exports: [VerificationFailuresRecorder],
+  exports: [VerificationFailuresRecorder, ActivityRepository],
 })
 export class ActivityModule {}

@@ -75,6 +75,16 @@ export class ActivityRepository {
     return this.entries.find(filter).sort({ at: -1, _id: -1 }).limit(limit).lean<ActivityEntry[]>().exec();
   }
 
+  /** Every entry of an account, newest first (its data export). */
+  allOf(ownerId: string): Promise<ActivityEntry[]> {
+    return this.entries.find({ ownerId }).sort({ at: -1, _id: -1 }).lean<ActivityEntry[]>().exec();
+  }
+
+  /** Deletes an account's whole activity (it was closed). */
+  async deleteOwner(ownerId: string): Promise<void> {
+    await this.entries.deleteMany({ ownerId }).exec();
+  }
+
   /** Deletes entries older than `before`; how many. */
   async deleteBefore(before: Date): Promise<number> {
     return (await this.entries.deleteMany({ at: { $lt: before } }).exec()).deletedCount;

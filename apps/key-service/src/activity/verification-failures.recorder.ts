@@ -16,7 +16,8 @@ interface Counts {
  * Counts refused verifications of revoked and expired keys (a key being used after it stopped
  * working) in memory, and adds them to the key's activity entry of that hour every
  * ACTIVITY_FAILURES_FLUSH_MS: counts, never the key. Not from events: one event per refusal
- * would let any caller flood the key-events topic. Unknown keys belong to no account.
+ * would let any caller flood the key-events topic. Unknown keys belong to no account, and a closed
+ * account's keys to an account that keeps no activity.
  */
 @Injectable()
 export class VerificationFailuresRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -81,7 +82,7 @@ export class VerificationFailuresRecorder implements OnApplicationBootstrap, OnA
         [...batch].flatMap(([hour, counts]) =>
           [...counts].flatMap(([keyId, c]) => {
             const key = keys.get(keyId);
-            return key
+            return key && !key.retainedUntil
               ? [
                   {
                     keyId,

@@ -27,6 +27,6 @@ import { SessionsRepository } from './sessions.repository';
   ],
   controllers: [AuthController],
   providers: [AuthService, ExpiredRecordsSweeper, LoginCodesRepository, CsrfTokens, SessionsRepository, SessionGuard],
-  exports: [SessionsRepository, SessionGuard, CsrfTokens, RateLimitsModule, UsersModule],
+  exports: [SessionsRepository, LoginCodesRepository, SessionGuard, CsrfTokens, RateLimitsModule, UsersModule],
 })
 export class AuthModule {}

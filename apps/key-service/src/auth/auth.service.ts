@@ -1,4 +1,4 @@
-import { Injectable, Logger, UnauthorizedException } from '@nestjs/common';
+import { ConflictException, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { buildLoginCodeRequested, Topic } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { randomInt, timingSafeEqual } from 'node:crypto';
@@ -72,6 +72,10 @@ export class AuthService {
       throw new UnauthorizedException('That code is wrong or has expired; request a new one');
     }
     const user = await this.users.findOrCreate(email, this.clock.now());
+    if (user.closingAt) {
+      // Its closure is being finished (seconds, or minutes after a crash); then the address starts afresh.
+      throw new ConflictException('This account is being closed; sign in again in a few minutes to start a new one');
+    }
     const session = await this.sessions.create(user.id as string, device);
     this.logger.log({ userId: user.id }, 'logged in');
     return { user, ...session, csrfToken: this.csrfTokens.of(session.token) };

@@ -9,7 +9,7 @@ import { OutboxEntry, OutboxEntrySchema, OutboxFields } from '../outbox/outbox-e
  */
 @Schema({ collection: 'login_codes', versionKey: false })
 export class LoginCode implements OutboxFields {
-  /** The email address. */
+  /** The email address (a login code), or `account-closure:<user id>` (the code confirming a closure). */
   @Prop({ required: true }) _id: string;
   @Prop({ type: String, default: null }) codeHash: string | null;
   @Prop({ required: true }) expiresAt: Date;

@@ -28,6 +28,11 @@ export class LoginCodesRepository {
     return code?.codeHash ?? null;
   }
 
+  /** Deletes these codes (by address or id) and any email of them not sent yet. */
+  async delete(ids: string[]): Promise<void> {
+    await this.codes.deleteMany({ _id: { $in: ids } });
+  }
+
   /** A code works once. */
   async consume(email: string, codeHash: string): Promise<boolean> {
     const result = await this.codes.updateOne({ _id: email, codeHash }, { $set: { codeHash: null } });

@@ -5,6 +5,7 @@ import {
   ForbiddenException,
   Injectable,
   Logger,
+  NotFoundException,
   UnauthorizedException,
 } from '@nestjs/common';
 import { DocumentedRoute, Refusals } from '@keyward/platform';
@@ -25,7 +26,8 @@ type AuthedRequest = FastifyRequest & {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Session from `Authorization: Bearer <token>` or the session cookie; 401 otherwise. A change
+ * Session from `Authorization: Bearer <token>` or the session cookie; 401 otherwise (404 when its
+ * account was closed). A change
  * authenticated by cookie must also send the session's own CSRF token (the CSRF cookie's value,
  * which a cross-site page cannot read) in the `x-csrf-token` header, else 403. Bearer requests
  * are not CSRF-prone. Each session's last request is recorded, to the minute.
@@ -55,8 +57,11 @@ export class SessionGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
     const { token, fromCookie } = sessionToken(request);
     const session = token ? await this.sessions.findSession(token) : null;
+    // A session of a closed (or closing) account: the account is what is gone, so 404, not "log in".
+    if (session?.accountClosed) throw accountClosed();
     const user = session ? await this.users.findById(session.userId) : null;
     if (!token || !session || !user) throw new UnauthorizedException('Log in first: no valid session');
+    if (user.closingAt) throw accountClosed();
     if (
       fromCookie &&
       !SAFE_METHODS.has(request.method) &&
@@ -73,6 +78,8 @@ export class SessionGuard implements CanActivate {
     return true;
   }
 }
+
+const accountClosed = () => new NotFoundException('This account was closed');
 
 export function sessionToken(request: AuthedRequest): { token?: string; fromCookie: boolean } {
   const header = request.headers.authorization;

@@ -8,7 +8,14 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 @Schema({ collection: 'sessions', versionKey: false })
 export class Session {
   @Prop({ required: true }) _id: string;
+  /** Absent on the ended sessions of a closed account. */
   @Prop({ required: true }) userId: string;
+  /**
+   * The session's account was closed: all that is left is the token's hash and expiry (nothing
+   * about the person), so that using the session answers 404 "account closed" rather than 401
+   * until it would have expired and the sweep deletes it.
+   */
+  @Prop({ type: Boolean }) accountClosed?: boolean;
   @Prop({ required: true }) createdAt: Date;
   @Prop({ required: true }) expiresAt: Date;
   /** The last request on it, to the minute (see SessionsRepository.seen). */

@@ -19,7 +19,7 @@ export interface SessionDevice {
 }
 
 /** A live session as its owner sees it: `id` names it without being its token or the token's hash. */
-export interface SessionView extends Required<Omit<Session, '_id' | 'userId'>> {
+export interface SessionView extends Required<Omit<Session, '_id' | 'userId' | 'accountClosed'>> {
   id: string;
   /** The stored key (hash of the token), for telling the caller's own session apart; never shown. */
   key: string;
@@ -64,6 +64,17 @@ export class SessionsRepository {
     if (last && now.getTime() - last.getTime() < LAST_SEEN_PRECISION_MS) return;
     // Null also matches sessions stored before the field existed.
     await this.sessions.updateOne({ _id: session._id, lastSeenAt: last }, { $set: { lastSeenAt: now, clientAddress } });
+  }
+
+  /**
+   * Ends every session of a closed account: each keeps only its token's hash and expiry (see
+   * Session.accountClosed), so it no longer names the account.
+   */
+  async endForClosedAccount(userId: string): Promise<void> {
+    await this.sessions.updateMany(
+      { userId },
+      { $set: { accountClosed: true }, $unset: { userId: 1, lastSeenAt: 1, clientAddress: 1, userAgent: 1 } },
+    );
   }
 
   async delete(token: string): Promise<void> {

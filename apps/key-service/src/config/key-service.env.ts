@@ -4,6 +4,7 @@ import { mongoEnv } from '@keyward/mongo';
 import {
   developmentDefaultsOnlyInDevelopment,
   envBoolean,
+  envDuration,
   httpEnv,
   isDevelopment,
   platformEnv,
@@ -76,6 +77,13 @@ export const keyServiceEnv = z
     SWAGGER_UI: envBoolean.optional(),
     ...verificationEnv,
     ...leaksEnv,
+    /**
+     * How long a closed account's keys are kept, stripped to their hash and status, so that
+     * verifying one answers `revoked` rather than `unknown` (`90d`, `12h`…); then they are deleted.
+     */
+    CLOSED_ACCOUNT_KEYS_RETENTION: envDuration.default('90d'),
+    /** How often interrupted account closures are finished and closed accounts' keys past retention deleted. */
+    CLOSED_ACCOUNTS_SWEEP_MS: z.coerce.number().int().min(100).max(86_400_000).default(300_000),
     /** How long the activity of keys is kept. */
     ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
     /** How often refused verifications of revoked and expired keys are added to their activity. */

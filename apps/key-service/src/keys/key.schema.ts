@@ -63,6 +63,12 @@ export class Key implements OutboxFields {
   @Prop({ type: String, enum: LeakResponse }) leakResponse?: LeakResponse;
   /** When the key was first reported leaked: a key's leak is handled (and emailed) once. */
   @Prop({ type: Date }) leakReportedAt?: Date | null;
+  /**
+   * Set when the owner closed the account: the key is revoked and stripped to what verification
+   * needs to answer `revoked` (hash, status, owner id, expiry) until then, when the
+   * ClosedAccountsSweeper deletes it. Absent on every other key.
+   */
+  @Prop({ type: Date }) retainedUntil?: Date;
   @Prop({ type: [OutboxEntrySchema], default: [] }) outbox: OutboxEntry[];
   @Prop({ type: Date, default: null }) outboxAt: Date | null;
 }
@@ -76,3 +82,5 @@ KeySchema.index({ outboxAt: 1 });
 /** The reminder scan: active keys by due time, _id breaking ties for keyset paging. */
 KeySchema.index({ status: 1, nextReminderAt: 1, _id: 1 });
 KeySchema.index({ replaces: 1 }, { unique: true, sparse: true });
+/** The sweep of closed accounts' keys (a plain index: FerretDB has no TTL indexes). */
+KeySchema.index({ retainedUntil: 1 });

@@ -143,6 +143,61 @@ export class KeysRepository {
     await this.keys.updateOne({ _id: id }, { $unset: { replaces: 1 } }).exec();
   }
 
+  /** Every key of the owner, pending replacements and closed-account leftovers included. */
+  listAllOf(ownerId: string): Promise<KeyDocument[]> {
+    return this.keys.find({ 'owner.userId': ownerId }, { outbox: 0 }).exec();
+  }
+
+  /**
+   * Reduces a key of a closed account to what verification needs to answer `revoked` (hash,
+   * status, owner id, expiry), kept until `retainedUntil`, and appends `events` (its KeyRevoked,
+   * for a key that still worked) in the same write. With `expected`, only if the key still holds
+   * what the caller read (the event describes it); false when it changed meanwhile.
+   */
+  async closeForAccount(
+    ownerId: string,
+    id: string,
+    expected: Expected | null,
+    events: OutboxEntry[],
+    { revokedAt, retainedUntil }: { revokedAt: Date; retainedUntil: Date },
+    now: Date,
+  ): Promise<boolean> {
+    const filter = expected ? { _id: id, 'owner.userId': ownerId, ...expected } : { _id: id, 'owner.userId': ownerId };
+    const result = await this.keys
+      .updateOne(filter, {
+        $set: {
+          status: KeyStatus.Revoked,
+          revokedAt,
+          contacts: [],
+          // Labels are the owner's words; the unique (owner, labelKey) index still needs a value.
+          labelKey: `closed:${id}`,
+          nextReminderAt: null,
+          remindersSent: [],
+          retainedUntil,
+        },
+        $unset: {
+          label: 1,
+          lastFive: 1,
+          'owner.email': 1,
+          'owner.timeZone': 1,
+          lastUsedAt: 1,
+          leakResponse: 1,
+          leakReportedAt: 1,
+          rotatedTo: 1,
+          replaces: 1,
+        },
+        ...(events.length > 0 ? appendToOutbox(events, now) : {}),
+      })
+      .exec();
+    return result.matchedCount === 1;
+  }
+
+  /** Deletes closed accounts' keys past their retention whose events have left; how many. */
+  async deleteRetainedBefore(now: Date): Promise<number> {
+    const { deletedCount } = await this.keys.deleteMany({ retainedUntil: { $lte: now }, outboxAt: null }).exec();
+    return deletedCount;
+  }
+
   /**
    * Applies `set` and appends `events` in one document write, only if the key still
    * holds what the caller read (`expected`, plus not yet rotated when `notRotated`, not yet

@@ -181,6 +181,41 @@ export class KeysService {
   }
 
   /**
+   * Closes every key of an account that is being closed: a key that still works is revoked with a
+   * KeyRevoked marked `accountClosed` (its contacts hear the account is gone), every key is stripped
+   * to what verification needs to answer `revoked` until `retainedUntil`, and a rotation's pending
+   * replacement (never handed out) goes. Safe to run again: a key already closed is only stripped
+   * again, with no second event. Listed again until nothing is left open, so a key created by a
+   * request that was in flight when the closure began is closed too.
+   */
+  async closeAccountKeys(ownerId: string, retainedUntil: Date, now = new Date()): Promise<number> {
+    let revoked = 0;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const open = (await this.keys.listAllOf(ownerId)).filter((doc) => !doc.retainedUntil);
+      if (open.length === 0) {
+        this.relay.nudge();
+        return revoked;
+      }
+      for (const doc of open) {
+        const id = doc.id as string;
+        if (doc.status === KeyStatus.Pending) {
+          await this.keys.discardPending(id);
+          continue;
+        }
+        const works = doc.status === KeyStatus.Active && doc.expiresAt > now;
+        const events = works ? [outboxEntry(Topic.KeyEvents, this.closureRevocation(doc, now))] : [];
+        const retention = { revokedAt: doc.revokedAt ?? now, retainedUntil };
+        // A key that changed meanwhile (a reminder, a contacts change) is closed on the next pass.
+        if (await this.keys.closeForAccount(ownerId, id, works ? expectedOf(doc) : null, events, retention, now)) {
+          if (works) revoked++;
+          this.keyChanges.changed(id);
+        }
+      }
+    }
+    throw changedMeanwhile();
+  }
+
+  /**
    * Issues a replacement with the same contacts and cuts the old key's validity to the grace period
    * (graceHours 0: the old key is expired at once, status `expired`). Two documents, so two writes:
    * 1. the replacement is inserted `pending` with no event and `replaces: <old id>`; that field is
@@ -343,6 +378,26 @@ export class KeysService {
       );
     }
     return recorded;
+  }
+
+  /** The KeyRevoked of a working key whose account is being closed; its id is the key's one revocation id. */
+  private closureRevocation(doc: KeyDocument, now: Date) {
+    return {
+      ...buildKeyEvent(KEY_REVOKED, {
+        keyId: doc.id as string,
+        owner: ownerOf(doc),
+        occurredAt: now,
+        payload: {
+          label: doc.label,
+          lastFive: doc.lastFive,
+          contacts: [...doc.contacts],
+          revokedAt: now.toISOString(),
+          cause: 'owner',
+          accountClosed: true,
+        },
+      }),
+      eventId: onceEventId(doc.id as string, KEY_REVOKED, doc.expiresAt),
+    };
   }
 
   /** Revokes an active key; `leak` when it is revoked because it leaked (then once per key, with KeyLeaked). */

@@ -47,6 +47,14 @@ export class MongoThrottlerStorage implements ThrottlerStorage, OnApplicationBoo
     return { totalHits, timeToExpire, isBlocked: totalHits > limit, timeToBlockExpire: timeToExpire };
   }
 
+  /** Deletes every window of these counters (`<limit>:<subject key>`): a closed account's. */
+  async forget(counters: string[]): Promise<void> {
+    for (const counter of counters) {
+      // A range on _id, not a regex: the same index-bounded query on MongoDB and FerretDB.
+      await this.windows.deleteMany({ _id: { $gt: `${counter}:`, $lt: `${counter};` } });
+    }
+  }
+
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS).unref();
   }

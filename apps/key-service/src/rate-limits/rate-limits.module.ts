@@ -17,6 +17,7 @@ class RateLimitStorageModule {}
 /** Every limit of key-service: @nestjs/throttler over MongoDB; routes opt in with @RateLimited. */
 @Module({
   imports: [
+    RateLimitStorageModule,
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStorageModule],
       inject: [MongoThrottlerStorage, KeyServiceSettings],
@@ -28,6 +29,6 @@ class RateLimitStorageModule {}
     }),
   ],
   providers: [RateLimitGuard],
-  exports: [RateLimitGuard],
+  exports: [RateLimitGuard, RateLimitStorageModule],
 })
 export class RateLimitsModule {}

@@ -78,6 +78,24 @@ export const RATE_LIMITS = {
     track: 'account',
     message: 'This account has made 60 account changes this hour, the most allowed; wait before trying again',
   },
+  'account-export': {
+    limit: 5,
+    windowMs: HOUR_MS,
+    track: 'account',
+    message: 'This account has downloaded its data 5 times this hour, the most allowed; wait before trying again',
+  },
+  'account-closure-code': {
+    limit: 5,
+    windowMs: HOUR_MS,
+    track: 'account',
+    message: 'Too many codes to close this account were requested this hour; use the newest one or wait',
+  },
+  'account-closure': {
+    limit: 10,
+    windowMs: HOUR_MS,
+    track: 'account',
+    message: 'Too many attempts to close this account this hour; wait, then use the newest code',
+  },
 } satisfies Record<string, RateLimit>;
 
 export type RateLimitName = keyof typeof RATE_LIMITS | 'key-changes';
@@ -98,6 +116,27 @@ export const routeLimits = (handler: object, controller: object): RateLimitName[
   Reflect.getMetadata(RATE_LIMITED, handler) ?? Reflect.getMetadata(RATE_LIMITED, controller) ?? [];
 
 const limitsOf = (context: ExecutionContext): RateLimitName[] => routeLimits(context.getHandler(), context.getClass());
+
+/** A limit's counter key for one subject. Hashed: no email or address is stored. */
+function subjectKey(name: RateLimitName, tracker: string): string {
+  return createHash('sha256').update(`${name} ${tracker}`).digest('base64url');
+}
+
+/**
+ * The counters (`<limit>:<subject key>`, before the window) that count an account: its own limits,
+ * and the login limits of its address alone. Counters of the address together with a client
+ * address cannot be named without every client address; they end within 15 minutes.
+ */
+export function countersOf(account: { userId: string; email: string }): string[] {
+  const names = [...(Object.keys(RATE_LIMITS) as (keyof typeof RATE_LIMITS)[]), 'key-changes' as const];
+  const trackOf = (name: RateLimitName) => (name === 'key-changes' ? 'account' : RATE_LIMITS[name].track);
+  return names.flatMap((name) => {
+    const track = trackOf(name);
+    if (track === 'account') return [`${name}:${subjectKey(name, account.userId)}`];
+    if (track === 'email') return [`${name}:${subjectKey(name, account.email)}`];
+    return [];
+  });
+}
 
 /**
  * Options of every limit for ThrottlerModule; `keyChangesPerHour` bounds an account's key changes
@@ -121,9 +160,7 @@ export function throttlers(keyChangesPerHour: number): LimitOptions[] {
     getTracker: trackers[rule.track] as (req: Record<string, unknown>) => string,
     // One count per limit and subject, whichever route it is reached by (the library's default
     // counts each route apart, so create, rotate and revoke would each get the whole budget).
-    // Hashed: no email or address is stored.
-    generateKey: (_context: ExecutionContext, tracker: string) =>
-      createHash('sha256').update(`${name} ${tracker}`).digest('base64url'),
+    generateKey: (_context: ExecutionContext, tracker: string) => subjectKey(name, tracker),
     skipIf: (context: ExecutionContext) => !limitsOf(context).includes(name),
   }));
 }

@@ -29,6 +29,21 @@ export class UsersRepository {
     return matchedCount === 1 ? this.findById(id) : null;
   }
 
+  /** Marks the account as being closed (keeping the first time when asked again). */
+  async markClosing(id: string, now: Date): Promise<void> {
+    await this.users.updateOne({ _id: id, closingAt: null }, { $set: { closingAt: now } }).exec();
+  }
+
+  /** Accounts whose closure began before `before` and is not finished (interrupted). */
+  findClosingBefore(before: Date): Promise<UserDocument[]> {
+    return this.users.find({ closingAt: { $ne: null, $lt: before } }).exec();
+  }
+
+  /** The last step of a closure: the account and its login email go. */
+  async deleteClosing(id: string): Promise<void> {
+    await this.users.deleteOne({ _id: id, closingAt: { $ne: null } }).exec();
+  }
+
   /** The account for a login email, created on first use (idempotent under concurrency). */
   async findOrCreate(email: string, now = new Date()): Promise<UserDocument> {
     const normalized = normalizeEmail(email);

@@ -1,4 +1,4 @@
-import { AnyKeyEvent, LoginCodeRequested } from '@keyward/contracts';
+import { AnyKeyEvent, OneTimeCodeRequested } from '@keyward/contracts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -40,6 +40,12 @@ export function inDays(days: number): string {
 /** Template name for a message type: KeyContactsChanged → key-contacts-changed. */
 export function templateName(type: string): string {
   return type.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/** A key event's template: its type's, except a revocation by closing the account, which says so. */
+export function keyEventTemplate(event: AnyKeyEvent): string {
+  if (event.type === 'KeyRevoked' && event.payload.accountClosed) return 'key-revoked-account-closed';
+  return templateName(event.type);
 }
 
 export interface Recipient {
@@ -104,7 +110,9 @@ export function sentBy(event: AnyKeyEvent): string {
   const cause =
     event.type === 'KeyExpiring' || event.type === 'KeyExpired'
       ? `Sent automatically by keyward for the keyward account ${owner}.`
-      : `Sent because the keyward account ${owner} changed this key.`;
+      : event.type === 'KeyRevoked' && event.payload.accountClosed
+        ? `Sent because the keyward account ${owner} was closed.`
+        : `Sent because the keyward account ${owner} changed this key.`;
   return `${cause} Questions about this key? Write to the account owner at ${owner}.`;
 }
 
@@ -192,13 +200,18 @@ export function keyEventContext(event: AnyKeyEvent, recipient: Recipient, webApp
   }
 }
 
-/** The login-code email's context: the opened code, and its expiry in the user's zone. */
-export function loginCodeContext(message: LoginCodeRequested, code: string) {
+/** A one-time code email's context: the opened code, and its expiry in the user's zone. */
+export function loginCodeContext(message: OneTimeCodeRequested, code: string) {
+  const closure = message.type === 'AccountClosureCodeRequested';
   return {
     code,
     email: message.email,
-    recipientReason: `someone asked to sign in to keyward as ${message.email}`,
-    sentBy: `Sent because this address was entered on keyward's sign-in page.`,
+    recipientReason: closure
+      ? `someone signed in to the keyward account ${message.email} asked to close it`
+      : `someone asked to sign in to keyward as ${message.email}`,
+    sentBy: closure
+      ? `Sent because closing this account was asked for in keyward's Settings.`
+      : `Sent because this address was entered on keyward's sign-in page.`,
     expiresAt: formatInZone(message.expiresAt, message.timeZone),
     minutesLeft: Math.max(1, Math.round((Date.parse(message.expiresAt) - Date.parse(message.occurredAt)) / 60_000)),
   };

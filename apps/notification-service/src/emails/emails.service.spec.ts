@@ -29,11 +29,13 @@ describe('emails', () => {
         assert.match(email.text, /You receive this email because /, `${name}: says why`);
         assert.match(email.html, /<!doctype html>/, name);
         assert.doesNotMatch(email.text, /&(amp|lt|gt|quot|#x27);/, `${name}: text is not HTML-escaped`);
-        if (message.type === 'LoginCodeRequested') continue;
+        if (message.type === 'LoginCodeRequested' || message.type === 'AccountClosureCodeRequested') continue;
         for (const body of [email.text, email.html]) {
           assert.ok(body.includes('production') && body.includes('Xk3p9'), `${name}: label and last five`);
           assert.ok(body.includes('alice.tan@example.com'), `${name}: the owner's account`);
         }
+        // The key of a closed account is in no account any more: nothing to link to.
+        if (name === 'key-revoked-account-closed') continue;
         const keyId = message.type === 'KeyRotated' ? 'k-2' : 'k-1';
         assert.ok(email.text.includes(`https://app.test/settings#key-${keyId}`), `${name}: link to the key`);
         assert.ok(email.html.includes(`href="https://app.test/settings#key-${keyId}"`), name);
@@ -115,10 +117,16 @@ describe('emails', () => {
         assert.match(text, /Sent because this address was entered on keyward's sign-in page/, name);
         continue;
       }
+      if (message.type === 'AccountClosureCodeRequested') {
+        assert.match(text, /Sent because closing this account was asked for in keyward's Settings/, name);
+        continue;
+      }
       const cause =
         message.type === 'KeyExpiring' || message.type === 'KeyExpired'
           ? /Sent automatically by keyward for the keyward account alice\.tan@example\.com\./
-          : /Sent because the keyward account alice\.tan@example\.com changed this key\./;
+          : name === 'key-revoked-account-closed'
+            ? /Sent because the keyward account alice\.tan@example\.com was closed\./
+            : /Sent because the keyward account alice\.tan@example\.com changed this key\./;
       for (const body of [text, html]) {
         const footer = body.slice(body.lastIndexOf('You receive this email because'));
         assert.match(footer, cause, name);
@@ -208,10 +216,38 @@ describe('emails', () => {
     assert.equal(emails.isStale(samples['key-created'], new Date('2099-01-01')), false);
   });
 
+  it('tells each contact of a closed account’s key that the account was closed and the key no longer works', () => {
+    const closed = samples['key-revoked-account-closed'];
+    assert.deepEqual(
+      emails.recipients(closed).map((r) => r.address),
+      ['ops@example.com', 'oncall@example.com'],
+    );
+    const { subject, text } = emails.compose(closed, 'ops@example.com');
+    assert.equal(subject, 'API key "production" (ending Xk3p9) no longer works: its keyward account was closed');
+    assert.match(text, /The keyward account alice\.tan@example\.com was closed on Sun, 10 January 2027, 17:30 GMT\+8/);
+    assert.match(text, /stopped working at once/);
+    assert.match(text, /Sent because the keyward account alice\.tan@example\.com was closed\./);
+    assert.doesNotMatch(text, /Open Settings/, 'nothing is left to open');
+  });
+
+  it('emails a closure code only to the account, saying what it does and that it cannot sign in', () => {
+    const message = samples['account-closure-code'];
+    assert.ok(!JSON.stringify(message).includes(SAMPLE_LOGIN_CODE), 'sealed on the wire');
+    const { subject, text } = emails.compose(message, 'alice.tan@example.com');
+    assert.equal(subject, 'Your code to close your keyward account');
+    assert.match(text, new RegExp(`\\n {4}${SAMPLE_LOGIN_CODE}\\n`));
+    assert.match(text, /close the keyward account alice\.tan@example\.com for good/);
+    assert.match(text, /cannot be used to sign in/);
+    assert.deepEqual(emails.recipients(message), [
+      { address: 'alice.tan@example.com', reason: 'you asked to close your account' },
+    ]);
+    assert.equal(emails.isStale(message, new Date('2026-11-27T02:10:00Z')), true);
+  });
+
   it('escapes a hostile label in HTML, keeps it off the subject line breaks, and leaves text unmangled', () => {
     const label = '<b>Ops</b> & "R&D"\r\nBcc: evil@example.net';
     for (const [name, message] of Object.entries(sampleMessages({ label }))) {
-      if (message.type === 'LoginCodeRequested') continue;
+      if (message.type === 'LoginCodeRequested' || message.type === 'AccountClosureCodeRequested') continue;
       for (const { address } of emails.recipients(message)) {
         const { subject, html, text } = emails.compose(message, address);
         assert.doesNotMatch(subject, /[\r\n]/, `${name}: no header injection`);
@@ -243,12 +279,14 @@ describe('emails', () => {
     const templates = new TemplatesService();
     templates.onModuleInit();
     assert.deepEqual(templates.names(), [
+      'account-closure-code',
       'key-contacts-changed',
       'key-created',
       'key-expired',
       'key-expiring',
       'key-leaked',
       'key-revoked',
+      'key-revoked-account-closed',
       'key-rotated',
       'login-code',
     ]);

@@ -1,23 +1,29 @@
 import { Injectable } from '@nestjs/common';
 import {
+  ACCOUNT_CLOSURE_CODE_REQUESTED,
   AnyKeyEvent,
   LOGIN_CODE_REQUESTED,
-  LoginCodeRequested,
+  OneTimeCodeRequested,
   openLoginCode,
   parseKeyEvent,
-  parseLoginCodeRequested,
+  parseOneTimeCodeRequested,
 } from '@keyward/contracts';
 import { RenderedEmail, TemplatesService } from '../templates/templates.service';
-import { keyEventContext, loginCodeContext, Recipient, recipientsOf, templateName } from './email-context';
+import { keyEventContext, keyEventTemplate, loginCodeContext, Recipient, recipientsOf } from './email-context';
 import { NotificationSettings } from '../config/notification-service.env';
 
-/** Everything notification-service emails about: a key event, or a one-time login code. */
-export type NotificationMessage = AnyKeyEvent | LoginCodeRequested;
+/** Everything notification-service emails about: a key event, or a one-time code (to sign in, or to close the account). */
+export type NotificationMessage = AnyKeyEvent | OneTimeCodeRequested;
+
+const isOneTimeCode = (message: NotificationMessage): message is OneTimeCodeRequested =>
+  message.type === LOGIN_CODE_REQUESTED || message.type === ACCOUNT_CLOSURE_CODE_REQUESTED;
 
 /** Validates a stored message again with its contract, so a retry renders exactly what arrived. */
 export function parseNotificationMessage(raw: string): NotificationMessage {
   const { type } = JSON.parse(raw) as { type?: unknown };
-  return type === LOGIN_CODE_REQUESTED ? parseLoginCodeRequested(raw) : parseKeyEvent(raw);
+  return type === LOGIN_CODE_REQUESTED || type === ACCOUNT_CLOSURE_CODE_REQUESTED
+    ? parseOneTimeCodeRequested(raw)
+    : parseKeyEvent(raw);
 }
 
 /** Decides who hears of a message and renders the email each of them gets. */
@@ -36,17 +42,19 @@ export class EmailsService {
 
   recipients(message: NotificationMessage): Recipient[] {
     if (message.type === LOGIN_CODE_REQUESTED) return [{ address: message.email, reason: 'you asked to sign in' }];
+    if (message.type === ACCOUNT_CLOSURE_CODE_REQUESTED)
+      return [{ address: message.email, reason: 'you asked to close your account' }];
     return recipientsOf(message);
   }
 
-  /** The login code inside a message; throws InvalidMessageError when it cannot be opened. */
-  openLoginCode(message: LoginCodeRequested): string {
+  /** The one-time code inside a message; throws InvalidMessageError when it cannot be opened. */
+  openLoginCode(message: OneTimeCodeRequested): string {
     return openLoginCode(message, this.sealingKey);
   }
 
-  /** Until when the message's email helps (epoch ms): a login code until it expires, others for good. */
+  /** Until when the message's email helps (epoch ms): a one-time code until it expires, others for good. */
   usefulUntil(message: NotificationMessage): number {
-    return message.type === LOGIN_CODE_REQUESTED ? Date.parse(message.expiresAt) : Infinity;
+    return isOneTimeCode(message) ? Date.parse(message.expiresAt) : Infinity;
   }
 
   /** A message whose email would no longer help (a login code past its expiry). */
@@ -55,10 +63,12 @@ export class EmailsService {
   }
 
   compose(message: NotificationMessage, address: string): RenderedEmail {
-    if (message.type === LOGIN_CODE_REQUESTED)
-      return this.templates.render('login-code', loginCodeContext(message, this.openLoginCode(message)));
+    if (isOneTimeCode(message)) {
+      const template = message.type === LOGIN_CODE_REQUESTED ? 'login-code' : 'account-closure-code';
+      return this.templates.render(template, loginCodeContext(message, this.openLoginCode(message)));
+    }
     const recipient = recipientsOf(message).find((r) => r.address === address);
     if (!recipient) throw new Error(`${address} is not a recipient of ${message.type} ${message.eventId}`);
-    return this.templates.render(templateName(message.type), keyEventContext(message, recipient, this.webAppUrl));
+    return this.templates.render(keyEventTemplate(message), keyEventContext(message, recipient, this.webAppUrl));
   }
 }

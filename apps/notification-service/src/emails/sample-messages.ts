@@ -1,4 +1,5 @@
 import {
+  buildAccountClosureCodeRequested,
   buildKeyEvent,
   buildLoginCodeRequested,
   KEY_CONTACTS_CHANGED,
@@ -74,6 +75,12 @@ export function sampleMessages({
       occurredAt: new Date('2027-01-10T09:30:00Z'),
       payload: { ...key, revokedAt: '2027-01-10T09:30:00.000Z' },
     }),
+    'key-revoked-account-closed': buildKeyEvent(KEY_REVOKED, {
+      keyId: 'k-1',
+      owner,
+      occurredAt: new Date('2027-01-10T09:30:00Z'),
+      payload: { ...key, revokedAt: '2027-01-10T09:30:00.000Z', cause: 'owner', accountClosed: true },
+    }),
     'key-leaked': leaked('revoked'),
     'key-leaked-notify-only': leaked('notified'),
     'key-rotated': buildKeyEvent(KEY_ROTATED, {
@@ -96,6 +103,14 @@ export function sampleMessages({
       payload: { ...key, previousContacts: contacts, contacts: [`ops@${domain}`, `platform@${domain}`], expiresAt },
     }),
     'login-code': buildLoginCodeRequested({
+      email: owner.email,
+      timeZone,
+      occurredAt: created,
+      expiresAt: new Date(created.getTime() + 10 * 60_000),
+      code: SAMPLE_LOGIN_CODE,
+      secret: SAMPLE_SEALING_KEY,
+    }),
+    'account-closure-code': buildAccountClosureCodeRequested({
       email: owner.email,
       timeZone,
       occurredAt: created,

@@ -1,12 +1,12 @@
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { parseLoginCodeRequested, Topic } from '@keyward/contracts';
+import { parseOneTimeCodeRequested, Topic } from '@keyward/contracts';
 import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { EmailsService } from '../emails/emails.service';
 import { NotificationSettings } from '../config/notification-service.env';
 
 /**
- * Emails one-time login codes. Its own consumer group, so a sign-in never waits behind a backlog
+ * Emails one-time codes (to sign in, or to confirm closing an account). Its own consumer group, so a sign-in never waits behind a backlog
  * of key events.
  */
 @Injectable()
@@ -35,7 +35,7 @@ export class LoginCodesConsumer implements OnApplicationBootstrap, OnApplication
   }
 
   private async onLoginCodeRequested({ message }: IncomingMessage): Promise<void> {
-    const request = parseLoginCodeRequested(message.value);
+    const request = parseOneTimeCodeRequested(message.value);
     // A code sealed under another key is dead-lettered now rather than failing at send time.
     this.emails.openLoginCode(request);
     await this.deliveries.deliverAll(request);

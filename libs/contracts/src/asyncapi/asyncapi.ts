@@ -11,7 +11,14 @@ import { DeadLetterHeader } from '../dead-letter';
 import { KEY_EVENT_TYPES, KEY_EVENT_VERSION, keyEventSchemas } from '../key-events';
 import { KEY_EVENT_SIGNATURE_HEADER } from '../key-event-signatures';
 import { KEY_VERIFY_VERSION, keyVerifyReplySchema, keyVerifyRequestSchema } from '../key-verification';
-import { LOGIN_CODE_REQUESTED, LOGIN_CODE_VERSION, loginCodeRequestedSchema } from '../login-codes';
+import {
+  ACCOUNT_CLOSURE_CODE_REQUESTED,
+  ACCOUNT_CLOSURE_CODE_VERSION,
+  accountClosureCodeRequestedSchema,
+  LOGIN_CODE_REQUESTED,
+  LOGIN_CODE_VERSION,
+  loginCodeRequestedSchema,
+} from '../login-codes';
 import { Topic, TOPIC_SPECS } from '../topics';
 
 /**
@@ -94,8 +101,8 @@ const CHANNELS: Record<string, { topic: Topic; title: string; description: strin
     topic: Topic.LoginCodes,
     title: 'Login codes',
     description:
-      'key-service asks notification-service to email a one-time login code. The code is sealed (AES-256-GCM under LOGIN_CODE_SEALING_KEY, shared by the two services).',
-    messages: [LOGIN_CODE_REQUESTED],
+      'key-service asks notification-service to email a one-time code: to sign in, or to confirm closing an account. The code is sealed (AES-256-GCM under LOGIN_CODE_SEALING_KEY, shared by the two services).',
+    messages: [LOGIN_CODE_REQUESTED, ACCOUNT_CLOSURE_CODE_REQUESTED],
   },
   keyVerify: {
     topic: Topic.KeyVerify,
@@ -152,6 +159,15 @@ function messages(): Record<string, object> {
       contentType: 'application/json',
       headers: EVENT_ID_HEADER,
       payload: schemaOf(loginCodeRequestedSchema),
+      bindings: partitionKey('The email address, so one person’s codes stay in order.'),
+    },
+    [ACCOUNT_CLOSURE_CODE_REQUESTED]: {
+      name: ACCOUNT_CLOSURE_CODE_REQUESTED,
+      title: ACCOUNT_CLOSURE_CODE_REQUESTED,
+      summary: `Version ${ACCOUNT_CLOSURE_CODE_VERSION}. Email this one-time code, which confirms closing the account of this address; sealed like a login code and bound to this type too, so it never opens as a login code (nor a login code as this).`,
+      contentType: 'application/json',
+      headers: EVENT_ID_HEADER,
+      payload: schemaOf(accountClosureCodeRequestedSchema),
       bindings: partitionKey('The email address, so one person’s codes stay in order.'),
     },
     KeyVerifyRequest: {
@@ -256,7 +272,11 @@ export function asyncApiDocument(): object {
         'keyReminderCommands',
         'key-service records the stage and emits KeyExpiring or KeyExpired.',
       ),
-      sendLoginCodes: operation('send', 'loginCodes', 'key-service, when a user asks for a login code (outbox relay).'),
+      sendLoginCodes: operation(
+        'send',
+        'loginCodes',
+        'key-service, when a user asks for a login code or a code to close their account (outbox relay).',
+      ),
       emailLoginCodes: operation('receive', 'loginCodes', 'notification-service emails the code.'),
       verifyKey: operation(
         'send',

@@ -17,5 +17,11 @@ export const keyRevokedV1 = z.object({
   revokedAt: isoDate,
   cause: z.enum(REVOCATION_CAUSES).optional(),
   requestedFrom,
+  /**
+   * The owner closed the account, revoking every key at once (cause `owner`). The key's contacts
+   * are told the account is gone; it is the key's last event. Absent on other revocations; a
+   * consumer that does not know the field reads an ordinary revocation by the owner.
+   */
+  accountClosed: z.literal(true).optional(),
 });
 export type KeyRevokedPayload = z.infer<typeof keyRevokedV1>;

@@ -1,0 +1,369 @@
+import mongoose from 'mongoose';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { Topic } from '@keyward/contracts';
+import { dumpDatabases, emailsSettled, isolatedEnv, Mailpit, ServiceProcess, sleep, stack } from '@keyward/testing';
+import { loggedInUser } from './support/accounts';
+import { Answer, call } from './support/http';
+
+interface KeyBody {
+  id: string;
+  key?: string;
+  label: string;
+  contacts: string[];
+  status: string;
+}
+interface AccountExport {
+  exportedAt: string;
+  account: { id: string; email: string; username: string; timeZone: string; createdAt: string };
+  keys: KeyBody[];
+  contacts: { email: string; keyIds: string[] }[];
+  activity: { keyId: string; action: string }[];
+  emails: { included: boolean; reason: string };
+}
+interface Problem {
+  status: number;
+  detail: string;
+  errors?: { field: string; message: string }[];
+}
+
+const SERVICE_TOKEN = 'account-data-e2e-service-token-0123456789';
+/** Short, so the test sees a closed account's keys answer `revoked` and then go. */
+const KEY_RETENTION_MS = 20_000;
+
+/**
+ * Settings → Account → Your data, against the running system: the export of everything key-service
+ * holds, and closing an account with a fresh emailed code (keys revoked with one email per contact
+ * and key, sessions ended, personal data deleted, keys kept stripped for verification, then gone).
+ */
+describe('account export and closure', () => {
+  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const mailpit = new Mailpit();
+  const mail = (name: string) => `${name}@${emailDomain}`;
+  let keyService: ServiceProcess;
+  let notificationService: ServiceProcess;
+  let keysDb: mongoose.Connection;
+  let notifications: mongoose.Connection;
+  /** Every key text handed out, for the leak search. */
+  const keyTexts: string[] = [];
+
+  const api = <T = Record<string, unknown>>(token: string | undefined, method: string, path: string, body?: unknown) =>
+    call<T>(keyService.url, token, method, path, body);
+  const post = (path: string, body: unknown) => api<Record<string, unknown>>(undefined, 'POST', path, body);
+  const settled = () => emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, keys: keysDb, notifications });
+  /** The verification of a key; a 503 (the shared database stalling under load) is asked again. */
+  const verify = async (key: string): Promise<{ valid: boolean; reason?: string }> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const res = await fetch(`${keyService.url}/v1/keys/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-service-token': SERVICE_TOKEN },
+        body: JSON.stringify({ key }),
+      });
+      if (res.status !== 503 || Date.now() > deadline) return (await res.json()) as { valid: boolean; reason?: string };
+      await sleep(500);
+    }
+  };
+
+  function assertProblem(res: Answer<unknown>, status: number, field?: string): Problem {
+    const body = res.body as Problem;
+    assert.equal(res.status, status, JSON.stringify(body));
+    if (field)
+      assert.ok(
+        body.errors?.some((e) => e.field === field),
+        `names ${field}: ${JSON.stringify(body)}`,
+      );
+    return body;
+  }
+
+  /** The 6-digit code of the newest email to `to` whose subject matches. */
+  async function newestCode(to: string, subject: RegExp, count: number): Promise<string> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const matching = (await mailpit.search(`to:"${to}"`)).filter((m) => subject.test(m.Subject));
+      if (matching.length >= count) {
+        const newest = await mailpit.message(matching.sort((a, b) => b.Created.localeCompare(a.Created))[0].ID);
+        const code = /\b(\d{6})\b/.exec(newest.Text)?.[1];
+        assert.ok(code, `a code in "${newest.Subject}"`);
+        return code;
+      }
+      assert.ok(Date.now() < deadline, `${count} email(s) "${subject.source}" to ${to}`);
+      await sleep(100);
+    }
+  }
+
+  /** Signs in through the real flow (code by email); the session token. */
+  async function signIn(email: string, codesBefore: number): Promise<string> {
+    assert.equal((await post('/v1/auth/otp', { email })).status, 204);
+    const code = await newestCode(email, /login code/, codesBefore + 1);
+    const res = await post('/v1/auth/login', { email, otp: code });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body.token as string;
+  }
+
+  async function createKey(token: string, label: string, contacts: string[]): Promise<KeyBody> {
+    const res = await api<KeyBody>(token, 'POST', '/v1/keys', { label, contacts });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    keyTexts.push(res.body.key as string);
+    return res.body;
+  }
+
+  /** Resolves once key-service's activity projection has handled every key event so far. */
+  async function activityCaughtUp(): Promise<void> {
+    const admin = new Kafka({ brokers: stack.kafkaBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const topic = env.KAFKA_TOPIC_NAMESPACE + Topic.KeyEvents;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const [committed] = await admin.fetchOffsets({
+          groupId: `${env.KAFKA_TOPIC_NAMESPACE}key-service-activity`,
+          topics: [topic],
+        });
+        const done = ends.every(({ partition, high, low }) => {
+          const at = Number(committed.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+          return Number(high) === Number(low) || at >= Number(high);
+        });
+        if (done) return;
+        assert.ok(Date.now() < deadline, 'the activity projection caught up');
+        await sleep(200);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  before(async () => {
+    [keyService, notificationService] = await Promise.all([
+      ServiceProcess.start('key-service', {
+        ...env,
+        MONGO_URI: mongoUri('keys'),
+        VERIFY_SERVICE_TOKENS: SERVICE_TOKEN,
+        CLOSED_ACCOUNT_KEYS_RETENTION: `${KEY_RETENTION_MS}ms`,
+        CLOSED_ACCOUNTS_SWEEP_MS: '500',
+        // Verification answers are cached; a short negative cache lets the test see a deleted key go `unknown`.
+        VERIFY_NEGATIVE_CACHE_TTL_MS: '100',
+      }),
+      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
+    ]);
+    [keysDb, notifications] = await Promise.all(
+      [mongoUri('keys'), mongoUri('notifications')].map((uri) => mongoose.createConnection(uri).asPromise()),
+    );
+  });
+
+  after(async () => {
+    await Promise.all([keyService?.stop(), notificationService?.stop(), keysDb?.close(), notifications?.close()]);
+  });
+
+  it('answers 401 without a session', async () => {
+    assert.equal((await api(undefined, 'GET', '/v1/account/export')).status, 401);
+    assert.equal((await api(undefined, 'POST', '/v1/account/closure-code')).status, 401);
+    assert.equal((await api(undefined, 'DELETE', '/v1/account', { code: '123456' })).status, 401);
+  });
+
+  it('exports the account, its keys (never a hash or key), their contacts and the activity; rate limited', async () => {
+    const token = await loggedInUser(mongoUri('keys'), mail('exporter'));
+    const first = await createKey(token, 'first', [mail('shared'), mail('only-first')]);
+    const second = await createKey(token, 'second', [mail('shared')]);
+    assert.equal((await api(token, 'DELETE', `/v1/keys/${second.id}`)).status, 204);
+    await settled();
+    await activityCaughtUp();
+
+    const res = await fetch(`${keyService.url}/v1/account/export`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="keyward-account\.json"/);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const text = await res.text();
+    const data = JSON.parse(text) as AccountExport;
+    assert.equal(data.account.email, mail('exporter'));
+    assert.equal(data.account.timeZone, 'Asia/Singapore');
+    assert.deepEqual(
+      data.keys.map((k) => [k.label, k.status, k.contacts]),
+      [
+        ['second', 'revoked', [mail('shared')]],
+        ['first', 'active', [mail('shared'), mail('only-first')]],
+      ],
+    );
+    assert.deepEqual(data.contacts, [
+      { email: mail('only-first'), keyIds: [first.id] },
+      { email: mail('shared'), keyIds: [second.id, first.id] },
+    ]);
+    assert.deepEqual(data.activity.map((a) => [a.keyId, a.action]).sort(), [
+      [first.id, 'created'],
+      [second.id, 'created'],
+      [second.id, 'revoked'],
+    ]);
+    assert.equal(data.emails.included, false);
+    assert.match(data.emails.reason, /notification service/);
+    // Metadata only: no hash, no key text, no outbox, nothing internal.
+    const stored = await keysDb.collection('keys').find().toArray();
+    for (const { hash } of stored) assert.ok(!text.includes(hash as string), 'no key hash in the export');
+    for (const key of keyTexts) assert.ok(!text.includes(key) && !text.includes(key.slice(-20)), 'no key text');
+    assert.doesNotMatch(text, /"(hash|outbox|labelKey|_id)"/);
+
+    // Five an hour; the sixth is refused with Retry-After, and another account is not.
+    for (let i = 1; i < 5; i++) assert.equal((await api(token, 'GET', '/v1/account/export')).status, 200);
+    const refused = await fetch(`${keyService.url}/v1/account/export`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get('retry-after')) > 0);
+    const other = await loggedInUser(mongoUri('keys'), mail('other-exporter'));
+    assert.equal((await api(other, 'GET', '/v1/account/export')).status, 200);
+  });
+
+  it('closes an account only with a fresh closure code: not without one, not a login code, not a wrong one', async () => {
+    const email = mail('careful');
+    const token = await signIn(email, 0);
+    assertProblem(await api(token, 'DELETE', '/v1/account'), 400, 'code');
+    assertProblem(await api(token, 'DELETE', '/v1/account', { code: '12345' }), 400, 'code');
+    assertProblem(await api(token, 'DELETE', '/v1/account', { code: '123456', extra: 1 }), 400, 'extra');
+
+    // A login code of the same address is no closure code.
+    assert.equal((await post('/v1/auth/otp', { email })).status, 204);
+    const loginCode = await newestCode(email, /login code/, 2);
+    assertProblem(await api(token, 'DELETE', '/v1/account', { code: loginCode }), 403, 'code');
+
+    const issued = await api(token, 'POST', '/v1/account/closure-code');
+    assert.equal(issued.status, 202, JSON.stringify(issued.body));
+    assert.ok(Date.parse(issued.body.expiresAt as string) > Date.now());
+    const closureCode = await newestCode(email, /^Your code to close your keyward account$/, 1);
+    // It signs nobody in, and a wrong one closes nothing.
+    assert.equal((await post('/v1/auth/login', { email, otp: closureCode })).status, 401);
+    const wrong = closureCode === '000000' ? '000001' : '000000';
+    assertProblem(await api(token, 'DELETE', '/v1/account', { code: wrong }), 403, 'code');
+    // A newer code replaces it.
+    assert.equal((await api(token, 'POST', '/v1/account/closure-code')).status, 202);
+    const newer = await newestCode(email, /^Your code to close your keyward account$/, 2);
+    if (newer !== closureCode) assertProblem(await api(token, 'DELETE', '/v1/account', { code: closureCode }), 403);
+    assert.equal((await api(token, 'GET', '/v1/account')).status, 200, 'the account is still open');
+  });
+
+  it('revokes every key with one email per contact and key, ends sessions, deletes personal data; a second delete is 404', async () => {
+    const email = mail('leaving');
+    const token = await signIn(email, 0);
+    const otherSession = await signIn(email, 1);
+    // shared is a contact of both working keys; retired's key was revoked before, expired's is past its expiry.
+    const prod = await createKey(token, 'prod', [mail('l-shared'), mail('l-prod')]);
+    const staging = await createKey(token, 'staging', [mail('l-shared')]);
+    const revoked = await createKey(token, 'revoked earlier', [mail('l-retired')]);
+    const expired = await createKey(token, 'expired', [mail('l-expired')]);
+    assert.equal((await api(token, 'DELETE', `/v1/keys/${revoked.id}`)).status, 204);
+    await keysDb
+      .collection('keys')
+      .updateOne(
+        { _id: new mongoose.Types.ObjectId(expired.id) },
+        { $set: { expiresAt: new Date(Date.now() - 1000), nextReminderAt: null } },
+      );
+    assert.equal((await api(token, 'PATCH', '/v1/account', { timeZone: 'Europe/London' })).status, 200);
+    await settled();
+    await activityCaughtUp();
+    const before = await Promise.all(
+      [mail('l-shared'), mail('l-prod'), mail('l-retired'), mail('l-expired')].map(
+        async (to) => (await mailpit.messagesTo(to)).length,
+      ),
+    );
+
+    assert.equal((await api(token, 'POST', '/v1/account/closure-code')).status, 202);
+    const code = await newestCode(email, /^Your code to close your keyward account$/, 1);
+    const closed = await api(token, 'DELETE', '/v1/account', { code });
+    assert.equal(closed.status, 204, JSON.stringify(closed.body));
+
+    // Idempotent: the same request again, and any request of either session, finds no account.
+    assertProblem(await api(token, 'DELETE', '/v1/account', { code }), 404);
+    assert.match(assertProblem(await api(otherSession, 'GET', '/v1/keys'), 404).detail, /account was closed/);
+    assert.equal((await api(token, 'GET', '/v1/auth/session')).status, 401);
+
+    // Every key refuses at once, as revoked; those that worked were revoked now, with one email per contact and key.
+    for (const key of keyTexts.slice(-4)) assert.deepEqual(await verify(key), { valid: false, reason: 'revoked' });
+    await settled();
+    const closedEmails = async (to: string) =>
+      (await mailpit.messagesTo(to)).filter((m) => /its keyward account was closed/.test(m.Subject));
+    const shared = await closedEmails(mail('l-shared'));
+    assert.deepEqual(shared.map((m) => m.Subject).sort(), [
+      'API key "prod" (ending ' + prod.key!.slice(-5) + ') no longer works: its keyward account was closed',
+      'API key "staging" (ending ' + staging.key!.slice(-5) + ') no longer works: its keyward account was closed',
+    ]);
+    assert.match(shared[0].Text, new RegExp(`The keyward account ${email.replace(/\./g, '\\.')} was closed on .* GMT`));
+    assert.match(shared[0].Text, /stopped working at once/);
+    assert.equal((await closedEmails(mail('l-prod'))).length, 1);
+    const after = await Promise.all(
+      [mail('l-shared'), mail('l-prod'), mail('l-retired'), mail('l-expired')].map(
+        async (to) => (await mailpit.messagesTo(to)).length,
+      ),
+    );
+    assert.deepEqual(
+      after,
+      [before[0] + 2, before[1] + 1, before[2], before[3]],
+      'nothing to keys that no longer worked',
+    );
+
+    // Nothing about the person is left in key-service's database, once its events have left the outbox.
+    await activityCaughtUp();
+    const dump = await dumpDatabases(mongoUri('keys').split('/').pop()!);
+    const leaks = dump.filter(({ text }) =>
+      [email, 'leaving', 'l-prod@', 'l-shared@', 'l-retired@', 'l-expired@', 'Europe/London', '"prod"', 'staging'].some(
+        (s) => text.includes(s),
+      ),
+    );
+    assert.deepEqual(leaks, [], 'no document names the closed account, its contacts or labels');
+    assert.equal(await keysDb.collection('activity').countDocuments({ keyId: { $in: [prod.id, staging.id] } }), 0);
+    assert.equal(
+      await keysDb.collection('sessions').countDocuments({ accountClosed: true, userId: { $exists: true } }),
+      0,
+    );
+    const kept = await keysDb
+      .collection('keys')
+      .find({ _id: new mongoose.Types.ObjectId(prod.id) })
+      .toArray();
+    assert.deepEqual(Object.keys(kept[0]).sort(), [
+      '_id',
+      'contacts',
+      'createdAt',
+      'expiresAt',
+      'hash',
+      'labelKey',
+      'legacy',
+      'nextReminderAt',
+      'outbox',
+      'outboxAt',
+      'owner',
+      'remindersSent',
+      'retainedUntil',
+      'revokedAt',
+      'status',
+    ]);
+    assert.deepEqual(Object.keys(kept[0].owner as object), ['userId']);
+  });
+
+  it('starts a new account with the same email empty', async () => {
+    const email = mail('leaving');
+    const before = (await mailpit.messagesTo(email)).filter((m) => /login code/.test(m.Subject)).length;
+    const token = await signIn(email, before);
+    const account = await api<{ email: string; timeZone: string }>(token, 'GET', '/v1/account');
+    assert.equal(account.body.email, email);
+    assert.equal(account.body.timeZone, 'Asia/Singapore', 'not the closed account’s choice');
+    assert.deepEqual((await api(token, 'GET', '/v1/keys')).body, []);
+    assert.deepEqual((await api<{ entries: unknown[] }>(token, 'GET', '/v1/activity')).body.entries, []);
+    const data = (await api<AccountExport>(token, 'GET', '/v1/account/export')).body;
+    assert.deepEqual([data.keys, data.contacts, data.activity], [[], [], []]);
+  });
+
+  it('deletes a closed account’s keys after the retention: verifying them then answers unknown', async () => {
+    const closedKeys = keyTexts.slice(-4);
+    const deadline = Date.now() + KEY_RETENTION_MS + 60_000;
+    for (;;) {
+      const answers = await Promise.all(closedKeys.map(verify));
+      if (answers.every((a) => a.reason === 'unknown')) break;
+      assert.ok(
+        answers.every((a) => a.reason === 'revoked' || a.reason === 'unknown'),
+        `revoked until deleted: ${JSON.stringify(answers)}`,
+      );
+      assert.ok(Date.now() < deadline, `deleted within the retention: ${JSON.stringify(answers)}`);
+      await sleep(500);
+    }
+    assert.equal(await keysDb.collection('keys').countDocuments({ retainedUntil: { $exists: true } }), 0);
+  });
+});
