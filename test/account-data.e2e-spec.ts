@@ -163,6 +163,30 @@ describe('account export and closure', () => {
     assert.equal((await api(undefined, 'DELETE', '/v1/account', { code: '123456' })).status, 401);
   });
 
+  it('is described in the OpenAPI document: the export, the closure code, and the closure with its code', async () => {
+    const doc = (await (await fetch(`${keyService.url}/docs-json`)).json()) as {
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; responses: object }>
+      >;
+      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+    };
+    assert.deepEqual(Object.keys(doc.paths['/v1/account/export']), ['get']);
+    assert.deepEqual(Object.keys(doc.paths['/v1/account/closure-code']), ['post']);
+    const close = doc.paths['/v1/account'].delete;
+    assert.deepEqual(Object.keys(close.responses).sort(), ['204', '400', '401', '403', '404', '429']);
+    const body = close.requestBody?.content['application/json'].schema as { required: string[] };
+    assert.deepEqual(body.required, ['code']);
+    assert.deepEqual(Object.keys(doc.components.schemas.AccountExportResponse.properties).sort(), [
+      'account',
+      'activity',
+      'contacts',
+      'emails',
+      'exportedAt',
+      'keys',
+    ]);
+  });
+
   it('exports the account, its keys (never a hash or key), their contacts and the activity; rate limited', async () => {
     const token = await loggedInUser(mongoUri('keys'), mail('exporter'));
     const first = await createKey(token, 'first', [mail('shared'), mail('only-first')]);

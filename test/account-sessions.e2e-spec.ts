@@ -251,7 +251,8 @@ describe('account sessions', () => {
       paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>>;
       components: { schemas: Record<string, { properties: Record<string, unknown> }> };
     };
-    assert.deepEqual(Object.keys(doc.paths['/v1/account']).sort(), ['get', 'patch']);
+    // DELETE closes the account (test/account-data).
+    assert.deepEqual(Object.keys(doc.paths['/v1/account']).sort(), ['delete', 'get', 'patch']);
     assert.deepEqual(Object.keys(doc.paths['/v1/account/sessions']).sort(), ['delete', 'get']);
     assert.deepEqual(Object.keys(doc.paths['/v1/account/sessions/{id}']), ['delete']);
     const patch = doc.paths['/v1/account'].patch.requestBody?.content['application/json'].schema as {

@@ -95,4 +95,8 @@ export const api = {
   endOtherSessions: () => call<void>('DELETE', '/v1/account/sessions'),
   rotate: (id: string, graceHours: number, label?: string) =>
     call<CreatedKey>('POST', `${key(id)}/rotate`, { graceHours, ...(label ? { label } : {}) }),
+  /** Everything keyward holds about the account, as the JSON text to save. */
+  exportData: async () => JSON.stringify(await call<unknown>('GET', '/v1/account/export'), null, 2),
+  requestClosureCode: () => call<{ expiresAt: string }>('POST', '/v1/account/closure-code'),
+  closeAccount: (code: string) => call<void>('DELETE', '/v1/account', { code }),
 };

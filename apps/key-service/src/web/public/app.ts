@@ -33,6 +33,8 @@ const contactsForm = byId<HTMLFormElement>('contacts-form');
 const rotateForm = byId<HTMLFormElement>('rotate-form');
 const revokeForm = byId<HTMLFormElement>('revoke-form');
 const leakForm = byId<HTMLFormElement>('leak-form');
+const closeCodeForm = byId<HTMLFormElement>('close-code-form');
+const closeForm = byId<HTMLFormElement>('close-form');
 const dialogs = {
   generate: byId<HTMLDialogElement>('generate-dialog'),
   reveal: byId<HTMLDialogElement>('reveal-dialog'),
@@ -40,6 +42,7 @@ const dialogs = {
   rotate: byId<HTMLDialogElement>('rotate-dialog'),
   revoke: byId<HTMLDialogElement>('revoke-dialog'),
   leak: byId<HTMLDialogElement>('leak-dialog'),
+  close: byId<HTMLDialogElement>('close-dialog'),
 };
 
 /** A list of email inputs, one per contact, that grows and shrinks. */
@@ -552,6 +555,56 @@ const account = new AccountSection({
   },
 });
 
+// Your data: take it along, or close the account (confirmed with a code emailed for it).
+
+async function downloadData(): Promise<void> {
+  const button = byId<HTMLButtonElement>('export-data');
+  const error = byId('export-error');
+  error.textContent = '';
+  button.disabled = true;
+  try {
+    const url = URL.createObjectURL(new Blob([await api.exportData()], { type: 'application/json' }));
+    el('a', { href: url, download: 'keyward-account.json' }).click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    notify('Your data was downloaded as keyward-account.json.');
+  } catch (failure) {
+    if (isSessionEnd(failure)) return sessionEnded();
+    error.textContent = sentence(messageOf(failure));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function openClose(): void {
+  for (const slot of dialogs.close.querySelectorAll('[data-account-email]')) {
+    slot.textContent = (user as SessionUser).email;
+  }
+  closeForm.hidden = true;
+  closeCodeForm.hidden = false;
+  byId<HTMLInputElement>('close-code').value = '';
+  clearErrors(closeForm);
+  openDialog(dialogs.close, closeCodeForm);
+}
+
+onSubmit(closeCodeForm, async () => {
+  await api.requestClosureCode();
+  closeCodeForm.hidden = true;
+  closeForm.hidden = false;
+  byId<HTMLInputElement>('close-code').focus();
+});
+
+onSubmit(
+  closeForm,
+  async () => {
+    await api.closeAccount(byId<HTMLInputElement>('close-code').value.trim());
+    dialogs.close.close();
+    showLogin('Your account is closed: every key was revoked and its contacts told, and your data deleted.');
+  },
+  'code',
+);
+
+byId('export-data').addEventListener('click', () => void downloadData());
+byId('close-account').addEventListener('click', openClose);
 byId('activity-all').addEventListener('click', () => void showActivityOf(null));
 byId('activity-more').addEventListener('click', () => void loadActivity(false));
 byId('change-email').addEventListener('click', () => showLogin());
