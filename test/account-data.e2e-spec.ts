@@ -174,7 +174,9 @@ describe('account export and closure', () => {
     assert.deepEqual(Object.keys(doc.paths['/v1/account/export']), ['get']);
     assert.deepEqual(Object.keys(doc.paths['/v1/account/closure-code']), ['post']);
     const close = doc.paths['/v1/account'].delete;
-    assert.deepEqual(Object.keys(close.responses).sort(), ['204', '400', '401', '403', '404', '429']);
+    for (const status of ['204', '400', '401', '403', '404', '429']) {
+      assert.ok(status in close.responses, `DELETE /v1/account documents ${status}`);
+    }
     const body = close.requestBody?.content['application/json'].schema as { required: string[] };
     assert.deepEqual(body.required, ['code']);
     assert.deepEqual(Object.keys(doc.components.schemas.AccountExportResponse.properties).sort(), [
