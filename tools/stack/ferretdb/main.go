@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -35,6 +36,7 @@ const (
 	opMsg        = 2013
 	moreToCome   = 1 << 1
 	maxMessageMB = 48
+	slowCommand  = 5 * time.Second
 )
 
 func main() {
@@ -81,7 +83,7 @@ func main() {
 }
 
 // serialProxy forwards MongoDB wire messages to FerretDB, holding one lock from a request until
-// its last reply, so commands from all connections run one at a time.
+// its last reply has been read, so commands from all connections run one at a time.
 type serialProxy struct {
 	backend string
 	mu      sync.Mutex
@@ -123,24 +125,47 @@ func (p *serialProxy) handle(client net.Conn) {
 }
 
 func (p *serialProxy) roundTrip(request []byte, backend net.Conn, fromBackend *bufio.Reader, client net.Conn) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, err := backend.Write(request); err != nil {
+	replies, err := p.exchange(request, backend, fromBackend)
+	if err != nil {
 		return err
 	}
-	if hasMoreToCome(request) {
-		return nil // fire-and-forget request: no reply follows
-	}
-	for {
-		reply, err := readMessage(fromBackend)
-		if err != nil {
-			return err
-		}
+	// Written after the lock is released: a client that stops reading (a paused or wedged
+	// process) then stalls only its own connection, not every client of the database.
+	for _, reply := range replies {
 		if _, err := client.Write(reply); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// exchange sends one request to FerretDB and reads all of its replies, holding the lock that
+// makes commands run one at a time.
+func (p *serialProxy) exchange(request []byte, backend net.Conn, fromBackend *bufio.Reader) ([][]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	start := time.Now()
+	defer func() {
+		// Every other client waits this long: worth a line when a test or bench stalls.
+		if held := time.Since(start); held > slowCommand {
+			log.Printf("one command held the database for %s", held.Round(time.Millisecond))
+		}
+	}()
+	if _, err := backend.Write(request); err != nil {
+		return nil, err
+	}
+	if hasMoreToCome(request) {
+		return nil, nil // fire-and-forget request: no reply follows
+	}
+	var replies [][]byte
+	for {
+		reply, err := readMessage(fromBackend)
+		if err != nil {
+			return nil, err
+		}
+		replies = append(replies, reply)
 		if !hasMoreToCome(reply) {
-			return nil
+			return replies, nil
 		}
 	}
 }
