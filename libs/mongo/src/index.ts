@@ -1,3 +1,4 @@
 export * from './mongo.config';
 export * from './mongo.module';
+export * from './single-writes';
 export * from './write-batches';

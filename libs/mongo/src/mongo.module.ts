@@ -4,8 +4,12 @@ import { SettingsModule } from '@keyward/settings';
 import { MongoSettings } from './mongo.config';
 
 /**
- * The one MongoDB connection of a process. Written for both real MongoDB and FerretDB v1:
- * no multi-document transactions, TTL or partial indexes, change streams or $lookup.
+ * The one MongoDB connection of a process. keyward runs on MongoDB and, locally, on FerretDB v1
+ * (docs/stack.md), and is written for both: no multi-document transactions (a change and its
+ * events are one document write), no TTL or partial indexes (expired documents are swept by the
+ * feature that owns them), no change streams or $lookup; hot lookups are by _id (the only lookup
+ * FerretDB answers without scanning the collection). Writes that must have one winner go through
+ * single-writes.ts (claimOnce, claimEach, compareAndSet).
  */
 @Module({
   imports: [

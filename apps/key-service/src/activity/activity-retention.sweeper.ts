@@ -6,7 +6,7 @@ import { ActivityRepository } from './activity.repository';
 const SWEEP_EVERY_MS = 60 * 60_000;
 const DAY_MS = 24 * 60 * 60_000;
 
-/** Deletes activity older than ACTIVITY_RETENTION_DAYS (no TTL indexes on FerretDB), at start and hourly. */
+/** Deletes activity older than ACTIVITY_RETENTION_DAYS (keyward uses no TTL indexes: see libs/mongo), at start and hourly. */
 @Injectable()
 export class ActivityRetentionSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ActivityRetentionSweeper.name);

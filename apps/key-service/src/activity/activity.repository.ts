@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { writeInBatches } from '@keyward/mongo';
+import { claimOnce, writeInBatches } from '@keyward/mongo';
 import { FilterQuery, Model } from 'mongoose';
-import { isDuplicateKeyError } from '../keys/keys.repository';
 import { ActivityEntry } from './activity-entry.schema';
 
 /** Refused verifications of one key within one hour (UTC), as one instance counted them. */
@@ -30,11 +29,7 @@ export class ActivityRepository {
 
   /** Records an entry once: a redelivered event finds its id taken and changes nothing. */
   async record(entry: ActivityEntry): Promise<void> {
-    try {
-      await this.entries.create(entry);
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-    }
+    await claimOnce(this.entries, entry);
   }
 
   /**

@@ -10,7 +10,7 @@ import { LoginCode, LoginCodeSchema } from './login-code.schema';
 import { Session, SessionSchema } from './session.schema';
 
 /** Integration: against the real MongoDB stand-in. */
-describe('ExpiredRecordsSweeper (integration, real FerretDB)', () => {
+describe('ExpiredRecordsSweeper (integration, real stack)', () => {
   const now = new Date('2026-11-27T03:00:00Z');
   const past = new Date(now.getTime() - 1000);
   const future = new Date(now.getTime() + 60_000);

@@ -8,7 +8,7 @@ import { Session } from './session.schema';
 const SWEEP_EVERY_MS = 5 * 60_000;
 
 /**
- * FerretDB has no TTL indexes, so login records past their expiry are deleted here. Lookups
+ * Login records past their expiry are deleted here (keyward uses no TTL indexes: see libs/mongo). Lookups
  * already ignore expired records; this only keeps the collections small. A login code whose
  * email has not left its outbox yet is kept until the relay has published it.
  */

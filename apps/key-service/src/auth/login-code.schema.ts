@@ -5,7 +5,7 @@ import { OutboxEntry, OutboxEntrySchema, OutboxFields } from '../outbox/outbox-e
  * The one-time login code of an email address (one live code per address; a new request
  * replaces it). Only a keyed hash of the code is stored; the email asking notification-service
  * to send it leaves through this document's outbox, with the code sealed. Keyed by the address,
- * so lookups are by _id (the only lookup FerretDB answers without a scan).
+ * so lookups are by _id (hot lookups are by _id: see libs/mongo).
  */
 @Schema({ collection: 'login_codes', versionKey: false })
 export class LoginCode implements OutboxFields {

@@ -2,7 +2,7 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 
 /**
  * A login session, stored under the SHA-256 of its token (never the token). Keyed by that hash
- * so every request's lookup is by _id, which FerretDB answers without scanning. Sessions stored
+ * so every request's lookup is by _id (hot lookups are by _id: see libs/mongo). Sessions stored
  * before the device fields existed have none of them: they read as never seen, from nowhere known.
  */
 @Schema({ collection: 'sessions', versionKey: false })

@@ -1,10 +1,11 @@
 import { ConflictException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
+import { isDuplicateKeyError } from '@keyward/mongo';
 import { Connection } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { isDuplicateKeyError, KeysRepository } from './keys.repository';
+import { KeysRepository } from './keys.repository';
 
 /** How long a claim on an account's key count lasts if its holder dies without releasing it. */
 const LEASE_MS = 15_000;

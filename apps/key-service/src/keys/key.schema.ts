@@ -48,8 +48,8 @@ export class Key implements OutboxFields {
   @Prop({ type: String, default: null }) rotatedTo?: string | null;
   /**
    * Set on a rotation's replacement: the id of the key it replaces. Unique, so inserting the
-   * replacement is the atomic claim on the rotation. Absent (never null) on other keys: the index
-   * is sparse on MongoDB, and FerretDB's unique index skips absent fields but not nulls.
+   * replacement is the atomic claim on the rotation. Absent (never null) on other keys, under a
+   * unique sparse index: a claim field as docs/stack.md describes it.
    */
   @Prop({ type: String }) replaces?: string;
   /**

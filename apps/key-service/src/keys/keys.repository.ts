@@ -1,13 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
+import { isDuplicateKeyError } from '@keyward/mongo';
 import { Model, Types } from 'mongoose';
 import { appendToOutbox } from '../outbox/outbox';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
 import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
-
-export const DUPLICATE_KEY = 11000;
-
-export const isDuplicateKeyError = (error: unknown): boolean => (error as { code?: number }).code === DUPLICATE_KEY;
 
 /** The fields of a key an update may expect unchanged, so the event it appends describes what was there. */
 type Expected = Pick<Key, 'contacts' | 'status' | 'expiresAt'>;
@@ -39,7 +36,7 @@ export class KeysRepository {
 
   /**
    * Inserts a key unless one with its hash exists; the new id, or null when it existed (nothing
-   * written). Not an upsert: FerretDB drops null and empty-array fields from `$setOnInsert`.
+   * written). An insert, not an upsert, so the document is written whole (see claimOnce).
    */
   async insertUnlessHashExists(key: Omit<Key, 'outbox' | 'outboxAt'>): Promise<string | null> {
     if (await this.keys.exists({ hash: key.hash })) return null;
@@ -100,7 +97,7 @@ export class KeysRepository {
   /** Sets what happens when the key is reported leaked; null when no such key on this account. */
   async setLeakResponse(ownerId: string, id: string, leakResponse: LeakResponse): Promise<KeyDocument | null> {
     if (!Types.ObjectId.isValid(id)) return null;
-    // Not findOneAndUpdate: FerretDB cannot project its result, and the outbox stays unread.
+    // Updated, then read without its outbox (the outbox is never read back to a caller).
     const { matchedCount } = await this.keys
       .updateOne({ _id: id, 'owner.userId': ownerId }, { $set: { leakResponse } })
       .exec();
@@ -202,8 +199,8 @@ export class KeysRepository {
    * Applies `set` and appends `events` in one document write, only if the key still
    * holds what the caller read (`expected`, plus not yet rotated when `notRotated`, not yet
    * reported leaked when `leakNotReported`); false when it
-   * changed meanwhile. On FerretDB this filter is no lock (see docs/stack.md): two racing callers
-   * can both match, so callers that must have a single winner claim by a unique insert first.
+   * changed meanwhile. Callers that must have a single winner across racing requests claim by a
+   * unique insert first (see claimOnce); events that must reach consumers once have once-per-key ids.
    */
   async updateIf(
     ownerId: string,

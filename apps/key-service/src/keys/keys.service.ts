@@ -10,6 +10,7 @@ import {
   LeakAction,
   Topic,
 } from '@keyward/contracts';
+import { isDuplicateKeyError } from '@keyward/mongo';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { onceEventId, ownerOf } from '../key-events/key-event-fields';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
@@ -25,7 +26,7 @@ import { KeyCap } from './key-cap';
 import { KeyChanges } from './key-changes';
 import { KeyHasher } from '../hashing/key-hasher';
 import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
-import { isDuplicateKeyError, KeysRepository } from './keys.repository';
+import { KeysRepository } from './keys.repository';
 import { requestOrigin } from './request-origin';
 import { freeRotationLabel, labelKeyOf } from './labels';
 import { addMonths } from './validity';
@@ -283,7 +284,7 @@ export class KeysService {
       } catch (error) {
         if (!isDuplicateKeyError(error)) throw error;
       }
-      // FerretDB's duplicate-key errors do not name the index: the claim tells which one it was.
+      // A duplicate-key error need not name its index (see isDuplicateKeyError): the claim tells which one it was.
       const claim = await this.keys.findReplacementOf(ownerId, oldId);
       if (!claim) {
         if (label !== undefined) throw labelTaken(label);

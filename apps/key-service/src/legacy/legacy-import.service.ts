@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { isDuplicateKeyError } from '@keyward/mongo';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../hashing/key-hasher';
 import { KeyStatus } from '../keys/key.schema';
-import { isDuplicateKeyError, KeysRepository } from '../keys/keys.repository';
+import { KeysRepository } from '../keys/keys.repository';
 import { labelKeyOf } from '../keys/labels';
 import { LEGACY_EXPIRES_AT } from '../keys/validity';
 import { firstReminderAt } from '../schedule/reminder-schedule';

@@ -3,7 +3,7 @@ import { Topic } from '@keyward/contracts';
 
 /**
  * An event waiting to be published, embedded in the document whose change it describes, so the
- * change and its event are one atomic write (FerretDB has no multi-document transactions).
+ * change and its event are one atomic write (keyward uses no multi-document transactions: see libs/mongo).
  */
 @Schema({ _id: false })
 export class OutboxEntry {

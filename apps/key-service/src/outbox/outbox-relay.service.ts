@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { KEY_EVENT_SIGNATURE_HEADER, Topic } from '@keyward/contracts';
 import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
+import { compareAndSet } from '@keyward/mongo';
 import { Clock } from '@keyward/platform';
 import { Model } from 'mongoose';
 import { AsyncResource } from 'node:async_hooks';
@@ -111,7 +112,6 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         .findOneAndUpdate(
           { outboxAt: { $lte: now } },
           { $set: { outboxAt: new Date(now.getTime() + LEASE_MS) } },
-          // No projection: FerretDB v1's findAndModify rejects `fields`.
           { new: true, sort: { outboxAt: 1 } },
         )
         .lean();
@@ -147,20 +147,21 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   /**
-   * Removes the published entries by compare-and-set on the whole outbox array: FerretDB v1
-   * silently ignores `$pull` with a condition on embedded documents. If a writer appended
-   * meanwhile, re-read and try again; after a few losses the lease runs out and the events are
-   * published again, which consumers absorb by eventId.
+   * Removes the published entries by compare-and-set on the whole outbox array (see
+   * compareAndSet). If a writer appended meanwhile, re-read and try again; after a few losses the
+   * lease runs out and the events are published again, which consumers absorb by eventId.
    */
   private async removePublished(model: Model<OutboxFields>, id: unknown, seen: OutboxEntry[]): Promise<void> {
     const published = new Set(seen.map((e) => e.eventId));
     let current: OutboxEntry[] | undefined = seen;
     for (let attempt = 0; attempt < 5 && current; attempt++) {
       const remaining = current.filter((e) => !published.has(e.eventId));
-      const result = await model.collection.updateOne({ _id: id, outbox: current } as object, {
-        $set: { outbox: remaining, outboxAt: remaining.length > 0 ? this.clock.now() : null },
-      });
-      if (result.matchedCount === 1) return;
+      const removed = await compareAndSet(
+        model.collection,
+        { _id: id, outbox: current },
+        { $set: { outbox: remaining, outboxAt: remaining.length > 0 ? this.clock.now() : null } },
+      );
+      if (removed) return;
       current = (await model.collection.findOne({ _id: id } as object))?.outbox as OutboxEntry[] | undefined;
     }
   }

@@ -11,9 +11,9 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 
 /**
  * @nestjs/throttler's counters in MongoDB, so every key-service instance counts together: one
- * document per (limit, subject, fixed window), bumped by one atomic upsert that works alike on
- * MongoDB and FerretDB. A subject over its limit stays refused until its window ends (the limits
- * here set no longer blockDuration). FerretDB has no TTL indexes, so past windows are swept here.
+ * document per (limit, subject, fixed window), bumped by one atomic upsert. A subject over its
+ * limit stays refused until its window ends (the limits here set no longer blockDuration). Past
+ * windows are swept here (keyward uses no TTL indexes: see libs/mongo).
  */
 @Injectable()
 export class MongoThrottlerStorage implements ThrottlerStorage, OnApplicationBootstrap, OnApplicationShutdown {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
+import { claimOnce, isDuplicateKeyError } from '@keyward/mongo';
 import { FilterQuery, Model } from 'mongoose';
 import { SmtpAcceptance } from '../mailer/mailer.service';
 import { DeliveryAttempt } from './delivery-attempt.schema';
@@ -9,8 +10,8 @@ export type NewDelivery = Pick<Delivery, 'eventId' | 'recipient' | 'eventType' |
 export type DeliveryRecord = Delivery;
 
 /**
- * The delivery's _id is its (eventId, recipient): FerretDB v1 looks documents up quickly only by
- * _id (other filters scan the collection, see docs/stack.md), and the key is unique by itself.
+ * The delivery's _id is its (eventId, recipient): hot lookups are by _id (see libs/mongo), and
+ * the key is unique by itself.
  */
 export const deliveryId = (eventId: string, recipient: string) => `${eventId}/${recipient}`;
 
@@ -51,7 +52,7 @@ export class DeliveriesRepository {
       return upsertedCount === 1 ? delivery : null;
     } catch (error) {
       // Two consumers recording the same delivery at once: the other insert won, which is all we need.
-      if ((error as { code?: number }).code !== 11000) throw error;
+      if (!isDuplicateKeyError(error)) throw error;
       return null;
     }
   }
@@ -68,19 +69,15 @@ export class DeliveriesRepository {
    * nobody moved it since it was read.
    */
   async startAttempt(delivery: DeliveryRecord, attempt: number, now: Date, leaseUntil: Date): Promise<boolean> {
-    try {
-      await this.attempts.create({
-        _id: `${delivery._id}/${attempt}`,
-        eventId: delivery.eventId,
-        recipient: delivery.recipient,
-        attempt,
-        startedAt: now,
-        leaseUntil,
-      });
-    } catch (error) {
-      if ((error as { code?: number }).code === 11000) return false;
-      throw error;
-    }
+    const claimed = await claimOnce(this.attempts, {
+      _id: `${delivery._id}/${attempt}`,
+      eventId: delivery.eventId,
+      recipient: delivery.recipient,
+      attempt,
+      startedAt: now,
+      leaseUntil,
+    });
+    if (!claimed) return false;
     const { modifiedCount } = await this.deliveries.updateOne(
       { _id: delivery._id, status: DeliveryStatus.Pending, attempts: attempt - 1 },
       { $set: { status: DeliveryStatus.Sending, attempts: attempt, nextAttemptAt: leaseUntil, updatedAt: now } },

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
-import { Connection, mongo } from 'mongoose';
+import { claimEach } from '@keyward/mongo';
+import { Connection } from 'mongoose';
 import { DueKey } from './due-keys.repository';
 
 /** One command in flight: the key's reminder due at `dueAt`, sent until `until`. */
@@ -10,8 +11,6 @@ interface CommandLease {
   sentAt: Date;
   until: Date;
 }
-
-const DUPLICATE_KEY = 11000;
 
 /**
  * The RecordReminderDue commands in flight, in scheduler-service's own collection
@@ -39,16 +38,8 @@ export class ReminderCommandLeases implements OnModuleInit {
     if (keys.length === 0) return [];
     const until = new Date(now.getTime() + leaseMs);
     const leases = keys.map((key) => ({ _id: leaseId(key), sentAt: now, until }));
-    try {
-      await this.leases().insertMany(leases, { ordered: false });
-      return keys;
-    } catch (error) {
-      if (!(error instanceof mongo.MongoBulkWriteError)) throw error;
-      const errors = [error.writeErrors].flat();
-      if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
-      const taken = new Set(errors.map((e) => e.index));
-      return keys.filter((_, i) => !taken.has(i));
-    }
+    const claimed = await claimEach(this.leases(), leases);
+    return keys.filter((_, i) => claimed[i]);
   }
 
   /** Frees claims whose commands were not sent after all. */
