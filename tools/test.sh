@@ -27,7 +27,7 @@ mkdir -p test-results
 # Specs run on the public development secrets, which any mode but development or test refuses.
 export NODE_ENV=test
 tap=test-results/tap-$(basename "$dist").txt
-units=$(find "$dist/apps" "$dist/libs" -name '*.spec.js' | sort)
+units=$(find "$dist/apps" "$dist/libs" "$dist/tools" -name '*.spec.js' | sort)
 e2e=$(find "$dist/test" -name '*.e2e-spec.js' | sort)
 files=$(printf '%s\n%s\n' "$units" "$e2e" | grep -F -- "${1:-}" | grep -v '^$')
 # Without files node --test would discover every test below the working directory: refuse instead.

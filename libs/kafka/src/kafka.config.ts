@@ -1,4 +1,4 @@
-import { settingsOf } from '@keyward/settings';
+import { settingsOf, withDefaultNote } from '@keyward/settings';
 import { KafkaConfig, SASLOptions } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -21,10 +21,10 @@ const pemFile = z
   .optional();
 
 export const kafkaEnv = {
-  /** Comma-separated host:port list. */
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
+    .describe('Comma-separated `host:port` of the brokers')
     .transform((s) =>
       s
         .split(',')
@@ -32,40 +32,49 @@ export const kafkaEnv = {
         .filter(Boolean),
     )
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1)),
-  KAFKA_CLIENT_ID: z.string().min(1).optional(),
-  /**
-   * Prefix for every topic name (e.g. `staging.`), so several deployments or test runs can share
-   * a cluster without seeing each other's messages. Empty in production.
-   */
+  KAFKA_CLIENT_ID: withDefaultNote(
+    z.string().min(1).optional().describe('Kafka client id of the process'),
+    'the service’s name',
+  ),
   KAFKA_TOPIC_NAMESPACE: z
     .string()
     .regex(/^[a-zA-Z0-9._-]*$/)
-    .default(''),
-  /** Replication factor for topics this service creates (1 on the single-node local broker, 3 on a cluster). */
-  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
-  /**
-   * min.insync.replicas of those topics: how many replicas must have a message before the
-   * producer's acks=all send succeeds. Default min(2, replication factor): a cluster of three
-   * loses one broker without losing an acknowledged message or refusing writes.
-   */
-  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).optional(),
-  /**
-   * TLS to the brokers (on when any KAFKA_SSL_* file is given). A flag as @keyward/platform's
-   * envBoolean, which this library cannot import (platform imports it).
-   */
+    .default('')
+    .describe(
+      'Prefix of every topic and consumer group (e.g. `staging.`), so deployments or test runs can share a cluster; empty in production',
+    ),
+  KAFKA_REPLICATION_FACTOR: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe('Replication factor of the topics the service creates (3 on a cluster)'),
+  KAFKA_MIN_INSYNC_REPLICAS: withDefaultNote(
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        '`min.insync.replicas` of those topics: how many replicas an acks=all write needs (a cluster of three loses a broker without losing an acknowledged message)',
+      ),
+    'min(2, replication factor)',
+  ),
+  // A flag as @keyward/platform's envBoolean, which this library cannot import (platform imports it).
   KAFKA_SSL: z
     .enum(['true', 'false', '1', '0'])
     .default('false')
+    .describe('TLS to the brokers (also on when any `KAFKA_SSL_*_FILE` is given); see docs/stack.md')
     .transform((v) => v === 'true' || v === '1'),
-  /** CA bundle (PEM) that signed the brokers' certificates, when not a public CA. */
-  KAFKA_SSL_CA_FILE: pemFile,
-  /** Client certificate and key (PEM), for brokers that authenticate clients by TLS. */
-  KAFKA_SSL_CERT_FILE: pemFile,
-  KAFKA_SSL_KEY_FILE: pemFile,
-  /** SASL authentication: `scram-sha-512`, `scram-sha-256` or `plain` (plain only over TLS). */
-  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
-  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
-  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  KAFKA_SSL_CA_FILE: pemFile.describe('CA bundle (PEM) that signed the brokers’ certificates, when not a public CA'),
+  KAFKA_SSL_CERT_FILE: pemFile.describe('Client certificate (PEM), for brokers that authenticate clients by TLS'),
+  KAFKA_SSL_KEY_FILE: pemFile.describe('Its private key (PEM)'),
+  KAFKA_SASL_MECHANISM: z
+    .enum(['plain', 'scram-sha-256', 'scram-sha-512'])
+    .optional()
+    .describe('SASL authentication: `scram-sha-512`, `scram-sha-256` or `plain` (plain only over TLS)'),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional().describe('SASL user'),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional().describe('SASL password'),
 };
 
 type KafkaEnv = z.infer<z.ZodObject<typeof kafkaEnv>>;

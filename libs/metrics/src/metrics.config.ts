@@ -2,14 +2,12 @@ import { settingsOf } from '@keyward/settings';
 import { z } from 'zod';
 
 export const metricsEnv = {
-  /**
-   * Serve Prometheus metrics at `GET /metrics` on the service's HTTP port. They tell an outsider
-   * about traffic and backlogs: keep the path off the public internet (block it at the proxy), or
-   * set false to turn it off.
-   */
   METRICS_ENABLED: z
     .enum(['true', 'false', '1', '0'])
     .default('true')
+    .describe(
+      'Prometheus metrics at `GET /metrics` on the HTTP port (docs/OPERATIONS.md); they tell an outsider about traffic and backlogs, so keep the path off the public internet',
+    )
     .transform((v) => v === 'true' || v === '1'),
 };
 

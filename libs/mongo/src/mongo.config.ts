@@ -5,7 +5,8 @@ export const mongoEnv = {
   MONGO_URI: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// URI')
-    .default('mongodb://127.0.0.1:27017/keyward'),
+    .default('mongodb://127.0.0.1:27017/keyward')
+    .describe('The service’s database (scheduler-service reads key-service’s and never writes it)'),
 };
 
 /** The database settings of the service (its schema includes mongoEnv). */

@@ -1,15 +1,17 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { metricsEnv } from '@keyward/metrics';
-import { settingsOf } from '@keyward/settings';
+import { settingsOf, withDefaultNote } from '@keyward/settings';
 
 /** An environment flag: "true"/"1" or "false"/"0". */
 export const envBoolean = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export const logEnv = {
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Pretty, human-readable logs (development); JSON lines otherwise. */
-  LOG_PRETTY: envBoolean.default('false'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('The lowest level logged'),
+  LOG_PRETTY: envBoolean.default('false').describe('Pretty, human-readable logs (development); JSON lines otherwise'),
 };
 
 export const platformEnv = { ...logEnv, ...metricsEnv };
@@ -22,7 +24,15 @@ export class LogSettings extends settingsOf(z.object(logEnv)) {}
  * anything else, unset included, is production.
  */
 export const runtimeEnv = {
-  NODE_ENV: z.enum(['development', 'test', 'production']).optional(),
+  NODE_ENV: withDefaultNote(
+    z
+      .enum(['development', 'test', 'production'])
+      .optional()
+      .describe(
+        '`development` or `test` allow the public development secrets and defaults; anything else, unset included, is production and refuses them',
+      ),
+    'unset (= production)',
+  ),
 };
 
 export const isDevelopment = (env: { NODE_ENV?: string }): boolean =>
@@ -56,6 +66,9 @@ export function developmentDefaultsOnlyInDevelopment(defaults: Record<string, st
 export const trustProxySetting = z
   .string()
   .default('false')
+  .describe(
+    'Proxies trusted for `X-Forwarded-For` (the client address rate limits count by): a hop count, or IPs/CIDRs comma-separated; `true` is refused',
+  )
   .transform((text, ctx): false | number | string[] => {
     const value = text.trim();
     if (value === '' || value === 'false' || value === '0') return false;
@@ -82,9 +95,15 @@ function isAddressOrCidr(entry: string): boolean {
 
 /** HTTP listener settings; each service has its own default port. */
 export const httpEnv = (defaultPort: number) => ({
-  HTTP_HOST: z.string().default('127.0.0.1'),
-  HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(defaultPort),
-  TRUST_PROXY: trustProxySetting,
+  HTTP_HOST: z.string().default('127.0.0.1').describe('Interface of the HTTP listener'),
+  HTTP_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(defaultPort)
+    .describe('Port of the HTTP listener (API, `/health`, `/metrics`)'),
+  TRUST_PROXY: withDefaultNote(trustProxySetting, 'off (the socket’s address is the client’s)'),
 });
 
 const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

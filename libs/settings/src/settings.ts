@@ -1,6 +1,7 @@
 import { DynamicModule, Injectable, Module, Type } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { z } from 'zod';
+import { objectShape } from './setting-docs';
 
 /**
  * Builds the `validate` function for ConfigModule: parses the environment once at start-up and
@@ -15,13 +16,6 @@ export function validateEnv<S extends z.ZodTypeAny>(schema: S) {
     }
     return result.data;
   };
-}
-
-/** The object schema under a service's refinements (`z.object(...).refine(...)`). */
-function objectShape(schema: z.ZodTypeAny): z.ZodRawShape {
-  if (schema instanceof z.ZodObject) return schema.shape as z.ZodRawShape;
-  if (schema instanceof z.ZodEffects) return objectShape(schema.innerType());
-  throw new Error('settings schema must be a z.object, optionally refined');
 }
 
 /**

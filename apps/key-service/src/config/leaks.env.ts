@@ -1,6 +1,7 @@
 import { createPublicKey, KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { isDevelopment } from '@keyward/platform';
+import { DEVELOPMENT_SECRET, withDefaultNote } from '@keyward/settings';
 import { serviceTokenList } from './verification.env';
 
 export const DEV_LEAK_REPORTER_TOKEN = 'keyward-local-development-only-leak-reporter-token';
@@ -20,6 +21,9 @@ Kvv3x+OPUrxbKv61ZdKgBjSSezky6nsWiXlo/IE+fSBcCYATTUBMTiu2zA==
 const scannerPublicKeys = z
   .string()
   .default(JSON.stringify({ [TEST_LEAK_SCANNER_KEY_ID]: TEST_LEAK_SCANNER_PUBLIC_KEY }))
+  .describe(
+    'Keys GitHub’s secret scanning signs `POST /v1/leaks/github` with: a JSON object of key identifier → PEM (ECDSA P-256), copied from https://api.github.com/meta/public_keys/secret_scanning',
+  )
   .transform((text, ctx) => {
     try {
       const entries = Object.entries(z.record(z.string().min(1)).parse(JSON.parse(text)));
@@ -44,13 +48,16 @@ function p256PublicKey(id: string, pem: string): KeyObject {
 
 /** Settings of leaked-key reporting (spread into key-service's schema). */
 export const leaksEnv = {
-  /**
-   * Public keys GitHub's secret scanning signs its reports with, by identifier (GitHub publishes
-   * them at https://api.github.com/meta/public_keys/secret_scanning).
-   */
-  LEAK_SCANNER_PUBLIC_KEYS: scannerPublicKeys,
-  /** Comma-separated tokens other scanners and people send as `x-service-token` to `POST /v1/leaks`. */
-  LEAK_REPORTER_TOKENS: serviceTokenList(DEV_LEAK_REPORTER_TOKEN),
+  LEAK_SCANNER_PUBLIC_KEYS: withDefaultNote(
+    scannerPublicKeys,
+    'a test key pair; required unless NODE_ENV is development or test',
+  ),
+  LEAK_REPORTER_TOKENS: withDefaultNote(
+    serviceTokenList(DEV_LEAK_REPORTER_TOKEN).describe(
+      'Comma-separated tokens (each ≥ 32 characters) other scanners and people send as `x-service-token` to `POST /v1/leaks`',
+    ),
+    DEVELOPMENT_SECRET,
+  ),
 };
 
 /** Only development and test may trust the test key pair or the public development token. */

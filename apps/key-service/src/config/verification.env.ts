@@ -1,6 +1,7 @@
 import { parseSealingKeys, SealingKey } from '@keyward/contracts';
 import { z } from 'zod';
 import { isDevelopment } from '@keyward/platform';
+import { DEVELOPMENT_SECRET, withDefaultNote } from '@keyward/settings';
 
 export const DEV_VERIFY_SERVICE_TOKEN = 'keyward-local-development-only-verify-token';
 /** One caller, `dev`, whose key is public: for development and tests only. */
@@ -22,43 +23,70 @@ export const serviceTokenList = (developmentDefault: string) =>
 
 /** Settings of key verification for internal services (spread into key-service's schema). */
 export const verificationEnv = {
-  /** Comma-separated tokens an internal service sends as `x-service-token` to `POST /v1/keys/verify`. */
-  VERIFY_SERVICE_TOKENS: serviceTokenList(DEV_VERIFY_SERVICE_TOKEN),
-  /**
-   * Port of the internal verification listener (same route, bare Fastify: the fast path for
-   * internal services); 0 serves verification on HTTP_PORT only.
-   */
-  VERIFY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
-  /** Interface of the internal verification listener: loopback unless internal services sit on other hosts. */
-  VERIFY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  /**
-   * The callers of Kafka verification, `id:base64key,…` (32-byte keys): each internal service
-   * using libs/key-client holds its own id and key, and key-service answers only requests sealed
-   * under one of these. Several ids per caller let its key be rotated.
-   */
-  KEY_VERIFY_CALLERS: z
+  VERIFY_SERVICE_TOKENS: withDefaultNote(
+    serviceTokenList(DEV_VERIFY_SERVICE_TOKEN).describe(
+      'Comma-separated tokens (each ≥ 32 characters) an internal service sends as `x-service-token` to `POST /v1/keys/verify`',
+    ),
+    DEVELOPMENT_SECRET,
+  ),
+  VERIFY_HTTP_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(0)
+    .describe(
+      'Port of the internal verification listener (the same route on bare Fastify, for internal services); 0: verification on HTTP_PORT only',
+    ),
+  VERIFY_HTTP_HOST: z
     .string()
-    .default(DEV_KEY_VERIFY_CALLERS)
-    .transform((text, ctx): SealingKey[] => {
-      try {
-        return parseSealingKeys(text);
-      } catch (error) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
-  VERIFY_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(50_000),
-  /** How long a valid key's verification is reused without a lookup (never past the key's expiry). */
-  VERIFY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
-  /** How long "not valid" is remembered: short, as a key that did not exist may be imported. */
-  VERIFY_NEGATIVE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
-  /** How often the lastUsedAt of verified keys is written, in one batch. */
-  /**
-   * Failed verifications (unknown, expired, revoked) one caller may make per minute on this
-   * instance before it is answered 429: a bound on guessing keys with a leaked service token.
-   */
-  VERIFY_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(600),
-  LAST_USED_FLUSH_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+    .min(1)
+    .default('127.0.0.1')
+    .describe('Interface of the internal verification listener: loopback unless internal services sit on other hosts'),
+  KEY_VERIFY_CALLERS: withDefaultNote(
+    z
+      .string()
+      .default(DEV_KEY_VERIFY_CALLERS)
+      .describe(
+        'Callers of Kafka verification, `id:base64key,…` (32-byte keys): each internal service using libs/key-client holds its own id and key; several ids per caller let its key be rotated',
+      ),
+    'a development caller `dev`; required unless NODE_ENV is development or test',
+  ).transform((text, ctx): SealingKey[] => {
+    try {
+      return parseSealingKeys(text);
+    } catch (error) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+  VERIFY_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(50_000).describe('Verifications cached (an LRU)'),
+  VERIFY_CACHE_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(60_000)
+    .describe('How long a valid key’s verification is reused without a lookup (never past the key’s expiry)'),
+  VERIFY_NEGATIVE_CACHE_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5_000)
+    .describe('How long "not valid" is remembered: short, as a key that did not exist may be imported'),
+  VERIFY_FAILURES_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(600)
+    .describe(
+      'Failed verifications one caller may make per minute on an instance before it is answered 429 (never for a valid key): a bound on guessing keys with a leaked service token',
+    ),
+  LAST_USED_FLUSH_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(600_000)
+    .default(5_000)
+    .describe('How often the lastUsedAt of verified keys is written, in one batch (and on shutdown)'),
 };
 
 /** Only development and test may run on the public development secrets. */

@@ -7,22 +7,32 @@ import { settingsOf } from '@keyward/settings';
 
 export const schedulerServiceEnv = z
   .object({
-    SERVICE_NAME: z.string().default('scheduler-service'),
+    SERVICE_NAME: z.string().default('scheduler-service').describe('The service’s name in logs and Kafka client ids'),
     ...runtimeEnv,
     ...platformEnv,
     ...httpEnv(3002),
     ...kafkaEnv,
-    /** key-service's database: the scheduler reads its keys collection and never writes it. */
+    // key-service's database: the scheduler reads its keys collection and never writes it.
     ...mongoEnv,
-    /** When a reminder scan pass runs (cron with seconds; default every minute). */
     REMINDER_SCAN_CRON: z
       .string()
       .default('0 * * * * *')
+      .describe('When a reminder scan pass runs (cron with seconds; the default is every minute)')
       .refine((expr) => validateCronExpression(expr).valid, 'not a valid cron expression (e.g. "0 * * * * *")'),
-    /** How long a sent command counts as in flight: no pass sends it again before (default 10 minutes). */
-    REMINDER_COMMAND_LEASE_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(600_000),
-    /** Keys read and commands sent per page of a pass. */
-    REMINDER_SCAN_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+    REMINDER_COMMAND_LEASE_MS: z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .max(86_400_000)
+      .default(600_000)
+      .describe('How long a sent reminder command counts as in flight: no pass sends it again before'),
+    REMINDER_SCAN_PAGE_SIZE: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(500)
+      .describe('Keys read and commands sent per page of a pass'),
   })
   .superRefine(checkKafkaSecurity);
 
