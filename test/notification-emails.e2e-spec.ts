@@ -145,6 +145,7 @@ describe('notification-service emails', () => {
       assert.equal(d.attempts, 1);
       assert.match(String(d.smtpMessageId), new RegExp(`^<${event.eventId}\\.`));
       assert.equal(d.error, null);
+      assert.deepEqual(d.message, JSON.parse(JSON.stringify(event)), 'stored as the parsed message, not as its text');
     }
   });
 

@@ -151,7 +151,7 @@ describe('DeliveriesService', () => {
         recipient,
         eventType: message.type,
         keyId: 'keyId' in message ? message.keyId : null,
-        message: JSON.stringify(message),
+        message,
       },
       now,
     );
@@ -175,6 +175,7 @@ describe('DeliveriesService', () => {
     assert.equal(record.attempts, 1);
     assert.match(String(record.smtpMessageId), new RegExp(`^<${event.eventId}\\.[\\w-]{12}@keyward>$`));
     assert.match(String(record.smtpResponse), /^250 .*queued as Q\d$/);
+    assert.deepEqual(record.message, event, 'stored as the parsed message, not as its text');
   });
 
   it('retries a transient failure after a backoff, without holding up the other recipient', async () => {
@@ -250,7 +251,7 @@ describe('DeliveriesService', () => {
     assert.equal(repo.get(event.eventId, ops).status, 'sent');
   });
 
-  it('continues a delivery recorded by the previous version (attempts counted when finished, no lease)', async () => {
+  it('continues a delivery recorded by the previous version (attempts counted when finished, no lease, message as JSON text)', async () => {
     // As the previous version left it: three failed attempts, each with its attempt record.
     repo.records.set(`${event.eventId}|${ops}`, {
       _id: `${event.eventId}/${ops}`,

@@ -3,7 +3,7 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { backoff } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
-import { EmailsService, NotificationMessage, parseNotificationMessage } from '../emails/emails.service';
+import { EmailsService, NotificationMessage, storedNotificationMessage } from '../emails/emails.service';
 import { isPermanentSmtpError, MailerService, SmtpAcceptance } from '../mailer/mailer.service';
 import { RenderedEmail } from '../templates/templates.service';
 import { DeliveriesRepository, DeliveryRecord } from './deliveries.repository';
@@ -68,13 +68,12 @@ export class DeliveriesService implements BeforeApplicationShutdown {
 
   /** Records and attempts the email of every recipient; resolves once each is sent, scheduled for retry or failed. */
   async deliverAll(message: NotificationMessage): Promise<DeliveryOutcome[]> {
-    const raw = JSON.stringify(message);
     const keyId = 'keyId' in message ? message.keyId : null;
     // Recipients are independent: one slow or refused address does not hold up the others.
     const results = await Promise.allSettled(
       this.emails.recipients(message).map(async ({ address }) => {
         const created = await this.deliveries.record(
-          { eventId: message.eventId, recipient: address, eventType: message.type, keyId, message: raw },
+          { eventId: message.eventId, recipient: address, eventType: message.type, keyId, message },
           this.clock.now(),
         );
         return this.attempt(message.eventId, address, created ?? undefined);
@@ -118,7 +117,7 @@ export class DeliveriesService implements BeforeApplicationShutdown {
   private async send(delivery: DeliveryRecord, attempt: number, now: Date): Promise<DeliveryOutcome> {
     const { eventId, recipient } = delivery;
     const log = { keyId: delivery.keyId ?? undefined, eventId, eventType: delivery.eventType, attempt };
-    const message = parseNotificationMessage(delivery.message);
+    const message = storedNotificationMessage(delivery.message);
     if (this.emails.isStale(message, now)) {
       await this.deliveries.markFailed(delivery, attempt, 'expired before it could be sent', now);
       this.logger.warn(log, 'not sent: the message expired before it could be sent');

@@ -1,4 +1,5 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import type { NotificationMessage } from '../emails/emails.service';
 
 export enum DeliveryStatus {
   /** Not sent yet: due for its next attempt at `nextAttemptAt`. */
@@ -18,7 +19,7 @@ export enum DeliveryStatus {
 }
 
 /** One email of one message to one recipient; (eventId, recipient) is unique, so nothing is sent twice. */
-@Schema({ collection: 'deliveries', versionKey: false })
+@Schema({ collection: 'deliveries', versionKey: false, minimize: false })
 export class Delivery {
   /** `${eventId}/${recipient}` (see deliveryId). */
   @Prop({ type: String, required: true }) _id: string;
@@ -33,8 +34,11 @@ export class Delivery {
   @Prop({ default: 0 }) attempts: number;
   /** Pending: when the next attempt is due. Sending: when its lease ends and the attempt is presumed lost. */
   @Prop({ type: Date, default: null }) nextAttemptAt: Date | null;
-  /** The validated message as it arrived (a login code stays sealed), so a retry renders the same email. */
-  @Prop({ required: true }) message: string;
+  /**
+   * The message as it arrived, validated then and stored parsed (a login code stays sealed), so a
+   * retry renders the same email without parsing it again. The previous version stored its JSON text.
+   */
+  @Prop({ required: true, type: Object }) message: NotificationMessage | string;
   @Prop({ type: String, default: null }) smtpMessageId: string | null;
   /** The SMTP server's reply accepting the email (with its queue id), for tracing it at the provider. */
   @Prop({ type: String, default: null }) smtpResponse?: string | null;

@@ -18,12 +18,16 @@ export type NotificationMessage = AnyKeyEvent | OneTimeCodeRequested;
 const isOneTimeCode = (message: NotificationMessage): message is OneTimeCodeRequested =>
   message.type === LOGIN_CODE_REQUESTED || message.type === ACCOUNT_CLOSURE_CODE_REQUESTED;
 
-/** Validates a stored message again with its contract, so a retry renders exactly what arrived. */
-export function parseNotificationMessage(raw: string): NotificationMessage {
-  const { type } = JSON.parse(raw) as { type?: unknown };
+/**
+ * A delivery's message as stored: the parsed message, validated once when it arrived. Deliveries
+ * recorded by the previous version hold its JSON text instead, validated again here when read.
+ */
+export function storedNotificationMessage(stored: NotificationMessage | string): NotificationMessage {
+  if (typeof stored !== 'string') return stored;
+  const { type } = JSON.parse(stored) as { type?: unknown };
   return type === LOGIN_CODE_REQUESTED || type === ACCOUNT_CLOSURE_CODE_REQUESTED
-    ? parseOneTimeCodeRequested(raw)
-    : parseKeyEvent(raw);
+    ? parseOneTimeCodeRequested(stored)
+    : parseKeyEvent(stored);
 }
 
 /** Decides who hears of a message and renders the email each of them gets. */
