@@ -3,6 +3,7 @@ import { after, before, describe, it, TestContext } from 'node:test';
 import { Topic } from '@keyward/contracts';
 import { isolatedEnv, KafkaCluster, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
+import { FerretDbServer } from './support/ferretdb-server';
 
 const SERVICE_TOKEN = 'broker-loss-e2e-service-token-0123456789abcdef';
 
@@ -13,11 +14,15 @@ interface CreatedKey {
   createdAt: number;
 }
 
-/** Waits for a condition with a deadline, returning how long it took. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+/**
+ * Waits for a condition with a deadline, returning how long it took. A check may answer why it is
+ * not met yet instead of false: the last such answer is in the failure.
+ */
+async function until(what: string, check: () => Promise<boolean | string>, timeoutMs: number): Promise<number> {
   const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) assert.fail(`${what}: not within ${timeoutMs} ms`);
+  for (let result = await check(); result !== true; result = await check()) {
+    if (Date.now() - started > timeoutMs)
+      assert.fail(`${what}: not within ${timeoutMs} ms${result ? ` (${result})` : ''}`);
     await sleep(200);
   }
   return Date.now() - started;
@@ -28,20 +33,25 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
  * idempotent producers with acks=all) of the test's own: a broker crashes in the middle of a burst
  * of key creations and verifications and comes back; later one stays down. No email is lost or
  * doubled, verification keeps answering, consumers catch up.
- */
-/**
- * Runs with `KAFKA_NODES=3 npm test` only. In the default run it failed once in three clean-clone
- * CI runs: the shared one-command-at-a-time FerretDB stalled for over a minute under the burst
- * (its monitor connection timed out), so no email left. That is the local database stand-in,
- * not Kafka, but a stand-in flake must not fail every CI run.
+ *
+ * The services' database is a FerretDB of the test's own too: on the shared one, which holds every
+ * earlier test file's databases behind its one-command-at-a-time proxy, the burst once stalled for
+ * over a minute (one CI run in three) and no email left. This test is about Kafka.
+ *
+ * Still run with `KAFKA_NODES=3 npm test` only: on its own FerretDB it failed 2 of 5 runs on the
+ * loaded shared machine (2026-11-29), every email delivered once each time, because one key-service
+ * instance's cache group (it starts at the newest key event, `fromBeginning: false`) had committed
+ * nothing on some partitions for minutes after the crash while key events kept arriving there. Until
+ * that is understood it would fail CI one run in three again.
  */
 const CLUSTER_SUITE = process.env.KAFKA_NODES === '3';
 
 describe('Kafka cluster: losing a broker loses nothing', { skip: !CLUSTER_SUITE && 'run with KAFKA_NODES=3' }, () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const { env, emailDomain } = isolatedEnv();
   const mailpit = new Mailpit();
   const keyEventsTopic = env.KAFKA_TOPIC_NAMESPACE + Topic.KeyEvents;
   let cluster: KafkaCluster;
+  let database: FerretDbServer;
   let services: ServiceProcess[] = [];
   let keyService: ServiceProcess;
   let token: string;
@@ -158,11 +168,14 @@ describe('Kafka cluster: losing a broker loses nothing', { skip: !CLUSTER_SUITE 
     return partitions.length > 0 && partitions.every((p) => p.leader >= 0 && p.isr.length === replicas);
   }
 
-  /** Replicas in sync, and every consumer group of ours on key events stable and at the end of it. */
-  async function settled(replicas: number): Promise<boolean> {
-    if (!(await inSyncReplicas(replicas))) return false;
+  /**
+   * Replicas in sync, and every consumer group of ours on key events stable and at the end of it;
+   * otherwise what is not.
+   */
+  async function settled(replicas: number): Promise<true | string> {
+    if (!(await inSyncReplicas(replicas))) return `not all ${replicas} replicas in sync`;
     return cluster
-      .withAdmin(async (admin) => {
+      .withAdmin(async (admin): Promise<true | string> => {
         const ends = new Map((await admin.fetchTopicOffsets(keyEventsTopic)).map((p) => [p.partition, Number(p.high)]));
         const groups = (await admin.listGroups()).groups
           .map((g) => g.groupId)
@@ -172,19 +185,23 @@ describe('Kafka cluster: losing a broker loses nothing', { skip: !CLUSTER_SUITE 
           const [offsets] = await admin.fetchOffsets({ groupId: group.groupId, topics: [keyEventsTopic] });
           const consumesKeyEvents = offsets.partitions.some((p) => Number(p.offset) >= 0);
           if (!consumesKeyEvents) continue;
-          if (group.state !== 'Stable' || group.members.length === 0) return false;
-          if (offsets.partitions.some((p) => Number(p.offset) < (ends.get(p.partition) ?? 0))) return false;
+          if (group.state !== 'Stable' || group.members.length === 0)
+            return `${group.groupId} ${group.state} with ${group.members.length} members`;
+          const behind = offsets.partitions.filter((p) => Number(p.offset) < (ends.get(p.partition) ?? 0));
+          if (behind.length > 0)
+            return `${group.groupId} behind on ${behind.map((p) => `${p.partition}: ${p.offset}/${ends.get(p.partition)}`).join(', ')}`;
         }
         return true;
       })
-      .catch(() => false);
+      .catch((error: Error) => error.message);
   }
 
   const longestGap = (times: number[]) =>
     [...times].sort((a, b) => a - b).reduce((gap, t, i, all) => (i === 0 ? 0 : Math.max(gap, t - all[i - 1])), 0);
 
   before(async () => {
-    cluster = await KafkaCluster.start();
+    [cluster, database] = await Promise.all([KafkaCluster.start(), FerretDbServer.start()]);
+    const mongoUri = (db: string) => database.uri(`kw_${db}`);
     const clusterEnv = { ...env, KAFKA_BROKERS: cluster.brokers, KAFKA_REPLICATION_FACTOR: '3' };
     services = await Promise.all([
       ServiceProcess.start(
@@ -214,7 +231,7 @@ describe('Kafka cluster: losing a broker loses nothing', { skip: !CLUSTER_SUITE 
 
   after(async () => {
     await Promise.all(services.map((s) => s.stop()));
-    await cluster?.stop();
+    await Promise.all([cluster?.stop(), database?.stop()]);
   });
 
   it('creates topics with three replicas, two of them required in sync', async () => {

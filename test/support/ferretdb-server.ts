@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { freePort, sleep, TEST_LOG_DIR } from '@keyward/testing';
+import { freePort, onTestProcessEnd, sleep, TEST_LOG_DIR } from '@keyward/testing';
 
 const REPO = resolve(__dirname, '../../..');
 const BINARY = join(process.env.KEYWARD_STACK_DIR ?? join(REPO, '.stack'), 'bin', 'ferretdb');
@@ -46,9 +46,12 @@ export class FerretDbServer {
     );
     this.child.stdout?.pipe(log);
     this.child.stderr?.pipe(log);
-    const reap = () => this.child?.kill('SIGKILL');
-    process.once('exit', reap);
-    this.child.once('exit', () => process.off('exit', reap));
+    // Never outlive the test, also when the runner stops it for taking too long (SIGTERM).
+    const child = this.child;
+    child.once(
+      'exit',
+      onTestProcessEnd(() => child.kill('SIGKILL')),
+    );
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null) throw new Error(`ferretdb exited with ${this.child.exitCode}`);

@@ -7,3 +7,4 @@ export * from './compose';
 export * from './github-secret-scanning';
 export * from './kafka-cluster';
 export * from './pipeline';
+export * from './reaper';
