@@ -10,6 +10,7 @@ const BINARY = join(process.env.KEYWARD_STACK_DIR ?? join(REPO, '.stack'), 'bin'
 /**
  * A FerretDB of a test's own, from the stack's binary on a free port, so a test can take the
  * database away from a service without touching the shared one. Its data survive stop() and resume().
+ * On SQLite by default; given a PostgreSQL URL, on that database instead.
  */
 export class FerretDbServer {
   private child?: ChildProcess;
@@ -17,6 +18,7 @@ export class FerretDbServer {
   private constructor(
     readonly port: number,
     private readonly dataDir: string,
+    private readonly postgresqlUrl?: string,
   ) {}
 
   /** The MongoDB URI of a database on this server. */
@@ -24,9 +26,9 @@ export class FerretDbServer {
     return `mongodb://127.0.0.1:${this.port}/${database}`;
   }
 
-  static async start(): Promise<FerretDbServer> {
+  static async start({ postgresqlUrl }: { postgresqlUrl?: string } = {}): Promise<FerretDbServer> {
     const port = await freePort();
-    const server = new FerretDbServer(port, join(TEST_LOG_DIR, `ferretdb-${port}`));
+    const server = new FerretDbServer(port, join(TEST_LOG_DIR, `ferretdb-${port}`), postgresqlUrl);
     await server.resume();
     return server;
   }
@@ -38,7 +40,9 @@ export class FerretDbServer {
     this.child = spawn(
       BINARY,
       [
-        `-sqlite-url=file:${join(this.dataDir, 'data')}/`,
+        this.postgresqlUrl
+          ? `-postgresql-url=${this.postgresqlUrl}`
+          : `-sqlite-url=file:${join(this.dataDir, 'data')}/`,
         `-listen-addr=127.0.0.1:${this.port}`,
         `-backend-socket=${join(this.dataDir, 'backend.sock')}`,
       ],

@@ -1,5 +1,6 @@
 // Command ferretdb runs FerretDB v1 through its embeddable package, behind a proxy that runs one
-// command at a time.
+// command at a time, on SQLite (the local stack's) or, with -postgresql-url, on PostgreSQL (for
+// bench:backends, which compares the two).
 //
 // Why the wrapper: `go install` of the upstream cmd/ferretdb panics at start-up because the module
 // zip lacks build/version/version.txt; the embeddable package skips that check.
@@ -42,6 +43,7 @@ const (
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
 	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory URI (trailing slash)")
+	postgresqlURL := flag.String("postgresql-url", "", "PostgreSQL URL: use the postgresql backend instead of SQLite")
 	socket := flag.String("backend-socket", "", "Unix socket for FerretDB itself (default: in the temp dir)")
 	flag.Parse()
 
@@ -51,12 +53,17 @@ func main() {
 	_ = os.Remove(*socket)
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	f, err := ferretdb.New(&ferretdb.Config{
+	config := &ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{Unix: *socket},
 		Handler:   "sqlite",
 		SQLiteURL: *sqliteURL,
 		Logger:    logger,
-	})
+	}
+	backend := *sqliteURL
+	if *postgresqlURL != "" {
+		config.Handler, config.PostgreSQLURL, backend = "postgresql", *postgresqlURL, *postgresqlURL
+	}
+	f, err := ferretdb.New(config)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -75,7 +82,7 @@ func main() {
 	proxy := &serialProxy{backend: *socket}
 	go proxy.serve(ln)
 
-	log.Printf("ferretdb listening on %s (commands serialized), data %s", *listen, *sqliteURL)
+	log.Printf("ferretdb listening on %s (commands serialized), %s backend %s", *listen, config.Handler, backend)
 	if err := f.Run(ctx); err != nil {
 		log.Fatal(err)
 	}
