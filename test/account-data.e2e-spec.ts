@@ -17,6 +17,7 @@ interface KeyBody {
 interface AccountExport {
   exportedAt: string;
   account: { id: string; email: string; username: string; timeZone: string; createdAt: string };
+  sessions: { current: boolean; clientAddress: string | null }[];
   keys: KeyBody[];
   contacts: { email: string; keyIds: string[] }[];
   activity: { keyId: string; action: string }[];
@@ -186,6 +187,7 @@ describe('account export and closure', () => {
       'emails',
       'exportedAt',
       'keys',
+      'sessions',
     ]);
   });
 
@@ -205,6 +207,12 @@ describe('account export and closure', () => {
     const data = JSON.parse(text) as AccountExport;
     assert.equal(data.account.email, mail('exporter'));
     assert.equal(data.account.timeZone, 'Asia/Singapore');
+    assert.deepEqual(
+      data.sessions.map((x) => x.current),
+      [true],
+      'where it is signed in',
+    );
+    assert.ok(!text.includes(token), 'never the session token');
     assert.deepEqual(
       data.keys.map((k) => [k.label, k.status, k.contacts]),
       [
@@ -362,6 +370,7 @@ describe('account export and closure', () => {
       'status',
     ]);
     assert.deepEqual(Object.keys(kept[0].owner as object), ['userId']);
+    assert.deepEqual([kept[0].status, kept[0].nextReminderAt, kept[0].contacts], ['revoked', null, []], 'no reminders');
   });
 
   it('starts a new account with the same email empty', async () => {
@@ -391,5 +400,29 @@ describe('account export and closure', () => {
       await sleep(500);
     }
     assert.equal(await keysDb.collection('keys').countDocuments({ retainedUntil: { $exists: true } }), 0);
+  });
+
+  it('finishes a closure interrupted after it began (a crash), with the same result', async () => {
+    const email = mail('interrupted');
+    const token = await loggedInUser(mongoUri('keys'), email);
+    const key = await createKey(token, 'crashed', [mail('i-contact')]);
+    await settled();
+    // What a process that died right after marking the account leaves behind, two minutes ago.
+    await keysDb.collection('users').updateOne({ email }, { $set: { closingAt: new Date(Date.now() - 120_000) } });
+    assert.match(assertProblem(await api(token, 'GET', '/v1/keys'), 404).detail, /account was closed/);
+
+    const deadline = Date.now() + 30_000;
+    while ((await keysDb.collection('users').countDocuments({ email })) > 0) {
+      assert.ok(Date.now() < deadline, 'the sweep finished the closure');
+      await sleep(200);
+    }
+    assert.deepEqual(await verify(key.key!), { valid: false, reason: 'revoked' });
+    await settled();
+    const emails = (await mailpit.messagesTo(mail('i-contact'))).map((m) => m.Subject);
+    assert.equal(emails.filter((s) => /its keyward account was closed/.test(s)).length, 1, emails.join('; '));
+    assert.equal(
+      await keysDb.collection('sessions').countDocuments({ userId: { $exists: true }, accountClosed: true }),
+      0,
+    );
   });
 });

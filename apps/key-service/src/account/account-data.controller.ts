@@ -14,7 +14,7 @@ import {
 } from '@nestjs/swagger';
 import { RouteBodyConfig, ValidBody } from '@keyward/platform';
 import { FastifyReply } from 'fastify';
-import { CurrentUser, SessionGuard } from '../auth/session.guard';
+import { CurrentSessionKey, CurrentUser, SessionGuard } from '../auth/session.guard';
 import { clearSessionCookies } from '../auth/session-cookies';
 import { RateLimitGuard } from '../rate-limits/rate-limit.guard';
 import { RateLimited } from '../rate-limits/rate-limits';
@@ -52,8 +52,8 @@ export class AccountDataController {
     description: 'Everything keyward’s key service holds about the account, as one JSON document',
   })
   @ApiTooManyRequestsResponse({ description: 'Exported too often this hour; see Retry-After' })
-  export(@CurrentUser() user: UserDocument): Promise<AccountExportResponse> {
-    return this.exports.of(user);
+  export(@CurrentUser() user: UserDocument, @CurrentSessionKey() current: string): Promise<AccountExportResponse> {
+    return this.exports.of(user, current);
   }
 
   @Post('closure-code')

@@ -5,11 +5,12 @@ import { ActivityEntryResponse } from '../activity/dto/activity.response';
 import { KeyResponse } from '../keys/dto/key.response';
 import { KeysRepository } from '../keys/keys.repository';
 import { UserDocument } from '../users/user.schema';
+import { AccountSessionsService } from './account-sessions.service';
 import { AccountExportResponse, EMAILS_NOT_INCLUDED } from './dto/account-export.response';
 
 /**
- * Everything key-service holds about an account, as one document: the account, its keys
- * (metadata; never a hash), who their contacts are, and its activity. The emails sent are
+ * Everything key-service holds about an account, as one document: the account, where it is
+ * signed in, its keys (metadata; never a hash), who their contacts are, and its activity. The emails sent are
  * notification-service's records, which key-service does not read (see EMAILS_NOT_INCLUDED).
  */
 @Injectable()
@@ -17,13 +18,19 @@ export class AccountExport {
   constructor(
     private readonly keys: KeysRepository,
     private readonly activity: ActivityRepository,
+    private readonly sessions: AccountSessionsService,
     private readonly clock: Clock,
   ) {}
 
-  async of(user: UserDocument): Promise<AccountExportResponse> {
+  /** The export of `user`'s account, asked for by the session stored under `currentSessionKey`. */
+  async of(user: UserDocument, currentSessionKey: string): Promise<AccountExportResponse> {
     const now = this.clock.now();
     const userId = user.id as string;
-    const [keyDocs, activity] = await Promise.all([this.keys.listByOwner(userId), this.activity.allOf(userId)]);
+    const [keyDocs, activity, sessions] = await Promise.all([
+      this.keys.listByOwner(userId),
+      this.activity.allOf(userId),
+      this.sessions.list(userId, currentSessionKey),
+    ]);
     const keys = keyDocs.map((doc) => KeyResponse.from(doc, now));
     const contacts = new Map<string, string[]>();
     for (const key of keys)
@@ -37,6 +44,7 @@ export class AccountExport {
         timeZone: user.timeZone,
         createdAt: user.createdAt.toISOString(),
       },
+      sessions,
       keys,
       contacts: [...contacts]
         .map(([email, keyIds]) => ({ email, keyIds }))

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ActivityEntryResponse } from '../../activity/dto/activity.response';
 import { KeyResponse } from '../../keys/dto/key.response';
+import { AccountSessionResponse } from './account-session.response';
 
 export class ExportedAccount {
   @ApiProperty() id: string;
@@ -31,6 +32,8 @@ export const EMAILS_NOT_INCLUDED: ExportedEmails = {
 export class AccountExportResponse {
   @ApiProperty() exportedAt: string;
   @ApiProperty({ type: ExportedAccount }) account: ExportedAccount;
+  @ApiProperty({ type: [AccountSessionResponse], description: 'Where the account is signed in, as Settings shows it' })
+  sessions: AccountSessionResponse[];
   @ApiProperty({
     type: [KeyResponse],
     description: 'Every key, newest first: metadata only, never the key or its hash',
