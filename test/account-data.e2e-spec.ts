@@ -224,11 +224,14 @@ describe('account export and closure', () => {
       { email: mail('only-first'), keyIds: [first.id] },
       { email: mail('shared'), keyIds: [second.id, first.id] },
     ]);
-    assert.deepEqual(data.activity.map((a) => [a.keyId, a.action]).sort(), [
-      [first.id, 'created'],
-      [second.id, 'created'],
-      [second.id, 'revoked'],
-    ]);
+    assert.deepEqual(
+      data.activity.map((a) => [a.keyId, a.action]).sort(),
+      [
+        [first.id, 'created'],
+        [second.id, 'created'],
+        [second.id, 'revoked'],
+      ].sort(),
+    );
     assert.equal(data.emails.included, false);
     assert.match(data.emails.reason, /notification service/);
     // Metadata only: no hash, no key text, no outbox, nothing internal.
