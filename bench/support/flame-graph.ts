@@ -79,9 +79,12 @@ function colour(frame: Frame): string {
 const escape = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** The flame graph of `profile` as an SVG document. */
+/** The flame graph of `profile` as an SVG document: CPU time only, the event loop's idle time left out. */
 export function flameGraphSvg(profile: CpuProfile, title: string): string {
-  const root = tree(profile);
+  const all = tree(profile);
+  const idle = all.children.find((child) => child.name === '(idle)')?.total ?? 0;
+  const busy = all.children.filter((child) => child.name !== '(idle)');
+  const root: Frame = { ...all, children: busy, total: all.total - idle };
   const scale = WIDTH / Math.max(root.total, 1);
   const boxes: { frame: Frame; x: number; level: number; width: number }[] = [];
   let depth = 0;
@@ -101,7 +104,7 @@ export function flameGraphSvg(profile: CpuProfile, title: string): string {
   const rects = boxes.map(({ frame, x, level, width }) => {
     const y = height - (level + 1) * ROW - 4;
     const share = ((frame.total / root.total) * 100).toFixed(2);
-    const label = level === 0 ? `all samples (${root.total})` : frame.name;
+    const label = level === 0 ? `CPU: ${root.total} samples (idle: ${idle} more, left out)` : frame.name;
     const fits = Math.floor((width - 4) / CHAR_WIDTH);
     const text = fits >= 3 ? (label.length <= fits ? label : `${label.slice(0, fits - 1)}…`) : '';
     return (
@@ -116,22 +119,23 @@ export function flameGraphSvg(profile: CpuProfile, title: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="monospace" font-size="${FONT}">`,
     `<rect width="100%" height="100%" fill="#fdfdf8"/>`,
     `<text x="${WIDTH / 2}" y="20" font-size="15" text-anchor="middle">${escape(title)}</text>`,
-    `<text x="4" y="34" font-size="10" fill="#555">green: keyward · blue: Node (node:*) · orange: packages · grey: V8 (idle, GC, program) · width = share of samples</text>`,
+    `<text x="4" y="34" font-size="10" fill="#555">green: keyward · blue: Node (node:*) · orange: packages · grey: V8 (GC, program, natives) · width = share of CPU samples · hover a box for its file and share</text>`,
     ...rects,
     `</svg>`,
   ].join('\n');
 }
 
-/** Self time by origin (package, Node, keyward, V8) and by function: the biggest `top` of each, in % of samples. */
+/** Self time by origin (package, Node, keyward, V8) and by function: the biggest `top` of each, in % of CPU samples (idle left out). */
 export function hotSpots(
   profile: CpuProfile,
   top = 15,
 ): { origins: [string, number][]; functions: [string, number][] } {
-  const root = tree(profile);
   const origins = new Map<string, number>();
   const functions = new Map<string, number>();
+  let busy = 0;
   const walk = (frame: Frame) => {
-    if (frame.self > 0) {
+    if (frame.self > 0 && frame.name !== '(idle)') {
+      busy += frame.self;
       const origin = frame.name.startsWith('(') ? frame.name : frame.origin;
       origins.set(origin, (origins.get(origin) ?? 0) + frame.self);
       const name = `${frame.name} ${frame.where}`;
@@ -139,12 +143,12 @@ export function hotSpots(
     }
     frame.children.forEach(walk);
   };
-  walk(root);
+  walk(tree(profile));
   const ranked = (counts: Map<string, number>) =>
     [...counts]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([name, n]): [string, number] => [name, (n / root.total) * 100]);
+      .map(([name, n]): [string, number] => [name, (n / busy) * 100]);
   return { origins: ranked(origins), functions: ranked(functions) };
 }
 

@@ -45,7 +45,11 @@ interface Target {
 
 interface Run {
   rps: number;
-  /** Server CPU time (user + system) per request, in µs: less sensitive to a busy machine than req/s. */
+  /**
+   * Server CPU time (user + system) per request, in µs, less what the process spends when no
+   * request comes (key-service's Kafka consumers, relay polls and timers): less sensitive to a busy
+   * machine than req/s.
+   */
   cpuUs: number;
   /** From each answer's own response time (autocannon's summary rounds to whole milliseconds). */
   p50: number;
@@ -57,8 +61,18 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] : NaN;
 }
 
+/** CPU ms per second each server process spends with no request coming, measured before any load. */
+const idleCpuMsPerSecond = new Map<number | undefined, number>();
+
+async function measureIdleCpu(pid: number | undefined, seconds = 5): Promise<void> {
+  const before = cpuMs(pid);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  idleCpuMsPerSecond.set(pid, (cpuMs(pid) - before) / seconds);
+}
+
 async function load(target: Target, options: { duration: number; overallRate?: number }): Promise<Run> {
   const cpuBefore = cpuMs(target.pid);
+  const started = performance.now();
   const times: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -78,7 +92,12 @@ async function load(target: Target, options: { duration: number; overallRate?: n
   times.sort((a, b) => a - b);
   return {
     rps: result.requests.average,
-    cpuUs: ((cpuMs(target.pid) - cpuBefore) * 1000) / result.requests.total,
+    cpuUs:
+      ((cpuMs(target.pid) -
+        cpuBefore -
+        ((idleCpuMsPerSecond.get(target.pid) ?? 0) * (performance.now() - started)) / 1000) *
+        1000) /
+      result.requests.total,
     p50: percentile(times, 50),
     p99: percentile(times, 99),
     errors: result.errors + result.timeouts + result.non2xx,
@@ -156,6 +175,7 @@ async function main(): Promise<void> {
         throw new Error(`the bench key does not verify on ${target.name}`);
     }
 
+    await Promise.all([measureIdleCpu(keyService.pid), measureIdleCpu(baseline.child.pid)]);
     // Warm up (JIT, connections, the cache); then rounds of each at full speed, then each at half
     // of a verify rate measured in the same round: bare and internal at half the internal
     // listener's, the public port at half its own.
@@ -191,7 +211,8 @@ async function main(): Promise<void> {
           ? `servers pinned to core ${cores.server}, autocannon to core ${cores.load}`
           : 'not pinned: servers and autocannon share the cores') +
         ` · ${ROUNDS} rounds of ${DURATION} s per measure, ${CONNECTIONS} connections at full speed · ` +
-        `key-service with NODE_ENV=production, LOG_LEVEL=info, a warm cache and one real key. ` +
+        `key-service with NODE_ENV=production, LOG_LEVEL=info, a warm cache and one real key; its CPU with no ` +
+        `request coming, ${(idleCpuMsPerSecond.get(keyService.pid) ?? 0).toFixed(0)} ms/s, is left out of its CPU per request. ` +
         `Figures: median (min–max) over the rounds; ratios are taken within each round. ` +
         `Reproduce: \`npm run bench:verify\` (stack running).\n`,
     );
