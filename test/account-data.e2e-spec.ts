@@ -1,5 +1,6 @@
 import mongoose from 'mongoose';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { Topic } from '@keyward/contracts';
@@ -297,6 +298,21 @@ describe('account export and closure', () => {
     assert.equal((await api(token, 'PATCH', '/v1/account', { timeZone: 'Europe/London' })).status, 200);
     await settled();
     await activityCaughtUp();
+    // The rate-limit counters of the account and of its address, named as key-service names them.
+    const userId = String((await keysDb.collection('users').findOne({ email }))?._id);
+    const counter = (limit: string, subject: string) =>
+      `${limit}:${createHash('sha256').update(`${limit} ${subject}`).digest('base64url')}:`;
+    const counters = [
+      counter('key-changes', userId),
+      counter('account-changes', userId),
+      counter('otp-email', email),
+      counter('login-email', email),
+    ];
+    const countersLeft = async () =>
+      (await keysDb.collection<{ _id: string }>('rate_limits').find().toArray()).filter(({ _id }) =>
+        counters.some((c) => _id.startsWith(c)),
+      ).length;
+    assert.equal(await countersLeft(), counters.length, 'each counter has a window before the closure');
     const before = await Promise.all(
       [mail('l-shared'), mail('l-prod'), mail('l-retired'), mail('l-expired')].map(
         async (to) => (await mailpit.messagesTo(to)).length,
@@ -337,6 +353,7 @@ describe('account export and closure', () => {
       'nothing to keys that no longer worked',
     );
 
+    assert.equal(await countersLeft(), 0, 'the account’s rate-limit counters are gone');
     // Nothing about the person is left in key-service's database, once its events have left the outbox.
     await activityCaughtUp();
     const dump = await dumpDatabases(mongoUri('keys').split('/').pop()!);
