@@ -60,7 +60,10 @@ export class AccountClosure {
     await this.activity.deleteOwner(userId);
     await this.loginCodes.delete([user.email, closureCodeId(userId)]);
     await this.rateLimits.forget(countersOf({ userId, email: user.email }));
+    // Once more, last: a create that passed its session check just before the mark may have written
+    // its key since the first pass (requests after the mark are refused).
+    const late = await this.keys.closeAccountKeys(userId, new Date(now.getTime() + this.keyRetentionMs), now);
     await this.users.deleteClosing(userId);
-    this.logger.log({ userId, revokedKeys: revoked }, 'account closed');
+    this.logger.log({ userId, revokedKeys: revoked + late }, 'account closed');
   }
 }
