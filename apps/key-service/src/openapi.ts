@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { completeOpenApiDocument } from '@keyward/platform';
-import { SESSION_COOKIE } from './auth/session-cookies';
+import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from './auth/session-cookies';
 import { SERVICE_TOKEN_HEADER } from './verification/service-tokens';
 
 const DESCRIPTION =
@@ -23,7 +23,13 @@ export function keyServiceOpenApi(app: INestApplication): OpenAPIObject {
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The `token` from POST /v1/auth/login' }, 'bearer')
     .addCookieAuth(
       SESSION_COOKIE,
-      { type: 'apiKey', in: 'cookie', description: 'Set by POST /v1/auth/login' },
+      {
+        type: 'apiKey',
+        in: 'cookie',
+        description:
+          `Set by POST /v1/auth/login. A change (any method but GET) authenticated by it also sends the ` +
+          `\`${CSRF_COOKIE}\` cookie’s value in \`${CSRF_HEADER}\` (403 otherwise)`,
+      },
       'cookie',
     )
     .addApiKey({ type: 'apiKey', in: 'header', name: SERVICE_TOKEN_HEADER }, 'service-token')
