@@ -99,9 +99,8 @@ describe('the Settings web app: your data and closing the account', () => {
 
   it('closes the account only with the emailed code, shown beside its field; screenshots at desktop and phone widths', async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    await page
-      .getByRole('region', { name: 'Your data' })
-      .screenshot({ path: join(SCREENSHOTS, 'your-data-desktop.png') });
+    // The whole Account section: Your data and Close your account beside the time zone and sessions.
+    await page.locator('#account-section').screenshot({ path: join(SCREENSHOTS, 'your-data-desktop.png') });
 
     await page.getByRole('button', { name: 'Close account…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Close your account?' });
