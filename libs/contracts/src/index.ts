@@ -17,3 +17,4 @@ export * from './sealing';
 export * from './key-format';
 export * from './key-verification';
 export * from './commands/record-reminder-due';
+export * from './durations';

@@ -1,3 +1,4 @@
+import { DAY_MS, HOUR_MS } from './durations';
 /**
  * Every Kafka topic keyward uses. The suffix is the contract version: a breaking change is a
  * new topic beside the old one, never an edit of this list.
@@ -21,9 +22,6 @@ export interface TopicSpec {
   partitions: number;
   retentionMs: number;
 }
-
-const HOUR_MS = 60 * 60 * 1000;
-const DAY_MS = 24 * HOUR_MS;
 
 /** Partitions and retention chosen on purpose; created explicitly (auto-create is off). */
 export const TOPIC_SPECS: Record<Topic, TopicSpec> = {

@@ -1,10 +1,10 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Clock } from '@keyward/platform';
+import { DAY_MS } from '@keyward/contracts';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { ActivityRepository } from './activity.repository';
 
 const SWEEP_EVERY_MS = 60 * 60_000;
-const DAY_MS = 24 * 60 * 60_000;
 
 /** Deletes activity older than ACTIVITY_RETENTION_DAYS (keyward uses no TTL indexes: see libs/mongo), at start and hourly. */
 @Injectable()

@@ -1,10 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Clock } from '@keyward/platform';
+import { HOUR_MS } from '@keyward/contracts';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeysRepository } from '../keys/keys.repository';
 import { ActivityRepository } from './activity.repository';
-
-const HOUR_MS = 60 * 60_000;
 
 interface Counts {
   revoked: number;

@@ -1,13 +1,14 @@
 import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import {
   buildKeyEvent,
+  HOUR_MS,
   KEY_CONTACTS_CHANGED,
   KEY_CREATED,
   KEY_LEAKED,
   KEY_REVOKED,
   KEY_ROTATED,
-  Owner,
   LeakAction,
+  Owner,
   Topic,
 } from '@keyward/contracts';
 import { isDuplicateKeyError } from '@keyward/mongo';
@@ -35,7 +36,6 @@ import { addMonths } from './validity';
 const MAX_ATTEMPTS = 5;
 /** A rotation claim this old whose old key is still unmarked was left by a crash, not a request in flight. */
 const ROTATION_CLAIM_MS = 60_000;
-const HOUR_MS = 60 * 60 * 1000;
 
 const labelTaken = (label: string) => {
   const message = `The label "${label}" is already used by another key on this account`;

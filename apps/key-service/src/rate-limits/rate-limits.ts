@@ -1,9 +1,7 @@
 import { ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ThrottlerOptions } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
-
-const MINUTE_MS = 60_000;
-const HOUR_MS = 60 * MINUTE_MS;
+import { HOUR_MS, MINUTE_MS } from '@keyward/contracts';
 
 type Request = { ip: string; body?: { email?: unknown }; user?: { id?: unknown } };
 

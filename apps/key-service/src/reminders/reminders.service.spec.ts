@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Logger } from '@nestjs/common';
-import { AnyKeyEvent, parseKeyEvent } from '@keyward/contracts';
+import { AnyKeyEvent, DAY_MS, parseKeyEvent } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { Types } from 'mongoose';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyStatus } from '../keys/key.schema';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
-import { DAY_MS } from '../schedule/reminder-schedule';
 import { ReminderClaim, RemindersRepository, ReminderView } from './reminders.repository';
 import { RemindersService } from './reminders.service';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DAY_MS } from '@keyward/contracts';
 import { addMonths } from '../keys/validity';
-import { DAY_MS, dueReminder, firstReminderAt, nextReminderAt, parseStages, stageDueAt } from './reminder-schedule';
+import { dueReminder, firstReminderAt, nextReminderAt, parseStages, stageDueAt } from './reminder-schedule';
 
 const STAGES = [30, 14, 7, 3, 1];
 const iso = (d: Date | null | undefined) => d?.toISOString();

@@ -1,3 +1,5 @@
+import { DAY_MS } from '@keyward/contracts';
+
 /**
  * When a key's reminders fall due. Pure: the same inputs always give the same answer, so every
  * writer of a key (create, rotate, the reminder claim) agrees on `nextReminderAt`.
@@ -10,7 +12,6 @@
  * Writers store `nextReminderAt` on the key: call {@link firstReminderAt} when a key is created or
  * rotated (new expiry); the claim (RemindersService) uses {@link dueReminder}.
  */
-export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** When the stage `stageDays` falls due for a key expiring at `expiresAt`. */
 export function stageDueAt(expiresAt: Date, stageDays: number): Date {

@@ -1,6 +1,4 @@
-import { AnyKeyEvent, OneTimeCodeRequested } from '@keyward/contracts';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
+import { AnyKeyEvent, DAY_MS, OneTimeCodeRequested } from '@keyward/contracts';
 
 const zoneFormats = new Map<string, Intl.DateTimeFormat>();
 
