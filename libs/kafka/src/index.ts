@@ -7,3 +7,4 @@ export * from './kafka-topics.service';
 export * from './kafka-consumer.factory';
 export * from './kafka-log';
 export * from './kafka.metrics';
+export * from './group-member';

@@ -1,6 +1,6 @@
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { parseSignedKeyEvent, Topic } from '@keyward/contracts';
-import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
+import { GroupMember, IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { KeyEventSigning } from '../outbox/key-event-signing';
 import { UsersRepository } from '../users/users.repository';
 import { activitiesOf } from './activity-projection';
@@ -11,8 +11,8 @@ import { ActivityRepository } from './activity.repository';
  * instances; from the oldest event kept, so a new deployment fills in what the topic still holds.
  */
 @Injectable()
-export class ActivityConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly consumer: ManagedConsumer;
+export class ActivityConsumer extends GroupMember {
+  protected readonly consumer: ManagedConsumer;
 
   constructor(
     factory: KafkaConsumerFactory,
@@ -20,20 +20,13 @@ export class ActivityConsumer implements OnApplicationBootstrap, OnApplicationSh
     private readonly signing: KeyEventSigning,
     private readonly users: UsersRepository,
   ) {
+    super();
     this.consumer = factory.create({
       groupId: 'key-service-activity',
       topics: [Topic.KeyEvents],
       fromBeginning: true,
       handle: (message) => this.onKeyEvent(message),
     });
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.consumer.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.consumer.stop();
   }
 
   private async onKeyEvent({ message }: IncomingMessage): Promise<void> {

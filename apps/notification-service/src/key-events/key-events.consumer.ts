@@ -1,13 +1,13 @@
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { KeyEventVerifyKeys, parseSignedKeyEvent, Topic, verifyKeysOf } from '@keyward/contracts';
-import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
+import { GroupMember, IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { NotificationSettings } from '../config/notification-service.env';
 
 /** The consumer-group member for key events: checks each message's signature and shape, then emails its recipients. */
 @Injectable()
-export class KeyEventsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly consumer: ManagedConsumer;
+export class KeyEventsConsumer extends GroupMember {
+  protected readonly consumer: ManagedConsumer;
   private readonly verifyKeys: KeyEventVerifyKeys;
 
   constructor(
@@ -15,6 +15,7 @@ export class KeyEventsConsumer implements OnApplicationBootstrap, OnApplicationS
     settings: NotificationSettings,
     private readonly deliveries: DeliveriesService,
   ) {
+    super();
     this.verifyKeys = verifyKeysOf(settings.KEY_EVENTS_VERIFY_KEYS);
     this.consumer = factory.create({
       groupId: settings.CONSUMER_GROUP,
@@ -22,14 +23,6 @@ export class KeyEventsConsumer implements OnApplicationBootstrap, OnApplicationS
       partitionsConsumedConcurrently: settings.CONSUMER_PARTITIONS_AT_ONCE,
       handle: (message) => this.onKeyEvent(message),
     });
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.consumer.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.consumer.stop();
   }
 
   private async onKeyEvent({ message }: IncomingMessage): Promise<void> {

@@ -1,6 +1,6 @@
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { parseOneTimeCodeRequested, Topic } from '@keyward/contracts';
-import { IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
+import { GroupMember, IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { EmailsService } from '../emails/emails.service';
 import { NotificationSettings } from '../config/notification-service.env';
@@ -10,8 +10,8 @@ import { NotificationSettings } from '../config/notification-service.env';
  * of key events.
  */
 @Injectable()
-export class LoginCodesConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly consumer: ManagedConsumer;
+export class LoginCodesConsumer extends GroupMember {
+  protected readonly consumer: ManagedConsumer;
 
   constructor(
     factory: KafkaConsumerFactory,
@@ -19,19 +19,12 @@ export class LoginCodesConsumer implements OnApplicationBootstrap, OnApplication
     private readonly emails: EmailsService,
     private readonly deliveries: DeliveriesService,
   ) {
+    super();
     this.consumer = factory.create({
       groupId: `${settings.CONSUMER_GROUP}.login-codes`,
       topics: [Topic.LoginCodes],
       handle: (message) => this.onLoginCodeRequested(message),
     });
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.consumer.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.consumer.stop();
   }
 
   private async onLoginCodeRequested({ message }: IncomingMessage): Promise<void> {
