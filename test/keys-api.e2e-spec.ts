@@ -4,7 +4,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { dumpDatabases, isolatedEnv, KeyEventsTap, readNamespaceTopics, ServiceProcess, sleep } from '@keyward/testing';
+import { KeyStatus } from '../apps/key-service/src/keys/key.schema';
 import { loggedInUser } from './support/accounts';
+import { keyDocument } from './support/key-documents';
 import { Answer, call } from './support/http';
 
 interface KeyBody {
@@ -376,36 +378,32 @@ describe('key lifecycle API', () => {
    * A replacement as a key-service leaves it when it dies between a rotation's two writes: `active`
    * as the previous version wrote it (after publishing its KeyCreated), `pending` as this one does.
    */
-  async function insertClaim(old: KeyBody, createdAt: Date, status: 'active' | 'pending' = 'active'): Promise<string> {
+  async function insertClaim(
+    old: KeyBody,
+    createdAt: Date,
+    status: KeyStatus.Active | KeyStatus.Pending = KeyStatus.Active,
+  ): Promise<string> {
     const stored = await db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(old.id) });
     assert.ok(stored);
     const label = `${old.label} (${sgtDate(createdAt)})`;
-    const { insertedId } = await db.collection('keys').insertOne({
-      owner: stored.owner,
-      hash: createHmac('sha256', HASH_SECRET).update(randomBytes(16)).digest('base64url'),
-      lastFive: 'zzzzz',
-      label,
-      labelKey: label.toLowerCase(),
-      contacts: stored.contacts,
-      createdAt,
-      expiresAt: new Date(createdAt.getTime() + 180 * 24 * HOUR),
-      nextReminderAt: new Date(createdAt.getTime() + 150 * 24 * HOUR),
-      remindersSent: [],
-      status,
-      lastUsedAt: null,
-      revokedAt: null,
-      legacy: false,
-      rotatedTo: null,
-      replaces: old.id,
-      outbox: [],
-      outboxAt: null,
-    });
+    const { insertedId } = await db.collection('keys').insertOne(
+      keyDocument({
+        owner: stored.owner,
+        lastFive: 'zzzzz',
+        label,
+        contacts: stored.contacts,
+        createdAt,
+        nextReminderAt: new Date(createdAt.getTime() + 150 * 24 * HOUR),
+        status,
+        replaces: old.id,
+      }),
+    );
     return insertedId.toHexString();
   }
 
   it('finishes a rotation that crashed between its two writes, silently dropping the pending replacement', async () => {
     const old = await createKey('dave', 'crashed', [mail('ops')]);
-    const leftoverId = await insertClaim(old, new Date(Date.now() - 2 * 60_000), 'pending');
+    const leftoverId = await insertClaim(old, new Date(Date.now() - 2 * 60_000), KeyStatus.Pending);
     assertProblem(await api('dave', 'GET', `/v1/keys/${leftoverId}`), 404, /No key/);
     assert.ok(!(await api<KeyBody[]>('dave', 'GET', '/v1/keys')).body.some((k) => k.id === leftoverId), 'not listed');
 

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildKeyEvent, KEY_CREATED, Topic } from '@keyward/contracts';
 import { isolatedEnv, KeyEventsTap, ServiceProcess, sleep } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
+import { keyDocument } from './support/key-documents';
 
 /** The outbox survives a key-service crash between a key's write and its event's publish. */
 describe('key events survive a key-service crash', () => {
@@ -58,25 +59,21 @@ describe('key events survive a key-service crash', () => {
         expiresAt: expiresAt.toISOString(),
       },
     });
-    await db.collection('keys').insertOne({
-      _id: keyId,
-      owner,
-      hash: `pending-${keyId.toHexString()}`,
-      lastFive: 'abcde',
-      label: 'orphaned event',
-      labelKey: 'orphaned event',
-      contacts: [`ops@${emailDomain}`],
-      createdAt: now,
-      expiresAt,
-      status: 'active',
-      lastUsedAt: null,
-      revokedAt: null,
-      legacy: false,
-      outbox: [
-        { eventId: event.eventId, topic: Topic.KeyEvents, key: keyId.toHexString(), value: JSON.stringify(event) },
-      ],
-      outboxAt: now,
-    });
+    await db.collection('keys').insertOne(
+      keyDocument({
+        _id: keyId,
+        owner,
+        hash: `pending-${keyId.toHexString()}`,
+        label: 'orphaned event',
+        contacts: [`ops@${emailDomain}`],
+        createdAt: now,
+        expiresAt,
+        outbox: [
+          { eventId: event.eventId, topic: Topic.KeyEvents, key: keyId.toHexString(), value: JSON.stringify(event) },
+        ],
+        outboxAt: now,
+      }),
+    );
 
     const service = await ServiceProcess.start('key-service', serviceEnv);
     services.push(service);

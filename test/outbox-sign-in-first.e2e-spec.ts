@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildKeyEvent, KEY_CREATED, Topic } from '@keyward/contracts';
 import { isolatedEnv, ServiceProcess, sleep } from '@keyward/testing';
 import { call } from './support/http';
+import { keyDocument } from './support/key-documents';
 
 /** On the local stand-in every lease scans the collection, so 500 keep the relay busy for minutes. */
 const BACKLOG = 500;
@@ -35,27 +36,19 @@ describe('sign-in codes never wait behind key events', () => {
         expiresAt: new Date(now.getTime() + 180 * DAY_MS).toISOString(),
       };
       const event = buildKeyEvent(KEY_CREATED, { keyId: _id.toHexString(), owner, occurredAt: now, payload });
-      return {
+      return keyDocument({
         _id,
         owner,
         hash: `backlog-${_id.toHexString()}`,
-        lastFive: 'abcde',
         label: payload.label,
-        labelKey: payload.label,
         contacts: payload.contacts,
         createdAt: now,
         expiresAt: new Date(payload.expiresAt),
-        status: 'active',
-        lastUsedAt: null,
-        revokedAt: null,
-        legacy: false,
-        rotatedTo: null,
         // Already scheduled, so the start-up backfill of reminder times leaves these alone.
         nextReminderAt: new Date(now.getTime() + 150 * DAY_MS),
-        remindersSent: [],
         outbox: [{ eventId: event.eventId, topic: Topic.KeyEvents, key: event.keyId, value: JSON.stringify(event) }],
         outboxAt: now,
-      };
+      });
     });
     for (let i = 0; i < docs.length; i += 500) await db.collection('keys').insertMany(docs.slice(i, i + 500));
   }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import mongoose from 'mongoose';
 import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
+import { keyDocument } from './support/key-documents';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -47,27 +47,20 @@ describe('scheduler-service processes on their cron', () => {
   ): Promise<mongoose.Types.ObjectId> {
     const _id = new mongoose.Types.ObjectId();
     const imported = new Date(Date.now() - importedDaysAgo * DAY);
-    await db.collection('keys').insertOne({
-      _id,
-      owner: { userId: `owner-${_id.toHexString()}`, email: `owner@${emailDomain}`, timeZone: 'Asia/Singapore' },
-      hash: randomBytes(32).toString('base64url'),
-      lastFive: '*****',
-      label: 'default',
-      labelKey: 'default',
-      contacts: [contact],
-      createdAt: imported,
-      expiresAt,
-      status: 'active',
-      lastUsedAt: null,
-      revokedAt: null,
-      legacy: true,
-      rotatedTo: null,
-      rotatedFrom: null,
-      // Every key here is imported more than 30 days before its expiry: the 30-day stage comes first.
-      ...(scheduled ? { nextReminderAt: new Date(expiresAt.getTime() - 30 * DAY), remindersSent: [] } : {}),
-      outbox: [],
-      outboxAt: null,
-    });
+    await db.collection('keys').insertOne(
+      keyDocument({
+        _id,
+        owner: { userId: `owner-${_id.toHexString()}`, email: `owner@${emailDomain}`, timeZone: 'Asia/Singapore' },
+        lastFive: '*****',
+        label: 'default',
+        contacts: [contact],
+        createdAt: imported,
+        expiresAt,
+        legacy: true,
+        // Every key here is imported more than 30 days before its expiry: the 30-day stage comes first.
+        nextReminderAt: scheduled ? new Date(expiresAt.getTime() - 30 * DAY) : null,
+      }),
+    );
     return _id;
   }
 

@@ -5,6 +5,7 @@ import mongoose from 'mongoose';
 import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
 import { LEGACY_EXPIRES_AT } from '../apps/key-service/src/keys/validity';
 import { loggedInUser } from './support/accounts';
+import { keyDocument } from './support/key-documents';
 import { call } from './support/http';
 import { InProcessKeyService } from './support/key-services';
 import { InProcessScheduler, TestClock } from './support/schedulers';
@@ -89,27 +90,19 @@ describe('reminders before expiry, exactly once', () => {
   }): Promise<string> {
     const _id = new mongoose.Types.ObjectId();
     const label = fields.label ?? `seeded ${_id.toHexString()}`;
-    await db.collection('keys').insertOne({
-      _id,
-      owner: { ...(fields.owner ?? { userId, email: at('owner') }), timeZone: 'Asia/Singapore' },
-      hash: randomBytes(32).toString('base64url'),
-      lastFive: fields.legacy ? '*****' : randomBytes(4).toString('hex').slice(0, 5),
-      label,
-      labelKey: label.toLowerCase(),
-      contacts: fields.contacts,
-      createdAt: fields.now,
-      expiresAt: fields.expiresAt,
-      status: 'active',
-      lastUsedAt: null,
-      revokedAt: null,
-      legacy: fields.legacy ?? false,
-      rotatedTo: null,
-      rotatedFrom: null,
-      nextReminderAt: new Date(fields.expiresAt.getTime() - fields.firstStageDays * DAY),
-      remindersSent: [],
-      outbox: [],
-      outboxAt: null,
-    });
+    await db.collection('keys').insertOne(
+      keyDocument({
+        _id,
+        owner: { ...(fields.owner ?? { userId, email: at('owner') }), timeZone: 'Asia/Singapore' },
+        lastFive: fields.legacy ? '*****' : randomBytes(4).toString('hex').slice(0, 5),
+        label,
+        contacts: fields.contacts,
+        createdAt: fields.now,
+        expiresAt: fields.expiresAt,
+        legacy: fields.legacy ?? false,
+        nextReminderAt: new Date(fields.expiresAt.getTime() - fields.firstStageDays * DAY),
+      }),
+    );
     return _id.toHexString();
   }
 

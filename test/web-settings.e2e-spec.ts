@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import mongoose from 'mongoose';
@@ -7,6 +6,7 @@ import { Browser, BrowserContext, Page } from 'playwright-core';
 import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
 import { csrfTokenFor, loggedInUser } from './support/accounts';
 import { launchChromium, screenshotsDir, textMatching } from './support/browser';
+import { keyDocument } from './support/key-documents';
 
 const MAX_ACTIVE = 3;
 /** The browser runs in the account's zone, so Settings has no other zone to propose (test/web-account covers that). */
@@ -485,30 +485,18 @@ async function importKeys(uri: string, email: string): Promise<void> {
     assert.ok(user, 'the account exists');
     const owner = { userId: user._id.toHexString(), email, timeZone: 'Asia/Singapore' };
     const now = Date.now();
-    const key = (fields: Record<string, unknown>) => ({
-      owner,
-      hash: randomBytes(32).toString('base64url'),
-      contacts: [],
-      status: 'active',
-      lastUsedAt: null,
-      revokedAt: null,
-      legacy: false,
-      outbox: [],
-      outboxAt: null,
-      ...fields,
-    });
     await db.collection('keys').insertMany([
-      key({
+      keyDocument({
+        owner,
         label: 'default',
-        labelKey: 'default',
         lastFive: '*****',
         legacy: true,
         createdAt: new Date('2023-10-21T00:00:00Z'),
         expiresAt: new Date('2024-04-21T08:00:00+08:00'),
       }),
-      key({
+      keyDocument({
+        owner,
         label: 'staging',
-        labelKey: 'staging',
         lastFive: 'Q7x2k',
         contacts: [`staging@${email.split('@')[1]}`],
         createdAt: new Date(now - 170 * DAY_MS),

@@ -14,9 +14,11 @@ import mongoose from 'mongoose';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { stack } from '@keyward/testing';
+import { KeyStatus } from '../../apps/key-service/src/keys/key.schema';
+import { keyDocument } from '../../test/support/key-documents';
 
 // The driver mongoose bundles: no separate dependency.
-const { MongoClient, ObjectId } = mongoose.mongo;
+const { MongoClient } = mongoose.mongo;
 type MongoClient = mongoose.mongo.MongoClient;
 
 const SMALL = Number(process.env.SMALL ?? 10_000);
@@ -29,35 +31,23 @@ const BATCH = 10_000;
 const DAY = 86_400_000;
 const id = randomBytes(3).toString('hex');
 
-/** A key document shaped as key-service stores it; `due` ones have their reminder in the past. */
+/** A key document as key-service stores it; `due` ones have their reminder in the past. */
 function keyDoc(i: number, due: boolean, now: number) {
   const expiresAt = new Date(due ? now + 20 * DAY : now + (40 + (i % 140)) * DAY);
-  return {
-    _id: new ObjectId(),
+  return keyDocument({
     owner: {
       userId: `bench-owner-${i % 5000}`,
       email: `owner${i % 5000}@bench.example.com`,
       timeZone: 'Asia/Singapore',
     },
-    hash: randomBytes(32).toString('base64url'),
-    lastFive: 'abcde',
     label: `key ${i}`,
-    labelKey: `key ${i}`,
     contacts: [`ops${i % 5000}@bench.example.com`],
     createdAt: new Date(expiresAt.getTime() - 181 * DAY),
     expiresAt,
     // Most keys wait for a reminder weeks away; some are revoked or expired (never scanned).
-    status: due || i % 10 !== 0 ? 'active' : i % 20 === 0 ? 'revoked' : 'expired',
-    lastUsedAt: null,
-    revokedAt: null,
-    legacy: false,
-    rotatedTo: null,
-    rotatedFrom: null,
+    status: due || i % 10 !== 0 ? KeyStatus.Active : i % 20 === 0 ? KeyStatus.Revoked : KeyStatus.Expired,
     nextReminderAt: new Date(due ? now - (i % 60) * 60_000 : expiresAt.getTime() - 30 * DAY),
-    remindersSent: [],
-    outbox: [],
-    outboxAt: null,
-  };
+  });
 }
 
 async function fill(client: MongoClient, db: string, total: number): Promise<number> {

@@ -1,5 +1,10 @@
 import mongoose from 'mongoose';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { CsrfTokens } from '../../apps/key-service/src/auth/csrf-tokens';
+import { hashToken } from '../../apps/key-service/src/auth/sessions.repository';
+import { KeyServiceSettings } from '../../apps/key-service/src/config/key-service.env';
+import { KeyHasher } from '../../apps/key-service/src/hashing/key-hasher';
+import { usernameFromEmail } from '../../apps/key-service/src/users/username';
 
 /**
  * Logs a user in by writing the account and a session straight into key-service's database,
@@ -12,16 +17,13 @@ export async function loggedInUser(mongoUri: string, email: string, validForMs =
     const now = new Date();
     const { insertedId } = await db.collection('users').insertOne({
       email,
-      username: email
-        .split('@')[0]
-        .replace(/[^a-z0-9]/gi, '')
-        .toLowerCase(),
+      username: usernameFromEmail(email),
       timeZone: 'Asia/Singapore',
       createdAt: now,
     });
     const token = randomBytes(32).toString('base64url');
     await db.collection<{ _id: string; userId: string; createdAt: Date; expiresAt: Date }>('sessions').insertOne({
-      _id: createHash('sha256').update(token).digest('base64url'),
+      _id: hashToken(token),
       userId: insertedId.toHexString(),
       createdAt: now,
       expiresAt: new Date(now.getTime() + validForMs),
@@ -34,5 +36,5 @@ export async function loggedInUser(mongoUri: string, email: string, validForMs =
 
 /** The CSRF token key-service gives a session at login: a keyed hash of its token (see CsrfTokens). */
 export function csrfTokenFor(sessionToken: string, keyHashSecret: string): string {
-  return createHmac('sha256', keyHashSecret).update(`csrf:${sessionToken}`).digest('base64url');
+  return new CsrfTokens(new KeyHasher({ KEY_HASH_SECRET: keyHashSecret } as KeyServiceSettings)).of(sessionToken);
 }

@@ -10,7 +10,8 @@ export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 /** A session's last-seen time is written at most this often: a request does not cost a write. */
 export const LAST_SEEN_PRECISION_MS = 60_000;
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
+/** A session's stored key: the SHA-256 of its token (the token itself is never stored). */
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /** Where a session is used from: the request's client address and its device summary. */
 export interface SessionDevice {
