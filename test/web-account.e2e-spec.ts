@@ -157,6 +157,8 @@ describe('the Account section of Settings', () => {
 
       await page.getByRole('button', { name: 'Sign out everywhere else' }).click();
       await textMatching(page.locator('#account-notice'), /Signed out 1 other session\./);
+      // The notice can show before the list is drawn again.
+      await page.locator('#sessions-list li').nth(1).waitFor({ state: 'detached' });
       assert.equal(await page.locator('#sessions-list li').count(), 1);
       await textMatching(page.locator('#sessions-list'), /This device/);
       assert.equal(await page.getByRole('button', { name: 'Sign out everywhere else' }).isVisible(), false);
