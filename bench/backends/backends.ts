@@ -41,7 +41,7 @@ async function main(): Promise<void> {
         }).then(
           ({ stdout }) => stdout.trim(),
           (error: { stderr?: string; message: string }) =>
-            `FAILED: ${(error.stderr ?? error.message).trim().split('\n').slice(-1)[0]}`,
+            `FAILED: ${(error.stderr ?? error.message).split('\n').find((line) => /error/i.test(line)) ?? error.message}`,
         );
         console.log(
           `\n# bench:${bench} on FerretDB + ${backend.name} (${Math.round((Date.now() - started) / 1000)} s)\n`,
