@@ -6,6 +6,7 @@ import { KeyClient } from '@keyward/key-client';
 import { freePort, isolatedEnv, ServiceProcess, sleep } from '@keyward/testing';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import mongoose from 'mongoose';
 import { generateKey } from '../apps/key-service/src/keys/key-format';
 import { loggedInUser } from './support/accounts';
@@ -149,6 +150,30 @@ describe('key verification for internal services', () => {
       const moved = { ...validAnswer(created), keyId: movedId.toHexString() };
       assert.deepEqual(await verify(first, created.key), moved);
       assert.deepEqual(await verify(second, created.key), moved);
+    });
+
+    it('writes no request log line per verification, while other requests keep theirs', async () => {
+      const created = await createKey('http unlogged');
+      for (let i = 0; i < 5; i++) await verify(first, created.key);
+      assert.equal((await verifyOverHttp(first.url, { key: created.key }, null)).status, 401);
+      // Log lines are written in order: once the next create's is there, any verification's would be.
+      const after = await createKey('http unlogged, after');
+      const deadline = Date.now() + 10_000;
+      let log = '';
+      while (!log.includes(after.id) && Date.now() < deadline) {
+        await sleep(100);
+        log = readFileSync(first.logFile, 'utf8');
+      }
+      const requests = log
+        .split('\n')
+        .filter((line) => /"msg":"request (completed|errored)"/.test(line))
+        .map((line) => (JSON.parse(line) as { req: { url: string } }).req.url);
+      assert.ok(requests.includes('/v1/keys'), 'creates are logged');
+      assert.deepEqual(
+        requests.filter((url) => url === '/v1/keys/verify'),
+        [],
+        'no verification, answered or refused, has a request log line',
+      );
     });
 
     it('answers unknown for a well-formed key that does not exist', async () => {

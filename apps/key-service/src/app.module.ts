@@ -16,6 +16,7 @@ import { WebModule } from './web/web.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { RemindersModule } from './reminders/reminders.module';
 import { VerificationModule } from './verification/verification.module';
+import { VERIFY_ROUTE } from './verification/verification.controller';
 
 @Module({
   imports: [
@@ -25,7 +26,7 @@ import { VerificationModule } from './verification/verification.module';
       validate: validateEnv(keyServiceEnv),
     }),
     SettingsModule.register(KeyServiceSettings),
-    LoggingModule,
+    LoggingModule.forRoot({ unlogged: [VERIFY_ROUTE] }),
     MongoModule,
     KafkaModule,
     HealthModule.register(KafkaHealthIndicator),

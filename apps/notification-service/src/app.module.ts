@@ -18,7 +18,7 @@ import { LoginCodesModule } from './login-codes/login-codes.module';
       validate: validateEnv(notificationServiceEnv),
     }),
     SettingsModule.register(NotificationSettings),
-    LoggingModule,
+    LoggingModule.forRoot(),
     MongoModule,
     KafkaModule,
     ClockModule,

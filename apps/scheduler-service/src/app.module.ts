@@ -18,7 +18,7 @@ import { RemindersModule } from './reminders/reminders.module';
       validate: validateEnv(schedulerServiceEnv),
     }),
     SettingsModule.register(SchedulerSettings),
-    LoggingModule,
+    LoggingModule.forRoot(),
     MongoModule,
     KafkaModule,
     HealthModule.register(KafkaHealthIndicator),
