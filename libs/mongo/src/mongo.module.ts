@@ -9,7 +9,8 @@ import { MongoSettings } from './mongo.config';
  * events are one document write), no TTL or partial indexes (expired documents are swept by the
  * feature that owns them), no change streams or $lookup; hot lookups are by _id (the only lookup
  * FerretDB answers without scanning the collection). Writes that must have one winner go through
- * single-writes.ts (claimOnce, claimEach, compareAndSet).
+ * single-writes.ts (claimOnce, claimEach, compareAndSet); writes of many documents through
+ * write-batches.ts (writeInBatches).
  */
 @Module({
   imports: [

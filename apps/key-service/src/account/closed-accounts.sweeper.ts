@@ -10,7 +10,7 @@ const INTERRUPTED_AFTER_MS = 60_000;
 
 /**
  * Finishes account closures a crash interrupted, and deletes closed accounts' keys once their
- * retention is over (FerretDB has no TTL indexes; a plain indexed sweep works on both databases).
+ * retention is over (keyward uses no TTL indexes: see libs/mongo).
  * Every instance may run it: each step is idempotent.
  */
 @Injectable()

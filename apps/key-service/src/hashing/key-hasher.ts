@@ -19,7 +19,7 @@ export class KeyHasher {
   /**
    * The document id of a key issued by key-service: 12 bytes of a keyed hash of the key (domain
    * separated from hash()), so verification finds the key by `_id`, the one lookup every store
-   * answers from its primary index (FerretDB on SQLite answers a `hash` lookup by scanning). Like
+   * answers from its primary index (hot lookups are by `_id`: see libs/mongo). Like
    * any key id it is shown to owners; without KEY_HASH_SECRET it says nothing about the key.
    */
   idOf(key: string): string {

@@ -82,5 +82,5 @@ KeySchema.index({ outboxAt: 1 });
 /** The reminder scan: active keys by due time, _id breaking ties for keyset paging. */
 KeySchema.index({ status: 1, nextReminderAt: 1, _id: 1 });
 KeySchema.index({ replaces: 1 }, { unique: true, sparse: true });
-/** The sweep of closed accounts' keys (a plain index: FerretDB has no TTL indexes). */
+/** The sweep of closed accounts' keys (a plain index: keyward uses no TTL indexes, see libs/mongo). */
 KeySchema.index({ retainedUntil: 1 });

@@ -50,7 +50,7 @@ export class MongoThrottlerStorage implements ThrottlerStorage, OnApplicationBoo
   /** Deletes every window of these counters (`<limit>:<subject key>`): a closed account's. */
   async forget(counters: string[]): Promise<void> {
     for (const counter of counters) {
-      // A range on _id, not a regex: the same index-bounded query on MongoDB and FerretDB.
+      // A range on _id, not a regex: an index-bounded query on every server (see libs/mongo).
       await this.windows.deleteMany({ _id: { $gt: `${counter}:`, $lt: `${counter};` } });
     }
   }

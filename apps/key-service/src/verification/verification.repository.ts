@@ -20,9 +20,8 @@ export class VerificationRepository {
   /**
    * The key with this hash: by its derived id first (KeyHasher.idOf: keys issued by key-service),
    * then by hash alone (imported legacy keys and keys issued before ids were derived, whose ids are
-   * random). The first lookup filters on `_id` alone and compares the hash here: `_id` equality is
-   * the one filter every store answers from its primary index (FerretDB on SQLite scans the
-   * collection for any other, `{_id, hash}` included; docs/stack.md).
+   * random). The first lookup filters on `_id` alone and compares the hash here: hot lookups are
+   * by `_id` alone, `{_id, hash}` is not one (see libs/mongo).
    */
   async findForVerification(id: string, hash: string): Promise<KeyForVerification | null> {
     const byId = await this.findOne({ _id: new Types.ObjectId(id) });
