@@ -15,6 +15,8 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# notification-service's journal of accepted emails: a volume mounted here starts owned by node.
+RUN mkdir -p var/deliveries-journal && chown node:node var/deliveries-journal
 USER node
 ARG SERVICE=key-service
 ENV SERVICE=${SERVICE}

@@ -4,8 +4,17 @@ import mongoose from 'mongoose';
 /** What a fault scenario ends with: the emails expected against those that arrived. */
 export interface LedgerResult {
   expected: number;
+  /** Every email the SMTP server took, a repeat of one Message-ID included. */
+  transmissions: number;
+  /** Distinct emails received: distinct Message-IDs. */
   delivered: number;
+  /** Expected emails, per recipient, that never arrived. */
   lost: number;
+  /**
+   * Transmissions beyond the expected ones, per recipient: what a recipient whose mail system does
+   * not drop a repeated Message-ID sees twice. When transmissions exceed delivered, the repeat
+   * carried the first one's Message-ID.
+   */
   duplicated: number;
   /** From the start of the scenario (`since`) to the moment every expected email had arrived. */
   settledMs: number;
@@ -37,9 +46,8 @@ export async function settleDeliveries({
   timeoutMs?: number;
 }): Promise<LedgerResult> {
   const deadline = Date.now() + timeoutMs;
-  let arrived: string[] = [];
   for (;;) {
-    arrived = (await mailpit.search(`to:"${domain}"`)).flatMap((m) => m.To.map((t) => t.Address.toLowerCase()));
+    const arrived = await mailpit.search(`to:"${domain}"`);
     const unsettled = await db
       .collection('deliveries')
       .countDocuments({ eventId: { $in: eventIds }, status: { $nin: ['sent', 'failed'] } });
@@ -49,13 +57,24 @@ export async function settleDeliveries({
     await sleep(100);
   }
   const settledMs = Date.now() - since;
+  return { ...(await countEmails(mailpit, domain, expected)), settledMs };
+}
+
+/** The emails to `domain` in Mailpit now, against `expected` (one address per email expected). */
+export async function countEmails(
+  mailpit: Mailpit,
+  domain: string,
+  expected: string[],
+): Promise<Omit<LedgerResult, 'settledMs'>> {
+  const arrived = await mailpit.search(`to:"${domain}"`);
   const want = tally(expected.map((a) => a.toLowerCase()));
-  const got = tally(arrived);
+  const got = tally(arrived.flatMap((m) => m.To.map((t) => t.Address.toLowerCase())));
   let lost = 0;
   let duplicated = 0;
   for (const [address, n] of want) lost += Math.max(0, n - (got.get(address) ?? 0));
   for (const [address, n] of got) duplicated += Math.max(0, n - (want.get(address) ?? 0));
-  return { expected: expected.length, delivered: arrived.length, lost, duplicated, settledMs };
+  const delivered = new Set(arrived.map((m) => m.MessageID)).size;
+  return { expected: expected.length, transmissions: arrived.length, delivered, lost, duplicated };
 }
 
 function tally(addresses: string[]): Map<string, number> {
@@ -71,14 +90,24 @@ export interface LedgerRow extends LedgerResult {
 }
 
 /**
- * The fault table as Markdown: scenario, keys, expected, delivered, lost, duplicated, time to settle,
- * its columns padded as prettier pads them, so the document it is written into stays formatted.
+ * The fault table as Markdown: scenario, keys, emails expected, SMTP transmissions, delivered
+ * (distinct Message-IDs), lost, duplicated, time to settle, its columns padded as prettier pads them,
+ * so the document it is written into stays formatted.
  */
 export function formatLedger(rows: LedgerRow[]): string {
-  const header = ['scenario', 'keys', 'emails expected', 'delivered', 'lost', 'duplicated', 'time to settle'];
+  const header = [
+    'scenario',
+    'keys',
+    'emails expected',
+    'SMTP transmissions',
+    'delivered',
+    'lost',
+    'duplicated',
+    'time to settle',
+  ];
   const cells = rows.map((r) => [
     r.scenario,
-    ...[r.keys, r.expected, r.delivered, r.lost, r.duplicated].map(String),
+    ...[r.keys, r.expected, r.transmissions, r.delivered, r.lost, r.duplicated].map(String),
     `${(r.settledMs / 1000).toFixed(1)} s`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));

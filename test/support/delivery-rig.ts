@@ -222,10 +222,11 @@ export class DeliveryRig {
   }
 
   /**
-   * notification-service killed (SIGKILL) once a quarter of a burst's emails went out, then started
-   * again. An email SMTP accepted in the last milliseconds before the kill, not yet recorded, is sent
-   * again once its lease lapses (the residual window of docs/RELIABILITY.md), so this scenario
-   * measures that window rather than asserting it shut.
+   * notification-service killed (SIGKILL) once a quarter of a burst's emails reached Mailpit, then
+   * started again on the same journal. The kill follows an acceptance the test has just seen, so it
+   * lands as often as anything can in the window the journal cannot close: Mailpit stores an email
+   * before its 250 reaches the worker, and an email accepted there and not yet journaled goes out
+   * again under the same Message-ID (docs/RELIABILITY.md). The row shows how often.
    */
   async serviceKilledMidBurst({ keys = 20 } = {}): Promise<LedgerRow> {
     const domain = this.domainFor('killed');

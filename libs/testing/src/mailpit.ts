@@ -2,6 +2,8 @@ import { stack } from './stack';
 
 export interface MailSummary {
   ID: string;
+  /** The Message-ID header, without its angle brackets. */
+  MessageID: string;
   Subject: string;
   To: { Address: string }[];
   Created: string;

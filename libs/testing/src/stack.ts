@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { TEST_LOG_DIR } from './service-process';
 
 /** Where the local stack answers; the same settings the stack script and the services use. */
 export const stack = {
@@ -12,7 +14,8 @@ export const stack = {
 
 /**
  * Settings that isolate one test file on the shared stack: its own topic namespace (so consumers
- * see only this file's messages), its own databases, and its own email domain.
+ * see only this file's messages), its own databases, its own email domain, and its own directory
+ * for notification-service's journal of accepted emails.
  */
 export function isolatedEnv() {
   const id = randomBytes(4).toString('hex');
@@ -24,6 +27,7 @@ export function isolatedEnv() {
       KAFKA_REPLICATION_FACTOR: stack.kafkaReplicationFactor,
       KAFKA_TOPIC_NAMESPACE: `test.${id}.`,
       SMTP_PORT: stack.smtpPort,
+      DELIVERY_JOURNAL_DIR: join(TEST_LOG_DIR, `deliveries-journal-${id}`),
     },
     mongoUri: (db: string) => `${stack.mongoUrl}/kw_${id}_${db}`,
   };

@@ -110,6 +110,13 @@ export const notificationServiceEnv = z
       .describe(
         'How long one attempt holds a delivery without a sign of life (renewed every third of it while sending); then it is attempted again',
       ),
+    DELIVERY_JOURNAL_DIR: z
+      .string()
+      .min(1)
+      .default('var/deliveries-journal')
+      .describe(
+        'Where this instance journals each email the moment SMTP accepts it, so a crash before the database records the send does not send it again: one directory per instance, on storage that outlives the process (docs/RELIABILITY.md)',
+      ),
   })
   .superRefine(checkKafkaSecurity)
   .superRefine(

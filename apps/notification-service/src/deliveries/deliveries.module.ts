@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { EmailsModule } from '../emails/emails.module';
 import { MailerModule } from '../mailer/mailer.module';
+import { AcceptanceJournal } from './acceptance-journal';
 import { DeliveriesRepository } from './deliveries.repository';
 import { DeliveriesService } from './deliveries.service';
 import { DeliveryRetriesService } from './delivery-retries.service';
@@ -18,7 +19,7 @@ import { DeliveryMetrics } from './delivery.metrics';
     EmailsModule,
     MailerModule,
   ],
-  providers: [DeliveriesRepository, DeliveriesService, DeliveryRetriesService, DeliveryMetrics],
+  providers: [AcceptanceJournal, DeliveriesRepository, DeliveriesService, DeliveryRetriesService, DeliveryMetrics],
   exports: [DeliveriesService],
 })
 export class DeliveriesModule {}

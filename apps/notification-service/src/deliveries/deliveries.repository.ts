@@ -3,6 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { claimOnce, isDuplicateKeyError } from '@keyward/mongo';
 import { FilterQuery, Model } from 'mongoose';
 import { SmtpAcceptance } from '../mailer/mailer.service';
+import { Acceptance } from './acceptance-journal';
 import { DeliveryAttempt } from './delivery-attempt.schema';
 import { Delivery, DeliveryStatus } from './delivery.schema';
 
@@ -153,6 +154,31 @@ export class DeliveriesRepository {
       { status: DeliveryStatus.Sent, smtpMessageId: smtp.messageId, smtpResponse: smtp.response, error: null },
       now,
     );
+  }
+
+  /**
+   * Records a send an earlier process journaled as accepted by SMTP and died before recording: only
+   * while no later attempt has started (the delivery still sending, or put back to pending after its
+   * lease lapsed, with the same attempt count); false otherwise.
+   */
+  async recordAccepted(acceptance: Acceptance, now: Date): Promise<boolean> {
+    const { modifiedCount } = await this.deliveries.updateOne(
+      {
+        _id: acceptance.deliveryId,
+        status: { $in: [DeliveryStatus.Sending, DeliveryStatus.Pending] },
+        attempts: acceptance.attempt,
+      },
+      {
+        $set: {
+          status: DeliveryStatus.Sent,
+          smtpMessageId: acceptance.messageId,
+          smtpResponse: acceptance.response,
+          error: null,
+          updatedAt: now,
+        },
+      },
+    );
+    return modifiedCount === 1;
   }
 
   async markFailed(delivery: DeliveryRecord, attempt: number, error: string, now: Date): Promise<boolean> {

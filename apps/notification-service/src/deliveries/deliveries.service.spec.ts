@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import { KeyEvent } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
@@ -7,6 +10,7 @@ import { EmailsService, NotificationMessage } from '../emails/emails.service';
 import { sampleMessages } from '../emails/sample-messages';
 import { MailerService, OutgoingEmail, SmtpAcceptance } from '../mailer/mailer.service';
 import { TemplatesService } from '../templates/templates.service';
+import { Acceptance, AcceptanceJournal } from './acceptance-journal';
 import { DeliveriesRepository, DeliveryRecord, NewDelivery, pendingDelivery } from './deliveries.repository';
 import { DeliveriesService } from './deliveries.service';
 import { DeliveryMetrics } from './delivery.metrics';
@@ -69,6 +73,19 @@ class MemoryDeliveries {
       updatedAt: now,
     });
   }
+  async recordAccepted(a: Acceptance, now: Date) {
+    const r = [...this.records.values()].find((d) => d._id === a.deliveryId);
+    if (!r || r.attempts !== a.attempt || ![DeliveryStatus.Sending, DeliveryStatus.Pending].includes(r.status)) {
+      return false;
+    }
+    Object.assign(r, {
+      status: DeliveryStatus.Sent,
+      smtpMessageId: a.messageId,
+      smtpResponse: a.response,
+      updatedAt: now,
+    });
+    return true;
+  }
   async markFailed(d: DeliveryRecord, attempt: number, error: string, now: Date) {
     return this.finish(d, attempt, { status: DeliveryStatus.Failed, error, updatedAt: now });
   }
@@ -114,8 +131,11 @@ describe('DeliveriesService', () => {
   const [ops, oncall] = ['ops@example.com', 'oncall@example.com'];
 
   /** A worker: one notification-service process, sharing the database and SMTP server with the others. */
-  function worker(smtp: ScriptedMailer = mailer): DeliveriesService {
-    const config = settings as unknown as NotificationSettings;
+  function worker(
+    smtp: ScriptedMailer = mailer,
+    journalDir = mkdtempSync(join(tmpdir(), 'journal-')),
+  ): DeliveriesService {
+    const config = { ...settings, DELIVERY_JOURNAL_DIR: journalDir } as unknown as NotificationSettings;
     const templates = new TemplatesService();
     templates.onModuleInit();
     return new DeliveriesService(
@@ -125,6 +145,7 @@ describe('DeliveriesService', () => {
       { now: () => now } as Clock,
       config,
       new DeliveryMetrics(new Registry(), repo as unknown as DeliveriesRepository),
+      new AcceptanceJournal(config),
     );
   }
 
@@ -333,6 +354,36 @@ describe('DeliveriesService', () => {
     assert.equal(record.attempts, 2);
     // The Message-ID comes from (event, recipient), so it is the one the dead worker's send carried.
     assert.equal(record.smtpMessageId, mailer.sent[0].messageId);
+  });
+
+  it('records from its journal, at its next start, a send accepted just before the worker was killed: never sent again', async () => {
+    settings.DELIVERY_RETRY_BASE_MS = 1;
+    const disk = mkdtempSync(join(tmpdir(), 'journal-'));
+    const killed = worker(mailer, disk);
+    await recordOf(ops);
+    // SMTP accepts; the record never reaches the database before the process dies.
+    repo.markSentFailures = Infinity;
+    const dying = killed.attempt(event.eventId, ops);
+    while (mailer.sent.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    killed.beforeApplicationShutdown();
+    await dying;
+    assert.equal(repo.get(event.eventId, ops).status, 'sending');
+    repo.markSentFailures = 0;
+
+    // The worker starts again on the same disk, long after the lease lapsed.
+    later(600_000);
+    const restarted = worker(mailer, disk);
+    restarted.onModuleInit();
+    assert.equal(await restarted.attempt(event.eventId, ops), 'skipped');
+    later(600_000);
+    assert.equal(await restarted.attempt(event.eventId, ops), 'skipped');
+    const record = repo.get(event.eventId, ops);
+    assert.equal(record.status, 'sent');
+    assert.equal(record.attempts, 1);
+    assert.equal(record.smtpMessageId, mailer.sent[0].messageId);
+    assert.match(String(record.smtpResponse), /^250 /);
+    assert.equal(mailer.sent.length, 1, 'sent once');
+    assert.deepEqual(readdirSync(disk), [], 'the journal is emptied once recorded');
   });
 
   it('leaves a sent email to the worker that sent it when the database comes back after longer than the lease', async () => {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { backoff } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { EmailsService, NotificationMessage, storedNotificationMessage } from '../emails/emails.service';
 import { isPermanentSmtpError, MailerService, SmtpAcceptance } from '../mailer/mailer.service';
 import { RenderedEmail } from '../templates/templates.service';
+import { AcceptanceJournal } from './acceptance-journal';
 import { DeliveriesRepository, DeliveryRecord } from './deliveries.repository';
 import { DeliveryMetrics } from './delivery.metrics';
 import { DeliveryStatus } from './delivery.schema';
@@ -24,14 +25,17 @@ export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'skipped';
  *
  * Exactly once: an attempt marks the delivery `sending` (leased, the lease renewed while the send is
  * queued or in flight) before it hands the email to SMTP, and every later mark applies only to that
- * attempt. Once SMTP has taken the email, recording it is retried until the database takes it,
- * never by sending again. Only a worker that dies (or stays cut off from the database while others
- * reach it) between SMTP's acceptance and that record leaves a `sending` delivery whose lease lapses;
- * it is then sent again under the same Message-ID: a reminder may not be lost, and a duplicate with the
- * same Message-ID is the lesser harm (docs/RELIABILITY.md).
+ * attempt. Once SMTP has taken the email, the acceptance is journaled on the worker's disk at once
+ * (AcceptanceJournal), then recorded, the record retried until the database takes it, never by
+ * sending again; a worker killed before the record is reached records it from its journal when it
+ * starts again, before attempting anything. Only a worker that dies between the end of the SMTP
+ * transaction and that journal write (or that never comes back, or stays cut off from the database
+ * while others reach it) leaves a `sending` delivery whose lease lapses; it is then sent again under
+ * the same Message-ID: a reminder may not be lost, and a repeat with the same Message-ID is the lesser
+ * harm (docs/RELIABILITY.md).
  */
 @Injectable()
-export class DeliveriesService implements BeforeApplicationShutdown {
+export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(DeliveriesService.name);
   private readonly giveUpAfterMs: number;
   private readonly retryBaseMs: number;
@@ -47,6 +51,8 @@ export class DeliveriesService implements BeforeApplicationShutdown {
    */
   private readonly lapsedSeen = new LRUCache<string, { leaseEnd: number; firstSeen: number }>({ max: 10_000 });
   private stopping = false;
+  /** Sends earlier processes journaled but did not record, being recorded: attempts wait for it. */
+  private journalRecorded?: Promise<void>;
 
   constructor(
     private readonly deliveries: DeliveriesRepository,
@@ -55,6 +61,7 @@ export class DeliveriesService implements BeforeApplicationShutdown {
     private readonly clock: Clock,
     settings: NotificationSettings,
     private readonly metrics: DeliveryMetrics,
+    private readonly journal: AcceptanceJournal,
   ) {
     this.giveUpAfterMs = settings.DELIVERY_GIVE_UP_AFTER;
     this.retryBaseMs = settings.DELIVERY_RETRY_BASE_MS;
@@ -62,8 +69,38 @@ export class DeliveriesService implements BeforeApplicationShutdown {
     this.leaseMs = settings.DELIVERY_LEASE_MS;
   }
 
+  /** Not awaited: with the database down the service still starts (and answers health) meanwhile. */
+  onModuleInit(): void {
+    this.journalRecorded = this.recordJournaled();
+  }
+
   beforeApplicationShutdown(): void {
     this.stopping = true;
+  }
+
+  /**
+   * Records the sends an earlier process of this worker journaled as accepted by SMTP and died before
+   * recording, unless a later attempt took the delivery meanwhile; retried until the database takes
+   * them, since any attempt started before could send one of them again.
+   */
+  async recordJournaled(): Promise<void> {
+    const { acceptances } = this.journal.leftBehind;
+    for (const [i, acceptance] of acceptances.entries()) {
+      for (let tries = 1; ; tries++) {
+        try {
+          const recorded = await this.deliveries.recordAccepted(acceptance, this.clock.now());
+          const log = { deliveryId: acceptance.deliveryId, attempt: acceptance.attempt };
+          if (recorded) this.logger.warn(log, 'recorded a send the previous process journaled but did not record');
+          break;
+        } catch (error) {
+          if (this.stopping) return;
+          const delay = backoff(tries, this.retryBaseMs, 5_000);
+          this.logger.warn(`recording journaled send ${i + 1} of ${acceptances.length} failed (${reasonOf(error)})`);
+          await sleep(delay);
+        }
+      }
+    }
+    this.journal.discardLeftBehind();
   }
 
   /** Records and attempts the email of every recipient; resolves once each is sent, scheduled for retry or failed. */
@@ -93,6 +130,7 @@ export class DeliveriesService implements BeforeApplicationShutdown {
   }
 
   private async attemptOnce(eventId: string, recipient: string, known?: DeliveryRecord): Promise<DeliveryOutcome> {
+    await this.journalRecorded;
     const now = this.clock.now();
     // A delivery this worker has just recorded need not be read back.
     const delivery = known ?? (await this.deliveries.find(eventId, recipient));
@@ -146,15 +184,46 @@ export class DeliveriesService implements BeforeApplicationShutdown {
       } catch (error) {
         return await this.failedAttempt(delivery, attempt, message, error, log);
       }
-      await this.recordSent(delivery, attempt, accepted, log);
+      // Journaled before anything else runs (no await in between): the window of a resend closes here.
+      const journaled = this.journalAccepted(delivery, attempt, accepted, log);
+      const recorded = await this.recordSent(delivery, attempt, accepted, log);
+      if (journaled && recorded) this.journal.recorded({ deliveryId: delivery._id, attempt });
       return 'sent';
     } finally {
       clearInterval(renewal);
     }
   }
 
-  /** Records an email SMTP has taken, retrying through database failures: it is never sent again for them. */
-  private async recordSent(delivery: DeliveryRecord, attempt: number, accepted: SmtpAcceptance, log: object) {
+  /** False when the disk refused: the send is then recorded as before, by the database write alone. */
+  private journalAccepted(delivery: DeliveryRecord, attempt: number, accepted: SmtpAcceptance, log: object): boolean {
+    try {
+      this.journal.accepted({
+        deliveryId: delivery._id,
+        attempt,
+        messageId: accepted.messageId,
+        response: accepted.response,
+        acceptedAt: this.clock.now().toISOString(),
+      });
+      return true;
+    } catch (error) {
+      this.logger.error(
+        log,
+        `email sent; journaling it failed (${reasonOf(error)}): a crash before its record may resend it`,
+      );
+      return false;
+    }
+  }
+
+  /**
+   * Records an email SMTP has taken, retrying through database failures: it is never sent again for
+   * them. False only when shutdown came first (the journal keeps the send for the next start).
+   */
+  private async recordSent(
+    delivery: DeliveryRecord,
+    attempt: number,
+    accepted: SmtpAcceptance,
+    log: object,
+  ): Promise<boolean> {
     for (let tries = 1; ; tries++) {
       try {
         if (await this.deliveries.markSent(delivery, attempt, accepted, this.clock.now())) {
@@ -162,11 +231,11 @@ export class DeliveriesService implements BeforeApplicationShutdown {
         } else {
           this.logger.error(log, 'email sent, but another worker took the delivery over meanwhile: it may go twice');
         }
-        return;
+        return true;
       } catch (error) {
         if (this.stopping) {
-          this.logger.error(log, `email sent but not recorded before shutdown (${reasonOf(error)}): it may go twice`);
-          return;
+          this.logger.warn(log, `email sent, not recorded before shutdown (${reasonOf(error)}); the journal keeps it`);
+          return false;
         }
         const delay = backoff(tries, this.retryBaseMs, 5_000);
         this.logger.warn(log, `email sent; recording it failed (${reasonOf(error)}), again in ${delay} ms`);
