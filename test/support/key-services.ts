@@ -5,10 +5,11 @@ import { Clock } from '@keyward/platform';
 import { TestClock } from './schedulers';
 
 /**
- * key-service booted inside the test process with its Clock replaced, so a test can stand before
- * a date long past (the 2024 legacy expiry) or walk months ahead. Everything else is the real
- * module and HTTP set-up: configuration (read from process.env when first loaded), Mongo, Kafka,
- * verification, reminders. Only the Kafka verification server is not started.
+ * key-service booted inside the test process, optionally with its Clock replaced, so a test can
+ * stand before a date long past (the 2024 legacy expiry) or walk months ahead, or reach into its
+ * providers (stop a request at a chosen step). Everything else is the real module and HTTP set-up:
+ * configuration (read from process.env when first loaded), Mongo, Kafka, verification, reminders.
+ * Only the Kafka verification server is not started.
  */
 export class InProcessKeyService {
   private constructor(
@@ -20,13 +21,11 @@ export class InProcessKeyService {
     Object.assign(process.env, env);
   }
 
-  static async start(clock: TestClock): Promise<InProcessKeyService> {
+  static async start(clock?: TestClock): Promise<InProcessKeyService> {
     const { KeyServiceModule } = await import('../../apps/key-service/src/app.module');
     const { configureHttp } = await import('../../apps/key-service/src/http-app');
-    const moduleRef = await Test.createTestingModule({ imports: [KeyServiceModule] })
-      .overrideProvider(Clock)
-      .useValue(clock)
-      .compile();
+    const builder = Test.createTestingModule({ imports: [KeyServiceModule] });
+    const moduleRef = await (clock ? builder.overrideProvider(Clock).useValue(clock) : builder).compile();
     const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
     await configureHttp(app);
     await app.listen(0, '127.0.0.1');

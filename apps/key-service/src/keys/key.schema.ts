@@ -27,7 +27,9 @@ export class KeyOwner {
 }
 const KeyOwnerSchema = SchemaFactory.createForClass(KeyOwner);
 
-@Schema({ collection: 'keys', versionKey: false })
+export const KEYS_COLLECTION = 'keys';
+
+@Schema({ collection: KEYS_COLLECTION, versionKey: false })
 export class Key implements OutboxFields {
   @Prop({ required: true, type: KeyOwnerSchema }) owner: KeyOwner;
   /** HMAC of the whole key; the key itself is never stored. */

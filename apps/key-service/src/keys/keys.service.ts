@@ -1,4 +1,4 @@
-import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, Logger, NotFoundException, OnModuleInit } from '@nestjs/common';
 import {
   buildKeyEvent,
   HOUR_MS,
@@ -14,6 +14,7 @@ import {
 import { isDuplicateKeyError } from '@keyward/mongo';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { onceEventId, ownerOf } from '../key-events/key-event-fields';
+import { OutboxFields } from '../outbox/outbox-entry.schema';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
 import { firstReminderAt } from '../schedule/reminder-schedule';
@@ -26,7 +27,7 @@ import { generateKey, lastFiveOf } from './key-format';
 import { KeyCap } from './key-cap';
 import { KeyChanges } from './key-changes';
 import { KeyHasher } from '../hashing/key-hasher';
-import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
+import { Key, KeyDocument, KEYS_COLLECTION, KeyStatus, LeakResponse } from './key.schema';
 import { KeysRepository } from './keys.repository';
 import { requestOrigin } from './request-origin';
 import { freeRotationLabel, labelKeyOf } from './labels';
@@ -60,7 +61,7 @@ const changedMeanwhile = () => new ConflictException('This key changed while we 
  * replaced; the relay publishes it after the write.
  */
 @Injectable()
-export class KeysService {
+export class KeysService implements OnModuleInit {
   private readonly logger = new Logger(KeysService.name);
   private readonly validityMonths: number;
   private readonly reminderStages: number[];
@@ -75,6 +76,10 @@ export class KeysService {
   ) {
     this.validityMonths = settings.KEY_VALIDITY_MONTHS;
     this.reminderStages = settings.REMINDER_STAGES_DAYS;
+  }
+
+  onModuleInit(): void {
+    this.relay.afterPublishing(KEYS_COLLECTION, (docs) => this.completeRotations(docs));
   }
 
   async create(user: UserDocument, input: CreateKeyBody, now = new Date()): Promise<CreatedKeyResponse> {
@@ -226,7 +231,9 @@ export class KeysService {
    * Then the replacement turns `active` and the response hands out its text. A crash before the
    * commit leaves a pending replacement nobody heard of; a retry more than ROTATION_CLAIM_MS later
    * discards it and rotates normally; sooner, the claim may belong to a request still in flight,
-   * so it answers 409. A crash after the commit loses the text like any lost response.
+   * so it answers 409. A crash after the commit loses the text like any lost response, and the
+   * outbox relay activates the replacement when it publishes the KeyRotated (completeRotations): the
+   * contacts were told of it, so it is listed, can be revoked or rotated, and does not stay pending.
    */
   async rotate(user: UserDocument, id: string, input: RotateKeyBody, now = new Date()): Promise<CreatedKeyResponse> {
     assertRotatable(await this.owned(user, id), now);
@@ -243,7 +250,9 @@ export class KeysService {
         throw changedMeanwhile();
       }
       this.relay.nudge();
-      if (!(await this.keys.activateReplacement(replacement.doc.id as string))) {
+      const newId = replacement.doc.id as string;
+      // The relay may have activated it first (completeRotations).
+      if (!(await this.keys.activateReplacement(newId)) && !(await this.keys.findOwned(old.owner.userId, newId))) {
         // Only a request that outlived its claim by a minute can get here: its replacement was discarded.
         this.logger.error(
           { keyId: id, newKeyId: replacement.doc.id },
@@ -257,6 +266,24 @@ export class KeysService {
       );
       return { ...replacement.response, status: KeyStatus.Active };
     });
+  }
+
+  /**
+   * Activates the replacement of each rotation whose KeyRotated the relay has just published: the
+   * rotating request normally did so already; after a crash between the commit and that step this
+   * completes it. Idempotent (only a pending replacement changes).
+   */
+  private async completeRotations(docs: (OutboxFields & Partial<Key> & { _id?: unknown })[]): Promise<void> {
+    for (const doc of docs) {
+      const rotated = doc.outbox.some((e) => (JSON.parse(e.value) as { type?: string }).type === KEY_ROTATED);
+      if (!doc.rotatedTo || !rotated) continue;
+      if (await this.keys.activateReplacement(doc.rotatedTo)) {
+        this.logger.warn(
+          { keyId: String(doc._id), newKeyId: doc.rotatedTo },
+          'activated the replacement of a published rotation (its request stopped, or had not got there yet)',
+        );
+      }
+    }
   }
 
   private async owned(user: UserDocument, id: string): Promise<KeyDocument> {

@@ -30,6 +30,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private readonly loops: RelayLoop[] = [];
   private readonly pollMs: number;
   private started = false;
+  /** Per collection: work that must follow the publication of a batch's events (see afterPublishing). */
+  private readonly followUps = new Map<string, PublishedFollowUp>();
 
   constructor(
     private readonly producer: KafkaProducerService,
@@ -63,6 +65,16 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   /** Asks every loop for a pass now (after a write); each coalesces with a pass it is running. */
   nudge(): void {
     for (const loop of this.loops) loop.nudge();
+  }
+
+  /**
+   * Runs `followUp` on each batch of `collection`'s documents once their events are published and
+   * before they are removed from the outboxes: if it fails (or the process dies), the lease runs out
+   * and both happen again, so it must be idempotent. For what a committed change still owes after
+   * its write, when the writer may have died in between.
+   */
+  afterPublishing(collection: string, followUp: PublishedFollowUp): void {
+    this.followUps.set(collection, followUp);
   }
 
   /** One pass over every outbox; resolves when nothing due is left. Exposed for tests. */
@@ -105,7 +117,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     model: Model<OutboxFields>,
     stopping: () => boolean,
   ): Promise<{ count: number; leased: number }> {
-    const leased: { _id: unknown; outbox: OutboxFields['outbox'] }[] = [];
+    const leased: (OutboxFields & Record<string, unknown>)[] = [];
     while (leased.length < BATCH && !stopping()) {
       const now = this.clock.now();
       const doc = await model
@@ -139,6 +151,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       }
     }
     for (const [topic, messages] of byTopic) await this.producer.send(topic, messages);
+    await this.followUps.get(model.collection.collectionName)?.(leased);
 
     for (const doc of leased) await this.removePublished(model, doc._id, doc.outbox);
     const count = leased.reduce((n, d) => n + d.outbox.length, 0);
@@ -166,6 +179,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     }
   }
 }
+
+/** Work on documents whose events were just published (OutboxRelayService.afterPublishing). */
+export type PublishedFollowUp = (docs: (OutboxFields & Record<string, unknown>)[]) => Promise<void>;
 
 /** Every event we write carries occurredAt (the key-event envelope, login codes). */
 function occurredAt(entry: OutboxEntry): number {

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { isolatedEnv, KeyEventsTap } from '@keyward/testing';
+import mongoose from 'mongoose';
+import { KeysRepository } from '../apps/key-service/src/keys/keys.repository';
+import { KeysService } from '../apps/key-service/src/keys/keys.service';
+import { UsersRepository } from '../apps/key-service/src/users/users.repository';
+import { OutboxRelayService } from '../apps/key-service/src/outbox/outbox-relay.service';
+import { loggedInUser } from './support/accounts';
+import { FerretDbServer } from './support/ferretdb-server';
+import { call } from './support/http';
+import { InProcessKeyService } from './support/key-services';
+
+/**
+ * A rotation whose request stops for good between its commit (the old key rotated, its KeyRotated in
+ * the outbox) and the activation of the replacement, as a crash there leaves it: the outbox relay
+ * activates the replacement when it publishes the KeyRotated, so the key the contacts were told of
+ * is listed and usable instead of pending forever.
+ */
+describe('a rotation interrupted between its commit and its activation', () => {
+  const { env, emailDomain } = isolatedEnv();
+  const tap = new KeyEventsTap(env.KAFKA_TOPIC_NAMESPACE);
+  let keyService: InProcessKeyService;
+  let db: mongoose.Connection;
+  let token: string;
+  // A database of its own: the shared one, busy with every other test, can stall for a minute.
+  let database: FerretDbServer;
+
+  before(async () => {
+    database = await FerretDbServer.start();
+    const mongoUri = (name: string) => database.uri(name);
+    // The relay passes only when nudged (or a minute later): this test decides when it runs.
+    InProcessKeyService.configure({ ...env, MONGO_URI: mongoUri('keys'), OUTBOX_POLL_MS: '60000', LOG_LEVEL: 'warn' });
+    keyService = await InProcessKeyService.start();
+    db = await mongoose.createConnection(mongoUri('keys')).asPromise();
+    token = await loggedInUser(mongoUri('keys'), `dana@${emailDomain}`);
+    await tap.start();
+  });
+
+  after(async () => {
+    await tap.stop();
+    await keyService?.stop();
+    await db?.close();
+    await database?.stop();
+  });
+
+  it('activates the replacement when the relay publishes its KeyRotated: listed, active, named by the event', async () => {
+    const created = await call<{ id: string }>(keyService.url, token, 'POST', '/v1/keys', {
+      label: 'interrupted',
+      contacts: [`ops@${emailDomain}`],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const oldId = created.body.id;
+    const relay = keyService.get(OutboxRelayService);
+    await relay.drain();
+
+    // The request stops where a crash would stop it, at the activation, and the relay waits meanwhile.
+    const keys = keyService.get(KeysRepository);
+    const activate = keys.activateReplacement.bind(keys);
+    const nudge = relay.nudge.bind(relay);
+    relay.nudge = () => undefined;
+    let release!: () => void;
+    const stopped = new Promise<string>((reached) => {
+      keys.activateReplacement = (id: string) => {
+        keys.activateReplacement = activate;
+        reached(id);
+        // Held until the end of the test, then let go so the server can close.
+        return new Promise<boolean>((resolve) => (release = () => resolve(false)));
+      };
+    });
+    // In process rather than over HTTP, so the stopped request holds no connection open.
+    const account = await db.collection('users').findOne({ email: `dana@${emailDomain}` });
+    const owner = await keyService.get(UsersRepository).findById(String(account?._id));
+    assert.ok(owner);
+    const rotation = keyService.get(KeysService).rotate(owner, oldId, { graceHours: 1 });
+    const newId = await stopped;
+
+    const [old, replacement] = await Promise.all(
+      [oldId, newId].map((id) => db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(id) })),
+    );
+    assert.equal(old?.rotatedTo, newId, 'the rotation committed');
+    assert.equal(old?.outbox.length, 1, 'its KeyRotated waits in the outbox');
+    assert.equal(replacement?.status, 'pending', 'the replacement is not active yet');
+    assert.equal((await call(keyService.url, token, 'GET', `/v1/keys/${newId}`)).status, 404);
+
+    relay.nudge = nudge;
+    await relay.drain();
+    const [rotated] = await tap.waitFor((e) => e.keyId === oldId && e.type === 'KeyRotated');
+    assert.ok(rotated.type === 'KeyRotated');
+    assert.equal(rotated.payload.newKeyId, newId);
+    const got = await call<{ status: string }>(keyService.url, token, 'GET', `/v1/keys/${newId}`);
+    assert.equal(got.status, 200);
+    assert.equal(got.body.status, 'active');
+    const listed = await call<{ id: string }[]>(keyService.url, token, 'GET', '/v1/keys');
+    assert.ok(
+      listed.body.some((k) => k.id === newId),
+      'listed',
+    );
+    assert.deepEqual(tap.ofKey(newId), [], 'announced by the KeyRotated only');
+
+    // Let go at the end only, so the service can close: meanwhile nothing but the relay moved it.
+    release();
+    assert.equal((await rotation).id, newId);
+  });
+});
