@@ -19,10 +19,10 @@ export interface PartitionState {
 }
 
 /**
- * A Kafka cluster of a test's own: three KRaft nodes (broker and controller each) from the stack's
- * jars, on free ports, with their data under test-results/. Started and stopped by
- * tools/stack/stack.sh (KAFKA_NODES=3), as the shared stack is, so a test can stop or crash a
- * broker without touching the shared one.
+ * A Kafka cluster of a test's own: three KRaft nodes (broker and controller each), or one, from the
+ * stack's jars, on free ports, with their data under test-results/. Started and stopped by
+ * tools/stack/stack.sh (KAFKA_NODES=3 or 1), as the shared stack is, so a test can stop or crash a
+ * broker, or the whole of Kafka, without touching the shared one.
  */
 export class KafkaCluster {
   private readonly kafka: Kafka;
@@ -117,7 +117,8 @@ export class KafkaCluster {
   }
 
   private pid(node: number): number | undefined {
-    const file = join(this.stateDir, 'run', `kafka-${node}.pid`);
+    // stack.sh names a lone node `kafka`, the nodes of a cluster `kafka-1`…
+    const file = join(this.stateDir, 'run', this.nodes === 1 ? 'kafka.pid' : `kafka-${node}.pid`);
     return existsSync(file) ? Number(readFileSync(file, 'utf8')) : undefined;
   }
 

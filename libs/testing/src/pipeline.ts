@@ -21,6 +21,7 @@ export async function emailsSettled({
   namespace,
   keys,
   notifications,
+  brokers = stack.kafkaBrokers,
   timeoutMs = 60_000,
 }: {
   /** The test's KAFKA_TOPIC_NAMESPACE. */
@@ -29,11 +30,13 @@ export async function emailsSettled({
   keys?: Connection;
   /** notification-service's database. */
   notifications: Connection;
+  /** The services' KAFKA_BROKERS, when not the shared stack's (a test's own Kafka). */
+  brokers?: string;
   timeoutMs?: number;
 }): Promise<void> {
   const admin = new Kafka({
     clientId: 'keyward-tests',
-    brokers: stack.kafkaBrokers.split(','),
+    brokers: brokers.split(','),
     logLevel: logLevel.NOTHING,
   }).admin();
   await admin.connect();
