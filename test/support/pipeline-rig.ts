@@ -189,11 +189,12 @@ export class PipelineRig {
    */
   private async dueKeys(count: number, contacts: string): Promise<string[]> {
     const now = Date.now();
+    const owner = new mongoose.Types.ObjectId().toHexString();
     const docs = Array.from({ length: count }, (_, i) => {
       const expiresAt = new Date(now + 10 * DAY);
       return {
         _id: new mongoose.Types.ObjectId(),
-        owner: { userId: `owner-${contacts}`, email: `owner@${contacts}.owner`, timeZone: 'Asia/Singapore' },
+        owner: { userId: owner, email: `owner@${contacts}.owner`, timeZone: 'Asia/Singapore' },
         hash: randomBytes(32).toString('base64url'),
         lastFive: '*****',
         label: `due ${i}`,

@@ -5,7 +5,7 @@
 # (git-ignored); a Kafka cluster's data, logs and pid files under $KAFKA_STATE_DIR when it is set.
 #
 #   stack.sh install             download and build what is missing (cached)
-#   stack.sh start [NAME...]     install, then start whatever is not already answering (or only those
+#   stack.sh start [NAME...]     install (what it starts), then start whatever is not already answering (or only those
 #                                named: kafka, kafka-2, ferretdb, mailpit); waits for readiness; prints
 #                                the names of the servers it started on stdout
 #   stack.sh stop [NAME...]      stop the processes this script started (by pid file), or only those named
@@ -241,18 +241,19 @@ start() {
   local names=() name nodes=()
   (($#)) || set -- ferretdb mailpit kafka
   mapfile -t names < <(expand_start_names "$@")
-  install >&2
+  mkdir -p "$BIN" "$RUN" "$LOGS" "$DATA" "$KAFKA_RUN" "$KAFKA_LOGS" "$KAFKA_DATA"
+  # Only what is being started is installed: restarting a test's own Kafka builds no FerretDB.
   local t0=$SECONDS
   for name in "${names[@]}"; do
     case $name in
-      ferretdb) start_ferretdb ;;
-      mailpit) start_mailpit ;;
+      ferretdb) install_ferretdb >&2; start_ferretdb ;;
+      mailpit) install_mailpit >&2; start_mailpit ;;
       kafka) nodes+=(1) ;;
       kafka-[0-9]) ((KAFKA_NODES > 1 && ${name#kafka-} <= KAFKA_NODES)) || die "no $name with KAFKA_NODES=$KAFKA_NODES"; nodes+=("${name#kafka-}") ;;
       *) die "unknown server $name" ;;
     esac
   done
-  ((${#nodes[@]} == 0)) || start_kafka "${nodes[@]}"
+  ((${#nodes[@]} == 0)) || { install_kafka >&2; start_kafka "${nodes[@]}"; }
   log "ready in $((SECONDS - t0))s (kafka $(kafka_brokers), mongodb 127.0.0.1:$MONGO_PORT, smtp 127.0.0.1:$SMTP_PORT, mailpit http://127.0.0.1:$MAILPIT_HTTP_PORT)"
 }
 
