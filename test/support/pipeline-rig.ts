@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { DAY_MS } from '@keyward/contracts';
 import { emailsSettled, isolatedEnv, KafkaCluster, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
 import mongoose from 'mongoose';
 import { loggedInUser } from './accounts';
 import { countEmails, LedgerRow } from './delivery-ledger';
 import { FerretDbServer } from './ferretdb-server';
+import { keyDocument } from './key-documents';
 import { MailpitServer } from './mailpit-server';
-
-const DAY = 86_400_000;
 
 /** How long a scheduler's claim on a reminder command lasts in a rig: a killed scheduler's claims lapse this soon. */
 const COMMAND_LEASE_MS = 15_000;
@@ -191,27 +190,16 @@ export class PipelineRig {
     const now = Date.now();
     const owner = new mongoose.Types.ObjectId().toHexString();
     const docs = Array.from({ length: count }, (_, i) => {
-      const expiresAt = new Date(now + 10 * DAY);
-      return {
-        _id: new mongoose.Types.ObjectId(),
+      const expiresAt = new Date(now + 10 * DAY_MS);
+      return keyDocument({
         owner: { userId: owner, email: `owner@${contacts}.owner`, timeZone: 'Asia/Singapore' },
-        hash: randomBytes(32).toString('base64url'),
-        lastFive: '*****',
         label: `due ${i}`,
-        labelKey: `due ${i}`,
         contacts: [`d${i}@${contacts}`],
-        createdAt: new Date(now - 60 * DAY),
+        createdAt: new Date(now - 60 * DAY_MS),
         expiresAt,
-        status: 'active',
-        lastUsedAt: null,
-        revokedAt: null,
         legacy: true,
-        rotatedTo: null,
-        nextReminderAt: new Date(expiresAt.getTime() - 30 * DAY),
-        remindersSent: [],
-        outbox: [],
-        outboxAt: null,
-      };
+        nextReminderAt: new Date(expiresAt.getTime() - 30 * DAY_MS),
+      });
     });
     await this.keys.collection('keys').insertMany(docs);
     return docs.map((d) => d.contacts[0]);
