@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, TestContext } from 'node:test';
 import { Topic } from '@keyward/contracts';
-import { isolatedEnv, KafkaCluster, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
+import { isolatedEnv, KafkaCluster, Mailpit, ServiceProcess, sleep, until } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { FerretDbServer } from './support/ferretdb-server';
 
@@ -12,20 +12,6 @@ interface CreatedKey {
   key: string;
   contact: string;
   createdAt: number;
-}
-
-/**
- * Waits for a condition with a deadline, returning how long it took. A check may answer why it is
- * not met yet instead of false: the last such answer is in the failure.
- */
-async function until(what: string, check: () => Promise<boolean | string>, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  for (let result = await check(); result !== true; result = await check()) {
-    if (Date.now() - started > timeoutMs)
-      assert.fail(`${what}: not within ${timeoutMs} ms${result ? ` (${result})` : ''}`);
-    await sleep(200);
-  }
-  return Date.now() - started;
 }
 
 /**

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, TestContext } from 'node:test';
+import { DAY_MS } from '@keyward/contracts';
 import { Kafka, logLevel } from 'kafkajs';
 import mongoose from 'mongoose';
-import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess, sleep, stack } from '@keyward/testing';
+import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess, sleep, stack, until } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
+import { keyDocument } from './support/key-documents';
 
-const DAY = 24 * 60 * 60 * 1000;
 const SERVICE_TOKEN = 'multi-instance-e2e-service-token-0123456789abcdef';
 /** Keys imported before reminders existed, each with one reminder overdue. */
 const IMPORTED_KEYS = 6;
@@ -17,16 +17,6 @@ interface CreatedKey {
   id: string;
   key: string;
   contact: string;
-}
-
-/** Waits for a condition with a deadline, returning how long it took. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) assert.fail(`${what}: not within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-  return Date.now() - started;
 }
 
 /**
@@ -54,24 +44,16 @@ describe('several instances of every service', () => {
 
   /** A key as the legacy import wrote it before reminders existed: key-service schedules it at start-up. */
   async function importUnscheduledKey(contact: string, expiresAt: Date, importedAt: Date): Promise<void> {
-    await keys.collection('keys').insertOne({
-      owner: { userId: `owner-${contact}`, email: address('owner'), timeZone: 'Asia/Singapore' },
-      hash: randomBytes(32).toString('base64url'),
-      lastFive: '*****',
-      label: `imported ${contact}`,
-      labelKey: `imported ${contact}`,
-      contacts: [contact],
-      createdAt: importedAt,
-      expiresAt,
-      status: 'active',
-      lastUsedAt: null,
-      revokedAt: null,
-      legacy: true,
-      rotatedTo: null,
-      rotatedFrom: null,
-      outbox: [],
-      outboxAt: null,
-    });
+    await keys.collection('keys').insertOne(
+      keyDocument({
+        owner: { userId: `owner-${contact}`, email: address('owner'), timeZone: 'Asia/Singapore' },
+        label: `imported ${contact}`,
+        contacts: [contact],
+        createdAt: importedAt,
+        expiresAt,
+        legacy: true,
+      }),
+    );
   }
 
   async function createKey(on: ServiceProcess, name: string): Promise<CreatedKey> {
@@ -153,9 +135,9 @@ describe('several instances of every service', () => {
     notifications = await mongoose.createConnection(mongoUri('notifications')).asPromise();
     await admin.connect();
     // 14 days of notice overdue, 10 days left: one reminder each; both key-services schedule them at start-up.
-    const imported = new Date(Date.now() - 60 * DAY);
+    const imported = new Date(Date.now() - 60 * DAY_MS);
     for (let i = 1; i <= IMPORTED_KEYS; i++)
-      await importUnscheduledKey(address(`imported-${i}`), new Date(Date.now() + 10 * DAY), imported);
+      await importUnscheduledKey(address(`imported-${i}`), new Date(Date.now() + 10 * DAY_MS), imported);
 
     const keyServiceEnv = {
       ...env,

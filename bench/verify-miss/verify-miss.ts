@@ -8,11 +8,12 @@
  *   npm run bench:verify-miss               (the stack must be running)
  *   FILL=10000 MISSES=50 npm run bench:verify-miss
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import mongoose from 'mongoose';
 import { freePort, isolatedEnv, ServiceProcess } from '@keyward/testing';
+import { DAY_MS } from '@keyward/contracts';
 import { loggedInUser } from '../../test/support/accounts';
+import { keyDocument } from '../../test/support/key-documents';
 
 const FILL = Number(process.env.FILL ?? 100_000);
 const KEYS = Number(process.env.MISSES ?? 100);
@@ -30,29 +31,14 @@ async function fill(mongoUri: string): Promise<number> {
     for (let i = 0; i < FILL; i += BATCH) {
       const docs = Array.from({ length: Math.min(BATCH, FILL - i) }, (_, j) => {
         const n = i + j;
-        const createdAt = new Date(Date.now() - (n % 90) * 86_400_000);
-        const expiresAt = new Date(createdAt.getTime() + 180 * 86_400_000);
-        return {
+        const createdAt = new Date(Date.now() - (n % 90) * DAY_MS);
+        return keyDocument({
           owner: { userId: `fill-${n % 5000}`, email: `owner${n % 5000}@fill.example.com`, timeZone: 'UTC' },
-          hash: randomBytes(32).toString('base64url'),
-          lastFive: 'abcde',
-          label: `key ${n}`,
-          labelKey: `key ${n}`,
           contacts: [`ops${n % 5000}@fill.example.com`],
           createdAt,
-          expiresAt,
-          status: 'active',
-          lastUsedAt: null,
-          revokedAt: null,
-          legacy: false,
-          rotatedTo: null,
-          rotatedFrom: null,
           // Scheduled, as key-service schedules every key it creates (else it would at start-up).
-          nextReminderAt: new Date(expiresAt.getTime() - 30 * 86_400_000),
-          remindersSent: [],
-          outbox: [],
-          outboxAt: null,
-        };
+          nextReminderAt: new Date(createdAt.getTime() + 150 * DAY_MS),
+        });
       });
       await db.collection('keys').insertMany(docs, { ordered: false });
     }

@@ -8,3 +8,4 @@ export * from './github-secret-scanning';
 export * from './kafka-cluster';
 export * from './pipeline';
 export * from './reaper';
+export * from './until';
