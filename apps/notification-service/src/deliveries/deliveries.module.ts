@@ -9,12 +9,14 @@ import { DeliveryRetriesService } from './delivery-retries.service';
 import { DeliveryAttempt, DeliveryAttemptSchema } from './delivery-attempt.schema';
 import { Delivery, DeliverySchema } from './delivery.schema';
 import { DeliveryMetrics } from './delivery.metrics';
+import { ErasedEvent, ErasedEventSchema } from './erased-event.schema';
 
 @Module({
   imports: [
     MongooseModule.forFeature([
       { name: Delivery.name, schema: DeliverySchema },
       { name: DeliveryAttempt.name, schema: DeliveryAttemptSchema },
+      { name: ErasedEvent.name, schema: ErasedEventSchema },
     ]),
     EmailsModule,
     MailerModule,

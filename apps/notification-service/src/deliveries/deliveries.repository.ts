@@ -2,10 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { claimOnce, isDuplicateKeyError } from '@keyward/mongo';
 import { FilterQuery, Model } from 'mongoose';
+import { ACCOUNT_CLOSURE_CODE_REQUESTED, LOGIN_CODE_REQUESTED, Owner } from '@keyward/contracts';
 import { SmtpAcceptance } from '../mailer/mailer.service';
 import { Acceptance } from './acceptance-journal';
 import { DeliveryAttempt } from './delivery-attempt.schema';
 import { Delivery, DeliveryStatus } from './delivery.schema';
+import { ErasedEvent } from './erased-event.schema';
 
 export type NewDelivery = Pick<Delivery, 'eventId' | 'recipient' | 'eventType' | 'keyId' | 'message'>;
 export type DeliveryRecord = Delivery;
@@ -36,7 +38,68 @@ export class DeliveriesRepository {
   constructor(
     @InjectModel(Delivery.name) private readonly deliveries: Model<Delivery>,
     @InjectModel(DeliveryAttempt.name) private readonly attempts: Model<DeliveryAttempt>,
+    @InjectModel(ErasedEvent.name) private readonly erasedEvents: Model<ErasedEvent>,
   ) {}
+
+  /** Whether the deliveries of this message were erased with its account: it is then never recorded again. */
+  async wasErased(eventId: string): Promise<boolean> {
+    return (await this.erasedEvents.exists({ _id: eventId }).exec()) !== null;
+  }
+
+  /**
+   * Marks every delivery about a closed account to be erased once finished: those of its keys (the
+   * closing key's, and any whose stored message names the owner) and the one-time codes sent to its
+   * login address. Messages stored as JSON text by the previous version are found only by the key.
+   */
+  async markAccountForErasure(keyId: string, owner: Owner): Promise<void> {
+    await this.deliveries.updateMany(
+      {
+        $or: [
+          { keyId },
+          { 'message.owner.userId': owner.userId },
+          { recipient: owner.email, eventType: { $in: [LOGIN_CODE_REQUESTED, ACCOUNT_CLOSURE_CODE_REQUESTED] } },
+        ],
+      },
+      { $set: { eraseWhenFinished: true } },
+    );
+  }
+
+  /**
+   * Erases marked deliveries that are sent or failed, a batch at a time; returns how many. Their
+   * events are remembered first, then their attempts and themselves deleted, so a crash anywhere
+   * leaves nothing a redelivered message could be sent again through, and the next run finishes.
+   */
+  async eraseFinished(now: Date, batch = 100): Promise<number> {
+    let erased = 0;
+    for (;;) {
+      const finished = await this.deliveries
+        .find(
+          { eraseWhenFinished: true, status: { $in: [DeliveryStatus.Sent, DeliveryStatus.Failed] } },
+          { eventId: 1, recipient: 1, eventType: 1 },
+        )
+        .limit(batch)
+        .lean()
+        .exec();
+      if (finished.length === 0) return erased;
+      await Promise.all(
+        finished.map(({ eventId, eventType }) =>
+          this.erasedEvents.updateOne(
+            { _id: eventId },
+            { $setOnInsert: { eventType, erasedAt: now } },
+            { upsert: true },
+          ),
+        ),
+      );
+      await this.attempts.deleteMany({ $or: finished.map(({ eventId, recipient }) => ({ eventId, recipient })) });
+      // Still finished: one an operator re-drove meanwhile is erased once it finishes again.
+      const { deletedCount } = await this.deliveries.deleteMany({
+        _id: { $in: finished.map((d) => d._id) },
+        status: { $in: [DeliveryStatus.Sent, DeliveryStatus.Failed] },
+      });
+      erased += deletedCount;
+      if (finished.length < batch) return erased;
+    }
+  }
 
   /**
    * Records a delivery as pending and due now; returns it when this call created it, null when it

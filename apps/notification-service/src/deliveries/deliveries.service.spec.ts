@@ -35,6 +35,9 @@ class MemoryDeliveries {
     this.records.set(key, record);
     return { ...record };
   }
+  async wasErased() {
+    return false;
+  }
   async find(eventId: string, recipient: string) {
     const found = this.records.get(this.key(eventId, recipient));
     return found ? { ...found } : null;

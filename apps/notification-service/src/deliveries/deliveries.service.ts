@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import { Owner } from '@keyward/contracts';
 import { backoff } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { EmailsService, NotificationMessage, storedNotificationMessage } from '../emails/emails.service';
@@ -105,10 +106,13 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
 
   /** Records and attempts the email of every recipient; resolves once each is sent, scheduled for retry or failed. */
   async deliverAll(message: NotificationMessage): Promise<DeliveryOutcome[]> {
+    const recipients = this.emails.recipients(message);
+    // Its deliveries were erased with its account after they finished: a redelivery sends nothing.
+    if (await this.deliveries.wasErased(message.eventId)) return recipients.map(() => 'skipped');
     const keyId = 'keyId' in message ? message.keyId : null;
     // Recipients are independent: one slow or refused address does not hold up the others.
     const results = await Promise.allSettled(
-      this.emails.recipients(message).map(async ({ address }) => {
+      recipients.map(async ({ address }) => {
         const created = await this.deliveries.record(
           { eventId: message.eventId, recipient: address, eventType: message.type, keyId, message },
           this.clock.now(),
@@ -120,6 +124,18 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
     // Only the database can fail here; the message is retried and recorded deliveries are not repeated.
     if (failed) throw failed.reason;
     return results.map((r) => (r as PromiseFulfilledResult<DeliveryOutcome>).value);
+  }
+
+  /**
+   * Erases what this service holds about a closed account (the key's owner): its deliveries, once
+   * each is sent or failed, keep only their eventId so that none is sent again. Those still
+   * unfinished (a closure email waiting for a retry) are marked and erased by the retry sweep once
+   * they finish. Running it again (a redelivered event) erases what is left and nothing more.
+   */
+  async eraseAccount(keyId: string, owner: Owner): Promise<void> {
+    await this.deliveries.markAccountForErasure(keyId, owner);
+    const erased = await this.deliveries.eraseFinished(this.clock.now());
+    this.logger.log({ keyId }, `account closed: ${erased} finished deliveries erased`);
   }
 
   /** One attempt at a delivery, if it is due and no one else takes it first. */

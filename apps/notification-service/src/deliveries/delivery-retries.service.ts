@@ -6,8 +6,9 @@ import { NotificationSettings } from '../config/notification-service.env';
 
 /**
  * Retries pending deliveries when they fall due: transient SMTP failures, and deliveries a crashed
- * process left leased. Every instance sweeps; the lease in DeliveriesService.attempt keeps each
- * attempt to one instance.
+ * process left leased; then erases the deliveries of closed accounts that finished since
+ * (DeliveriesService.eraseAccount). Every instance sweeps; the lease in DeliveriesService.attempt
+ * keeps each attempt to one instance.
  */
 @Injectable()
 export class DeliveryRetriesService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -38,18 +39,23 @@ export class DeliveryRetriesService implements OnApplicationBootstrap, OnApplica
     await this.sweeping;
   }
 
-  /** Attempts every delivery due now, a batch at a time. */
+  /** Attempts every delivery due now, a batch at a time, then erases those of closed accounts that finished. */
   async sweep(): Promise<void> {
     try {
-      for (;;) {
-        const due = await this.repository.due(this.clock.now(), this.batch);
-        if (due.length === 0) return;
-        const outcomes = await Promise.all(due.map((d) => this.deliveries.attempt(d.eventId, d.recipient)));
-        // Everything due was just rescheduled or finished; stop rather than spin while SMTP is down.
-        if (!outcomes.includes('sent') || due.length < this.batch) return;
-      }
+      await this.retryDue();
+      await this.repository.eraseFinished(this.clock.now());
     } catch (error) {
       this.logger.warn(`retry sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private async retryDue(): Promise<void> {
+    for (;;) {
+      const due = await this.repository.due(this.clock.now(), this.batch);
+      if (due.length === 0) return;
+      const outcomes = await Promise.all(due.map((d) => this.deliveries.attempt(d.eventId, d.recipient)));
+      // Everything due was just rescheduled or finished; stop rather than spin while SMTP is down.
+      if (!outcomes.includes('sent') || due.length < this.batch) return;
     }
   }
 }

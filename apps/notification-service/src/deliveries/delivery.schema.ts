@@ -45,6 +45,11 @@ export class Delivery {
   /** When an operator last re-drove it: the give-up window starts again here (absent on older records). */
   @Prop({ type: Date, default: null }) redrivenAt?: Date | null;
   @Prop({ type: String, default: null }) error: string | null;
+  /**
+   * Its account was closed: erased (only its eventId kept, in erased_events) once it is sent or
+   * failed. Absent on deliveries of open accounts.
+   */
+  @Prop({ type: Boolean }) eraseWhenFinished?: boolean;
   @Prop({ required: true }) createdAt: Date;
   @Prop({ required: true }) updatedAt: Date;
 }
@@ -53,3 +58,8 @@ DeliverySchema.index({ eventId: 1, recipient: 1 }, { unique: true });
 // The retry sweep: pending deliveries and lapsed leases by due time.
 DeliverySchema.index({ status: 1, nextAttemptAt: 1 });
 DeliverySchema.index({ keyId: 1, createdAt: -1 });
+// Closing an account finds its deliveries by owner (key events) and by address (one-time codes).
+DeliverySchema.index({ 'message.owner.userId': 1 }, { sparse: true });
+DeliverySchema.index({ recipient: 1 });
+// The erasure sweep.
+DeliverySchema.index({ eraseWhenFinished: 1, status: 1 }, { sparse: true });

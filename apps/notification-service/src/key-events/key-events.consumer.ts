@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { KeyEventVerifyKeys, parseSignedKeyEvent, Topic, verifyKeysOf } from '@keyward/contracts';
+import { KEY_REVOKED, KeyEventVerifyKeys, parseSignedKeyEvent, Topic, verifyKeysOf } from '@keyward/contracts';
 import { GroupMember, IncomingMessage, KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { NotificationSettings } from '../config/notification-service.env';
 
-/** The consumer-group member for key events: checks each message's signature and shape, then emails its recipients. */
+/**
+ * The consumer-group member for key events: checks each message's signature and shape, then emails
+ * its recipients; a key's last event of a closed account then erases what this service holds about
+ * the account.
+ */
 @Injectable()
 export class KeyEventsConsumer extends GroupMember {
   protected readonly consumer: ManagedConsumer;
@@ -26,6 +30,11 @@ export class KeyEventsConsumer extends GroupMember {
   }
 
   private async onKeyEvent({ message }: IncomingMessage): Promise<void> {
-    await this.deliveries.deliverAll(parseSignedKeyEvent(message, this.verifyKeys));
+    const event = parseSignedKeyEvent(message, this.verifyKeys);
+    await this.deliveries.deliverAll(event);
+    // After its own emails: a crash in between redelivers the event, which sends nothing again and erases.
+    if (event.type === KEY_REVOKED && event.payload.accountClosed) {
+      await this.deliveries.eraseAccount(event.keyId, event.owner);
+    }
   }
 }

@@ -1,0 +1,133 @@
+import mongoose from 'mongoose';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
+import { parseKeyEvent, Topic } from '@keyward/contracts';
+import { dumpDatabases, emailsSettled, isolatedEnv, Mailpit, ServiceProcess, sleep, stack } from '@keyward/testing';
+import { loggedInUser } from './support/accounts';
+import { call } from './support/http';
+import { NotificationKafka } from './support/notification-kafka';
+
+/**
+ * Closing an account, seen from notification-service (key-service and notification-service
+ * running): the closure emails go out once each, then nothing in notification-service's database
+ * names the owner, the contacts or the keys any more, and a redelivered event sends nothing.
+ */
+describe('account closure erases the deliveries of the account', () => {
+  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const mailpit = new Mailpit();
+  const mail = (name: string) => `${name}@${emailDomain}`;
+  const kafka = new NotificationKafka(env.KAFKA_TOPIC_NAMESPACE);
+  /** Every key event, as published, for redelivering some. */
+  const published: KafkaMessage[] = [];
+  const tap = new Kafka({ brokers: stack.kafkaBrokers.split(','), logLevel: logLevel.NOTHING }).consumer({
+    groupId: `${env.KAFKA_TOPIC_NAMESPACE}key-events-tap`,
+    heartbeatInterval: 1_000,
+  });
+  let keyService: ServiceProcess;
+  let notificationService: ServiceProcess;
+  let keysDb: mongoose.Connection;
+  let notifications: mongoose.Connection;
+
+  const api = <T = Record<string, unknown>>(token: string | undefined, method: string, path: string, body?: unknown) =>
+    call<T>(keyService.url, token, method, path, body);
+  const settled = () => emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, keys: keysDb, notifications });
+  const notificationsDump = () => dumpDatabases(mongoUri('notifications').split('/').pop()!);
+
+  before(async () => {
+    [keyService, notificationService] = await Promise.all([
+      ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys') }),
+      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
+    ]);
+    [keysDb, notifications] = await Promise.all(
+      [mongoUri('keys'), mongoUri('notifications')].map((uri) => mongoose.createConnection(uri).asPromise()),
+    );
+    await kafka.start();
+    await tap.connect();
+    await tap.subscribe({ topic: env.KAFKA_TOPIC_NAMESPACE + Topic.KeyEvents, fromBeginning: true });
+    await tap.run({ eachMessage: async ({ message }) => void published.push(message) });
+  });
+
+  after(async () => {
+    await Promise.all([
+      keyService?.stop(),
+      notificationService?.stop(),
+      keysDb?.close(),
+      notifications?.close(),
+      kafka.stop(),
+      tap.disconnect(),
+    ]);
+  });
+
+  it('sends each closure email once, then keeps nothing naming the owner or contacts; a redelivery sends nothing', async () => {
+    const owner = mail('erased-owner');
+    const [shared, prodOnly, retired] = [mail('erased-shared'), mail('erased-prod'), mail('erased-retired')];
+    const token = await loggedInUser(mongoUri('keys'), owner);
+    const key = async (label: string, contacts: string[]) => {
+      const res = await api<{ id: string }>(token, 'POST', '/v1/keys', { label, contacts });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return res.body.id;
+    };
+    const prod = await key('erasure-prod', [shared, prodOnly]);
+    const staging = await key('erasure-staging', [shared]);
+    // Revoked before: no closure email, but its earlier emails name the owner's contact and label.
+    const old = await key('erasure-retired', [retired]);
+    assert.equal((await api(token, 'DELETE', `/v1/keys/${old}`)).status, 204);
+    // A login code emailed to the owner's address is about the account too.
+    assert.equal((await api(undefined, 'POST', '/v1/auth/otp', { email: owner })).status, 204);
+    await settled();
+    const named = ['erased-owner@', 'erased-shared@', 'erased-prod@', 'erased-retired@', 'erasure-'];
+    const naming = async () =>
+      (await notificationsDump()).filter(({ text }) => named.some((s) => text.includes(s))).map(({ where }) => where);
+    assert.ok((await naming()).length > 0, 'the account’s deliveries are recorded before the closure');
+
+    assert.equal((await api(token, 'POST', '/v1/account/closure-code')).status, 202);
+    await settled();
+    const codeEmail = (await mailpit.messagesTo(owner)).find((m) => /close your keyward account/.test(m.Subject));
+    const code = /\b(\d{6})\b/.exec(codeEmail?.Text ?? '')?.[1];
+    assert.ok(code, 'the closure code was emailed');
+    assert.equal((await api(token, 'DELETE', '/v1/account', { code })).status, 204);
+    await settled();
+
+    const closureEmails = async (to: string) =>
+      (await mailpit.messagesTo(to)).filter((m) => /its keyward account was closed/.test(m.Subject)).length;
+    assert.deepEqual(
+      [await closureEmails(shared), await closureEmails(prodOnly), await closureEmails(retired)],
+      [2, 1, 0],
+      'one closure email per contact and working key',
+    );
+    const deadline = Date.now() + 30_000;
+    while ((await naming()).length > 0) {
+      assert.ok(Date.now() < deadline, `nothing names the account: ${(await naming()).join(', ')}`);
+      await sleep(200);
+    }
+    assert.equal(
+      await notifications.collection('deliveries').countDocuments({ keyId: { $in: [prod, staging, old] } }),
+      0,
+    );
+    const erased = await notifications.collection('erased_events').find().toArray();
+    assert.equal(erased.length, 8, 'every erased event is remembered: 4 earlier key events, 2 closures, 2 codes');
+    for (const e of erased) assert.deepEqual(Object.keys(e).sort(), ['_id', 'erasedAt', 'eventType']);
+
+    // Kafka delivers again (a consumer restart before its commit, a replay): the closure events and an older one.
+    const closures = published.filter((m) => {
+      const event = parseKeyEvent(m.value);
+      return event.type === 'KeyRevoked' && event.payload.accountClosed;
+    });
+    assert.equal(closures.length, 2, 'one closure event per working key');
+    const created = published.find((m) => parseKeyEvent(m.value).type === 'KeyCreated');
+    const mailBefore = await Promise.all([owner, shared, prodOnly, retired].map((to) => mailpit.messagesTo(to)));
+    for (const m of [...closures, created!]) {
+      await kafka.produceMessage(Topic.KeyEvents, { key: String(m.key), value: String(m.value), headers: m.headers! });
+    }
+    await kafka.caughtUp('notification-service', Topic.KeyEvents);
+    await settled();
+    const mailAfter = await Promise.all([owner, shared, prodOnly, retired].map((to) => mailpit.messagesTo(to)));
+    assert.deepEqual(
+      mailAfter.map((m) => m.length),
+      mailBefore.map((m) => m.length),
+      'a redelivered event sends nothing',
+    );
+    assert.deepEqual(await naming(), [], 'and records nothing');
+  });
+});
