@@ -228,22 +228,31 @@ describe('account sessions', () => {
     assert.equal(await works(other), 200);
   });
 
-  it('limits account changes per account with 429 and Retry-After', async () => {
-    const token = await signIn(mail('ivan'), '203.0.113.40', FIREFOX);
+  it('limits account changes per account with 429 and Retry-After, but never signing out elsewhere', async () => {
+    const owner = await signIn(mail('ivan'), '203.0.113.40', FIREFOX);
+    // A stolen session spends the account's whole budget of changes...
+    const stolen = await signIn(mail('ivan'), '198.51.100.66', IPHONE);
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 61; i++) {
-      const res = await fetch(`${keyService.url}/v1/account/sessions`, {
-        method: 'DELETE',
-        headers: { authorization: `Bearer ${token}` },
+      const res = await fetch(`${keyService.url}/v1/account`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${stolen}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ timeZone: i % 2 ? 'Europe/London' : 'Asia/Tokyo' }),
       });
       statuses.push(res.status);
       retryAfter = res.headers.get('retry-after');
     }
-    assert.deepEqual([...new Set(statuses.slice(0, 60))], [204]);
+    assert.deepEqual([...new Set(statuses.slice(0, 60))], [200]);
     assert.equal(statuses[60], 429);
     assert.ok(Number(retryAfter) > 0, `Retry-After: ${retryAfter}`);
-    assert.equal((await sessionsOf(token)).length, 1, 'reading is not limited');
+    assert.equal((await sessionsOf(owner)).length, 2, 'reading is not limited');
+    // ...which must not stop the owner from ending it, one or all others.
+    const stolenId = (await sessionsOf(owner)).find((s) => !s.current)!.id;
+    const ended = await call(keyService.url, owner, 'DELETE', `/v1/account/sessions/${stolenId}`);
+    assert.equal(ended.status, 204, JSON.stringify(ended.body));
+    assert.equal(await works(stolen), 401);
+    assert.equal((await call(keyService.url, owner, 'DELETE', '/v1/account/sessions')).status, 204);
   });
 
   it('is described in the OpenAPI document, with the time zone body and no token in a session', async () => {

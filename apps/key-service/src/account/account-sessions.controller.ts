@@ -11,17 +11,19 @@ import {
 import { FastifyReply } from 'fastify';
 import { clearSessionCookies } from '../auth/session-cookies';
 import { CurrentSessionKey, CurrentUser, SessionGuard } from '../auth/session.guard';
-import { RateLimitGuard } from '../rate-limits/rate-limit.guard';
 import { UserDocument } from '../users/user.schema';
-import { AccountChange } from './account-changes';
 import { AccountSessionsService } from './account-sessions.service';
 import { AccountSessionResponse } from './dto/account-session.response';
 
-/** The account's sessions: where it is signed in, and signing out there. Tokens never appear. */
+/**
+ * The account's sessions: where it is signed in, and signing out there. Tokens never appear.
+ * Ending sessions counts against no limit: a stolen session that spent the account's budget of
+ * changes must not keep its owner from ending it (each ending removes a session, so it bounds itself).
+ */
 @ApiTags('account')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'No valid session' })
-@UseGuards(SessionGuard, RateLimitGuard)
+@UseGuards(SessionGuard)
 @Controller('v1/account/sessions')
 export class AccountSessionsController {
   constructor(private readonly sessions: AccountSessionsService) {}
@@ -38,7 +40,6 @@ export class AccountSessionsController {
   @Delete()
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Every other session of the account ended; the caller’s own goes on' })
-  @AccountChange()
   endOthers(@CurrentUser() user: UserDocument, @CurrentSessionKey() current: string): Promise<void> {
     return this.sessions.endOthers(user.id as string, current);
   }
@@ -48,7 +49,6 @@ export class AccountSessionsController {
   @ApiParam({ name: 'id', description: 'A session’s `id` from GET /v1/account/sessions' })
   @ApiNoContentResponse({ description: 'Ended: its token no longer works (ending the caller’s own is logging out)' })
   @ApiNotFoundResponse({ description: 'No live session with that id on this account' })
-  @AccountChange()
   async end(
     @CurrentUser() user: UserDocument,
     @CurrentSessionKey() current: string,
