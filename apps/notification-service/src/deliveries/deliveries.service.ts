@@ -84,7 +84,7 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
    * recording, unless a later attempt took the delivery meanwhile; retried until the database takes
    * them, since any attempt started before could send one of them again.
    */
-  async recordJournaled(): Promise<void> {
+  private async recordJournaled(): Promise<void> {
     const { acceptances } = this.journal.leftBehind;
     for (const [i, acceptance] of acceptances.entries()) {
       for (let tries = 1; ; tries++) {
