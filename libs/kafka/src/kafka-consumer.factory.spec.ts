@@ -12,13 +12,15 @@ import { KafkaTopicsService } from './kafka-topics.service';
  * ManagedConsumer's retry policy, driven through the eachMessage callback it hands kafkajs: a fake
  * kafkajs consumer keeps that callback, a fake producer keeps what is dead-lettered.
  */
-function harness(handle: ConsumerOptions['handle']) {
+function harness(handle: ConsumerOptions['handle'], extra: Partial<ConsumerOptions> = {}) {
   let eachMessage: ((payload: EachMessagePayload) => Promise<void>) | undefined;
   const deadLetters: { topic: Topic; headers: Record<string, unknown> }[] = [];
+  const listeners = new Map<string, () => void>();
   const kafka = {
     consumer: () => ({
-      events: { GROUP_JOIN: 'group-join', END_BATCH_PROCESS: 'end-batch-process' },
+      events: { GROUP_JOIN: 'group-join', CRASH: 'crash', END_BATCH_PROCESS: 'end-batch-process' },
       on: (event: string, listener: () => void) => {
+        listeners.set(event, listener);
         if (event === 'group-join') setImmediate(listener);
         return () => undefined;
       },
@@ -44,6 +46,7 @@ function harness(handle: ConsumerOptions['handle']) {
       handle,
       retryBaseMs: 1,
       retryMaxMs: 4,
+      ...extra,
     },
     new KafkaMetrics(registry),
   );
@@ -67,6 +70,7 @@ function harness(handle: ConsumerOptions['handle']) {
     registry,
     heartbeats: () => heartbeats,
     failHeartbeats: (error: Error) => (heartbeatError = error),
+    emit: (event: 'group-join' | 'crash') => listeners.get(event)!(),
   };
 }
 
@@ -74,6 +78,17 @@ const databaseDown = () =>
   Object.assign(new Error('connection <monitor> to 127.0.0.1:27017 closed'), { name: 'MongoNetworkError' });
 
 describe('ManagedConsumer', () => {
+  it('reports a possible gap when it crashes or joins its group again, not at its first join', async () => {
+    let gaps = 0;
+    const h = harness(async () => undefined, { onGap: () => gaps++ });
+    await h.consumer.start();
+    assert.equal(gaps, 0);
+    h.emit('group-join');
+    assert.equal(gaps, 1);
+    h.emit('crash');
+    assert.equal(gaps, 2);
+  });
+
   it('dead-letters a message that fails validation at once, with the reason and where it came from', async () => {
     let calls = 0;
     const h = harness(async () => {

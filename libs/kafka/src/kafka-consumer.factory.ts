@@ -28,6 +28,12 @@ export interface ConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** Where a group with no committed offsets starts: the oldest message (default) or only new ones. */
   fromBeginning?: boolean;
+  /**
+   * Called when messages may have been skipped: the consumer crashed, or joined its group again
+   * after the first time. A group that starts at the newest messages and has committed nothing
+   * starts there again, passing over what was published in between.
+   */
+  onGap?: () => void;
 }
 
 /**
@@ -93,12 +99,14 @@ export class ManagedConsumer {
   /** Resolves once the group is joined and partitions are assigned. */
   async start(): Promise<void> {
     await this.topics.ensureTopics([...this.options.topics, Topic.DeadLetter]);
+    let joins = 0;
     const joined = new Promise<void>((resolve) => {
-      const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-        off();
-        resolve();
+      this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+        if (joins++ === 0) return resolve();
+        this.options.onGap?.();
       });
     });
+    this.consumer.on(this.consumer.events.CRASH, () => this.options.onGap?.());
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) =>
       this.metrics.consumerLag.set(
         { group: this.options.groupId, topic: payload.topic, partition: payload.partition },

@@ -89,9 +89,10 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
       deserializer: { deserialize: (message) => this.answerIn(message) },
     });
     this.client.subscribeToResponseOf(this.requestTopic);
-    this.invalidations = keyInvalidationConsumer(consumers, `${options.clientName}-key-client-cache`, (keyId) =>
-      this.cache.dropKey(keyId),
-    );
+    this.invalidations = keyInvalidationConsumer(consumers, `${options.clientName}-key-client-cache`, {
+      dropKey: (keyId) => this.cache.dropKey(keyId),
+      dropAll: () => this.cache.clear(),
+    });
   }
 
   async onModuleInit(): Promise<void> {

@@ -70,6 +70,21 @@ describe('verification cache', () => {
     assert.equal(cache.dropKey('unknown'), false);
   });
 
+  it('forgets every key at once, and does not store an answer loaded meanwhile', async () => {
+    const { cache } = cacheAt();
+    cache.set('h1', entry('valid', 5_000, 'k1'));
+    cache.set('h2', entry('revoked', 5_000, 'k2'));
+    let finishLoad!: (value: Cacheable<string>) => void;
+    const loading = cache.resolve('h3', () => new Promise((resolve) => (finishLoad = resolve)));
+    cache.clear();
+    finishLoad(entry('valid', 5_000, 'k3'));
+    assert.equal(await loading, 'valid');
+    assert.equal(cache.get('h1'), undefined);
+    assert.equal(cache.get('h2'), undefined);
+    assert.equal(cache.get('h3'), undefined, 'a load that began before the clear is not kept');
+    assert.equal(cache.size, 0);
+  });
+
   it('does not store an answer loaded while its key was dropped', async () => {
     const { cache } = cacheAt();
     let release!: () => void;

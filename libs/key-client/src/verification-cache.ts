@@ -90,6 +90,12 @@ export class VerificationCache<V> {
     if (keyId) this.hashByKeyId.set(keyId, hash);
   }
 
+  /** Forgets every key: key events may have been missed, so no cached answer is trusted. */
+  clear(): void {
+    this.generation++;
+    this.entries.clear();
+  }
+
   /** Forgets a key (revoked, expired, rotated, changed): the next verification asks again. */
   dropKey(keyId: string): boolean {
     this.generation++;

@@ -49,7 +49,10 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
     this.negativeTtlMs = settings.VERIFY_NEGATIVE_CACHE_TTL_MS;
     this.failures = new FailureBudget(settings.VERIFY_FAILURES_PER_MINUTE, 60_000, () => this.clock.now().getTime());
     keyChanges.onChange((keyId) => this.forget(keyId));
-    this.invalidations = keyInvalidationConsumer(consumers, 'key-service-cache', (keyId) => this.forget(keyId));
+    this.invalidations = keyInvalidationConsumer(consumers, 'key-service-cache', {
+      dropKey: (keyId) => this.forget(keyId),
+      dropAll: () => this.cache.clear(),
+    });
   }
 
   /** Joins the key-events topic before serving, so no invalidation is missed once answers are cached. */
