@@ -106,12 +106,13 @@ export class KeysRepository {
 
   /**
    * Keys carry their owner's time zone into every event they emit (reminders, expiry, leaks), so
-   * notification-service never asks for it: a new choice of zone is copied to each of them.
+   * notification-service never asks for it: a new choice of zone is copied to each of them. Not to
+   * a closed account's kept keys: a change in flight as the account closes must not put it back.
    */
   async setOwnerTimeZone(ownerId: string, timeZone: string): Promise<void> {
     await this.keys
       .updateMany(
-        { 'owner.userId': ownerId, 'owner.timeZone': { $ne: timeZone } },
+        { 'owner.userId': ownerId, 'owner.timeZone': { $ne: timeZone }, retainedUntil: null },
         { $set: { 'owner.timeZone': timeZone } },
       )
       .exec();
