@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isolatedEnv, KeyEventsTap } from '@keyward/testing';
+import { isolatedEnv, KeyEventsTap, ServiceProcess, sleep } from '@keyward/testing';
 import mongoose from 'mongoose';
+import { KeyStatus } from '../apps/key-service/src/keys/key.schema';
 import { KeysRepository } from '../apps/key-service/src/keys/keys.repository';
 import { KeysService } from '../apps/key-service/src/keys/keys.service';
 import { UsersRepository } from '../apps/key-service/src/users/users.repository';
@@ -9,6 +10,7 @@ import { OutboxRelayService } from '../apps/key-service/src/outbox/outbox-relay.
 import { loggedInUser } from './support/accounts';
 import { FerretDbServer } from './support/ferretdb-server';
 import { call } from './support/http';
+import { keyDocument } from './support/key-documents';
 import { InProcessKeyService } from './support/key-services';
 
 /**
@@ -25,12 +27,14 @@ describe('a rotation interrupted between its commit and its activation', () => {
   let token: string;
   // A database of its own: the shared one, busy with every other test, can stall for a minute.
   let database: FerretDbServer;
+  let settings: Record<string, string>;
 
   before(async () => {
     database = await FerretDbServer.start();
     const mongoUri = (name: string) => database.uri(name);
     // The relay passes only when nudged (or a minute later): this test decides when it runs.
-    InProcessKeyService.configure({ ...env, MONGO_URI: mongoUri('keys'), OUTBOX_POLL_MS: '60000', LOG_LEVEL: 'warn' });
+    settings = { ...env, MONGO_URI: mongoUri('keys'), OUTBOX_POLL_MS: '60000' };
+    InProcessKeyService.configure({ ...settings, LOG_LEVEL: 'warn' });
     keyService = await InProcessKeyService.start();
     db = await mongoose.createConnection(mongoUri('keys')).asPromise();
     token = await loggedInUser(mongoUri('keys'), `dana@${emailDomain}`);
@@ -101,5 +105,34 @@ describe('a rotation interrupted between its commit and its activation', () => {
     // Let go at the end only, so the service can close: meanwhile nothing but the relay moved it.
     release();
     assert.equal((await rotation).id, newId);
+  });
+
+  it('activates at start-up a replacement the previous version left pending after publishing its rotation', async () => {
+    // As the previous version left it: the rotation committed and its KeyRotated published (the
+    // outbox is empty), the process killed before the activation.
+    const owner = {
+      userId: new mongoose.Types.ObjectId().toHexString(),
+      email: `erin@${emailDomain}`,
+      timeZone: 'UTC',
+    };
+    const replacement = keyDocument({ owner, contacts: [`ops@${emailDomain}`], status: KeyStatus.Pending });
+    const old = keyDocument({ owner, contacts: [`ops@${emailDomain}`], rotatedTo: replacement._id.toHexString() });
+    const unfinished = keyDocument({ owner, contacts: [`ops@${emailDomain}`] });
+    const claim = keyDocument({ owner, status: KeyStatus.Pending, replaces: unfinished._id.toHexString() });
+    replacement.replaces = old._id.toHexString();
+    await db.collection('keys').insertMany([old, replacement, unfinished, claim]);
+
+    const restarted = await ServiceProcess.start('key-service', settings);
+    try {
+      const status = async (id: mongoose.Types.ObjectId) => (await db.collection('keys').findOne({ _id: id }))?.status;
+      const deadline = Date.now() + 30_000;
+      while ((await status(replacement._id)) !== 'active') {
+        assert.ok(Date.now() < deadline, 'the replacement is activated within 30 s of the start');
+        await sleep(200);
+      }
+      assert.equal(await status(claim._id), 'pending', 'a claim whose rotation never committed stays pending');
+    } finally {
+      await restarted.stop();
+    }
   });
 });

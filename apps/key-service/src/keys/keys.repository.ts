@@ -123,6 +123,11 @@ export class KeysRepository {
     return this.keys.findOne({ 'owner.userId': ownerId, replaces: oldId }, { outbox: 0 }).exec();
   }
 
+  /** Rotation replacements still pending (claims of rotations in flight, or interrupted). */
+  pendingReplacements(): Promise<KeyDocument[]> {
+    return this.keys.find({ status: KeyStatus.Pending, replaces: { $exists: true } }, { outbox: 0 }).exec();
+  }
+
   /** Makes a rotation's replacement usable once its rotation committed; false if it is no longer pending. */
   async activateReplacement(id: string): Promise<boolean> {
     const result = await this.keys

@@ -1,4 +1,11 @@
-import { ConflictException, Injectable, Logger, NotFoundException, OnModuleInit } from '@nestjs/common';
+import {
+  ConflictException,
+  Injectable,
+  Logger,
+  NotFoundException,
+  OnApplicationBootstrap,
+  OnModuleInit,
+} from '@nestjs/common';
 import {
   buildKeyEvent,
   HOUR_MS,
@@ -61,7 +68,7 @@ const changedMeanwhile = () => new ConflictException('This key changed while we 
  * replaced; the relay publishes it after the write.
  */
 @Injectable()
-export class KeysService implements OnModuleInit {
+export class KeysService implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger(KeysService.name);
   private readonly validityMonths: number;
   private readonly reminderStages: number[];
@@ -80,6 +87,27 @@ export class KeysService implements OnModuleInit {
 
   onModuleInit(): void {
     this.relay.afterPublishing(KEYS_COLLECTION, (docs) => this.completeRotations(docs));
+  }
+
+  /** Not awaited: a database still coming up delays it, not the start. */
+  onApplicationBootstrap(): void {
+    void this.completeRotationsPublishedBefore().catch((error: unknown) =>
+      this.logger.warn(`could not look for rotations left half done: ${(error as Error).message}`),
+    );
+  }
+
+  /**
+   * Activates the replacements of committed rotations whose KeyRotated was published before the
+   * relay completed rotations (the previous version): the relay will not see those events again.
+   */
+  private async completeRotationsPublishedBefore(): Promise<void> {
+    for (const pending of await this.keys.pendingReplacements()) {
+      const old = await this.keys.findOwned(pending.owner.userId, pending.replaces!);
+      if (!old || old.rotatedTo !== pending.id) continue;
+      if (await this.keys.activateReplacement(pending.id as string)) {
+        this.logger.warn({ keyId: old.id, newKeyId: pending.id }, 'activated the replacement of a committed rotation');
+      }
+    }
   }
 
   async create(user: UserDocument, input: CreateKeyBody, now = new Date()): Promise<CreatedKeyResponse> {
