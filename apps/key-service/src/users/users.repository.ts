@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Model } from 'mongoose';
+import { isObjectIdOrHexString, Model } from 'mongoose';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { normalizeEmail } from './email-address';
 import { usernameFromEmail } from './username';
@@ -13,7 +13,9 @@ export class UsersRepository {
     private readonly settings: KeyServiceSettings,
   ) {}
 
+  /** No such account for an id that is not an account id (say, from a key event): not a cast error to retry. */
   findById(id: string): Promise<UserDocument | null> {
+    if (!isObjectIdOrHexString(id)) return Promise.resolve(null);
     return this.users.findById(id).exec();
   }
 
