@@ -18,3 +18,4 @@ export * from './key-format';
 export * from './key-verification';
 export * from './commands/record-reminder-due';
 export * from './durations';
+export * from './key-store';

@@ -1,4 +1,5 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { ACTIVE_KEY_STATUS, KEY_REMINDER_INDEX, KEYS_COLLECTION } from '@keyward/contracts';
 import { HydratedDocument } from 'mongoose';
 import { OutboxEntry, OutboxEntrySchema, OutboxFields } from '../outbox/outbox-entry.schema';
 
@@ -14,7 +15,7 @@ export enum KeyStatus {
    * reminded, and no event names it until the old key's KeyRotated (the commit) does.
    */
   Pending = 'pending',
-  Active = 'active',
+  Active = ACTIVE_KEY_STATUS,
   Revoked = 'revoked',
   Expired = 'expired',
 }
@@ -26,8 +27,6 @@ export class KeyOwner {
   @Prop({ required: true }) timeZone: string;
 }
 const KeyOwnerSchema = SchemaFactory.createForClass(KeyOwner);
-
-export const KEYS_COLLECTION = 'keys';
 
 @Schema({ collection: KEYS_COLLECTION, versionKey: false })
 export class Key implements OutboxFields {
@@ -56,7 +55,7 @@ export class Key implements OutboxFields {
   @Prop({ type: String }) replaces?: string;
   /**
    * When the next reminder stage (or the expiry itself) falls due; null once nothing is left.
-   * Kept by key-service with schedule/reminder-schedule.ts; scheduler-service scans it.
+   * Kept by key-service with schedule/reminder-schedule.ts; scheduler-service scans it (KeyReminderFields).
    */
   @Prop({ type: Date, default: null }) nextReminderAt?: Date | null;
   /** Reminder stages (days before expiry) already sent, each claimed exactly once. */
@@ -81,8 +80,8 @@ KeySchema.index({ hash: 1 }, { unique: true });
 KeySchema.index({ 'owner.userId': 1, labelKey: 1 }, { unique: true });
 KeySchema.index({ 'owner.userId': 1, createdAt: -1 });
 KeySchema.index({ outboxAt: 1 });
-/** The reminder scan: active keys by due time, _id breaking ties for keyset paging. */
-KeySchema.index({ status: 1, nextReminderAt: 1, _id: 1 });
+/** scheduler-service's reminder scan (read contract in libs/contracts). */
+KeySchema.index(KEY_REMINDER_INDEX);
 KeySchema.index({ replaces: 1 }, { unique: true, sparse: true });
 /** The sweep of closed accounts' keys (a plain index: keyward uses no TTL indexes, see libs/mongo). */
 KeySchema.index({ retainedUntil: 1 });

@@ -1,13 +1,67 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { isDuplicateKeyError } from '@keyward/mongo';
+import { isDuplicateKeyError, writeInBatches } from '@keyward/mongo';
 import { Model, Types } from 'mongoose';
 import { appendToOutbox } from '../outbox/outbox';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
 import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
 
-/** The fields of a key an update may expect unchanged, so the event it appends describes what was there. */
-type Expected = Pick<Key, 'contacts' | 'status' | 'expiresAt'>;
+/**
+ * What every compare-and-set write on a key expects to find as it was read: the fields its event
+ * describes (status, expiry, contacts), whether it was rotated, and its reminder schedule. One
+ * condition for all writers, so a reminder claim, a rotation, a revocation and a contacts change
+ * each lose to any of the others that landed first, and retry on what is there now.
+ */
+export type KeySnapshot = Pick<Key, 'status' | 'expiresAt' | 'contacts'> & {
+  rotatedTo?: string | null;
+  nextReminderAt?: Date | null;
+};
+
+/** The snapshot of a key as read (plain values, not a document's proxies). */
+export function snapshotOf(key: KeySnapshot): KeySnapshot {
+  return {
+    status: key.status,
+    expiresAt: key.expiresAt,
+    contacts: [...key.contacts],
+    rotatedTo: key.rotatedTo ?? null,
+    nextReminderAt: key.nextReminderAt ?? null,
+  };
+}
+
+/** The filter that matches a key only while it still holds `seen`. */
+function unchanged(id: string | Types.ObjectId, seen: KeySnapshot) {
+  return {
+    _id: id,
+    status: seen.status,
+    expiresAt: seen.expiresAt,
+    contacts: seen.contacts,
+    // Null also matches keys stored before these fields existed.
+    rotatedTo: seen.rotatedTo ?? null,
+    nextReminderAt: seen.nextReminderAt ?? null,
+  };
+}
+
+/** What a reminder claim reads of a key; the claim's write expects its snapshot unchanged. */
+export type ReminderView = Pick<Key, 'owner' | 'label' | 'lastFive' | 'remindersSent'> &
+  KeySnapshot & { _id: Types.ObjectId };
+
+/** The change a reminder claim makes besides appending its event. */
+export interface ReminderClaim {
+  nextReminderAt: Date | null;
+  sentStage?: number;
+  status?: KeyStatus;
+}
+
+/** A key written before reminders existed: what its first reminder time is computed from. */
+export type Unscheduled = Pick<Key, 'createdAt' | 'expiresAt'> & { _id: Types.ObjectId };
+
+/** What a rotation sets on the key it replaces. */
+export interface RotatedOut {
+  rotatedTo: string;
+  expiresAt: Date;
+  status: KeyStatus;
+  nextReminderAt: Date | null;
+}
 
 /** The keys collection. key-service is its only writer. */
 @Injectable()
@@ -151,21 +205,109 @@ export class KeysRepository {
     return this.keys.find({ 'owner.userId': ownerId }, { outbox: 0 }).exec();
   }
 
+  /** Deletes closed accounts' keys past their retention whose events have left; how many. */
+  async deleteRetainedBefore(now: Date): Promise<number> {
+    const { deletedCount } = await this.keys.deleteMany({ retainedUntil: { $lte: now }, outboxAt: null }).exec();
+    return deletedCount;
+  }
+
+  // Every write that changes what a key's events describe is below: each appends its events in the
+  // same document write and matches only while the key holds the snapshot its caller read (see
+  // KeySnapshot), plus what that operation alone requires. False when the key changed meanwhile: the
+  // caller re-reads. Callers that must have a single winner across racing requests claim by a unique
+  // insert first (see claimOnce); events that must reach consumers once have once-per-key ids.
+
+  /** Replaces the contacts of an owner's key. */
+  async replaceContacts(
+    ownerId: string,
+    id: string,
+    seen: KeySnapshot,
+    contacts: string[],
+    events: OutboxEntry[],
+    now: Date,
+  ): Promise<boolean> {
+    return this.updateUnchanged(
+      { ...unchanged(id, seen), 'owner.userId': ownerId },
+      { $set: { contacts } },
+      events,
+      now,
+    );
+  }
+
+  /** Marks an owner's key rotated (cut to its grace period), unless it was rotated already. */
+  async markRotated(
+    ownerId: string,
+    id: string,
+    seen: KeySnapshot,
+    rotated: RotatedOut,
+    events: OutboxEntry[],
+    now: Date,
+  ): Promise<boolean> {
+    return this.updateUnchanged(
+      { ...unchanged(id, seen), 'owner.userId': ownerId, rotatedTo: null },
+      { $set: rotated },
+      events,
+      now,
+    );
+  }
+
+  /**
+   * Revokes an owner's key; `leakReportedAt` when it is revoked because it leaked, which happens
+   * once per key (only while no leak was recorded).
+   */
+  async revoke(
+    ownerId: string,
+    id: string,
+    seen: KeySnapshot,
+    revoked: { revokedAt: Date; leakReportedAt?: Date },
+    events: OutboxEntry[],
+    now: Date,
+  ): Promise<boolean> {
+    return this.updateUnchanged(
+      {
+        ...unchanged(id, seen),
+        'owner.userId': ownerId,
+        ...(revoked.leakReportedAt ? { leakReportedAt: null } : {}),
+      },
+      { $set: { status: KeyStatus.Revoked, ...revoked } },
+      events,
+      now,
+    );
+  }
+
+  /** Records a leak of an owner's key that keeps working (notify only), once per key. */
+  async recordLeak(
+    ownerId: string,
+    id: string,
+    seen: KeySnapshot,
+    leakReportedAt: Date,
+    events: OutboxEntry[],
+    now: Date,
+  ): Promise<boolean> {
+    return this.updateUnchanged(
+      // Null also matches keys stored before the field existed.
+      { ...unchanged(id, seen), 'owner.userId': ownerId, leakReportedAt: null },
+      { $set: { leakReportedAt } },
+      events,
+      now,
+    );
+  }
+
   /**
    * Reduces a key of a closed account to what verification needs to answer `revoked` (hash,
    * status, owner id, expiry), kept until `retainedUntil`, and appends `events` (its KeyRevoked,
-   * for a key that still worked) in the same write. With `expected`, only if the key still holds
-   * what the caller read (the event describes it); false when it changed meanwhile.
+   * for a key that still worked) in the same write. With `seen`, only while the key holds it (the
+   * event describes it); without, whatever it holds.
    */
   async closeForAccount(
     ownerId: string,
     id: string,
-    expected: Expected | null,
+    seen: KeySnapshot | null,
     events: OutboxEntry[],
     { revokedAt, retainedUntil }: { revokedAt: Date; retainedUntil: Date },
     now: Date,
   ): Promise<boolean> {
-    const filter = expected ? { _id: id, 'owner.userId': ownerId, ...expected } : { _id: id, 'owner.userId': ownerId };
+    const filter = { ...(seen ? unchanged(id, seen) : { _id: id }), 'owner.userId': ownerId };
     const result = await this.keys
       .updateOne(filter, {
         $set: {
@@ -195,42 +337,86 @@ export class KeysRepository {
     return result.matchedCount === 1;
   }
 
-  /** Deletes closed accounts' keys past their retention whose events have left; how many. */
-  async deleteRetainedBefore(now: Date): Promise<number> {
-    const { deletedCount } = await this.keys.deleteMany({ retainedUntil: { $lte: now }, outboxAt: null }).exec();
-    return deletedCount;
+  /**
+   * The reminder claim: records the stage, moves `nextReminderAt` on and changes the status if
+   * asked, with its event, only while the key is active and as it was read. Whoever else got there
+   * first (another command, a revocation, a rotation, a contacts change) makes it match nothing.
+   */
+  async claimReminder(seen: ReminderView, claim: ReminderClaim, events: OutboxEntry[], now: Date): Promise<boolean> {
+    const outbox = appendToOutbox(events, now);
+    const result = await this.keys
+      .updateOne(
+        { ...unchanged(seen._id, seen), status: KeyStatus.Active },
+        {
+          $set: { nextReminderAt: claim.nextReminderAt, ...(claim.status ? { status: claim.status } : {}) },
+          $push: {
+            ...outbox.$push,
+            ...(claim.sentStage === undefined ? {} : { remindersSent: claim.sentStage }),
+          },
+          $max: outbox.$max,
+        },
+      )
+      .exec();
+    return result.matchedCount === 1;
+  }
+
+  /** Sets the first reminder time of an active key that has none (written before reminders existed). */
+  async scheduleReminder(id: Types.ObjectId, nextReminderAt: Date): Promise<boolean> {
+    const result = await this.keys
+      .updateOne({ _id: id, status: KeyStatus.Active, nextReminderAt: null }, { $set: { nextReminderAt } })
+      .exec();
+    return result.modifiedCount === 1;
   }
 
   /**
-   * Applies `set` and appends `events` in one document write, only if the key still
-   * holds what the caller read (`expected`, plus not yet rotated when `notRotated`, not yet
-   * reported leaked when `leakNotReported`); false when it
-   * changed meanwhile. Callers that must have a single winner across racing requests claim by a
-   * unique insert first (see claimOnce); events that must reach consumers once have once-per-key ids.
+   * Records verification times, a round trip per MAX_UPDATES_PER_COMMAND keys (one for most
+   * flushes); `$max` so a late or repeated flush never moves a time backwards.
    */
-  async updateIf(
-    ownerId: string,
-    id: string,
-    expected: Expected & { notRotated?: boolean; leakNotReported?: boolean },
-    set: Partial<Key>,
+  async recordLastUsed(times: Map<string, Date>): Promise<void> {
+    await writeInBatches([...times], (batch) =>
+      this.keys.bulkWrite(
+        batch.map(([id, at]) => ({
+          updateOne: { filter: { _id: new Types.ObjectId(id) }, update: { $max: { lastUsedAt: at } } },
+        })),
+        { ordered: false },
+      ),
+    );
+  }
+
+  /** What a reminder claim needs of a key. */
+  findForReminder(keyId: string): Promise<ReminderView | null> {
+    if (!Types.ObjectId.isValid(keyId)) return Promise.resolve(null);
+    return this.keys
+      .findById(keyId, {
+        owner: 1,
+        label: 1,
+        lastFive: 1,
+        contacts: 1,
+        expiresAt: 1,
+        status: 1,
+        nextReminderAt: 1,
+        remindersSent: 1,
+        rotatedTo: 1,
+      })
+      .lean<ReminderView>()
+      .exec();
+  }
+
+  /** Active keys without a reminder time (written before reminders existed). */
+  findUnscheduled(): Promise<Unscheduled[]> {
+    return this.keys
+      .find({ status: KeyStatus.Active, nextReminderAt: null }, { createdAt: 1, expiresAt: 1 })
+      .lean<Unscheduled[]>()
+      .exec();
+  }
+
+  private async updateUnchanged(
+    filter: object,
+    update: { $set: Partial<Key> },
     events: OutboxEntry[],
     now: Date,
   ): Promise<boolean> {
-    const result = await this.keys
-      .updateOne(
-        {
-          _id: id,
-          'owner.userId': ownerId,
-          contacts: expected.contacts,
-          status: expected.status,
-          expiresAt: expected.expiresAt,
-          ...(expected.notRotated ? { rotatedTo: null } : {}),
-          // Null also matches keys stored before the field existed.
-          ...(expected.leakNotReported ? { leakReportedAt: null } : {}),
-        },
-        { $set: set, ...appendToOutbox(events, now) },
-      )
-      .exec();
+    const result = await this.keys.updateOne(filter, { ...update, ...appendToOutbox(events, now) }).exec();
     return result.matchedCount === 1;
   }
 }

@@ -13,6 +13,7 @@ import {
   KEY_CREATED,
   KEY_LEAKED,
   KEY_REVOKED,
+  KEYS_COLLECTION,
   KEY_ROTATED,
   LeakAction,
   Owner,
@@ -34,8 +35,8 @@ import { generateKey, lastFiveOf } from './key-format';
 import { KeyCap } from './key-cap';
 import { KeyChanges } from './key-changes';
 import { KeyHasher } from '../hashing/key-hasher';
-import { Key, KeyDocument, KEYS_COLLECTION, KeyStatus, LeakResponse } from './key.schema';
-import { KeysRepository } from './keys.repository';
+import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
+import { KeysRepository, snapshotOf } from './keys.repository';
 import { requestOrigin } from './request-origin';
 import { freeRotationLabel, labelKeyOf } from './labels';
 import { addMonths } from './validity';
@@ -155,7 +156,7 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
         },
       });
       const entries = [outboxEntry(Topic.KeyEvents, event)];
-      if (await this.keys.updateIf(doc.owner.userId, id, expectedOf(doc), { contacts }, entries, now)) {
+      if (await this.keys.replaceContacts(doc.owner.userId, id, snapshotOf(doc), contacts, entries, now)) {
         this.relay.nudge();
         this.keyChanges.changed(id);
         this.logger.log({ keyId: id, ownerId: doc.owner.userId }, 'key contacts replaced');
@@ -240,7 +241,7 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
         const events = works ? [outboxEntry(Topic.KeyEvents, this.closureRevocation(doc, now))] : [];
         const retention = { revokedAt: doc.revokedAt ?? now, retainedUntil };
         // A key that changed meanwhile (a reminder, a contacts change) is closed on the next pass.
-        if (await this.keys.closeForAccount(ownerId, id, works ? expectedOf(doc) : null, events, retention, now)) {
+        if (await this.keys.closeForAccount(ownerId, id, works ? snapshotOf(doc) : null, events, retention, now)) {
           if (works) revoked++;
           this.keyChanges.changed(id);
         }
@@ -397,17 +398,17 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
           ...requestOrigin(),
         },
       });
-      const set: Partial<Key> = {
+      const rotated = {
         rotatedTo: replacement.id as string,
         expiresAt,
-        ...(graceHours === 0 ? { status: KeyStatus.Expired } : {}),
+        status: graceHours === 0 ? KeyStatus.Expired : current.status,
         // No reminders for a rotated-out key; the scan closes it at the grace period's end, silently.
         nextReminderAt: graceHours === 0 ? null : expiresAt,
       };
       const ownerId = current.owner.userId;
       const id = current.id as string;
       const entries = [outboxEntry(Topic.KeyEvents, event)];
-      if (await this.keys.updateIf(ownerId, id, { ...expectedOf(current), notRotated: true }, set, entries, now)) {
+      if (await this.keys.markRotated(ownerId, id, snapshotOf(current), rotated, entries, now)) {
         this.keyChanges.changed(id);
         return true;
       }
@@ -418,11 +419,11 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
 
   /** Records a leak of a key set to notify only: KeyLeaked, and the key keeps working. */
   private async recordLeak(doc: KeyDocument, report: LeakReport, now: Date): Promise<boolean> {
-    const recorded = await this.keys.updateIf(
+    const recorded = await this.keys.recordLeak(
       doc.owner.userId,
       doc.id as string,
-      { ...expectedOf(doc), leakNotReported: true },
-      { leakReportedAt: now },
+      snapshotOf(doc),
+      now,
       [outboxEntry(Topic.KeyEvents, leakedEvent(doc, report, 'notified', now))],
       now,
     );
@@ -477,11 +478,11 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap {
     };
     const entries = [outboxEntry(Topic.KeyEvents, event)];
     if (leak) entries.push(outboxEntry(Topic.KeyEvents, leakedEvent(doc, leak, 'revoked', now)));
-    const revoked = await this.keys.updateIf(
+    const revoked = await this.keys.revoke(
       doc.owner.userId,
       doc.id as string,
-      { ...expectedOf(doc), leakNotReported: !!leak },
-      { status: KeyStatus.Revoked, revokedAt: now, ...(leak ? { leakReportedAt: now } : {}) },
+      snapshotOf(doc),
+      { revokedAt: now, ...(leak ? { leakReportedAt: now } : {}) },
       entries,
       now,
     );
@@ -582,11 +583,6 @@ function leakedEvent(doc: KeyDocument, report: LeakReport, action: LeakAction, n
     }),
     eventId: onceEventId(doc.id as string, KEY_LEAKED, doc.expiresAt),
   };
-}
-
-/** What a compare-and-set update expects to find unchanged (plain values, not the document's proxies). */
-function expectedOf(doc: KeyDocument): Pick<Key, 'contacts' | 'status' | 'expiresAt'> {
-  return { contacts: [...doc.contacts], status: doc.status, expiresAt: doc.expiresAt };
 }
 
 function assertRotatable(doc: KeyDocument, now: Date): void {

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { KeyServiceSettings } from '../config/key-service.env';
+import { KeysRepository } from '../keys/keys.repository';
 import { firstReminderAt } from '../schedule/reminder-schedule';
-import { RemindersRepository } from './reminders.repository';
 
 /**
  * Gives active keys written before reminders existed (no `nextReminderAt`) their next reminder
@@ -14,7 +14,7 @@ export class RemindersBackfillService implements OnApplicationBootstrap {
   private readonly stages: number[];
 
   constructor(
-    private readonly reminders: RemindersRepository,
+    private readonly keys: KeysRepository,
     settings: KeyServiceSettings,
   ) {
     this.stages = settings.REMINDER_STAGES_DAYS;
@@ -22,11 +22,11 @@ export class RemindersBackfillService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     let scheduled = 0;
-    for (const key of await this.reminders.findUnscheduled()) {
+    for (const key of await this.keys.findUnscheduled()) {
       // As if scheduled at creation: stages that fell due since are then overdue, and the claim
       // sends only the most urgent of them, as after any downtime.
       const next = firstReminderAt(key.expiresAt, this.stages, key.createdAt);
-      if (await this.reminders.schedule(key._id, next)) scheduled++;
+      if (await this.keys.scheduleReminder(key._id, next)) scheduled++;
     }
     if (scheduled > 0) this.logger.log({ scheduled }, 'scheduled reminders for keys that had none');
   }

@@ -8,7 +8,7 @@ import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyStatus } from '../keys/key.schema';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
-import { ReminderClaim, RemindersRepository, ReminderView } from './reminders.repository';
+import { KeysRepository, ReminderClaim, ReminderView } from '../keys/keys.repository';
 import { RemindersService } from './reminders.service';
 
 // The services log every record; the assertions say what matters.
@@ -28,11 +28,12 @@ class FakeRepository {
     return this.key && copy(this.key);
   }
 
-  async claim(seen: ReminderView, claim: ReminderClaim, entries: OutboxEntry[]): Promise<boolean> {
+  async claimReminder(seen: ReminderView, claim: ReminderClaim, entries: OutboxEntry[]): Promise<boolean> {
     const k = this.key;
     const unchanged =
       k &&
       k.status === KeyStatus.Active &&
+      (k.rotatedTo ?? null) === (seen.rotatedTo ?? null) &&
       k.nextReminderAt?.getTime() === seen.nextReminderAt?.getTime() &&
       k.expiresAt.getTime() === seen.expiresAt.getTime() &&
       k.contacts.join() === seen.contacts.join();
@@ -76,7 +77,7 @@ function service(repo: FakeRepository, now = new Date('2028-01-01T00:00:00.000Z'
   const relay = { nudge: () => nudges++ } as unknown as OutboxRelayService;
   const config = { REMINDER_STAGES_DAYS: STAGES } as unknown as KeyServiceSettings;
   const clock = { now: () => now } as Clock;
-  const reminders = new RemindersService(repo as unknown as RemindersRepository, relay, clock, config);
+  const reminders = new RemindersService(repo as unknown as KeysRepository, relay, clock, config);
   return { reminders, nudges: () => nudges };
 }
 

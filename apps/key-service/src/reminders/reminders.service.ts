@@ -7,8 +7,8 @@ import { KeyStatus } from '../keys/key.schema';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
+import { KeysRepository, ReminderClaim, ReminderView } from '../keys/keys.repository';
 import { dueReminder, nextReminderAt } from '../schedule/reminder-schedule';
-import { ReminderClaim, RemindersRepository, ReminderView } from './reminders.repository';
 
 /** Claims lost to concurrent writers before giving up; the scheduler's next pass asks again. */
 const MAX_ATTEMPTS = 5;
@@ -17,7 +17,7 @@ export type ReminderOutcome = 'expiring' | 'expired' | 'closed' | 'not-due' | 'm
 
 /**
  * Records reminder stages and expiries that the scheduler found due. Each is claimed by one
- * conditional write (see RemindersRepository.claim), so however often a command arrives —
+ * conditional write (KeysRepository.claimReminder), so however often a command arrives —
  * redelivered, or from several schedulers — each stage and each expiry is emitted once; and its
  * event id is derived from what it is, so even two winning writes would reach contacts once.
  *
@@ -30,7 +30,7 @@ export class RemindersService {
   private readonly stages: number[];
 
   constructor(
-    private readonly reminders: RemindersRepository,
+    private readonly keys: KeysRepository,
     private readonly relay: OutboxRelayService,
     private readonly clock: Clock,
     settings: KeyServiceSettings,
@@ -43,7 +43,7 @@ export class RemindersService {
     // never a time later than this process's own, so a command from "the future" expires nothing.
     const asOf = new Date(Math.min(Date.parse(command.asOf), this.clock.now().getTime()));
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const key = await this.reminders.findForReminder(command.keyId);
+      const key = await this.keys.findForReminder(command.keyId);
       if (!key) {
         this.logger.warn({ keyId: command.keyId }, 'reminder due for a key that does not exist; skipped');
         return 'missing';
@@ -51,7 +51,7 @@ export class RemindersService {
       if (key.status !== KeyStatus.Active || !key.nextReminderAt || key.nextReminderAt > asOf) return 'not-due';
       const [outcome, claim, events] = this.decide(key, asOf);
       // The outbox is timed by this process's clock: the relay publishes what waits as of its now.
-      if (await this.reminders.claim(key, claim, events, this.clock.now())) {
+      if (await this.keys.claimReminder(key, claim, events, this.clock.now())) {
         if (events.length > 0) this.relay.nudge();
         this.logger.log({ keyId: command.keyId, outcome, stageDays: claim.sentStage }, 'reminder recorded');
         return outcome;

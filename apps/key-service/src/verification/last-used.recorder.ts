@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AsyncResource } from 'node:async_hooks';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { VerificationRepository } from './verification.repository';
+import { KeysRepository } from '../keys/keys.repository';
 
 /**
  * Remembers when each key was last verified and writes those times in one batch every
@@ -17,7 +17,7 @@ export class LastUsedRecorder implements OnApplicationBootstrap, OnApplicationSh
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly keys: VerificationRepository,
+    private readonly keys: KeysRepository,
     settings: KeyServiceSettings,
   ) {
     this.flushMs = settings.LAST_USED_FLUSH_MS;

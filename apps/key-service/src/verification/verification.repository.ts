@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { writeInBatches } from '@keyward/mongo';
 import { Model, Types } from 'mongoose';
 import { Key, KeyStatus } from '../keys/key.schema';
 
@@ -12,7 +11,7 @@ export interface KeyForVerification {
   expiresAt: Date;
 }
 
-/** The reads and the one write (lastUsedAt) verification makes on the keys collection. */
+/** What verification reads of the keys collection (its writes are KeysRepository's). */
 @Injectable()
 export class VerificationRepository {
   constructor(@InjectModel(Key.name) private readonly keys: Model<Key>) {}
@@ -48,20 +47,5 @@ export class VerificationRepository {
         expiresAt: Date;
       }>()
       .exec();
-  }
-
-  /**
-   * A round trip per MAX_UPDATES_PER_COMMAND keys (one for most flushes); `$max` so a late or
-   * repeated flush never moves a time backwards.
-   */
-  async recordLastUsed(times: Map<string, Date>): Promise<void> {
-    await writeInBatches([...times], (batch) =>
-      this.keys.bulkWrite(
-        batch.map(([id, at]) => ({
-          updateOne: { filter: { _id: new Types.ObjectId(id) }, update: { $max: { lastUsedAt: at } } },
-        })),
-        { ordered: false },
-      ),
-    );
   }
 }

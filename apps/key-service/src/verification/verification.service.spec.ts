@@ -9,6 +9,7 @@ import { KeyChanges } from '../keys/key-changes';
 import { KeyHasher } from '../hashing/key-hasher';
 import { KeyStatus } from '../keys/key.schema';
 import { LastUsedRecorder } from './last-used.recorder';
+import { KeysRepository } from '../keys/keys.repository';
 import { KeyForVerification, VerificationRepository } from './verification.repository';
 import { VerificationMetrics } from './verification.metrics';
 import { VerificationService } from './verification.service';
@@ -80,7 +81,7 @@ describe('verification service', () => {
     };
     changes = new KeyChanges();
     refused = [];
-    lastUsed = new LastUsedRecorder(keys as unknown as VerificationRepository, config);
+    lastUsed = new LastUsedRecorder(keys as unknown as KeysRepository, config);
     const consumers = { create: () => ({ start: async () => undefined, stop: async () => undefined }) };
     service = new VerificationService(
       keys as unknown as VerificationRepository,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
+import { ACTIVE_KEY_STATUS, KeyReminderFields, KEYS_COLLECTION } from '@keyward/contracts';
 import { Connection, Types } from 'mongoose';
 
 export interface DueKey {
@@ -11,8 +12,9 @@ export interface DueKey {
 export type PageEnd = DueKey;
 
 /**
- * Reads key-service's keys collection to find keys whose next reminder (or expiry) is due. Read
- * only: key-service is the one writer of keys and records each reminder itself.
+ * Reads key-service's keys collection (its read contract in libs/contracts) to find keys whose next
+ * reminder (or expiry) is due. Read only: key-service is the one writer of keys and records each
+ * reminder itself.
  */
 @Injectable()
 export class DueKeysRepository {
@@ -20,8 +22,8 @@ export class DueKeysRepository {
 
   /**
    * One page of active keys with `nextReminderAt <= asOf`, in (nextReminderAt, _id) order. Keyset
-   * paging (not skip) on the index { status, nextReminderAt, _id } that key-service declares, so
-   * each page costs the keys it returns, and ties (imported keys share an expiry) are not lost.
+   * paging (not skip) on KEY_REMINDER_INDEX, which key-service declares, so each page costs the
+   * keys it returns, and ties (imported keys share an expiry) are not lost.
    */
   duePage(asOf: Date, after: PageEnd | undefined, limit: number): Promise<DueKey[]> {
     const due = after
@@ -33,8 +35,8 @@ export class DueKeysRepository {
         }
       : { nextReminderAt: { $lte: asOf } };
     return this.connection
-      .collection<DueKey & { status: string }>('keys')
-      .find({ status: 'active', ...due }, { projection: { _id: 1, nextReminderAt: 1 } })
+      .collection<KeyReminderFields<Types.ObjectId>>(KEYS_COLLECTION)
+      .find<DueKey>({ status: ACTIVE_KEY_STATUS, ...due }, { projection: { _id: 1, nextReminderAt: 1 } })
       .sort({ nextReminderAt: 1, _id: 1 })
       .limit(limit)
       .toArray();
