@@ -46,6 +46,10 @@ describe('reminder commands are not re-sent while in flight', () => {
       REMINDER_SCAN_PAGE_SIZE: '40',
       REMINDER_SCAN_CRON: '0 0 0 1 1 *',
       REMINDER_COMMAND_LEASE_MS: String(LEASE_MS),
+      // The keys below are stored without calendar entries (as the previous version stored them), so
+      // every pass here, a minute or more after the one before, is the safety net's full scan: what
+      // re-sends a command whose lease lapsed. The leases work the same for calendar passes.
+      REMINDER_FULL_SCAN_EVERY_MS: String(MINUTE),
     });
     db = await mongoose.createConnection(mongoUri('keys')).asPromise();
     // Only the fields the scan reads: key-service is not running here.

@@ -286,4 +286,44 @@ describe('reminders before expiry, exactly once', () => {
     await settled();
     assert.equal((await mailpit.search(`to:"${emailDomain}"`)).length, emailed);
   });
+  it('reads the calendar each minute: a new key is reminded from it within two minutes; a key of the previous version (never listed) by the hourly full scan', async () => {
+    const MINUTE = 60_000;
+    const created = await call<{ id: string; expiresAt: string }>(keyService.url, token, 'POST', '/v1/keys', {
+      label: 'listed',
+      contacts: [at('listed')],
+    });
+    assert.equal(created.status, 201);
+    const due = Date.parse(created.body.expiresAt) - 30 * DAY;
+    // Stored as the previous version stored keys: no calendar entry; due ten minutes after the other.
+    const unlisted = at('unlisted');
+    const unlistedId = await seedKey({
+      contacts: [unlisted],
+      expiresAt: new Date(due + 10 * MINUTE + 30 * DAY),
+      now: new Date(),
+      firstStageDays: 30,
+    });
+    await walk(1, due - 5 * MINUTE, due - 5 * MINUTE);
+    /** One pass a minute from `from` to `to` (minutes after due); all read the calendar, none scans. */
+    const minutely = async (from: number, to: number) => {
+      for (let m = from; m <= to; m++) {
+        clock.set(due + m * MINUTE);
+        assert.equal((await schedulers[0].pass()).full, false, `the pass ${m} minutes after due read the calendar`);
+      }
+      await settled();
+    };
+    // Due inside a minute: listed in the minute after, which is read once the next one has begun.
+    await minutely(-4, 1);
+    assert.deepEqual((await keyDoc(created.body.id))?.remindersSent, []);
+    await minutely(2, 2);
+    assert.deepEqual((await keyDoc(created.body.id))?.remindersSent, [30]);
+    assert.deepEqual(await mailbox(at('listed'), 2), ['created', '30']);
+
+    await minutely(3, 54);
+    assert.deepEqual((await keyDoc(unlistedId))?.remindersSent, [], 'no calendar pass found it');
+    assert.equal((await mailpit.search(`to:"${unlisted}"`)).length, 0);
+    clock.set(due + 55 * MINUTE + 1);
+    const safetyNet = await schedulers[0].pass();
+    assert.deepEqual([safetyNet.full, safetyNet.commandsSent > 0], [true, true]);
+    assert.deepEqual(await mailbox(unlisted, 1), ['30']);
+  });
 });

@@ -3,7 +3,7 @@
  * FerretDB on PostgreSQL (Debian's `postgresql` package), both private and behind the same
  * one-command-at-a-time proxy, each given in turn to bench:scheduler, bench:notify and
  * bench:verify-miss (as MONGO_PORT; Kafka and Mailpit are the stack's). Prints each bench's own
- * report under its backend. Other settings of those benches (LARGE, REPEAT, KEYS, FILL, MISSES) pass through.
+ * report under its backend. Other settings of those benches (SIZES, REPEAT, KEYS, FILL, MISSES) pass through.
  *
  *   npm run bench:backends              (the stack must be running; PG_BIN if not Debian's PostgreSQL 15)
  *   BENCHES=verify-miss npm run bench:backends

@@ -18,3 +18,32 @@ export interface KeyReminderFields<Id> {
   /** When the key's next reminder stage (or its expiry) falls due; null once nothing is left. */
   nextReminderAt: Date | null;
 }
+
+/**
+ * key-service's reminder calendar: one document per minute, keyed by that minute, listing the keys
+ * whose next reminder falls due in it, so scheduler-service reads what is due by `_id` instead of
+ * scanning every key. key-service lists a key before it stores the due time on the key; an entry
+ * may therefore be stale (the key write failed, or the key moved on since): the scheduler sends
+ * its command anyway and key-service, which re-reads the key, records only what is really due.
+ */
+export const REMINDER_CALENDAR_COLLECTION = 'reminder_calendar';
+
+export const CALENDAR_MINUTE_MS = 60_000;
+
+/** One minute of the calendar. */
+export interface CalendarMinute {
+  /** The minute as `YYYY-MM-DDTHH:mmZ` (UTC); it lists the keys due after the minute before it, up to it. */
+  _id: string;
+  /** Hex ids of the keys listed. */
+  keyIds: string[];
+}
+
+/** The calendar minute a due time belongs to: the first whole minute at or after it. */
+export function calendarMinuteOf(dueAt: Date): Date {
+  return new Date(Math.ceil(dueAt.getTime() / CALENDAR_MINUTE_MS) * CALENDAR_MINUTE_MS);
+}
+
+/** A calendar minute's `_id`. */
+export function calendarMinuteId(minute: Date): string {
+  return `${minute.toISOString().slice(0, 16)}Z`;
+}

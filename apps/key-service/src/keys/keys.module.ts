@@ -8,12 +8,13 @@ import { KeyStoreModule } from './key-store.module';
 import { Key, KeySchema } from './key.schema';
 import { KeysController } from './keys.controller';
 import { KeysService } from './keys.service';
+import { ReminderCalendarSweeper } from './reminder-calendar.sweeper';
 import { RequestOriginMiddleware } from './request-origin';
 
 @Module({
   imports: [KeyStoreModule, OutboxModule.forFeature({ name: Key.name, schema: KeySchema }), AuthModule, HashingModule],
   controllers: [KeysController],
-  providers: [KeysService, KeyChanges, KeyCap],
+  providers: [KeysService, KeyChanges, KeyCap, ReminderCalendarSweeper],
   exports: [KeysService, KeyStoreModule, KeyChanges],
 })
 export class KeysModule implements NestModule {

@@ -1,31 +1,32 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MongooseModule } from '@nestjs/mongoose';
+import { getConnectionToken, MongooseModule } from '@nestjs/mongoose';
 import { Test, TestingModule } from '@nestjs/testing';
+import { REMINDER_CALENDAR_COLLECTION } from '@keyward/contracts';
 import { isolatedEnv } from '@keyward/testing';
-import { Types } from 'mongoose';
-import { Key, KeySchema, KeyStatus } from './key.schema';
+import { Connection, Types } from 'mongoose';
+import { KeyStoreModule } from './key-store.module';
+import { KeyStatus } from './key.schema';
 import { KeySnapshot, KeysRepository, snapshotOf } from './keys.repository';
+import { ReminderCalendar } from './reminder-calendar';
 
 const DAY = 86_400_000;
 const now = new Date('2027-05-26T08:00:00.000Z');
 const expiresAt = new Date('2027-05-27T08:00:00.000Z');
 
 /** Integration: the compare-and-set conditions of the keys collection's writers, against the real stand-in. */
-describe('KeysRepository compare-and-set (integration, real FerretDB)', () => {
+describe('KeysRepository (integration, real FerretDB)', () => {
   let moduleRef: TestingModule;
   let keys: KeysRepository;
+  let connection: Connection;
   let n = 0;
 
   before(async () => {
     moduleRef = await Test.createTestingModule({
-      imports: [
-        MongooseModule.forRoot(isolatedEnv().mongoUri('keys-repository')),
-        MongooseModule.forFeature([{ name: Key.name, schema: KeySchema }]),
-      ],
-      providers: [KeysRepository],
+      imports: [MongooseModule.forRoot(isolatedEnv().mongoUri('keys-repository')), KeyStoreModule],
     }).compile();
     keys = moduleRef.get(KeysRepository);
+    connection = moduleRef.get(getConnectionToken());
     await keys.indexesReady();
   });
 
@@ -34,8 +35,7 @@ describe('KeysRepository compare-and-set (integration, real FerretDB)', () => {
   });
 
   /** An active key whose every stage was sent: its next "reminder" is the expiry itself. */
-  async function finalStageKey(): Promise<string> {
-    const id = new Types.ObjectId().toHexString();
+  async function finalStageKey(id = new Types.ObjectId().toHexString()): Promise<string> {
     n++;
     await keys.insert(
       id,
@@ -119,5 +119,44 @@ describe('KeysRepository compare-and-set (integration, real FerretDB)', () => {
       false,
       'a leak revocation needs no leak recorded yet',
     );
+  });
+  /** The keys listed in a calendar minute. */
+  const listed = async (minute: string) =>
+    (await connection.collection(REMINDER_CALENDAR_COLLECTION).findOne({ _id: minute as never }))?.keyIds ?? [];
+
+  it('lists a key in the calendar minute of each due time it is given, before writing the key', async () => {
+    const id = await finalStageKey();
+    // Due at the expiry, 08:00:00 exactly: its own minute.
+    assert.ok((await listed('2027-05-27T08:00Z')).includes(id), 'listed when inserted');
+    const seen = (await keys.findForReminder(id))!;
+    const next = new Date('2027-05-27T08:00:30.000Z');
+    assert.equal(await keys.claimReminder(seen, { nextReminderAt: next }, [], now), true);
+    assert.ok((await listed('2027-05-27T08:01Z')).includes(id), 'a due time inside a minute goes to the minute after');
+
+    // The write after the listing fails (here: the id exists): the entry stays, and is only stale.
+    const again = new Types.ObjectId(id);
+    await assert.rejects(finalStageKey(again.toHexString()), /E11000|duplicate/);
+    assert.equal((await listed('2027-05-27T08:00Z')).filter((k: string) => k === id).length, 1, 'listed once');
+  });
+
+  it('lists a key due now or overdue in the next minute, which no scheduler pass has read yet', async () => {
+    const id = new Types.ObjectId();
+    await connection.collection('keys').insertOne({ _id: id, status: KeyStatus.Active, nextReminderAt: null });
+    // Backfilled at 08:00:10 with a first reminder long past: listed in 08:02 (08:01:10, rounded up).
+    assert.equal(
+      await keys.scheduleReminder(id, new Date('2027-01-01T00:00:00Z'), new Date('2027-05-26T08:00:10Z')),
+      true,
+    );
+    assert.deepEqual(await listed('2027-05-26T08:02Z'), [id.toHexString()]);
+  });
+
+  it('sweeps calendar minutes before a time, keeping the rest', async () => {
+    const calendar = moduleRef.get(ReminderCalendar);
+    // Earlier than any other test's minutes, so the count is this test's alone.
+    const now = new Date('2026-12-01T00:00:00Z');
+    await calendar.list('k1', new Date('2027-01-01T09:59:30Z'), now);
+    await calendar.list('k2', new Date('2027-01-01T10:00:30Z'), now);
+    assert.equal(await calendar.deleteBefore(new Date('2027-01-01T10:01:00Z')), 1);
+    assert.deepEqual([await listed('2027-01-01T10:00Z'), await listed('2027-01-01T10:01Z')], [[], ['k2']]);
   });
 });

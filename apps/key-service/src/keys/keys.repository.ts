@@ -5,6 +5,7 @@ import { Model, Types } from 'mongoose';
 import { appendToOutbox } from '../outbox/outbox';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
 import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
+import { ReminderCalendar } from './reminder-calendar';
 
 /**
  * What every compare-and-set write on a key expects to find as it was read: the fields its event
@@ -63,10 +64,21 @@ export interface RotatedOut {
   nextReminderAt: Date | null;
 }
 
-/** The keys collection. key-service is its only writer. */
+/**
+ * The keys collection: every write to it in key-service is an operation of this repository (the
+ * outbox relay only leases and clears the `outbox` / `outboxAt` fields of the documents KeysModule
+ * registers with it). scheduler-service reads it through its contract in libs/contracts.
+ *
+ * Every operation that sets a key's `nextReminderAt` first lists the key in the reminder calendar
+ * for that time (ReminderCalendar), then writes the key: a crash in between leaves a stale entry,
+ * never a due key missing from the calendar.
+ */
 @Injectable()
 export class KeysRepository {
-  constructor(@InjectModel(Key.name) private readonly keys: Model<Key>) {}
+  constructor(
+    @InjectModel(Key.name) private readonly keys: Model<Key>,
+    private readonly calendar: ReminderCalendar,
+  ) {}
 
   /** Resolves once the collection's indexes exist (the unique ones are what make imports idempotent). */
   async indexesReady(): Promise<void> {
@@ -80,6 +92,7 @@ export class KeysRepository {
     events: OutboxEntry[],
     now: Date,
   ): Promise<KeyDocument> {
+    await this.calendar.list(id, key.nextReminderAt, now);
     return this.keys.create({
       _id: new Types.ObjectId(id),
       ...key,
@@ -92,10 +105,12 @@ export class KeysRepository {
    * Inserts a key unless one with its hash exists; the new id, or null when it existed (nothing
    * written). An insert, not an upsert, so the document is written whole (see claimOnce).
    */
-  async insertUnlessHashExists(key: Omit<Key, 'outbox' | 'outboxAt'>): Promise<string | null> {
+  async insertUnlessHashExists(key: Omit<Key, 'outbox' | 'outboxAt'>, now: Date): Promise<string | null> {
     if (await this.keys.exists({ hash: key.hash })) return null;
+    const _id = new Types.ObjectId();
+    await this.calendar.list(_id.toHexString(), key.nextReminderAt, now);
     try {
-      const doc = await this.keys.create({ ...key, outbox: [], outboxAt: null });
+      const doc = await this.keys.create({ _id, ...key, outbox: [], outboxAt: null });
       return doc.id as string;
     } catch (error) {
       if (isDuplicateKeyError(error) && (await this.keys.exists({ hash: key.hash }))) return null;
@@ -243,6 +258,7 @@ export class KeysRepository {
     events: OutboxEntry[],
     now: Date,
   ): Promise<boolean> {
+    await this.calendar.list(id, rotated.nextReminderAt, now);
     return this.updateUnchanged(
       { ...unchanged(id, seen), 'owner.userId': ownerId, rotatedTo: null },
       { $set: rotated },
@@ -343,6 +359,7 @@ export class KeysRepository {
    * first (another command, a revocation, a rotation, a contacts change) makes it match nothing.
    */
   async claimReminder(seen: ReminderView, claim: ReminderClaim, events: OutboxEntry[], now: Date): Promise<boolean> {
+    await this.calendar.list(seen._id.toHexString(), claim.nextReminderAt, now);
     const outbox = appendToOutbox(events, now);
     const result = await this.keys
       .updateOne(
@@ -361,7 +378,8 @@ export class KeysRepository {
   }
 
   /** Sets the first reminder time of an active key that has none (written before reminders existed). */
-  async scheduleReminder(id: Types.ObjectId, nextReminderAt: Date): Promise<boolean> {
+  async scheduleReminder(id: Types.ObjectId, nextReminderAt: Date, now: Date): Promise<boolean> {
+    await this.calendar.list(id.toHexString(), nextReminderAt, now);
     const result = await this.keys
       .updateOne({ _id: id, status: KeyStatus.Active, nextReminderAt: null }, { $set: { nextReminderAt } })
       .exec();

@@ -53,24 +53,27 @@ export class LegacyImportService {
       const user = await this.users.findOrCreate(entry.email, now);
       const ownerId = user.id as string;
       try {
-        const keyId = await this.keys.insertUnlessHashExists({
-          owner: { userId: ownerId, email: user.email, timeZone: user.timeZone },
-          hash: hashes[index],
-          lastFive: LEGACY_LAST_FIVE,
-          label: LEGACY_LABEL,
-          labelKey: labelKeyOf(LEGACY_LABEL),
-          contacts: entry.contacts,
-          // When the key was really made is unknown; this is when keyward learnt of it.
-          createdAt: now,
-          expiresAt: LEGACY_EXPIRES_AT,
-          status: active ? KeyStatus.Active : KeyStatus.Expired,
-          nextReminderAt: active ? firstReminderAt(LEGACY_EXPIRES_AT, this.reminderStages, now) : null,
-          remindersSent: [],
-          lastUsedAt: null,
-          revokedAt: null,
-          legacy: true,
-          rotatedTo: null,
-        });
+        const keyId = await this.keys.insertUnlessHashExists(
+          {
+            owner: { userId: ownerId, email: user.email, timeZone: user.timeZone },
+            hash: hashes[index],
+            lastFive: LEGACY_LAST_FIVE,
+            label: LEGACY_LABEL,
+            labelKey: labelKeyOf(LEGACY_LABEL),
+            contacts: entry.contacts,
+            // When the key was really made is unknown; this is when keyward learnt of it.
+            createdAt: now,
+            expiresAt: LEGACY_EXPIRES_AT,
+            status: active ? KeyStatus.Active : KeyStatus.Expired,
+            nextReminderAt: active ? firstReminderAt(LEGACY_EXPIRES_AT, this.reminderStages, now) : null,
+            remindersSent: [],
+            lastUsedAt: null,
+            revokedAt: null,
+            legacy: true,
+            rotatedTo: null,
+          },
+          now,
+        );
         if (keyId) {
           summary.imported++;
           this.logger.log(`legacy key ${keyId} imported for owner ${ownerId}`);

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Clock } from '@keyward/platform';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeysRepository } from '../keys/keys.repository';
 import { firstReminderAt } from '../schedule/reminder-schedule';
@@ -15,6 +16,7 @@ export class RemindersBackfillService implements OnApplicationBootstrap {
 
   constructor(
     private readonly keys: KeysRepository,
+    private readonly clock: Clock,
     settings: KeyServiceSettings,
   ) {
     this.stages = settings.REMINDER_STAGES_DAYS;
@@ -26,7 +28,7 @@ export class RemindersBackfillService implements OnApplicationBootstrap {
       // As if scheduled at creation: stages that fell due since are then overdue, and the claim
       // sends only the most urgent of them, as after any downtime.
       const next = firstReminderAt(key.expiresAt, this.stages, key.createdAt);
-      if (await this.keys.scheduleReminder(key._id, next)) scheduled++;
+      if (await this.keys.scheduleReminder(key._id, next, this.clock.now())) scheduled++;
     }
     if (scheduled > 0) this.logger.log({ scheduled }, 'scheduled reminders for keys that had none');
   }

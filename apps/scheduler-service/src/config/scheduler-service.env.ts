@@ -12,7 +12,8 @@ export const schedulerServiceEnv = z
     ...platformEnv,
     ...httpEnv(3002),
     ...kafkaEnv,
-    // key-service's database: the scheduler reads its keys collection and never writes it.
+    // key-service's database: the scheduler reads its keys and reminder calendar (never writes them)
+    // and keeps its own leases and progress there.
     ...mongoEnv,
     REMINDER_SCAN_CRON: z
       .string()
@@ -26,6 +27,15 @@ export const schedulerServiceEnv = z
       .max(86_400_000)
       .default(600_000)
       .describe('How long a sent reminder command counts as in flight: no pass sends it again before'),
+    REMINDER_FULL_SCAN_EVERY_MS: z.coerce
+      .number()
+      .int()
+      .min(60_000)
+      .max(7 * 86_400_000)
+      .default(3_600_000)
+      .describe(
+        'How often a pass scans every key (the safety net: keys the reminder calendar does not list) instead of reading the calendar',
+      ),
     REMINDER_SCAN_PAGE_SIZE: z.coerce
       .number()
       .int()

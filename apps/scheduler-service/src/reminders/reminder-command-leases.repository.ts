@@ -2,11 +2,17 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import { claimEach } from '@keyward/mongo';
 import { Connection } from 'mongoose';
-import { DueKey } from './due-keys.repository';
 
-/** One command in flight: the key's reminder due at `dueAt`, sent until `until`. */
+/** A key's reminder due by a calendar minute: what one RecordReminderDue command asks about. */
+export interface ReminderDue {
+  keyId: string;
+  /** The calendar minute the reminder is due by (calendarMinuteOf its due time). */
+  dueBy: Date;
+}
+
+/** One command in flight: the key's reminder due by a minute, sent until `until`. */
 interface CommandLease {
-  /** `<keyId>@<dueAt ISO>`: a key's next reminder is one stage, so one lease per stage. */
+  /** `<keyId>@<dueBy ISO>`: a key's next reminder is one stage, so one lease per stage. */
   _id: string;
   sentAt: Date;
   until: Date;
@@ -18,7 +24,7 @@ interface CommandLease {
  * by the scheduler that inserts its lease (unique `_id`, so of racing schedulers exactly one
  * wins); while the lease lasts no pass sends it again. When key-service records the reminder, the
  * key's next due time moves and so does the lease id; a lease that lapses (the command was lost,
- * or key-service judged it not due) is deleted and the next pass sends again.
+ * or key-service judged it not due) is deleted and the next full scan sends again.
  */
 @Injectable()
 export class ReminderCommandLeases implements OnModuleInit {
@@ -33,8 +39,8 @@ export class ReminderCommandLeases implements OnModuleInit {
     await this.leases().deleteMany({ until: { $lte: now } });
   }
 
-  /** Claims the keys of a page whose command no one has in flight; the claimed ones are to be sent. */
-  async claim(keys: DueKey[], now: Date, leaseMs: number): Promise<DueKey[]> {
+  /** Claims the reminders of a page whose command no one has in flight; the claimed ones are to be sent. */
+  async claim(keys: ReminderDue[], now: Date, leaseMs: number): Promise<ReminderDue[]> {
     if (keys.length === 0) return [];
     const until = new Date(now.getTime() + leaseMs);
     const leases = keys.map((key) => ({ _id: leaseId(key), sentAt: now, until }));
@@ -43,7 +49,7 @@ export class ReminderCommandLeases implements OnModuleInit {
   }
 
   /** Frees claims whose commands were not sent after all. */
-  async release(keys: DueKey[]): Promise<void> {
+  async release(keys: ReminderDue[]): Promise<void> {
     if (keys.length > 0) await this.leases().deleteMany({ _id: { $in: keys.map(leaseId) } });
   }
 
@@ -52,6 +58,6 @@ export class ReminderCommandLeases implements OnModuleInit {
   }
 }
 
-function leaseId(key: DueKey): string {
-  return `${key._id.toHexString()}@${key.nextReminderAt.toISOString()}`;
+function leaseId(due: ReminderDue): string {
+  return `${due.keyId}@${due.dueBy.toISOString()}`;
 }

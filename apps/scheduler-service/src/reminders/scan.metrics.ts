@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface PassResult {
+  /** A full scan of the keys (the safety net) rather than a read of the calendar. */
+  full: boolean;
   keysDue: number;
   commandsSent: number;
   durationMs: number;
@@ -12,6 +14,7 @@ export interface PassResult {
 @Injectable()
 export class ScanMetrics {
   private readonly passes: Counter;
+  private readonly fullPasses: Counter;
   private readonly failures: Counter;
   private readonly keysDue: Counter;
   private readonly commandsSent: Counter;
@@ -27,6 +30,11 @@ export class ScanMetrics {
       help: 'Reminder scan passes run.',
       registers,
     });
+    this.fullPasses = new Counter({
+      name: 'keyward_reminder_scan_full_passes_total',
+      help: 'Passes that scanned every key (the safety net) instead of reading the reminder calendar.',
+      registers,
+    });
     this.failures = new Counter({
       name: 'keyward_reminder_scan_failures_total',
       help: 'Passes that stopped on an error.',
@@ -34,7 +42,7 @@ export class ScanMetrics {
     });
     this.keysDue = new Counter({
       name: 'keyward_reminder_scan_keys_due_total',
-      help: 'Due keys found, over all passes.',
+      help: 'Due keys found (listed in the calendar, or by a full scan), over all passes.',
       registers,
     });
     this.commandsSent = new Counter({
@@ -67,6 +75,7 @@ export class ScanMetrics {
 
   record(result: PassResult): void {
     this.passes.inc();
+    if (result.full) this.fullPasses.inc();
     if (result.failed) this.failures.inc();
     this.keysDue.inc(result.keysDue);
     this.commandsSent.inc(result.commandsSent);
