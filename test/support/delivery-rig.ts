@@ -19,7 +19,7 @@ export interface RigTimings {
   pollMs: number;
 }
 
-export const CI_TIMINGS: RigTimings = { giveUpAfter: '15s', retryBaseMs: 20, retryMaxMs: 100, pollMs: 50 };
+export const CI_TIMINGS: RigTimings = { giveUpAfter: '30s', retryBaseMs: 20, retryMaxMs: 100, pollMs: 50 };
 
 /**
  * notification-service against a Mailpit and a FerretDB of its own (the shared ones stay up), the
