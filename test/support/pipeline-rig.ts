@@ -101,6 +101,9 @@ export class PipelineRig {
         REMINDER_SCAN_CRON: '* * * * * *',
         REMINDER_SCAN_PAGE_SIZE: '10',
         REMINDER_COMMAND_LEASE_MS: String(COMMAND_LEASE_MS),
+        // The due keys here are written straight into the collection and listed in no calendar minute
+        // (as keys of the previous version are): the safety net's full scan finds them, every minute here.
+        REMINDER_FULL_SCAN_EVERY_MS: '60000',
       },
       START,
     );
