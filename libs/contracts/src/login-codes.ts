@@ -74,46 +74,46 @@ export function openLoginCode(message: OneTimeCodeRequested, secret: string): st
   return unseal(message.sealedCode, [sealingKeyFromSecret(secret)], boundTo(message), 'sealedCode');
 }
 
-export function buildLoginCodeRequested(fields: {
+interface SealedCodeFields {
   email: string;
   timeZone: string;
   expiresAt: Date;
   code: string;
   secret: string;
   occurredAt?: Date;
-}): LoginCodeRequested {
-  const message = {
-    eventId: randomUUID(),
-    type: LOGIN_CODE_REQUESTED,
-    version: LOGIN_CODE_VERSION,
-    occurredAt: (fields.occurredAt ?? new Date()).toISOString(),
-    email: fields.email,
-    timeZone: fields.timeZone,
-    expiresAt: fields.expiresAt.toISOString(),
-  } as const;
-  const sealedCode = seal(fields.code, sealingKeyFromSecret(fields.secret), boundTo(message));
-  return loginCodeRequestedSchema.parse({ ...message, sealedCode });
 }
 
-export function buildAccountClosureCodeRequested(fields: {
-  email: string;
-  timeZone: string;
-  expiresAt: Date;
-  code: string;
-  secret: string;
-  occurredAt?: Date;
-}): AccountClosureCodeRequested {
+export function buildLoginCodeRequested(fields: SealedCodeFields): LoginCodeRequested {
+  return buildSealedCodeMessage(LOGIN_CODE_REQUESTED, LOGIN_CODE_VERSION, loginCodeRequestedSchema, fields);
+}
+
+export function buildAccountClosureCodeRequested(fields: SealedCodeFields): AccountClosureCodeRequested {
+  return buildSealedCodeMessage(
+    ACCOUNT_CLOSURE_CODE_REQUESTED,
+    ACCOUNT_CLOSURE_CODE_VERSION,
+    accountClosureCodeRequestedSchema,
+    fields,
+  );
+}
+
+/** One emailed code, sealed and bound to the message that carries it (its type, recipient and times). */
+function buildSealedCodeMessage<T>(
+  type: OneTimeCodeRequested['type'],
+  version: OneTimeCodeRequested['version'],
+  schema: { parse(value: unknown): T },
+  fields: SealedCodeFields,
+): T {
   const message = {
     eventId: randomUUID(),
-    type: ACCOUNT_CLOSURE_CODE_REQUESTED,
-    version: ACCOUNT_CLOSURE_CODE_VERSION,
+    type,
+    version,
     occurredAt: (fields.occurredAt ?? new Date()).toISOString(),
     email: fields.email,
     timeZone: fields.timeZone,
     expiresAt: fields.expiresAt.toISOString(),
-  } as const;
+  };
   const sealedCode = seal(fields.code, sealingKeyFromSecret(fields.secret), boundTo(message));
-  return accountClosureCodeRequestedSchema.parse({ ...message, sealedCode });
+  return schema.parse({ ...message, sealedCode });
 }
 
 export function parseLoginCodeRequested(raw: Buffer | string | null): LoginCodeRequested {
