@@ -4,7 +4,7 @@ import { isolatedEnv, KeyEventsTap, ServiceProcess, sleep } from '@keyward/testi
 import mongoose from 'mongoose';
 import { KeyStatus } from '../apps/key-service/src/keys/key.schema';
 import { KeysRepository } from '../apps/key-service/src/keys/keys.repository';
-import { KeysService } from '../apps/key-service/src/keys/keys.service';
+import { KeyRotation } from '../apps/key-service/src/keys/key-rotation.service';
 import { UsersRepository } from '../apps/key-service/src/users/users.repository';
 import { OutboxRelayService } from '../apps/key-service/src/outbox/outbox-relay.service';
 import { loggedInUser } from './support/accounts';
@@ -76,7 +76,7 @@ describe('a rotation interrupted between its commit and its activation', () => {
     const account = await db.collection('users').findOne({ email: `dana@${emailDomain}` });
     const owner = await keyService.get(UsersRepository).findById(String(account?._id));
     assert.ok(owner);
-    const rotation = keyService.get(KeysService).rotate(owner, oldId, { graceHours: 1 });
+    const rotation = keyService.get(KeyRotation).rotate(owner, oldId, { graceHours: 1 });
     const newId = await stopped;
 
     const [old, replacement] = await Promise.all(

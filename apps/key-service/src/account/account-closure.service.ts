@@ -4,7 +4,7 @@ import { ActivityRepository } from '../activity/activity.repository';
 import { LoginCodesRepository } from '../auth/login-codes.repository';
 import { SessionsRepository } from '../auth/sessions.repository';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { KeysService } from '../keys/keys.service';
+import { KeyRevocation } from '../keys/key-revocation.service';
 import { MongoThrottlerStorage } from '../rate-limits/mongo-throttler.storage';
 import { countersOf } from '../rate-limits/rate-limits';
 import { UserDocument } from '../users/user.schema';
@@ -32,7 +32,7 @@ export class AccountClosure {
   constructor(
     private readonly codes: AccountClosureCodes,
     private readonly users: UsersRepository,
-    private readonly keys: KeysService,
+    private readonly keys: KeyRevocation,
     private readonly sessions: SessionsRepository,
     private readonly loginCodes: LoginCodesRepository,
     private readonly activity: ActivityRepository,

@@ -18,7 +18,10 @@ import { ContactsBody, contactsBody, CreateKeyBody, createKeyBody } from './dto/
 import { CreatedKeyResponse, KeyResponse } from './dto/key.response';
 import { RotateKeyBody, rotateKeyBody } from './dto/rotate-key.dto';
 import { UpdateKeyBody, updateKeyBody } from './dto/update-key.dto';
+import { KeyCreation } from './key-creation.service';
 import { KeyIdPipe } from './key-id.pipe';
+import { KeyRevocation } from './key-revocation.service';
+import { KeyRotation } from './key-rotation.service';
 import { KeysService } from './keys.service';
 
 const NoSuchKey = () =>
@@ -28,7 +31,12 @@ const NoSuchKey = () =>
 @UseGuards(SessionGuard, RateLimitGuard)
 @Controller('v1/keys')
 export class KeysController {
-  constructor(private readonly keys: KeysService) {}
+  constructor(
+    private readonly keys: KeysService,
+    private readonly creation: KeyCreation,
+    private readonly rotation: KeyRotation,
+    private readonly revocation: KeyRevocation,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -48,7 +56,7 @@ export class KeysController {
     @CurrentUser() user: UserDocument,
     @ValidBody(createKeyBody) body: CreateKeyBody,
   ): Promise<CreatedKeyResponse> {
-    return this.keys.create(user, body);
+    return this.creation.create(user, body);
   }
 
   @Get()
@@ -102,7 +110,7 @@ export class KeysController {
   })
   @NoSuchKey()
   revoke(@CurrentUser() user: UserDocument, @Param('id', KeyIdPipe) id: string): Promise<void> {
-    return this.keys.revoke(user, id);
+    return this.revocation.revoke(user, id);
   }
 
   @Post(':id/rotate')
@@ -125,6 +133,6 @@ export class KeysController {
     @Param('id', KeyIdPipe) id: string,
     @ValidBody(rotateKeyBody) body: RotateKeyBody,
   ): Promise<CreatedKeyResponse> {
-    return this.keys.rotate(user, id, body);
+    return this.rotation.rotate(user, id, body);
   }
 }

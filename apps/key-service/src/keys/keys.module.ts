@@ -4,6 +4,9 @@ import { HashingModule } from '../hashing/hashing.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { KeyCap } from './key-cap';
 import { KeyChanges } from './key-changes';
+import { KeyCreation } from './key-creation.service';
+import { KeyRevocation } from './key-revocation.service';
+import { KeyRotation } from './key-rotation.service';
 import { KeyStoreModule } from './key-store.module';
 import { Key, KeySchema } from './key.schema';
 import { KeysController } from './keys.controller';
@@ -14,8 +17,8 @@ import { RequestOriginMiddleware } from './request-origin';
 @Module({
   imports: [KeyStoreModule, OutboxModule.forFeature({ name: Key.name, schema: KeySchema }), AuthModule, HashingModule],
   controllers: [KeysController],
-  providers: [KeysService, KeyChanges, KeyCap, ReminderCalendarSweeper],
-  exports: [KeysService, KeyStoreModule, KeyChanges],
+  providers: [KeysService, KeyCreation, KeyRotation, KeyRevocation, KeyChanges, KeyCap, ReminderCalendarSweeper],
+  exports: [KeyRevocation, KeyStoreModule, KeyChanges],
 })
 export class KeysModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

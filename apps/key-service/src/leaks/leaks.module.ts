@@ -6,7 +6,7 @@ import { LeakReporterGuard, LeakReporterTokens } from './leak-reporter-tokens';
 import { LeaksController } from './leaks.controller';
 import { LeaksService } from './leaks.service';
 
-/** Leaked-key reports: GitHub's secret scanning and a generic reporter endpoint, both contained by KeysService. */
+/** Leaked-key reports: GitHub's secret scanning and a generic reporter endpoint, both contained by KeyRevocation. */
 @Module({
   imports: [KeysModule, HashingModule],
   controllers: [LeaksController],

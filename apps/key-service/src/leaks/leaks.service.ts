@@ -2,9 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { isNotAKey } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { KeyHasher } from '../hashing/key-hasher';
+import { LeakReport } from '../key-events/key-events';
+import { KeyRevocation, LeakOutcome } from '../keys/key-revocation.service';
 import { KeyStatus } from '../keys/key.schema';
 import { KeysRepository } from '../keys/keys.repository';
-import { KeysService, LeakOutcome, LeakReport } from '../keys/keys.service';
 
 /** What a report of one text came to; `unknown`: not a keyward key (bad checksum, or no such key). */
 export type LeakResult = LeakOutcome | 'unknown';
@@ -17,7 +18,7 @@ export interface ReportedText extends LeakReport {
 /**
  * Turns reports of texts found in the open into containment of the keyward keys among them. A
  * key-shaped text with a wrong checksum is noise and costs no lookup (as in verification); a real key is contained by
- * KeysService once, however often it is reported.
+ * KeyRevocation once, however often it is reported.
  */
 @Injectable()
 export class LeaksService {
@@ -25,7 +26,7 @@ export class LeaksService {
 
   constructor(
     private readonly keys: KeysRepository,
-    private readonly keysService: KeysService,
+    private readonly revocation: KeyRevocation,
     private readonly hasher: KeyHasher,
     private readonly clock: Clock,
   ) {}
@@ -42,7 +43,7 @@ export class LeaksService {
     const doc = await this.keys.findByHash(this.hasher.hash(key));
     // A pending replacement's text was never handed out: as in verification, it does not exist.
     if (!doc || doc.status === KeyStatus.Pending) return 'unknown';
-    const result = await this.keysService.containLeak(doc, where, this.clock.now());
+    const result = await this.revocation.containLeak(doc, where, this.clock.now());
     this.logger.log({ keyId: doc.id, ownerId: doc.owner.userId, reporter: where.reporter, result }, 'leak reported');
     return result;
   }

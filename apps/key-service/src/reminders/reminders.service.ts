@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { buildKeyEvent, KEY_EXPIRED, KEY_EXPIRING, RecordReminderDue, Topic } from '@keyward/contracts';
+import { RecordReminderDue, Topic } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { onceEventId, ownerOf } from '../key-events/key-event-fields';
+import { keyExpired, keyExpiring } from '../key-events/key-events';
 import { KeyStatus } from '../keys/key.schema';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { outboxEntry } from '../outbox/outbox';
@@ -70,42 +70,16 @@ export class RemindersService {
         : ['not-due', { nextReminderAt: key.expiresAt }, []];
     }
     const due = dueReminder(key.expiresAt, this.stages, key.remindersSent ?? [], asOf);
-    const base = {
-      keyId,
-      owner: ownerOf(key),
-      occurredAt: asOf,
-    };
-    const summary = {
-      label: key.label,
-      lastFive: key.lastFive,
-      // The contacts as they are now: a change after one reminder reaches the next one.
-      contacts: key.contacts,
-      expiresAt: key.expiresAt.toISOString(),
-    };
     if (!due) {
       // nextReminderAt was set under other stages (configuration changed): just move it on.
       const next = nextReminderAt(key.expiresAt, this.stages, key.remindersSent ?? [], asOf);
       return ['not-due', { nextReminderAt: next }, []];
     }
     if (due.kind === 'expired') {
-      const event = {
-        ...buildKeyEvent(KEY_EXPIRED, { ...base, payload: summary }),
-        eventId: onceEventId(keyId, KEY_EXPIRED, key.expiresAt),
-      };
+      const event = keyExpired(keyId, key, asOf);
       return ['expired', { nextReminderAt: null, status: KeyStatus.Expired }, [outboxEntry(Topic.KeyEvents, event)]];
     }
-    const event = {
-      ...buildKeyEvent(KEY_EXPIRING, {
-        ...base,
-        payload: {
-          ...summary,
-          stageDays: due.stageDays,
-          daysLeft: due.daysLeft,
-          finalReminder: due.finalReminder,
-        },
-      }),
-      eventId: onceEventId(keyId, `${KEY_EXPIRING}:${due.stageDays}`, key.expiresAt),
-    };
+    const event = keyExpiring(keyId, key, due, asOf);
     return [
       'expiring',
       { nextReminderAt: due.nextReminderAt, sentStage: due.stageDays },
