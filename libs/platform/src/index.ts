@@ -7,6 +7,7 @@ export * from './http/dependency-unavailable';
 export * from './http/validation';
 export * from './http/json-bodies';
 export * from './clock';
+export * from './sweeper';
 export * from './http/route-body';
 export * from './http/method-not-allowed';
 export * from './http/openapi-document';

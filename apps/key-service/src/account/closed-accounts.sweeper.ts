@@ -1,5 +1,5 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Clock } from '@keyward/platform';
+import { Injectable } from '@nestjs/common';
+import { Clock, Sweeper } from '@keyward/platform';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeysRepository } from '../keys/keys.repository';
 import { UsersRepository } from '../users/users.repository';
@@ -10,15 +10,10 @@ const INTERRUPTED_AFTER_MS = 60_000;
 
 /**
  * Finishes account closures a crash interrupted, and deletes closed accounts' keys once their
- * retention is over (keyward uses no TTL indexes: see libs/mongo).
- * Every instance may run it: each step is idempotent.
+ * retention is over, every CLOSED_ACCOUNTS_SWEEP_MS. Every instance may run it: each step is idempotent.
  */
 @Injectable()
-export class ClosedAccountsSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(ClosedAccountsSweeper.name);
-  private readonly everyMs: number;
-  private timer?: NodeJS.Timeout;
-
+export class ClosedAccountsSweeper extends Sweeper {
   constructor(
     private readonly users: UsersRepository,
     private readonly keys: KeysRepository,
@@ -26,28 +21,16 @@ export class ClosedAccountsSweeper implements OnApplicationBootstrap, OnApplicat
     private readonly clock: Clock,
     settings: KeyServiceSettings,
   ) {
-    this.everyMs = settings.CLOSED_ACCOUNTS_SWEEP_MS;
+    super({ everyMs: settings.CLOSED_ACCOUNTS_SWEEP_MS, atStart: false });
   }
 
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), this.everyMs).unref();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
-  }
-
-  async sweep(): Promise<void> {
-    try {
-      const now = this.clock.now();
-      for (const user of await this.users.findClosingBefore(new Date(now.getTime() - INTERRUPTED_AFTER_MS))) {
-        this.logger.warn({ userId: user.id }, 'finishing an interrupted account closure');
-        await this.closure.finish(user);
-      }
-      const deleted = await this.keys.deleteRetainedBefore(now);
-      if (deleted > 0) this.logger.log(`deleted ${deleted} keys of closed accounts past their retention`);
-    } catch (error) {
-      this.logger.warn(`sweep failed, retrying next time: ${(error as Error).message}`);
+  protected async pass(): Promise<void> {
+    const now = this.clock.now();
+    for (const user of await this.users.findClosingBefore(new Date(now.getTime() - INTERRUPTED_AFTER_MS))) {
+      this.logger.warn({ userId: user.id }, 'finishing an interrupted account closure');
+      await this.closure.finish(user);
     }
+    const deleted = await this.keys.deleteRetainedBefore(now);
+    if (deleted > 0) this.logger.log(`deleted ${deleted} keys of closed accounts past their retention`);
   }
 }

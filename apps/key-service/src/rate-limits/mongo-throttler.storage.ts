@@ -1,11 +1,10 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { ThrottlerStorage } from '@nestjs/throttler';
-import { Clock } from '@keyward/platform';
+import { MINUTE_MS } from '@keyward/contracts';
+import { Clock, Sweeper } from '@keyward/platform';
 import { Model } from 'mongoose';
 import { RateLimitWindow } from './rate-limit-window.schema';
-
-const SWEEP_EVERY_MS = 5 * 60_000;
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -13,17 +12,16 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
  * @nestjs/throttler's counters in MongoDB, so every key-service instance counts together: one
  * document per (limit, subject, fixed window), bumped by one atomic upsert. A subject over its
  * limit stays refused until its window ends (the limits here set no longer blockDuration). Past
- * windows are swept here (keyward uses no TTL indexes: see libs/mongo).
+ * windows are swept here, every five minutes.
  */
 @Injectable()
-export class MongoThrottlerStorage implements ThrottlerStorage, OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(MongoThrottlerStorage.name);
-  private timer?: NodeJS.Timeout;
-
+export class MongoThrottlerStorage extends Sweeper implements ThrottlerStorage {
   constructor(
     @InjectModel(RateLimitWindow.name) private readonly windows: Model<RateLimitWindow>,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    super({ everyMs: 5 * MINUTE_MS, atStart: false });
+  }
 
   /** `key` is already a hash (ThrottlerGuard's generateKey): no email or address is stored. */
   async increment(
@@ -55,19 +53,7 @@ export class MongoThrottlerStorage implements ThrottlerStorage, OnApplicationBoo
     }
   }
 
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS).unref();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
-  }
-
-  async sweep(): Promise<void> {
-    try {
-      await this.windows.deleteMany({ expiresAt: { $lt: this.clock.now() } });
-    } catch (error) {
-      this.logger.warn(`sweep failed, retrying next time: ${(error as Error).message}`);
-    }
+  protected async pass(): Promise<void> {
+    await this.windows.deleteMany({ expiresAt: { $lt: this.clock.now() } });
   }
 }
