@@ -16,8 +16,8 @@ import {
 import { sampleMessages } from '../apps/notification-service/src/emails/sample-messages';
 import { loggedInUser } from './support/accounts';
 import { call } from './support/http';
-import { MailpitServer } from './support/mailpit-server';
 import { NotificationKafka } from './support/notification-kafka';
+import { SmtpRig } from './support/smtp-rig';
 
 /**
  * Closing an account, seen from notification-service (key-service and notification-service
@@ -148,31 +148,16 @@ describe('account closure erases the deliveries of the account', () => {
  * this test's own (stopped and restarted; it refuses addresses starting with "r").
  */
 describe('account closure erasure while SMTP fails', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
-  const kafka = new NotificationKafka(env.KAFKA_TOPIC_NAMESPACE);
-  let smtp: MailpitServer;
-  let mailpit: Mailpit;
-  let service: ServiceProcess;
-  let db: mongoose.Connection;
+  const isolated = isolatedEnv();
+  const { env, emailDomain } = isolated;
+  let rig: SmtpRig;
 
   before(async () => {
-    smtp = await MailpitServer.start(['--smtp-allowed-recipients', '^[a-qs-z]']);
-    mailpit = new Mailpit(smtp.url);
-    service = await ServiceProcess.start('notification-service', {
-      ...env,
-      SMTP_PORT: String(smtp.smtpPort),
-      MONGO_URI: mongoUri('notifications'),
-      DELIVERY_RETRY_BASE_MS: '200',
-      DELIVERY_RETRY_MAX_MS: '1000',
-      DELIVERY_RETRY_POLL_MS: '100',
-    });
-    await kafka.start();
-    db = await mongoose.createConnection(mongoUri('notifications')).asPromise();
+    rig = await SmtpRig.start(isolated);
   });
 
   after(async () => {
-    await Promise.all([kafka.stop(), service?.stop(), db?.close()]);
-    await smtp?.stop();
+    await rig?.stop();
   });
 
   it('erases a closure email left for a retry once it is sent, and a refused one once it failed', async () => {
@@ -183,17 +168,17 @@ describe('account closure erasure while SMTP fails', () => {
     const closure = samples['key-revoked-account-closed'] as KeyEvent<'KeyRevoked'>;
     const [waiting, refused] = [`waiting@${domain}`, `refused@${domain}`];
     closure.payload.contacts = [waiting, refused];
-    const deliveries = () => db.collection('deliveries').find().toArray();
+    const deliveries = () => rig.db.collection('deliveries').find().toArray();
 
-    await kafka.produce(Topic.KeyEvents, earlier.keyId, earlier);
+    await rig.kafka.produce(Topic.KeyEvents, earlier.keyId, earlier);
     await until(
       'the earlier emails sent',
       async () => (await deliveries()).filter((d) => d.status === 'sent').length === 2,
       30_000,
     );
 
-    await smtp.stop();
-    await kafka.produce(Topic.KeyEvents, closure.keyId, closure);
+    await rig.smtp.stop();
+    await rig.kafka.produce(Topic.KeyEvents, closure.keyId, closure);
     await until(
       'the earlier deliveries erased while the closure emails wait for a retry',
       async () => {
@@ -210,27 +195,27 @@ describe('account closure erasure while SMTP fails', () => {
       'marked to be erased once finished',
     );
 
-    await smtp.resume();
+    await rig.smtp.resume();
     await until(
       'the closure deliveries erased once sent or refused',
       async () => (await deliveries()).length === 0,
       30_000,
     );
     assert.deepEqual(
-      (await mailpit.messagesTo(waiting)).map((m) => m.Subject),
+      (await rig.mailpit.messagesTo(waiting)).map((m) => m.Subject),
       ['API key "erasure-retry" (ending Xk3p9) no longer works: its keyward account was closed'],
     );
-    assert.deepEqual(await mailpit.messagesTo(refused), []);
-    assert.equal(await db.collection('delivery_attempts').countDocuments(), 0, 'their attempts are erased too');
+    assert.deepEqual(await rig.mailpit.messagesTo(refused), []);
+    assert.equal(await rig.db.collection('delivery_attempts').countDocuments(), 0, 'their attempts are erased too');
     assert.deepEqual(
-      (await db.collection('erased_events').find().toArray()).map((e) => e._id).sort(),
+      (await rig.db.collection('erased_events').find().toArray()).map((e) => e._id).sort(),
       [earlier.eventId, closure.eventId].sort(),
     );
 
-    await kafka.produce(Topic.KeyEvents, closure.keyId, closure);
-    await kafka.caughtUp('notification-service', Topic.KeyEvents);
-    await emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, notifications: db });
-    assert.equal((await mailpit.messagesTo(waiting)).length, 1, 'a redelivered closure sends nothing');
+    await rig.kafka.produce(Topic.KeyEvents, closure.keyId, closure);
+    await rig.kafka.caughtUp('notification-service', Topic.KeyEvents);
+    await emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, notifications: rig.db });
+    assert.equal((await rig.mailpit.messagesTo(waiting)).length, 1, 'a redelivered closure sends nothing');
     assert.deepEqual(await deliveries(), [], 'and records nothing');
   });
 });

@@ -1,45 +1,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AnyKeyEvent, KeyEvent, Topic } from '@keyward/contracts';
-import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
-import mongoose from 'mongoose';
+import { emailsSettled, isolatedEnv, sleep } from '@keyward/testing';
 import { sampleMessages } from '../apps/notification-service/src/emails/sample-messages';
-import { MailpitServer } from './support/mailpit-server';
-import { NotificationKafka } from './support/notification-kafka';
+import { SmtpRig } from './support/smtp-rig';
 
 /**
  * Delivery when SMTP misbehaves, against a Mailpit of this test's own (the shared one stays up):
  * it refuses recipients whose address starts with "refused", and the test stops and restarts it.
  */
 describe('notification-service through SMTP failures', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
-  const kafka = new NotificationKafka(env.KAFKA_TOPIC_NAMESPACE);
-  let smtp: MailpitServer;
-  let mailpit: Mailpit;
-  let service: ServiceProcess;
-  let db: mongoose.Connection;
+  const isolated = isolatedEnv();
+  const { env, emailDomain } = isolated;
+  let rig: SmtpRig;
 
   before(async () => {
-    smtp = await MailpitServer.start(['--smtp-allowed-recipients', '^[a-qs-z]']);
-    mailpit = new Mailpit(smtp.url);
-    service = await ServiceProcess.start('notification-service', {
-      ...env,
-      SMTP_PORT: String(smtp.smtpPort),
-      MONGO_URI: mongoUri('notifications'),
-      DELIVERY_RETRY_BASE_MS: '200',
-      DELIVERY_RETRY_MAX_MS: '1000',
-      DELIVERY_RETRY_POLL_MS: '100',
-    });
-    await kafka.start();
-    db = await mongoose.createConnection(mongoUri('notifications')).asPromise();
+    rig = await SmtpRig.start(isolated);
   });
 
   after(async () => {
-    await Promise.all([kafka.stop(), service?.stop(), db?.close()]);
-    await smtp?.stop();
+    await rig?.stop();
   });
 
-  const deliveriesOf = (eventId: string) => db.collection('deliveries').find({ eventId }).toArray();
+  const deliveriesOf = (eventId: string) => rig.db.collection('deliveries').find({ eventId }).toArray();
 
   async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
@@ -55,9 +38,9 @@ describe('notification-service through SMTP failures', () => {
     const domain = `refusal.${emailDomain}`;
     const event = sampleMessages({ domain })['key-created'] as KeyEvent<'KeyCreated'>;
     event.payload.contacts = [`ops@${domain}`, `refused@${domain}`];
-    await kafka.produce(Topic.KeyEvents, event.keyId, event);
+    await rig.kafka.produce(Topic.KeyEvents, event.keyId, event);
 
-    const [email] = await mailpit.waitFor(`@${domain}`, 1, { timeoutMs: 30_000 });
+    const [email] = await rig.mailpit.waitFor(`@${domain}`, 1, { timeoutMs: 30_000 });
     assert.equal(email.To[0].Address, `ops@${domain}`);
     const refused = await until('the refused delivery to be failed', async () => {
       const d = (await deliveriesOf(event.eventId)).find((x) => x.recipient === `refused@${domain}`);
@@ -66,45 +49,45 @@ describe('notification-service through SMTP failures', () => {
     assert.match(String(refused.error), /5\d\d/, 'the server refusal is recorded');
     // A later email only a retry sweep can deliver: SMTP goes down before it is sent and comes back
     // after its second attempt, so sweeps have run since the refusal was recorded.
-    await smtp.stop();
+    await rig.smtp.stop();
     const marker = sampleMessages({ domain: `swept.${emailDomain}` })['key-revoked'] as AnyKeyEvent;
-    await kafka.produce(Topic.KeyEvents, marker.keyId, marker);
+    await rig.kafka.produce(Topic.KeyEvents, marker.keyId, marker);
     await until('a retry sweep to attempt the marker again', async () => {
       const deliveries = await deliveriesOf(marker.eventId);
       return deliveries.length === 2 && deliveries.every((d) => d.attempts >= 2) ? deliveries : undefined;
     });
-    await smtp.resume();
-    await mailpit.waitFor(`@swept.${emailDomain}`, 2, { timeoutMs: 30_000 });
+    await rig.smtp.resume();
+    await rig.mailpit.waitFor(`@swept.${emailDomain}`, 2, { timeoutMs: 30_000 });
     const [again] = (await deliveriesOf(event.eventId)).filter((x) => x.recipient === `refused@${domain}`);
     assert.equal(again.attempts, 1, 'a permanent refusal is not retried');
-    assert.equal(await db.collection('delivery_attempts').countDocuments({ recipient: `refused@${domain}` }), 1);
-    assert.equal((await mailpit.search(`to:"@${domain}"`)).length, 1);
+    assert.equal(await rig.db.collection('delivery_attempts').countDocuments({ recipient: `refused@${domain}` }), 1);
+    assert.equal((await rig.mailpit.search(`to:"@${domain}"`)).length, 1);
   });
 
   it('retries while SMTP is down and delivers every email once it is back, none lost, none doubled', async () => {
     const domain = `outage.${emailDomain}`;
-    await smtp.stop();
+    await rig.smtp.stop();
     const events = ['key-created', 'key-revoked', 'key-expired', 'key-expiring-7-days', 'key-rotated'].map(
       (kind, i) => sampleMessages({ domain: `${i}.${domain}` })[kind] as AnyKeyEvent,
     );
-    for (const event of events) await kafka.produce(Topic.KeyEvents, event.keyId, event);
+    for (const event of events) await rig.kafka.produce(Topic.KeyEvents, event.keyId, event);
 
     // Every delivery recorded and failing transiently: pending, with attempts and the error kept.
     await until('every delivery to have failed at least twice', async () => {
-      const all = await db
+      const all = await rig.db
         .collection('deliveries')
         .find({ eventId: { $in: events.map((e) => e.eventId) } })
         .toArray();
       return all.length === 10 && all.every((d) => d.status === 'pending' && d.attempts >= 2) ? all : undefined;
     });
-    const pending = await db.collection('deliveries').findOne({ eventId: events[0].eventId });
+    const pending = await rig.db.collection('deliveries').findOne({ eventId: events[0].eventId });
     assert.ok(pending?.error, 'the transient error is recorded');
 
-    await smtp.resume();
-    await mailpit.waitFor(`.${domain}`, 10, { timeoutMs: 60_000 });
+    await rig.smtp.resume();
+    await rig.mailpit.waitFor(`.${domain}`, 10, { timeoutMs: 60_000 });
     // Every delivery has now been sent: a doubled email would be in Mailpit.
-    await emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, notifications: db });
-    const emails = await mailpit.messagesTo(`.${domain}`);
+    await emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, notifications: rig.db });
+    const emails = await rig.mailpit.messagesTo(`.${domain}`);
     const to = emails.map((m) => m.To[0].Address).sort();
     const expected = events.flatMap((_, i) => [`oncall@${i}.${domain}`, `ops@${i}.${domain}`]).sort();
     assert.deepEqual(to, expected, 'each recipient of each event exactly once');
@@ -113,7 +96,7 @@ describe('notification-service through SMTP failures', () => {
         assert.equal(d.status, 'sent');
         assert.ok(d.attempts >= 3, `retried (${d.attempts} attempts)`);
         assert.equal(
-          await db.collection('delivery_attempts').countDocuments({ eventId: d.eventId, recipient: d.recipient }),
+          await rig.db.collection('delivery_attempts').countDocuments({ eventId: d.eventId, recipient: d.recipient }),
           d.attempts,
           'one attempt record per attempt',
         );

@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Browser, BrowserContext, Page } from 'playwright-core';
-import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
-import { csrfTokenFor, loggedInUser } from './support/accounts';
-import { launchChromium, textMatching } from './support/browser';
+import { BrowserContext, Page } from 'playwright-core';
+import { isolatedEnv, Mailpit, sleep } from '@keyward/testing';
+import { loggedInUser } from './support/accounts';
+import { screenshotsDir, textMatching } from './support/browser';
 import { call } from './support/http';
+import { WebSystem } from './support/web-system';
 
-/** As in web-settings: `UPDATE_SCREENSHOTS=1` refreshes the README's copies in docs/screenshots. */
-const SCREENSHOTS = resolve(
-  __dirname,
-  '..',
-  '..',
-  ...(process.env.UPDATE_SCREENSHOTS ? ['docs', 'screenshots'] : ['test-results', 'screenshots']),
-);
 const KEY_HASH_SECRET = 'web-account-data-test-key-hash-secret-0123';
 
 /**
@@ -22,13 +16,12 @@ const KEY_HASH_SECRET = 'web-account-data-test-key-hash-secret-0123';
  * downloading one's data, and closing the account with the code emailed for it.
  */
 describe('the Settings web app: your data and closing the account', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { mongoUri, emailDomain } = isolated;
   const mailpit = new Mailpit();
   const email = `leaving.user@${emailDomain}`;
   const contact = `ops@${emailDomain}`;
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
-  let browser: Browser;
+  let web: WebSystem;
   let context: BrowserContext;
   let page: Page;
   let token: string;
@@ -50,31 +43,17 @@ describe('the Settings web app: your data and closing the account', () => {
   }
 
   before(async () => {
-    [keyService, notificationService, browser] = await Promise.all([
-      ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys'), KEY_HASH_SECRET }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-      launchChromium(),
-    ]);
+    web = await WebSystem.start(isolated, { KEY_HASH_SECRET });
     token = await loggedInUser(mongoUri('keys'), email);
-    const created = await call(keyService.url, token, 'POST', '/v1/keys', { label: 'production', contacts: [contact] });
+    const created = await call(web.url, token, 'POST', '/v1/keys', { label: 'production', contacts: [contact] });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    // Logged in as the login flow would leave the browser: session cookie (httpOnly) and CSRF cookie.
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    const cookie = { domain: '127.0.0.1', path: '/', sameSite: 'Strict' as const };
-    await context.addCookies([
-      { ...cookie, name: 'keyward_session', value: token, httpOnly: true },
-      { ...cookie, name: 'keyward_csrf', value: csrfTokenFor(token, KEY_HASH_SECRET) },
-    ]);
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    await page.goto(`${keyService.url}/settings`);
-    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    context = await web.loggedIn(token, { viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    page = await web.settingsPage(context);
   });
 
   after(async () => {
     await context?.close();
-    await browser?.close();
-    await Promise.all([keyService?.stop(), notificationService?.stop()]);
+    await web?.stop();
   });
 
   it('downloads everything keyward holds about the account as one JSON file', async () => {
@@ -98,9 +77,8 @@ describe('the Settings web app: your data and closing the account', () => {
   });
 
   it('closes the account only with the emailed code, shown beside its field; screenshots at desktop and phone widths', async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
     // The whole Account section: Your data and Close your account beside the time zone and sessions.
-    await page.locator('#account-section').screenshot({ path: join(SCREENSHOTS, 'your-data-desktop.png') });
+    await page.locator('#account-section').screenshot({ path: join(screenshotsDir(), 'your-data-desktop.png') });
 
     await page.getByRole('button', { name: 'Close account…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Close your account?' });
@@ -115,9 +93,9 @@ describe('the Settings web app: your data and closing the account', () => {
     await dialog.getByRole('button', { name: 'Close my account for good' }).click();
     await textMatching(page.locator('#close-code-error'), /wrong or has expired/);
     assert.equal(await codeInput.getAttribute('aria-invalid'), 'true');
-    await page.screenshot({ path: join(SCREENSHOTS, 'close-account-desktop.png') });
+    await page.screenshot({ path: join(screenshotsDir(), 'close-account-desktop.png') });
 
-    const phone = await browser.newContext({
+    const phone = await web.browser.newContext({
       viewport: { width: 390, height: 844 },
       isMobile: true,
       hasTouch: true,
@@ -125,15 +103,15 @@ describe('the Settings web app: your data and closing the account', () => {
     });
     try {
       const phonePage = await phone.newPage();
-      await phonePage.goto(`${keyService.url}/settings`);
+      await phonePage.goto(`${web.url}/settings`);
       const section = phonePage.getByRole('region', { name: 'Your data' });
       await section.waitFor();
       const width = await phonePage.evaluate<number>('document.documentElement.scrollWidth');
       assert.ok(width <= 390, `no sideways scrolling on a phone (page is ${width}px wide)`);
-      await section.screenshot({ path: join(SCREENSHOTS, 'your-data-phone.png') });
+      await section.screenshot({ path: join(screenshotsDir(), 'your-data-phone.png') });
       await phonePage.getByRole('button', { name: 'Close account…' }).click();
       await phonePage.getByRole('dialog', { name: 'Close your account?' }).waitFor();
-      await phonePage.screenshot({ path: join(SCREENSHOTS, 'close-account-phone.png') });
+      await phonePage.screenshot({ path: join(screenshotsDir(), 'close-account-phone.png') });
     } finally {
       await phone.close();
     }
@@ -151,6 +129,6 @@ describe('the Settings web app: your data and closing the account', () => {
       (await mailpit.messagesTo(contact)).some((m) => /its keyward account was closed/.test(m.Subject)),
       closed.Subject,
     );
-    assert.equal((await call(keyService.url, token, 'GET', '/v1/keys')).status, 404);
+    assert.equal((await call(web.url, token, 'GET', '/v1/keys')).status, 404);
   });
 });

@@ -3,11 +3,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mongoose from 'mongoose';
-import { Browser, BrowserContext, Page } from 'playwright-core';
-import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
-import { csrfTokenFor, loggedInUser } from './support/accounts';
-import { launchChromium, screenshotsDir, textMatching } from './support/browser';
+import { BrowserContext, Page } from 'playwright-core';
+import { isolatedEnv, Mailpit } from '@keyward/testing';
+import { loggedInUser } from './support/accounts';
+import { screenshotsDir, textMatching } from './support/browser';
 import { call } from './support/http';
+import { WebSystem } from './support/web-system';
 
 /** Known to the test, so it can make the CSRF token key-service would give a session it writes. */
 const KEY_HASH_SECRET = 'web-account-test-key-hash-secret-0123456789';
@@ -19,16 +20,15 @@ const tokenHash = (token: string) => createHash('sha256').update(token).digest('
  * listed and signed out. Screenshots at desktop and phone widths.
  */
 describe('the Account section of Settings', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { mongoUri, emailDomain } = isolated;
   const mailpit = new Mailpit();
   const mail = (name: string) => `${name}@${emailDomain}`;
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
-  let browser: Browser;
+  let web: WebSystem;
   let db: mongoose.Connection;
 
   const accountOf = (token: string) =>
-    call<{ timeZone: string; timeZoneChosen: boolean }>(keyService.url, token, 'GET', '/v1/account');
+    call<{ timeZone: string; timeZoneChosen: boolean }>(web.url, token, 'GET', '/v1/account');
 
   /** A session of the account as this version stores a sign-in from elsewhere; returns its token. */
   async function signedInElsewhere(email: string, fields: Record<string, unknown>): Promise<string> {
@@ -46,17 +46,12 @@ describe('the Account section of Settings', () => {
   }
 
   before(async () => {
-    [keyService, notificationService, browser] = await Promise.all([
-      ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys'), KEY_HASH_SECRET }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-      launchChromium(),
-    ]);
+    web = await WebSystem.start(isolated, { KEY_HASH_SECRET });
     db = await mongoose.createConnection(mongoUri('keys')).asPromise();
   });
 
   after(async () => {
-    await browser?.close();
-    await Promise.all([keyService?.stop(), notificationService?.stop(), db?.close()]);
+    await Promise.all([web?.stop(), db?.close()]);
   });
 
   describe('at desktop width, in a browser set to London', () => {
@@ -71,7 +66,7 @@ describe('the Account section of Settings', () => {
 
     before(async () => {
       oldSession = await loggedInUser(mongoUri('keys'), email);
-      const created = await call(keyService.url, oldSession, 'POST', '/v1/keys', {
+      const created = await call(web.url, oldSession, 'POST', '/v1/keys', {
         label: 'production',
         contacts: [mail('ops')],
       });
@@ -81,7 +76,7 @@ describe('the Account section of Settings', () => {
         clientAddress: '198.51.100.23',
         userAgent: 'Safari 17 on iOS',
       });
-      context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Europe/London' });
+      context = await web.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Europe/London' });
       page = await context.newPage();
       page.setDefaultTimeout(20_000);
     });
@@ -91,7 +86,7 @@ describe('the Account section of Settings', () => {
     });
 
     it('proposes the browser’s zone after signing in to an account that never chose one', async () => {
-      await page.goto(keyService.url);
+      await page.goto(web.url);
       await page.getByLabel('Email', { exact: true }).fill(email);
       await page.getByRole('button', { name: 'Email me a code' }).click();
       const [message] = await mailpit.waitFor(email, 1);
@@ -163,7 +158,7 @@ describe('the Account section of Settings', () => {
       await textMatching(page.locator('#sessions-list'), /This device/);
       assert.equal(await page.getByRole('button', { name: 'Sign out everywhere else' }).isVisible(), false);
       assert.equal((await accountOf(oldSession)).status, 401);
-      assert.equal((await call(keyService.url, undefined, 'GET', '/v1/keys')).status, 401);
+      assert.equal((await call(web.url, undefined, 'GET', '/v1/keys')).status, 401);
       await textMatching(page.locator('#keys-body'), /production/);
     });
   });
@@ -176,22 +171,14 @@ describe('the Account section of Settings', () => {
       clientAddress: '203.0.113.7',
       userAgent: 'Firefox 133 on Windows',
     });
-    const phone = await browser.newContext({
+    const phone = await web.loggedIn(token, {
       viewport: { width: 390, height: 844 },
       isMobile: true,
       hasTouch: true,
       timezoneId: 'America/New_York',
     });
     try {
-      const origin = new URL(keyService.url);
-      const cookie = { domain: origin.hostname, path: '/', sameSite: 'Strict' as const };
-      await phone.addCookies([
-        { ...cookie, name: 'keyward_session', value: token, httpOnly: true },
-        { ...cookie, name: 'keyward_csrf', value: csrfTokenFor(token, KEY_HASH_SECRET) },
-      ]);
-      const page = await phone.newPage();
-      page.setDefaultTimeout(20_000);
-      await page.goto(`${keyService.url}/settings`);
+      const page = await web.settingsPage(phone);
       const proposal = page.getByRole('region', { name: 'Which time zone should keyward use?' });
       await textMatching(proposal, /America\/New York \(GMT-5\)/);
       await page.getByRole('button', { name: 'Keep Asia/Singapore' }).click();

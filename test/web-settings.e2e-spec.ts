@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import mongoose from 'mongoose';
-import { Browser, BrowserContext, Page } from 'playwright-core';
-import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
-import { csrfTokenFor, loggedInUser } from './support/accounts';
-import { launchChromium, screenshotsDir, textMatching } from './support/browser';
+import { BrowserContext, Page } from 'playwright-core';
+import { isolatedEnv, Mailpit } from '@keyward/testing';
+import { loggedInUser } from './support/accounts';
+import { screenshotsDir, textMatching } from './support/browser';
 import { keyDocument } from './support/key-documents';
+import { WebSystem } from './support/web-system';
 
 const MAX_ACTIVE = 3;
 /** The browser runs in the account's zone, so Settings has no other zone to propose (test/web-account covers that). */
@@ -20,33 +21,22 @@ const KEY_HASH_SECRET = 'web-settings-test-key-hash-secret-0123456789';
  * key-service and notification-service processes on the real Kafka, FerretDB and Mailpit.
  */
 describe('the Settings web app', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { mongoUri, emailDomain } = isolated;
   const mailpit = new Mailpit();
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
-  let browser: Browser;
+  let web: WebSystem;
 
   before(async () => {
-    [keyService, notificationService, browser] = await Promise.all([
-      ServiceProcess.start('key-service', {
-        ...env,
-        MONGO_URI: mongoUri('keys'),
-        KEY_MAX_ACTIVE_PER_OWNER: String(MAX_ACTIVE),
-        KEY_HASH_SECRET,
-      }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-      launchChromium(),
-    ]);
+    web = await WebSystem.start(isolated, { KEY_MAX_ACTIVE_PER_OWNER: String(MAX_ACTIVE), KEY_HASH_SECRET });
   });
 
   after(async () => {
-    await browser?.close();
-    await Promise.all([keyService?.stop(), notificationService?.stop()]);
+    await web?.stop();
   });
 
   it('serves its page and assets with a strict content security policy and no inline script', async () => {
     for (const path of ['/', '/settings']) {
-      const res = await fetch(`${keyService.url}${path}`);
+      const res = await fetch(`${web.url}${path}`);
       assert.equal(res.status, 200, path);
       assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
       const csp = res.headers.get('content-security-policy') ?? '';
@@ -59,12 +49,12 @@ describe('the Settings web app', () => {
       assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline event handlers');
       assert.doesNotMatch(html, /https?:\/\//, 'nothing from another origin (no CDN, no web fonts)');
     }
-    const script = await fetch(`${keyService.url}/assets/app.js`);
+    const script = await fetch(`${web.url}/assets/app.js`);
     assert.equal(script.status, 200);
     assert.match(script.headers.get('content-type') ?? '', /javascript/);
     assert.match(script.headers.get('content-security-policy') ?? '', /default-src 'self'/);
     for (const hidden of ['format.spec.js', 'package.json', 'tsconfig.json', '..%2fweb.module.js']) {
-      assert.equal((await fetch(`${keyService.url}/assets/${hidden}`)).status, 404, hidden);
+      assert.equal((await fetch(`${web.url}/assets/${hidden}`)).status, 404, hidden);
     }
   });
 
@@ -79,8 +69,8 @@ describe('the Settings web app', () => {
       page.locator('#keys-body tr').filter({ has: page.getByRole('rowheader', { name: label, exact: true }) });
 
     before(async () => {
-      context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: ACCOUNT_ZONE });
-      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: keyService.url });
+      context = await web.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: ACCOUNT_ZONE });
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: web.url });
       page = await context.newPage();
       page.setDefaultTimeout(20_000);
     });
@@ -90,7 +80,7 @@ describe('the Settings web app', () => {
     });
 
     it('logs in with the code emailed to the user, showing bad input beside its field', async () => {
-      await page.goto(keyService.url);
+      await page.goto(web.url);
       const emailInput = page.getByLabel('Email', { exact: true });
       await emailInput.waitFor();
       assert.equal(await page.getByRole('button', { name: 'Log out' }).isVisible(), false, 'nobody to log out yet');
@@ -312,7 +302,7 @@ describe('the Settings web app', () => {
 
       await page.screenshot({ path: join(screenshotsDir(), 'settings-desktop.png'), fullPage: true });
 
-      const phone = await browser.newContext({
+      const phone = await web.browser.newContext({
         viewport: { width: 390, height: 844 },
         timezoneId: ACCOUNT_ZONE,
         isMobile: true,
@@ -321,7 +311,7 @@ describe('the Settings web app', () => {
       });
       try {
         const phonePage = await phone.newPage();
-        await phonePage.goto(`${keyService.url}/settings`);
+        await phonePage.goto(`${web.url}/settings`);
         await textMatching(phonePage.locator('#keys-body'), /staging/);
         const width = await phonePage.evaluate<number>('document.documentElement.scrollWidth');
         assert.ok(width <= 390, `no sideways scrolling on a phone (page is ${width}px wide)`);
@@ -361,18 +351,9 @@ describe('the Settings web app', () => {
     }
 
     before(async () => {
-      // Logged in as the login flow would leave the browser: session cookie (httpOnly) and CSRF cookie.
       const token = await loggedInUser(mongoUri('keys'), email);
-      context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: ACCOUNT_ZONE });
-      const cookie = { domain: '127.0.0.1', path: '/', sameSite: 'Strict' as const };
-      await context.addCookies([
-        { ...cookie, name: 'keyward_session', value: token, httpOnly: true },
-        { ...cookie, name: 'keyward_csrf', value: csrfTokenFor(token, KEY_HASH_SECRET) },
-      ]);
-      page = await context.newPage();
-      page.setDefaultTimeout(20_000);
-      await page.goto(`${keyService.url}/settings`);
-      await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+      context = await web.loggedIn(token, { viewport: { width: 1280, height: 900 }, timezoneId: ACCOUNT_ZONE });
+      page = await web.settingsPage(context);
     });
 
     afterEach(async () => {
