@@ -50,6 +50,8 @@ trap cleanup INT TERM EXIT
 export NODE_OPTIONS=${NODE_OPTIONS:---max-old-space-size=128 --max-semi-space-size=8 --disable-warning=TimeoutNegativeWarning}
 # Emails link to the web app wherever key-service listens.
 export WEB_APP_URL=${WEB_APP_URL:-http://127.0.0.1:${ports[key-service]}}
+# The relay is the stack's Mailpit: a send a killed worker left is looked up there before it goes again.
+export MAILPIT_API_URL=${MAILPIT_API_URL:-http://127.0.0.1:${MAILPIT_HTTP_PORT:-8025}}
 # The local system runs on the public development secrets, which any other mode refuses.
 export NODE_ENV=${NODE_ENV:-development}
 for service in key-service notification-service scheduler-service; do

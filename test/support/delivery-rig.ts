@@ -77,6 +77,8 @@ export class DeliveryRig {
       DELIVERY_GIVE_UP_AFTER: timings.giveUpAfter,
       // The shortest lease allowed: a killed worker's sends are taken over within 45 s.
       DELIVERY_LEASE_MS: '30000',
+      // Asked before a killed worker's send goes again: this rig's own Mailpit.
+      MAILPIT_API_URL: smtp.url,
     };
     const service = await ServiceProcess.start('notification-service', serviceEnv);
     const kafka = new NotificationKafka(isolated.env.KAFKA_TOPIC_NAMESPACE);
@@ -225,8 +227,9 @@ export class DeliveryRig {
    * notification-service killed (SIGKILL) once a quarter of a burst's emails reached Mailpit, then
    * started again on the same journal. The kill follows an acceptance the test has just seen, so it
    * lands as often as anything can in the window the journal cannot close: Mailpit stores an email
-   * before its 250 reaches the worker, and an email accepted there and not yet journaled goes out
-   * again under the same Message-ID (docs/RELIABILITY.md). The row shows how often.
+   * before its 250 reaches the worker. An email stored there and not journaled is found by its
+   * Message-ID once its lease lapses (MAILPIT_API_URL) and recorded, not sent again
+   * (docs/RELIABILITY.md).
    */
   async serviceKilledMidBurst({ keys = 20 } = {}): Promise<LedgerRow> {
     const domain = this.domainFor('killed');

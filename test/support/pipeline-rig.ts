@@ -57,7 +57,11 @@ export class PipelineRig {
     };
     const started = Promise.all([
       ServiceProcess.start('key-service', { ...env, MONGO_URI: database.uri('keys') }, START),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: database.uri('notifications') }, START),
+      ServiceProcess.start(
+        'notification-service',
+        { ...env, MONGO_URI: database.uri('notifications'), MAILPIT_API_URL: smtp.url },
+        START,
+      ),
     ]);
     const [keyService, notificationService] = await started.catch(async (error: unknown) => {
       // Nothing of a rig that did not start may keep the test process alive.

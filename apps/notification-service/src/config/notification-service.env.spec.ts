@@ -46,6 +46,17 @@ describe('notification-service settings', () => {
     assert.equal(validate({ NODE_ENV: 'development' }).SMTP_REQUIRE_TLS, false);
   });
 
+  it('asks no relay unless MAILPIT_API_URL names an http(s) URL', () => {
+    const test = { NODE_ENV: 'test' };
+    assert.equal(validate(test).MAILPIT_API_URL, undefined);
+    assert.equal(validate({ ...test, MAILPIT_API_URL: 'http://mailpit:8025' }).MAILPIT_API_URL, 'http://mailpit:8025');
+    assert.throws(
+      () => validate({ ...test, MAILPIT_API_URL: 'mailpit:8025' }),
+      /MAILPIT_API_URL: must be an http\(s\) URL/,
+    );
+    assert.throws(() => validate({ ...test, MAILPIT_API_URL: 'file:///etc/passwd' }), /MAILPIT_API_URL/);
+  });
+
   it('names bad delivery settings', () => {
     const test = { NODE_ENV: 'test' };
     assert.throws(() => validate({ ...test, DELIVERY_LEASE_MS: '1000' }), /DELIVERY_LEASE_MS/);

@@ -117,6 +117,14 @@ export const notificationServiceEnv = z
       .describe(
         'Where this instance journals each email the moment SMTP accepts it, so a crash before the database records the send does not send it again: one directory per instance, on storage that outlives the process (docs/RELIABILITY.md)',
       ),
+    MAILPIT_API_URL: z
+      .string()
+      .url()
+      .refine((url) => /^https?:\/\//i.test(url), 'must be an http(s) URL')
+      .optional()
+      .describe(
+        'When the SMTP relay is Mailpit: its web API (`http://127.0.0.1:8025`; `user:password@` for its basic auth). An email whose worker died mid-send is looked up there by Message-ID before it is sent again, and recorded as sent if Mailpit holds it; while Mailpit cannot be asked it is not sent. Unset: sent again under the same Message-ID (docs/RELIABILITY.md)',
+      ),
   })
   .superRefine(checkKafkaSecurity)
   .superRefine(

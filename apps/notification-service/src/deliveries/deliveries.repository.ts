@@ -175,10 +175,16 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Puts back to pending a delivery whose sending attempt let its lease lapse (its worker died), as
-   * read: a lease renewed since then is left alone.
+   * Settles a sending delivery whose lease lapsed (its worker died), as read: back to pending to be
+   * sent again, sent when the relay holds its email, failed, or still sending under a later lease
+   * while the relay cannot be asked. A lease renewed or a delivery moved since it was read is left
+   * alone: false then.
    */
-  async reclaimLapsed(delivery: DeliveryRecord, error: string, now: Date): Promise<boolean> {
+  async settleLapsed(
+    delivery: DeliveryRecord,
+    fields: Partial<Pick<Delivery, 'status' | 'nextAttemptAt' | 'smtpMessageId' | 'smtpResponse' | 'error'>>,
+    now: Date,
+  ): Promise<boolean> {
     const { modifiedCount } = await this.deliveries.updateOne(
       {
         _id: delivery._id,
@@ -186,7 +192,7 @@ export class DeliveriesRepository {
         attempts: delivery.attempts,
         nextAttemptAt: delivery.nextAttemptAt,
       },
-      { $set: { status: DeliveryStatus.Pending, error, nextAttemptAt: now, updatedAt: now } },
+      { $set: { ...fields, updatedAt: now } },
     );
     return modifiedCount === 1;
   }

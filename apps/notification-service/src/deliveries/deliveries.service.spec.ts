@@ -9,10 +9,11 @@ import { Registry } from 'prom-client';
 import { EmailsService, NotificationMessage } from '../emails/emails.service';
 import { sampleMessages } from '../emails/sample-messages';
 import { MailerService, OutgoingEmail, SmtpAcceptance } from '../mailer/mailer.service';
+import { RelayHeldMessage, RelayLookup } from '../mailer/relay-lookup';
 import { TemplatesService } from '../templates/templates.service';
 import { Acceptance, AcceptanceJournal } from './acceptance-journal';
 import { DeliveriesRepository, DeliveryRecord, NewDelivery, pendingDelivery } from './deliveries.repository';
-import { DeliveriesService } from './deliveries.service';
+import { DeliveriesService, messageIdOf } from './deliveries.service';
 import { DeliveryMetrics } from './delivery.metrics';
 import { DeliveryStatus } from './delivery.schema';
 import { NotificationSettings } from '../config/notification-service.env';
@@ -61,10 +62,10 @@ class MemoryDeliveries {
   async renewLease(d: DeliveryRecord, attempt: number, leaseUntil: Date) {
     return this.finish(d, attempt, { nextAttemptAt: leaseUntil });
   }
-  async reclaimLapsed(d: DeliveryRecord, error: string, now: Date) {
+  async settleLapsed(d: DeliveryRecord, fields: Partial<DeliveryRecord>, now: Date) {
     const r = this.get(d.eventId, d.recipient);
     if (r.nextAttemptAt?.getTime() !== d.nextAttemptAt?.getTime()) return false;
-    return this.finish(d, d.attempts, { status: DeliveryStatus.Pending, error, nextAttemptAt: now });
+    return this.finish(d, d.attempts, { ...fields, updatedAt: now });
   }
   async markSent(d: DeliveryRecord, attempt: number, smtp: SmtpAcceptance, now: Date) {
     if (this.markSentFailures-- > 0) throw new Error('connection 2 to 127.0.0.1:27017 closed');
@@ -121,6 +122,21 @@ class ScriptedMailer {
   }
 }
 
+/** A relay's message search over what a ScriptedMailer took, which can be down; counts what it is asked. */
+class ScriptedRelay extends RelayLookup {
+  readonly asked: string[] = [];
+  down?: Error;
+  constructor(private readonly smtp: ScriptedMailer) {
+    super();
+  }
+  async find(messageId: string): Promise<RelayHeldMessage | null> {
+    this.asked.push(messageId);
+    if (this.down) throw this.down;
+    const held = this.smtp.sent.find((m) => m.messageId === messageId);
+    return held ? { evidence: `held as ${this.smtp.sent.indexOf(held) + 1}` } : null;
+  }
+}
+
 const transient = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1025'), { code: 'ESOCKET' });
 const refused = () => Object.assign(new Error('550 5.1.1 mailbox unavailable'), { responseCode: 550 });
 
@@ -137,6 +153,7 @@ describe('DeliveriesService', () => {
   function worker(
     smtp: ScriptedMailer = mailer,
     journalDir = mkdtempSync(join(tmpdir(), 'journal-')),
+    relay: RelayLookup | null = null,
   ): DeliveriesService {
     const config = { ...settings, DELIVERY_JOURNAL_DIR: journalDir } as unknown as NotificationSettings;
     const templates = new TemplatesService();
@@ -149,6 +166,7 @@ describe('DeliveriesService', () => {
       config,
       new DeliveryMetrics(new Registry(), repo as unknown as DeliveriesRepository),
       new AcceptanceJournal(config),
+      relay,
     );
   }
 
@@ -428,6 +446,114 @@ describe('DeliveriesService', () => {
     const record = repo.get(event.eventId, ops);
     assert.equal(record.status, 'sent', "the stale attempt's retry mark did not undo the send");
     assert.equal(record.attempts, 2);
+  });
+
+  describe('with a relay to ask (MAILPIT_API_URL)', () => {
+    let relay: ScriptedRelay;
+    beforeEach(() => {
+      relay = new ScriptedRelay(mailer);
+      deliveries = worker(mailer, undefined, relay);
+    });
+
+    /** Attempt 1 of `recipient`, taken by a worker that dies mid-send, after SMTP took the email or before. */
+    async function diedMidSend(recipient: string, { smtpTookIt }: { smtpTookIt: boolean }) {
+      await recordOf(recipient);
+      await repo.startAttempt(repo.get(event.eventId, recipient), 1, now, new Date(now.getTime() + 60_000));
+      if (smtpTookIt)
+        await mailer.send({
+          to: recipient,
+          subject: '',
+          html: '',
+          text: '',
+          messageId: messageIdOf(event.eventId, recipient),
+        });
+      later(60_000);
+    }
+
+    it('never asks about a fresh delivery, nor about a retry after an SMTP failure', async () => {
+      mailer.failures.set(ops, transient);
+      assert.deepEqual(await deliveries.deliverAll(event), ['retrying', 'sent']);
+      mailer.failures.clear();
+      assert.equal(await retryUntilSettled(event.eventId, ops), 1);
+      assert.deepEqual(relay.asked, []);
+    });
+
+    it('records as sent, reconciled, an email the relay took before its worker died: not sent again', async () => {
+      await diedMidSend(ops, { smtpTookIt: true });
+      assert.equal(await deliveries.attempt(event.eventId, ops), 'skipped', 'lapsed: seen once, not yet asked');
+      later(29_000);
+      assert.equal(await deliveries.attempt(event.eventId, ops), 'skipped', 'not before half a lease');
+      assert.deepEqual(relay.asked, [], 'the relay is not asked while the send may still be committing');
+      later(1_000);
+      assert.equal(await deliveries.attempt(event.eventId, ops), 'reconciled');
+      assert.deepEqual(relay.asked, [messageIdOf(event.eventId, ops)]);
+      const record = repo.get(event.eventId, ops);
+      assert.equal(record.status, 'sent');
+      assert.equal(record.attempts, 1, 'no attempt made');
+      assert.equal(record.smtpMessageId, messageIdOf(event.eventId, ops));
+      assert.equal(record.smtpResponse, 'reconciled: held as 1');
+      assert.equal(mailer.sent.length, 1, 'transmitted once');
+    });
+
+    it('sends again, under the same Message-ID, an email the relay does not hold', async () => {
+      await diedMidSend(ops, { smtpTookIt: false });
+      await deliveries.attempt(event.eventId, ops);
+      later(30_000);
+      assert.equal(await deliveries.attempt(event.eventId, ops), 'sent');
+      assert.deepEqual(relay.asked, [messageIdOf(event.eventId, ops)], 'asked once, before the send');
+      assert.equal(repo.get(event.eventId, ops).attempts, 2);
+      assert.equal(mailer.sent.length, 1);
+      assert.equal(mailer.sent[0].messageId, messageIdOf(event.eventId, ops));
+    });
+
+    it('sends nothing while the relay cannot be asked, asks again later, and reconciles once it answers', async () => {
+      await diedMidSend(ops, { smtpTookIt: true });
+      relay.down = new Error("Mailpit's search did not answer: ECONNREFUSED");
+      await deliveries.attempt(event.eventId, ops);
+      later(30_000);
+      assert.equal(await deliveries.attempt(event.eventId, ops), 'retrying');
+      let record = repo.get(event.eventId, ops);
+      assert.equal(record.status, 'sending', 'still the dead attempt, not put back to be sent');
+      assert.equal(
+        record.nextAttemptAt!.getTime() - now.getTime(),
+        30_000,
+        'asked again after the longest SMTP backoff',
+      );
+      assert.match(String(record.error), /^attempt 1 stopped mid-send and the relay could not be asked .*ECONNREFUSED/);
+      assert.equal(await deliveries.attempt(event.eventId, ops), 'skipped', 'not before then');
+      relay.down = undefined;
+      later(30_000);
+      assert.equal(await deliveries.attempt(event.eventId, ops), 'skipped', 'a new lapse: a new grace');
+      later(30_000);
+      assert.equal(await deliveries.attempt(event.eventId, ops), 'reconciled');
+      record = repo.get(event.eventId, ops);
+      assert.equal(record.status, 'sent');
+      assert.equal(mailer.sent.length, 1, 'transmitted once');
+    });
+
+    it('fails a delivery, not sending it blind, when the relay stays unanswered to its give-up time', async () => {
+      await diedMidSend(ops, { smtpTookIt: false });
+      relay.down = new Error("Mailpit's search answered 503");
+      let rounds = 0;
+      for (
+        let r = repo.get(event.eventId, ops);
+        r.status === DeliveryStatus.Sending;
+        r = repo.get(event.eventId, ops)
+      ) {
+        now = new Date(Math.max(now.getTime(), r.nextAttemptAt!.getTime()));
+        await deliveries.attempt(event.eventId, ops);
+        later(30_000);
+        await deliveries.attempt(event.eventId, ops);
+        assert.ok(++rounds < 1_000, 'settles');
+      }
+      const record = repo.get(event.eventId, ops);
+      assert.equal(record.status, 'failed');
+      assert.match(
+        String(record.error),
+        /^gave up after 1h( \d+m)?( \d+s)?: attempt 1 stopped mid-send .*503\); not sent again blind$/,
+      );
+      assert.equal(mailer.sent.length, 0, 'never sent blind');
+    });
   });
 
   it('does not send a login code that expired before it could be sent', async () => {

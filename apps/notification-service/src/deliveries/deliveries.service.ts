@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { Owner } from '@keyward/contracts';
 import { backoff } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { EmailsService, NotificationMessage, storedNotificationMessage } from '../emails/emails.service';
 import { isPermanentSmtpError, MailerService, SmtpAcceptance } from '../mailer/mailer.service';
+import { RelayHeldMessage, RelayLookup } from '../mailer/relay-lookup';
 import { RenderedEmail } from '../templates/templates.service';
 import { AcceptanceJournal } from './acceptance-journal';
 import { DeliveriesRepository, DeliveryRecord } from './deliveries.repository';
@@ -13,8 +14,11 @@ import { DeliveryMetrics } from './delivery.metrics';
 import { DeliveryStatus } from './delivery.schema';
 import { NotificationSettings } from '../config/notification-service.env';
 
-/** What one attempt did: `skipped` means already sent or failed, or another worker holds it right now. */
-export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'skipped';
+/**
+ * What one attempt did: `reconciled` means a dead worker's send was found at the relay and recorded
+ * without sending; `skipped` means already sent or failed, or another worker holds it right now.
+ */
+export type DeliveryOutcome = 'sent' | 'reconciled' | 'retrying' | 'failed' | 'skipped';
 
 /**
  * Sends one email per (message, recipient). A message is recorded as one pending delivery per
@@ -31,9 +35,11 @@ export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'skipped';
  * sending again; a worker killed before the record is reached records it from its journal when it
  * starts again, before attempting anything. Only a worker that dies between the end of the SMTP
  * transaction and that journal write (or that never comes back, or stays cut off from the database
- * while others reach it) leaves a `sending` delivery whose lease lapses; it is then sent again under
- * the same Message-ID: a reminder may not be lost, and a repeat with the same Message-ID is the lesser
- * harm (docs/RELIABILITY.md).
+ * while others reach it) leaves a `sending` delivery whose lease lapses. Its email may or may not have
+ * gone: with a relay to ask (RelayLookup), the relay is asked for its Message-ID first, and a held one
+ * is recorded as sent, reconciled, instead of sent again; while the relay cannot be asked nothing is
+ * sent. Without one, it is sent again under the same Message-ID: a reminder may not be lost, and a
+ * repeat with the same Message-ID is the lesser harm (docs/RELIABILITY.md).
  */
 @Injectable()
 export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdown {
@@ -63,6 +69,8 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
     settings: NotificationSettings,
     private readonly metrics: DeliveryMetrics,
     private readonly journal: AcceptanceJournal,
+    /** Null when no relay can be asked (see MailerModule). */
+    @Inject(RelayLookup) private readonly relay: RelayLookup | null,
   ) {
     this.giveUpAfterMs = settings.DELIVERY_GIVE_UP_AFTER;
     this.retryBaseMs = settings.DELIVERY_RETRY_BASE_MS;
@@ -195,7 +203,7 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
         accepted = await this.mailer.send({
           to: recipient,
           ...email,
-          messageId: `<${eventId}.${hashRecipient(recipient)}@keyward>`,
+          messageId: messageIdOf(eventId, recipient),
         });
       } catch (error) {
         return await this.failedAttempt(delivery, attempt, message, error, log);
@@ -245,7 +253,7 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
         if (await this.deliveries.markSent(delivery, attempt, accepted, this.clock.now())) {
           this.logger.log({ ...log, smtpResponse: accepted.response }, 'email sent');
         } else {
-          this.logger.error(log, 'email sent, but another worker took the delivery over meanwhile: it may go twice');
+          this.logger.error(log, 'email sent, but another worker settled the delivery meanwhile: it may go twice');
         }
         return true;
       } catch (error) {
@@ -270,7 +278,10 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
     }
   }
 
-  /** A delivery left sending by a worker that stopped renewing its lease: attempted again, after a grace. */
+  /**
+   * A delivery left sending by a worker that stopped renewing its lease: after a grace, reconciled
+   * with the relay when one can be asked, or attempted again.
+   */
   private async reclaimLapsed(delivery: DeliveryRecord, now: Date): Promise<DeliveryOutcome> {
     const leaseEnd = delivery.nextAttemptAt!.getTime();
     const seen = this.lapsedSeen.get(delivery._id);
@@ -280,12 +291,76 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
     }
     if (now.getTime() - seen.firstSeen < this.leaseMs / 2) return 'skipped';
     this.lapsedSeen.delete(delivery._id);
-    const error =
-      `attempt ${delivery.attempts} stopped mid-send (its lease lapsed); ` +
-      'whether SMTP took the email is unknown, so it is sent again under the same Message-ID';
-    if (!(await this.deliveries.reclaimLapsed(delivery, error, now))) return 'skipped';
-    this.logger.warn({ keyId: delivery.keyId ?? undefined, eventId: delivery.eventId }, error);
+    const log = { keyId: delivery.keyId ?? undefined, eventId: delivery.eventId, attempt: delivery.attempts };
+    let unknown = 'whether SMTP took the email is unknown, so it is sent again under the same Message-ID';
+    if (this.relay) {
+      const asked = await this.askRelay(this.relay, delivery, now, log);
+      if (asked !== 'not held') return asked;
+      unknown = 'the relay does not hold its Message-ID, so it is sent again';
+    }
+    const error = `attempt ${delivery.attempts} stopped mid-send (its lease lapsed); ${unknown}`;
+    const again = { status: DeliveryStatus.Pending, error, nextAttemptAt: now };
+    if (!(await this.deliveries.settleLapsed(delivery, again, now))) return 'skipped';
+    this.logger.warn(log, error);
     return this.attemptOnce(delivery.eventId, delivery.recipient);
+  }
+
+  /**
+   * Asks the relay whether it holds the email of a lapsed attempt, whose worker may have died after
+   * the relay stored it and before its journal write. Only now: the lease lapsed a grace ago, so a
+   * send still committing at the relay has long finished. Held: the send is recorded, reconciled,
+   * with what the relay said. Unanswered: nothing is sent blind; the delivery stays sending under a
+   * later lease and is asked about again, until its give-up time.
+   */
+  private async askRelay(
+    relay: RelayLookup,
+    delivery: DeliveryRecord,
+    now: Date,
+    log: object,
+  ): Promise<DeliveryOutcome | 'not held'> {
+    const messageId = messageIdOf(delivery.eventId, delivery.recipient);
+    let held: RelayHeldMessage | null;
+    try {
+      held = await relay.find(messageId);
+    } catch (error) {
+      this.metrics.relayUnanswered();
+      return this.relayUnanswered(delivery, now, reasonOf(error), log);
+    }
+    if (!held) return 'not held';
+    const smtpResponse = `reconciled: ${held.evidence}`;
+    const fields = { status: DeliveryStatus.Sent, smtpMessageId: messageId, smtpResponse, error: null };
+    if (!(await this.deliveries.settleLapsed(delivery, fields, this.clock.now()))) return 'skipped';
+    this.logger.warn(
+      { ...log, smtpResponse },
+      'the relay holds the email of a send whose worker died: recorded as sent, not sent again',
+    );
+    return 'reconciled';
+  }
+
+  private async relayUnanswered(
+    delivery: DeliveryRecord,
+    now: Date,
+    reason: string,
+    log: object,
+  ): Promise<DeliveryOutcome> {
+    const unknown =
+      `attempt ${delivery.attempts} stopped mid-send and the relay could not be asked ` +
+      `whether it holds the email (${reason})`;
+    const since = triedSince(delivery);
+    const giveUpAt = this.giveUpAt(delivery, storedNotificationMessage(delivery.message));
+    if (now.getTime() >= giveUpAt) {
+      const error = `gave up after ${formatDuration(now.getTime() - since)}: ${unknown}; not sent again blind`;
+      const failed = { status: DeliveryStatus.Failed, error };
+      if (!(await this.deliveries.settleLapsed(delivery, failed, now))) return 'skipped';
+      this.logger.error(log, `delivery failed: ${error}`);
+      return 'failed';
+    }
+    // As far apart as SMTP retries at their longest; the grace for a lapsed lease comes on top.
+    const next = new Date(Math.min(now.getTime() + this.retryMaxMs, giveUpAt));
+    const error = `${unknown}; asked again after ${next.toISOString()}`;
+    if (!(await this.deliveries.settleLapsed(delivery, { error, nextAttemptAt: next }, now))) return 'skipped';
+    this.logger.warn(log, error);
+    return 'retrying';
   }
 
   private async failedAttempt(
@@ -302,9 +377,8 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
       this.logger.warn(log, `permanent delivery failure, not retried: ${reason}`);
       return 'failed';
     }
-    // The window starts when the delivery was recorded, or again when an operator re-drove it.
-    const since = (delivery.redrivenAt ?? delivery.createdAt).getTime();
-    const giveUpAt = Math.min(since + this.giveUpAfterMs, this.emails.usefulUntil(message));
+    const since = triedSince(delivery);
+    const giveUpAt = this.giveUpAt(delivery, message);
     if (now.getTime() >= giveUpAt) {
       const reasonFailed = `gave up after ${formatDuration(now.getTime() - since)} and ${attempt} attempts: ${reason}`;
       await this.deliveries.markFailed(delivery, attempt, reasonFailed, now);
@@ -318,10 +392,18 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
     return 'retrying';
   }
 
+  /** When a delivery stops being tried: the end of its window, or when its message stops being useful. */
+  private giveUpAt(delivery: DeliveryRecord, message: NotificationMessage): number {
+    return Math.min(triedSince(delivery) + this.giveUpAfterMs, this.emails.usefulUntil(message));
+  }
+
   private leaseFromNow(): Date {
     return new Date(this.clock.now().getTime() + this.leaseMs);
   }
 }
+
+/** The give-up window starts when the delivery was recorded, or again when an operator re-drove it. */
+const triedSince = (delivery: DeliveryRecord) => (delivery.redrivenAt ?? delivery.createdAt).getTime();
 
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -337,7 +419,11 @@ function formatDuration(ms: number): string {
   return parts.length ? parts.map(([n, u]) => `${n}${u}`).join(' ') : `${ms} ms`;
 }
 
-/** Short stable tag of a recipient for the Message-ID (no address in headers beyond To). */
-function hashRecipient(recipient: string): string {
-  return createHash('sha256').update(recipient).digest('base64url').slice(0, 12);
+/**
+ * The Message-ID of a delivery's email, the same on every attempt, so a repeat is recognisable
+ * downstream and the relay can be asked for it: the event and a short stable tag of the recipient
+ * (no address in headers beyond To).
+ */
+export function messageIdOf(eventId: string, recipient: string): string {
+  return `<${eventId}.${createHash('sha256').update(recipient).digest('base64url').slice(0, 12)}@keyward>`;
 }

@@ -55,7 +55,8 @@ export class DeliveryRetriesService implements OnApplicationBootstrap, OnApplica
       if (due.length === 0) return;
       const outcomes = await Promise.all(due.map((d) => this.deliveries.attempt(d.eventId, d.recipient)));
       // Everything due was just rescheduled or finished; stop rather than spin while SMTP is down.
-      if (!outcomes.includes('sent') || due.length < this.batch) return;
+      const progressed = outcomes.some((o) => o === 'sent' || o === 'reconciled');
+      if (!progressed || due.length < this.batch) return;
     }
   }
 }
