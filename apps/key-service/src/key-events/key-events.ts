@@ -28,28 +28,29 @@ export interface KeyFacts {
 /** `{requestedFrom}` of the user's request that made the change (requestOrigin()), if one did. */
 type Origin = { requestedFrom?: string };
 
+/** The envelope fields of an event about `key`. */
+const about = (keyId: string, key: KeyFacts, occurredAt: Date) => ({ keyId, owner: ownerOf(key), occurredAt });
+
+/** How an event names the key to its people, and who they are. */
+const named = (key: KeyFacts) => ({ label: key.label, lastFive: key.lastFive, contacts: [...key.contacts] });
+
+/** An event that happens once in the key's life, with the id that says so (see onceEventId). */
+const once = <E>(event: E, keyId: string, what: string, key: KeyFacts) => ({
+  ...event,
+  eventId: onceEventId(keyId, what, key.expiresAt),
+});
+
 /** A new key's KeyCreated (a rotation's replacement has none: its KeyRotated announces it). */
 export function keyCreated(keyId: string, key: KeyFacts, now: Date, origin: Origin) {
   return buildKeyEvent(KEY_CREATED, {
-    keyId,
-    owner: ownerOf(key),
-    occurredAt: now,
-    payload: {
-      label: key.label,
-      lastFive: key.lastFive,
-      contacts: [...key.contacts],
-      createdAt: now.toISOString(),
-      expiresAt: key.expiresAt.toISOString(),
-      ...origin,
-    },
+    ...about(keyId, key, now),
+    payload: { ...named(key), createdAt: now.toISOString(), expiresAt: key.expiresAt.toISOString(), ...origin },
   });
 }
 
 export function keyContactsChanged(keyId: string, key: KeyFacts, contacts: string[], now: Date, origin: Origin) {
   return buildKeyEvent(KEY_CONTACTS_CHANGED, {
-    keyId,
-    owner: ownerOf(key),
-    occurredAt: now,
+    ...about(keyId, key, now),
     payload: {
       label: key.label,
       lastFive: key.lastFive,
@@ -71,13 +72,9 @@ export interface Rotation {
 /** The old key's KeyRotated, which commits the rotation and announces its replacement. */
 export function keyRotated(keyId: string, old: KeyFacts, rotation: Rotation, now: Date, origin: Origin) {
   return buildKeyEvent(KEY_ROTATED, {
-    keyId,
-    owner: ownerOf(old),
-    occurredAt: now,
+    ...about(keyId, old, now),
     payload: {
-      label: old.label,
-      lastFive: old.lastFive,
-      contacts: [...old.contacts],
+      ...named(old),
       oldKeyExpiresAt: rotation.oldKeyExpiresAt.toISOString(),
       newKeyId: rotation.newKeyId,
       newLabel: rotation.replacement.label,
@@ -91,58 +88,36 @@ export function keyRotated(keyId: string, old: KeyFacts, rotation: Rotation, now
 /** Why a key was revoked, as its KeyRevoked says it. */
 export type Revocation = { cause: RevocationCause } & Pick<KeyRevokedPayload, 'accountClosed'>;
 
-/** A key's KeyRevoked. A key is revoked once, so its revocation has one id: racing revocations reach consumers once. */
+/** A key's KeyRevoked: a key is revoked once, so racing revocations reach consumers as one event. */
 export function keyRevoked(keyId: string, key: KeyFacts, revocation: Revocation, now: Date, origin: Origin = {}) {
-  return {
-    ...buildKeyEvent(KEY_REVOKED, {
-      keyId,
-      owner: ownerOf(key),
-      occurredAt: now,
-      payload: {
-        label: key.label,
-        lastFive: key.lastFive,
-        contacts: [...key.contacts],
-        revokedAt: now.toISOString(),
-        ...revocation,
-        ...origin,
-      },
-    }),
-    eventId: onceEventId(keyId, KEY_REVOKED, key.expiresAt),
-  };
+  const revoked = buildKeyEvent(KEY_REVOKED, {
+    ...about(keyId, key, now),
+    payload: { ...named(key), revokedAt: now.toISOString(), ...revocation, ...origin },
+  });
+  return once(revoked, keyId, KEY_REVOKED, key);
 }
 
 /** Where a leaked key was found, and by whom. */
 export type LeakReport = Pick<KeyLeakedPayload, 'url' | 'source' | 'reporter'>;
 
-/** A key's KeyLeaked, once per key (its id says so: see onceEventId). */
+/** A key's KeyLeaked, once per key. */
 export function keyLeaked(keyId: string, key: KeyFacts, report: LeakReport, action: LeakAction, now: Date) {
-  return {
-    ...buildKeyEvent(KEY_LEAKED, {
-      keyId,
-      owner: ownerOf(key),
-      occurredAt: now,
-      payload: {
-        label: key.label,
-        lastFive: key.lastFive,
-        contacts: [...key.contacts],
-        url: report.url,
-        source: report.source,
-        reporter: report.reporter,
-        reportedAt: now.toISOString(),
-        action,
-      },
-    }),
-    eventId: onceEventId(keyId, KEY_LEAKED, key.expiresAt),
-  };
+  const leaked = buildKeyEvent(KEY_LEAKED, {
+    ...about(keyId, key, now),
+    payload: {
+      ...named(key),
+      url: report.url,
+      source: report.source,
+      reporter: report.reporter,
+      reportedAt: now.toISOString(),
+      action,
+    },
+  });
+  return once(leaked, keyId, KEY_LEAKED, key);
 }
 
-/** What a reminder says of its key: the contacts as they are now, so a change after one reminder reaches the next. */
-const reminderSummary = (key: KeyFacts) => ({
-  label: key.label,
-  lastFive: key.lastFive,
-  contacts: [...key.contacts],
-  expiresAt: key.expiresAt.toISOString(),
-});
+/** A reminder names the contacts as they are now, so a change after one reminder reaches the next. */
+const reminded = (key: KeyFacts) => ({ ...named(key), expiresAt: key.expiresAt.toISOString() });
 
 /** A reminder stage's KeyExpiring, once per stage of the key. */
 export function keyExpiring(
@@ -151,26 +126,24 @@ export function keyExpiring(
   stage: Pick<KeyExpiringPayload, 'stageDays' | 'daysLeft' | 'finalReminder'>,
   asOf: Date,
 ) {
-  return {
-    ...buildKeyEvent(KEY_EXPIRING, {
-      keyId,
-      owner: ownerOf(key),
-      occurredAt: asOf,
-      payload: {
-        ...reminderSummary(key),
-        stageDays: stage.stageDays,
-        daysLeft: stage.daysLeft,
-        finalReminder: stage.finalReminder,
-      },
-    }),
-    eventId: onceEventId(keyId, `${KEY_EXPIRING}:${stage.stageDays}`, key.expiresAt),
-  };
+  const expiring = buildKeyEvent(KEY_EXPIRING, {
+    ...about(keyId, key, asOf),
+    payload: {
+      ...reminded(key),
+      stageDays: stage.stageDays,
+      daysLeft: stage.daysLeft,
+      finalReminder: stage.finalReminder,
+    },
+  });
+  return once(expiring, keyId, `${KEY_EXPIRING}:${stage.stageDays}`, key);
 }
 
 /** A key's KeyExpired, once per key. */
 export function keyExpired(keyId: string, key: KeyFacts, asOf: Date) {
-  return {
-    ...buildKeyEvent(KEY_EXPIRED, { keyId, owner: ownerOf(key), occurredAt: asOf, payload: reminderSummary(key) }),
-    eventId: onceEventId(keyId, KEY_EXPIRED, key.expiresAt),
-  };
+  return once(
+    buildKeyEvent(KEY_EXPIRED, { ...about(keyId, key, asOf), payload: reminded(key) }),
+    keyId,
+    KEY_EXPIRED,
+    key,
+  );
 }

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, UseGuards } from '@nestjs/common';
+import { applyDecorators, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -27,6 +27,15 @@ import { KeysService } from './keys.service';
 const NoSuchKey = () =>
   ApiNotFoundResponse({ description: 'No such key on this account, or an id not spelled as 24 lower-case hex digits' });
 
+/** A change to a key: counted per account, 429 past the hour's budget. */
+const KeyChange = () =>
+  applyDecorators(
+    RateLimited('key-changes'),
+    ApiTooManyRequestsResponse({
+      description: 'This account made KEY_CHANGES_PER_HOUR changes this hour; see Retry-After',
+    }),
+  );
+
 @ApiTags('keys')
 @UseGuards(SessionGuard, RateLimitGuard)
 @Controller('v1/keys')
@@ -48,10 +57,7 @@ export class KeysController {
   @ApiConflictResponse({
     description: 'Label already used, or too many active keys',
   })
-  @RateLimited('key-changes')
-  @ApiTooManyRequestsResponse({
-    description: 'This account made KEY_CHANGES_PER_HOUR changes this hour; see Retry-After',
-  })
+  @KeyChange()
   create(
     @CurrentUser() user: UserDocument,
     @ValidBody(createKeyBody) body: CreateKeyBody,
@@ -89,10 +95,7 @@ export class KeysController {
   @ApiBadRequestResponse({ description: 'Invalid contacts; the body names the field' })
   @NoSuchKey()
   @ApiConflictResponse({ description: 'The key is revoked' })
-  @RateLimited('key-changes')
-  @ApiTooManyRequestsResponse({
-    description: 'This account made KEY_CHANGES_PER_HOUR changes this hour; see Retry-After',
-  })
+  @KeyChange()
   replaceContacts(
     @CurrentUser() user: UserDocument,
     @Param('id', KeyIdPipe) id: string,
@@ -104,10 +107,7 @@ export class KeysController {
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked at once; revoking a revoked or expired key again is a no-op' })
-  @RateLimited('key-changes')
-  @ApiTooManyRequestsResponse({
-    description: 'This account made KEY_CHANGES_PER_HOUR changes this hour; see Retry-After',
-  })
+  @KeyChange()
   @NoSuchKey()
   revoke(@CurrentUser() user: UserDocument, @Param('id', KeyIdPipe) id: string): Promise<void> {
     return this.revocation.revoke(user, id);
@@ -124,10 +124,7 @@ export class KeysController {
   @ApiConflictResponse({
     description: 'The key is revoked, expired or already rotated; the label is taken; or too many active keys',
   })
-  @RateLimited('key-changes')
-  @ApiTooManyRequestsResponse({
-    description: 'This account made KEY_CHANGES_PER_HOUR changes this hour; see Retry-After',
-  })
+  @KeyChange()
   rotate(
     @CurrentUser() user: UserDocument,
     @Param('id', KeyIdPipe) id: string,
