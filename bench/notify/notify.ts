@@ -10,27 +10,14 @@
  *   KEYS=500 npm run bench:notify
  */
 import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
-import { EmailsService } from '../../apps/notification-service/src/emails/emails.service';
-import { SAMPLE_SEALING_KEY, sampleMessages } from '../../apps/notification-service/src/emails/sample-messages';
-import { TemplatesService } from '../../apps/notification-service/src/templates/templates.service';
+import { sampleEmails, sampleMessages } from '../../apps/notification-service/src/emails/sample-messages';
 import mongoose from 'mongoose';
 import { loggedInUser } from '../../test/support/accounts';
-import { NotificationSettings } from '../../apps/notification-service/src/config/notification-service.env';
 
 const KEYS = Number(process.env.KEYS ?? 300);
 const RENDER_SECONDS = Number(process.env.RENDER_SECONDS ?? 3);
 // The machine is shared: give start-up room.
 const START = { timeoutMs: 120_000 };
-
-function emailsService(): EmailsService {
-  const templates = new TemplatesService();
-  templates.onModuleInit();
-  const settings = {
-    WEB_APP_URL: 'http://127.0.0.1:3000',
-    LOGIN_CODE_SEALING_KEY: SAMPLE_SEALING_KEY,
-  } as NotificationSettings;
-  return new EmailsService(templates, settings);
-}
 
 /** Emails rendered per second for `seconds`, cycling through every sample message. */
 function renderRate(render: (i: number) => void, seconds: number): number {
@@ -43,15 +30,15 @@ function renderRate(render: (i: number) => void, seconds: number): number {
 
 function renderBench() {
   const samples = Object.values(sampleMessages());
-  const work = samples.map((m) => ({ message: m, to: emailsService().recipients(m)[0].address }));
-  const compiledOnce = emailsService();
+  const work = samples.map((m) => ({ message: m, to: sampleEmails().recipients(m)[0].address }));
+  const compiledOnce = sampleEmails();
   const once = renderRate((i) => {
     const { message, to } = work[i % work.length];
     compiledOnce.compose(message, to);
   }, RENDER_SECONDS);
   const perEmail = renderRate((i) => {
     const { message, to } = work[i % work.length];
-    emailsService().compose(message, to);
+    sampleEmails().compose(message, to);
   }, RENDER_SECONDS / 3);
   return { once, perEmail };
 }

@@ -4,19 +4,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EmailsService } from '../src/emails/emails.service';
-import { SAMPLE_SEALING_KEY, sampleMessages } from '../src/emails/sample-messages';
-import { TemplatesService } from '../src/templates/templates.service';
-import { NotificationSettings } from '../src/config/notification-service.env';
+import { sampleEmails, sampleMessages } from '../src/emails/sample-messages';
 
 const out = join(process.cwd(), 'emails-preview');
-const templates = new TemplatesService();
-templates.onModuleInit();
-const settings = {
-  WEB_APP_URL: 'http://127.0.0.1:3000',
-  LOGIN_CODE_SEALING_KEY: SAMPLE_SEALING_KEY,
-} as NotificationSettings;
-const emails = new EmailsService(templates, settings);
+const emails = sampleEmails();
 
 mkdirSync(out, { recursive: true });
 const written: string[] = [];

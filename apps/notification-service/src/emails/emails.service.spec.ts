@@ -3,16 +3,10 @@ import { describe, it } from 'node:test';
 import { AnyKeyEvent, InvalidMessageError, LoginCodeRequested } from '@keyward/contracts';
 import { TemplatesService } from '../templates/templates.service';
 import { formatInZone } from './email-context';
-import { EmailsService, NotificationMessage } from './emails.service';
-import { SAMPLE_LOGIN_CODE, SAMPLE_SEALING_KEY, sampleMessages } from './sample-messages';
-import { NotificationSettings } from '../config/notification-service.env';
+import { NotificationMessage } from './emails.service';
+import { SAMPLE_LOGIN_CODE, SAMPLE_SEALING_KEY, sampleEmails, sampleMessages } from './sample-messages';
 
-function emailsService(sealingKey = SAMPLE_SEALING_KEY): EmailsService {
-  const templates = new TemplatesService();
-  templates.onModuleInit();
-  const settings = { WEB_APP_URL: 'https://app.test/', LOGIN_CODE_SEALING_KEY: sealingKey } as NotificationSettings;
-  return new EmailsService(templates, settings);
-}
+const emailsService = (sealingKey = SAMPLE_SEALING_KEY) => sampleEmails({ webAppUrl: 'https://app.test/', sealingKey });
 
 const emails = emailsService();
 const samples = sampleMessages();

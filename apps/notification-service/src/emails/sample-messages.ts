@@ -11,11 +11,24 @@ import {
   DEV_LOGIN_CODE_SEALING_KEY,
   KEY_ROTATED,
 } from '@keyward/contracts';
-import { NotificationMessage } from './emails.service';
+import { NotificationSettings } from '../config/notification-service.env';
+import { TemplatesService } from '../templates/templates.service';
+import { EmailsService, NotificationMessage } from './emails.service';
 
 /** The development sealing key (the settings' default), for sample login codes. */
 export const SAMPLE_SEALING_KEY = DEV_LOGIN_CODE_SEALING_KEY;
 export const SAMPLE_LOGIN_CODE = '482913';
+
+/** The emails as notification-service writes them, outside the service: for the preview, the specs and the benchmark. */
+export function sampleEmails({
+  webAppUrl = 'http://127.0.0.1:3000',
+  sealingKey = SAMPLE_SEALING_KEY,
+} = {}): EmailsService {
+  const templates = new TemplatesService();
+  templates.onModuleInit();
+  const settings = { WEB_APP_URL: webAppUrl, LOGIN_CODE_SEALING_KEY: sealingKey } as NotificationSettings;
+  return new EmailsService(templates, settings);
+}
 
 /**
  * One message of each kind with realistic values, for the preview, the template tests and the
@@ -31,6 +44,14 @@ export function sampleMessages({
   const key = { label, lastFive: 'Xk3p9', contacts };
   const created = new Date('2026-11-27T02:00:00Z');
   const expiresAt = '2027-05-27T02:00:00.000Z';
+  const sealedCode = {
+    email: owner.email,
+    timeZone,
+    occurredAt: created,
+    expiresAt: new Date(created.getTime() + 10 * 60_000),
+    code: SAMPLE_LOGIN_CODE,
+    secret: SAMPLE_SEALING_KEY,
+  };
   const leaked = (action: 'revoked' | 'notified') =>
     buildKeyEvent(KEY_LEAKED, {
       keyId: 'k-1',
@@ -102,21 +123,7 @@ export function sampleMessages({
       occurredAt: new Date('2027-02-01T01:00:00Z'),
       payload: { ...key, previousContacts: contacts, contacts: [`ops@${domain}`, `platform@${domain}`], expiresAt },
     }),
-    'login-code': buildLoginCodeRequested({
-      email: owner.email,
-      timeZone,
-      occurredAt: created,
-      expiresAt: new Date(created.getTime() + 10 * 60_000),
-      code: SAMPLE_LOGIN_CODE,
-      secret: SAMPLE_SEALING_KEY,
-    }),
-    'account-closure-code': buildAccountClosureCodeRequested({
-      email: owner.email,
-      timeZone,
-      occurredAt: created,
-      expiresAt: new Date(created.getTime() + 10 * 60_000),
-      code: SAMPLE_LOGIN_CODE,
-      secret: SAMPLE_SEALING_KEY,
-    }),
+    'login-code': buildLoginCodeRequested(sealedCode),
+    'account-closure-code': buildAccountClosureCodeRequested(sealedCode),
   };
 }
