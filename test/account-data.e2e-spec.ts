@@ -4,9 +4,10 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { Topic } from '@keyward/contracts';
-import { dumpDatabases, emailsSettled, isolatedEnv, Mailpit, ServiceProcess, sleep, stack } from '@keyward/testing';
+import { dumpDatabases, isolatedEnv, Mailpit, sleep, stack } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { Answer, call } from './support/http';
+import { KeywardSystem } from './support/keyward-system';
 
 interface KeyBody {
   id: string;
@@ -40,25 +41,22 @@ const KEY_RETENTION_MS = 20_000;
  * and key, sessions ended, personal data deleted, keys kept stripped for verification, then gone).
  */
 describe('account export and closure', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { env, mongoUri, emailDomain } = isolated;
   const mailpit = new Mailpit();
   const mail = (name: string) => `${name}@${emailDomain}`;
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
-  let keysDb: mongoose.Connection;
-  let notifications: mongoose.Connection;
+  let system: KeywardSystem;
   /** Every key text handed out, for the leak search. */
   const keyTexts: string[] = [];
 
   const api = <T = Record<string, unknown>>(token: string | undefined, method: string, path: string, body?: unknown) =>
-    call<T>(keyService.url, token, method, path, body);
+    call<T>(system.url, token, method, path, body);
   const post = (path: string, body: unknown) => api<Record<string, unknown>>(undefined, 'POST', path, body);
-  const settled = () => emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, keys: keysDb, notifications });
   /** The verification of a key; a 503 (the shared database stalling under load) is asked again. */
   const verify = async (key: string): Promise<{ valid: boolean; reason?: string }> => {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const res = await fetch(`${keyService.url}/v1/keys/verify`, {
+      const res = await fetch(`${system.url}/v1/keys/verify`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-service-token': SERVICE_TOKEN },
         body: JSON.stringify({ key }),
@@ -138,25 +136,17 @@ describe('account export and closure', () => {
   }
 
   before(async () => {
-    [keyService, notificationService] = await Promise.all([
-      ServiceProcess.start('key-service', {
-        ...env,
-        MONGO_URI: mongoUri('keys'),
-        VERIFY_SERVICE_TOKENS: SERVICE_TOKEN,
-        CLOSED_ACCOUNT_KEYS_RETENTION: `${KEY_RETENTION_MS}ms`,
-        CLOSED_ACCOUNTS_SWEEP_MS: '500',
-        // Verification answers are cached; a short negative cache lets the test see a deleted key go `unknown`.
-        VERIFY_NEGATIVE_CACHE_TTL_MS: '100',
-      }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-    ]);
-    [keysDb, notifications] = await Promise.all(
-      [mongoUri('keys'), mongoUri('notifications')].map((uri) => mongoose.createConnection(uri).asPromise()),
-    );
+    system = await KeywardSystem.start(isolated, {
+      VERIFY_SERVICE_TOKENS: SERVICE_TOKEN,
+      CLOSED_ACCOUNT_KEYS_RETENTION: `${KEY_RETENTION_MS}ms`,
+      CLOSED_ACCOUNTS_SWEEP_MS: '500',
+      // Verification answers are cached; a short negative cache lets the test see a deleted key go `unknown`.
+      VERIFY_NEGATIVE_CACHE_TTL_MS: '100',
+    });
   });
 
   after(async () => {
-    await Promise.all([keyService?.stop(), notificationService?.stop(), keysDb?.close(), notifications?.close()]);
+    await system?.stop();
   });
 
   it('answers 401 without a session', async () => {
@@ -166,7 +156,7 @@ describe('account export and closure', () => {
   });
 
   it('is described in the OpenAPI document: the export, the closure code, and the closure with its code', async () => {
-    const doc = (await (await fetch(`${keyService.url}/docs-json`)).json()) as {
+    const doc = (await (await fetch(`${system.url}/docs-json`)).json()) as {
       paths: Record<
         string,
         Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; responses: object }>
@@ -197,10 +187,10 @@ describe('account export and closure', () => {
     const first = await createKey(token, 'first', [mail('shared'), mail('only-first')]);
     const second = await createKey(token, 'second', [mail('shared')]);
     assert.equal((await api(token, 'DELETE', `/v1/keys/${second.id}`)).status, 204);
-    await settled();
+    await system.settled();
     await activityCaughtUp();
 
-    const res = await fetch(`${keyService.url}/v1/account/export`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${system.url}/v1/account/export`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="keyward-account\.json"/);
     assert.equal(res.headers.get('cache-control'), 'no-store');
@@ -236,14 +226,14 @@ describe('account export and closure', () => {
     assert.equal(data.emails.included, false);
     assert.match(data.emails.reason, /notification service/);
     // Metadata only: no hash, no key text, no outbox, nothing internal.
-    const stored = await keysDb.collection('keys').find().toArray();
+    const stored = await system.keysDb.collection('keys').find().toArray();
     for (const { hash } of stored) assert.ok(!text.includes(hash as string), 'no key hash in the export');
     for (const key of keyTexts) assert.ok(!text.includes(key) && !text.includes(key.slice(-20)), 'no key text');
     assert.doesNotMatch(text, /"(hash|outbox|labelKey|_id)"/);
 
     // Five an hour; the sixth is refused with Retry-After, and another account is not.
     for (let i = 1; i < 5; i++) assert.equal((await api(token, 'GET', '/v1/account/export')).status, 200);
-    const refused = await fetch(`${keyService.url}/v1/account/export`, {
+    const refused = await fetch(`${system.url}/v1/account/export`, {
       headers: { authorization: `Bearer ${token}` },
     });
     assert.equal(refused.status, 429);
@@ -289,17 +279,17 @@ describe('account export and closure', () => {
     const revoked = await createKey(token, 'revoked earlier', [mail('l-retired')]);
     const expired = await createKey(token, 'expired', [mail('l-expired')]);
     assert.equal((await api(token, 'DELETE', `/v1/keys/${revoked.id}`)).status, 204);
-    await keysDb
+    await system.keysDb
       .collection('keys')
       .updateOne(
         { _id: new mongoose.Types.ObjectId(expired.id) },
         { $set: { expiresAt: new Date(Date.now() - 1000), nextReminderAt: null } },
       );
     assert.equal((await api(token, 'PATCH', '/v1/account', { timeZone: 'Europe/London' })).status, 200);
-    await settled();
+    await system.settled();
     await activityCaughtUp();
     // The rate-limit counters of the account and of its address, named as key-service names them.
-    const userId = String((await keysDb.collection('users').findOne({ email }))?._id);
+    const userId = String((await system.keysDb.collection('users').findOne({ email }))?._id);
     const counter = (limit: string, subject: string) =>
       `${limit}:${createHash('sha256').update(`${limit} ${subject}`).digest('base64url')}:`;
     const counters = [
@@ -309,7 +299,7 @@ describe('account export and closure', () => {
       counter('login-email', email),
     ];
     const countersLeft = async () =>
-      (await keysDb.collection<{ _id: string }>('rate_limits').find().toArray()).filter(({ _id }) =>
+      (await system.keysDb.collection<{ _id: string }>('rate_limits').find().toArray()).filter(({ _id }) =>
         counters.some((c) => _id.startsWith(c)),
       ).length;
     assert.equal(await countersLeft(), counters.length, 'each counter has a window before the closure');
@@ -331,7 +321,7 @@ describe('account export and closure', () => {
 
     // Every key refuses at once, as revoked; those that worked were revoked now, with one email per contact and key.
     for (const key of keyTexts.slice(-4)) assert.deepEqual(await verify(key), { valid: false, reason: 'revoked' });
-    await settled();
+    await system.settled();
     const closedEmails = async (to: string) =>
       (await mailpit.messagesTo(to)).filter((m) => /its keyward account was closed/.test(m.Subject));
     const shared = await closedEmails(mail('l-shared'));
@@ -363,12 +353,15 @@ describe('account export and closure', () => {
       ),
     );
     assert.deepEqual(leaks, [], 'no document names the closed account, its contacts or labels');
-    assert.equal(await keysDb.collection('activity').countDocuments({ keyId: { $in: [prod.id, staging.id] } }), 0);
     assert.equal(
-      await keysDb.collection('sessions').countDocuments({ accountClosed: true, userId: { $exists: true } }),
+      await system.keysDb.collection('activity').countDocuments({ keyId: { $in: [prod.id, staging.id] } }),
       0,
     );
-    const kept = await keysDb
+    assert.equal(
+      await system.keysDb.collection('sessions').countDocuments({ accountClosed: true, userId: { $exists: true } }),
+      0,
+    );
+    const kept = await system.keysDb
       .collection('keys')
       .find({ _id: new mongoose.Types.ObjectId(prod.id) })
       .toArray();
@@ -419,29 +412,31 @@ describe('account export and closure', () => {
       assert.ok(Date.now() < deadline, `deleted within the retention: ${JSON.stringify(answers)}`);
       await sleep(500);
     }
-    assert.equal(await keysDb.collection('keys').countDocuments({ retainedUntil: { $exists: true } }), 0);
+    assert.equal(await system.keysDb.collection('keys').countDocuments({ retainedUntil: { $exists: true } }), 0);
   });
 
   it('finishes a closure interrupted after it began (a crash), with the same result', async () => {
     const email = mail('interrupted');
     const token = await loggedInUser(mongoUri('keys'), email);
     const key = await createKey(token, 'crashed', [mail('i-contact')]);
-    await settled();
+    await system.settled();
     // What a process that died right after marking the account leaves behind, two minutes ago.
-    await keysDb.collection('users').updateOne({ email }, { $set: { closingAt: new Date(Date.now() - 120_000) } });
+    await system.keysDb
+      .collection('users')
+      .updateOne({ email }, { $set: { closingAt: new Date(Date.now() - 120_000) } });
     assert.match(assertProblem(await api(token, 'GET', '/v1/keys'), 404).detail, /account was closed/);
 
     const deadline = Date.now() + 30_000;
-    while ((await keysDb.collection('users').countDocuments({ email })) > 0) {
+    while ((await system.keysDb.collection('users').countDocuments({ email })) > 0) {
       assert.ok(Date.now() < deadline, 'the sweep finished the closure');
       await sleep(200);
     }
     assert.deepEqual(await verify(key.key!), { valid: false, reason: 'revoked' });
-    await settled();
+    await system.settled();
     const emails = (await mailpit.messagesTo(mail('i-contact'))).map((m) => m.Subject);
     assert.equal(emails.filter((s) => /its keyward account was closed/.test(s)).length, 1, emails.join('; '));
     assert.equal(
-      await keysDb.collection('sessions').countDocuments({ userId: { $exists: true }, accountClosed: true }),
+      await system.keysDb.collection('sessions').countDocuments({ userId: { $exists: true }, accountClosed: true }),
       0,
     );
   });

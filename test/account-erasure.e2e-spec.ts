@@ -1,21 +1,12 @@
-import mongoose from 'mongoose';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
 import { KeyEvent, parseKeyEvent, Topic } from '@keyward/contracts';
-import {
-  dumpDatabases,
-  emailsSettled,
-  isolatedEnv,
-  Mailpit,
-  ServiceProcess,
-  sleep,
-  stack,
-  until,
-} from '@keyward/testing';
+import { dumpDatabases, isolatedEnv, Mailpit, sleep, stack, until } from '@keyward/testing';
 import { sampleMessages } from '../apps/notification-service/src/emails/sample-messages';
 import { loggedInUser } from './support/accounts';
 import { call } from './support/http';
+import { KeywardSystem } from './support/keyward-system';
 import { NotificationKafka } from './support/notification-kafka';
 import { SmtpRig } from './support/smtp-rig';
 
@@ -25,7 +16,8 @@ import { SmtpRig } from './support/smtp-rig';
  * names the owner, the contacts or the keys any more, and a redelivered event sends nothing.
  */
 describe('account closure erases the deliveries of the account', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { env, mongoUri, emailDomain } = isolated;
   const mailpit = new Mailpit();
   const mail = (name: string) => `${name}@${emailDomain}`;
   const kafka = new NotificationKafka(env.KAFKA_TOPIC_NAMESPACE);
@@ -35,24 +27,14 @@ describe('account closure erases the deliveries of the account', () => {
     groupId: `${env.KAFKA_TOPIC_NAMESPACE}key-events-tap`,
     heartbeatInterval: 1_000,
   });
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
-  let keysDb: mongoose.Connection;
-  let notifications: mongoose.Connection;
+  let system: KeywardSystem;
 
   const api = <T = Record<string, unknown>>(token: string | undefined, method: string, path: string, body?: unknown) =>
-    call<T>(keyService.url, token, method, path, body);
-  const settled = () => emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, keys: keysDb, notifications });
+    call<T>(system.url, token, method, path, body);
   const notificationsDump = () => dumpDatabases(mongoUri('notifications').split('/').pop()!);
 
   before(async () => {
-    [keyService, notificationService] = await Promise.all([
-      ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys') }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-    ]);
-    [keysDb, notifications] = await Promise.all(
-      [mongoUri('keys'), mongoUri('notifications')].map((uri) => mongoose.createConnection(uri).asPromise()),
-    );
+    system = await KeywardSystem.start(isolated);
     await kafka.start();
     await tap.connect();
     await tap.subscribe({ topic: env.KAFKA_TOPIC_NAMESPACE + Topic.KeyEvents, fromBeginning: true });
@@ -60,14 +42,7 @@ describe('account closure erases the deliveries of the account', () => {
   });
 
   after(async () => {
-    await Promise.all([
-      keyService?.stop(),
-      notificationService?.stop(),
-      keysDb?.close(),
-      notifications?.close(),
-      kafka.stop(),
-      tap.disconnect(),
-    ]);
+    await Promise.all([system?.stop(), kafka.stop(), tap.disconnect()]);
   });
 
   it('sends each closure email once, then keeps nothing naming the owner or contacts; a redelivery sends nothing', async () => {
@@ -86,19 +61,19 @@ describe('account closure erases the deliveries of the account', () => {
     assert.equal((await api(token, 'DELETE', `/v1/keys/${old}`)).status, 204);
     // A login code emailed to the owner's address is about the account too.
     assert.equal((await api(undefined, 'POST', '/v1/auth/otp', { email: owner })).status, 204);
-    await settled();
+    await system.settled();
     const named = ['erased-owner@', 'erased-shared@', 'erased-prod@', 'erased-retired@', 'erasure-'];
     const naming = async () =>
       (await notificationsDump()).filter(({ text }) => named.some((s) => text.includes(s))).map(({ where }) => where);
     assert.ok((await naming()).length > 0, 'the account’s deliveries are recorded before the closure');
 
     assert.equal((await api(token, 'POST', '/v1/account/closure-code')).status, 202);
-    await settled();
+    await system.settled();
     const codeEmail = (await mailpit.messagesTo(owner)).find((m) => /close your keyward account/.test(m.Subject));
     const code = /\b(\d{6})\b/.exec(codeEmail?.Text ?? '')?.[1];
     assert.ok(code, 'the closure code was emailed');
     assert.equal((await api(token, 'DELETE', '/v1/account', { code })).status, 204);
-    await settled();
+    await system.settled();
 
     const closureEmails = async (to: string) =>
       (await mailpit.messagesTo(to)).filter((m) => /its keyward account was closed/.test(m.Subject)).length;
@@ -113,10 +88,10 @@ describe('account closure erases the deliveries of the account', () => {
       await sleep(200);
     }
     assert.equal(
-      await notifications.collection('deliveries').countDocuments({ keyId: { $in: [prod, staging, old] } }),
+      await system.notificationsDb.collection('deliveries').countDocuments({ keyId: { $in: [prod, staging, old] } }),
       0,
     );
-    const erased = await notifications.collection('erased_events').find().toArray();
+    const erased = await system.notificationsDb.collection('erased_events').find().toArray();
     assert.equal(erased.length, 8, 'every erased event is remembered: 4 earlier key events, 2 closures, 2 codes');
     for (const e of erased) assert.deepEqual(Object.keys(e).sort(), ['_id', 'erasedAt', 'eventType']);
 
@@ -132,7 +107,7 @@ describe('account closure erases the deliveries of the account', () => {
       await kafka.produceMessage(Topic.KeyEvents, { key: String(m.key), value: String(m.value), headers: m.headers! });
     }
     await kafka.caughtUp('notification-service', Topic.KeyEvents);
-    await settled();
+    await system.settled();
     const mailAfter = await Promise.all([owner, shared, prodOnly, retired].map((to) => mailpit.messagesTo(to)));
     assert.deepEqual(
       mailAfter.map((m) => m.length),
@@ -149,7 +124,7 @@ describe('account closure erases the deliveries of the account', () => {
  */
 describe('account closure erasure while SMTP fails', () => {
   const isolated = isolatedEnv();
-  const { env, emailDomain } = isolated;
+  const { emailDomain } = isolated;
   let rig: SmtpRig;
 
   before(async () => {
@@ -214,7 +189,7 @@ describe('account closure erasure while SMTP fails', () => {
 
     await rig.kafka.produce(Topic.KeyEvents, closure.keyId, closure);
     await rig.kafka.caughtUp('notification-service', Topic.KeyEvents);
-    await emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, notifications: rig.db });
+    await rig.settled();
     assert.equal((await rig.mailpit.messagesTo(waiting)).length, 1, 'a redelivered closure sends nothing');
     assert.deepEqual(await deliveries(), [], 'and records nothing');
   });

@@ -1,9 +1,9 @@
-import mongoose from 'mongoose';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
+import { isolatedEnv, Mailpit } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { Answer, call } from './support/http';
+import { KeywardSystem } from './support/keyward-system';
 
 interface AccountBody {
   email: string;
@@ -23,19 +23,16 @@ interface Problem {
  * notification-service never asks key-service).
  */
 describe('account time zone', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { mongoUri, emailDomain } = isolated;
   const mailpit = new Mailpit();
   const mail = (name: string) => `${name}@${emailDomain}`;
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
-  let keysDb: mongoose.Connection;
-  let notifications: mongoose.Connection;
+  let system: KeywardSystem;
   let alice: string;
   let bob: string;
 
   const api = <T = AccountBody>(token: string | undefined, method: string, path: string, body?: unknown) =>
-    call<T>(keyService.url, token, method, path, body);
-  const settled = () => emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, keys: keysDb, notifications });
+    call<T>(system.url, token, method, path, body);
 
   function assertInvalidField(res: Answer<unknown>, field: string): void {
     const body = res.body as Problem;
@@ -47,20 +44,14 @@ describe('account time zone', () => {
   }
 
   before(async () => {
-    [keyService, notificationService] = await Promise.all([
-      ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys') }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-    ]);
+    system = await KeywardSystem.start(isolated);
     // Accounts as the previous version wrote them: no record of a chosen zone.
     alice = await loggedInUser(mongoUri('keys'), mail('alice'));
     bob = await loggedInUser(mongoUri('keys'), mail('bob'));
-    [keysDb, notifications] = await Promise.all(
-      [mongoUri('keys'), mongoUri('notifications')].map((uri) => mongoose.createConnection(uri).asPromise()),
-    );
   });
 
   after(async () => {
-    await Promise.all([keyService?.stop(), notificationService?.stop(), keysDb?.close(), notifications?.close()]);
+    await system?.stop();
   });
 
   it('answers 401 without a valid session', async () => {
@@ -119,7 +110,7 @@ describe('account time zone', () => {
     assert.equal(session.body.user.timeZone, 'Asia/Kolkata', 'the web app reads the zone from the session too');
 
     // Every event of a key carries the zone (reminders and expiry too): the account's keys hold the new one.
-    const keys = await keysDb
+    const keys = await system.keysDb
       .collection('keys')
       .find({ 'owner.email': mail('alice') })
       .toArray();
@@ -147,7 +138,7 @@ describe('account time zone', () => {
     assert.match(bobCode.Text, /until .* GMT\+8\b/);
     assert.equal((await api(bob, 'GET', '/v1/account')).body.timeZone, 'Asia/Singapore');
 
-    await settled();
+    await system.settled();
     assert.equal((await mailpit.messagesTo(mail('ops-after'))).length, 1);
   });
 });

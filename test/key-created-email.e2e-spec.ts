@@ -1,43 +1,29 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import mongoose from 'mongoose';
-import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
+import { isolatedEnv, Mailpit } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
+import { KeywardSystem } from './support/keyward-system';
 
 /** The walking skeleton: one key from the HTTP API, through the outbox and Kafka, to an email per contact. */
 describe('a created key reaches its contacts by email', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { mongoUri, emailDomain } = isolated;
   const mailpit = new Mailpit();
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
+  let system: KeywardSystem;
   let token: string;
-  let keysDb: mongoose.Connection;
-  let notifications: mongoose.Connection;
 
   before(async () => {
-    [keyService, notificationService] = await Promise.all([
-      ServiceProcess.start('key-service', {
-        ...env,
-        MONGO_URI: mongoUri('keys'),
-      }),
-      ServiceProcess.start('notification-service', {
-        ...env,
-        MONGO_URI: mongoUri('notifications'),
-      }),
-    ]);
+    system = await KeywardSystem.start(isolated);
     token = await loggedInUser(mongoUri('keys'), `alice.tan@${emailDomain}`);
-    [keysDb, notifications] = await Promise.all(
-      [mongoUri('keys'), mongoUri('notifications')].map((uri) => mongoose.createConnection(uri).asPromise()),
-    );
   });
 
   after(async () => {
-    await Promise.all([keyService?.stop(), notificationService?.stop(), keysDb?.close(), notifications?.close()]);
+    await system?.stop();
   });
 
   it('creates the key, stores only its hash, and emails every contact once without the key', async () => {
     const contacts = [`ops@${emailDomain}`, `oncall@${emailDomain}`];
-    const res = await fetch(`${keyService.url}/v1/keys`, {
+    const res = await fetch(`${system.url}/v1/keys`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${token}`,
@@ -58,7 +44,7 @@ describe('a created key reaches its contacts by email', () => {
 
     for (const contact of contacts) await mailpit.waitFor(contact, 1);
     // Every email asked for has left: a second one to a contact would be in Mailpit now.
-    await emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, keys: keysDb, notifications });
+    await system.settled();
     for (const contact of contacts) {
       const messages = await mailpit.messagesTo(contact);
       assert.equal(messages.length, 1, `exactly one email to ${contact}`);
@@ -70,7 +56,7 @@ describe('a created key reaches its contacts by email', () => {
       assert.ok(!email.Text.includes(created.key) && !email.HTML.includes(created.key), 'never the key itself');
     }
 
-    const list = await fetch(`${keyService.url}/v1/keys`, {
+    const list = await fetch(`${system.url}/v1/keys`, {
       headers: { authorization: `Bearer ${token}` },
     });
     const keys = (await list.json()) as Record<string, unknown>[];

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import mongoose from 'mongoose';
-import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
+import { isolatedEnv, Mailpit } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { call } from './support/http';
+import { KeywardSystem } from './support/keyward-system';
 
 const KEY_CHANGES_PER_HOUR = 4;
 
@@ -13,61 +13,44 @@ const KEY_CHANGES_PER_HOUR = 4;
  * contacts change tells each address only what concerns it.
  */
 describe('security: no relay', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { mongoUri, emailDomain } = isolated;
   const mailpit = new Mailpit();
   const mail = (name: string) => `${name}@${emailDomain}`;
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
-  let keysDb: mongoose.Connection;
-  let notificationsDb: mongoose.Connection;
-  /** After it, an email missing from Mailpit was never sent (so "only one" can be asserted). */
-  const settled = () =>
-    emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, keys: keysDb, notifications: notificationsDb });
+  let system: KeywardSystem;
 
   before(async () => {
-    [keyService, notificationService] = await Promise.all([
-      ServiceProcess.start('key-service', {
-        ...env,
-        MONGO_URI: mongoUri('keys'),
-        KEY_CHANGES_PER_HOUR: String(KEY_CHANGES_PER_HOUR),
-      }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-    ]);
-    [keysDb, notificationsDb] = await Promise.all([
-      mongoose.createConnection(mongoUri('keys')).asPromise(),
-      mongoose.createConnection(mongoUri('notifications')).asPromise(),
-    ]);
+    system = await KeywardSystem.start(isolated, { KEY_CHANGES_PER_HOUR: String(KEY_CHANGES_PER_HOUR) });
   });
 
   after(async () => {
-    await Promise.all([keysDb?.close(), notificationsDb?.close()]);
-    await Promise.all([keyService?.stop(), notificationService?.stop()]);
+    await system?.stop();
   });
 
   it("refuses an account's key changes past its hourly limit with 429 and Retry-After; other accounts go on", async () => {
     const spammer = await loggedInUser(mongoUri('keys'), mail('spammer'));
     const bystander = await loggedInUser(mongoUri('keys'), mail('bystander'));
-    const created = await call<{ id: string }>(keyService.url, spammer, 'POST', '/v1/keys', {
+    const created = await call<{ id: string }>(system.url, spammer, 'POST', '/v1/keys', {
       label: 'loop 0',
       contacts: [mail('target')],
     });
     assert.equal(created.status, 201);
     // create + revoke in a loop: each sends the target an email.
     const statuses = [created.status];
-    statuses.push((await call(keyService.url, spammer, 'DELETE', `/v1/keys/${created.body.id}`)).status);
+    statuses.push((await call(system.url, spammer, 'DELETE', `/v1/keys/${created.body.id}`)).status);
     statuses.push(
-      (await call(keyService.url, spammer, 'POST', '/v1/keys', { label: 'loop 1', contacts: [mail('target')] })).status,
+      (await call(system.url, spammer, 'POST', '/v1/keys', { label: 'loop 1', contacts: [mail('target')] })).status,
     );
     statuses.push(
       (
-        await call(keyService.url, spammer, 'PUT', `/v1/keys/${created.body.id}/contacts`, {
+        await call(system.url, spammer, 'PUT', `/v1/keys/${created.body.id}/contacts`, {
           contacts: [mail('another.target')],
         })
       ).status,
     );
     assert.deepEqual(statuses, [201, 204, 201, 409], 'four changes (the last refused as revoked) use up the budget');
 
-    const res = await fetch(`${keyService.url}/v1/keys`, {
+    const res = await fetch(`${system.url}/v1/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${spammer}`, 'content-type': 'application/json' },
       body: JSON.stringify({ label: 'loop 2', contacts: [mail('target')] }),
@@ -76,16 +59,16 @@ describe('security: no relay', () => {
     const retryAfter = Number(res.headers.get('retry-after'));
     assert.ok(retryAfter > 0 && retryAfter <= 3600, `Retry-After ${retryAfter}`);
     assert.match(((await res.json()) as { detail: string }).detail, /4 key changes this hour/);
-    assert.equal((await call(keyService.url, spammer, 'GET', '/v1/keys')).status, 200, 'reads are not limited');
+    assert.equal((await call(system.url, spammer, 'GET', '/v1/keys')).status, 200, 'reads are not limited');
 
-    const other = await call(keyService.url, bystander, 'POST', '/v1/keys', {
+    const other = await call(system.url, bystander, 'POST', '/v1/keys', {
       label: 'mine',
       contacts: [mail('bystander.ops')],
     });
     assert.equal(other.status, 201, 'the limit is per account');
     // The refused change sent nothing: the target has the two KeyCreated and one KeyRevoked only.
     await mailpit.waitFor(mail('target'), 3, { timeoutMs: 60_000 });
-    await settled();
+    await system.settled();
     const target = await mailpit.messagesTo(mail('target'));
     assert.equal(target.length, 3, target.map((m) => m.Subject).join('\n'));
   });
@@ -93,20 +76,20 @@ describe('security: no relay', () => {
   it('tells an added contact it was added, a removed one only that it was removed, and those who stay what changed', async () => {
     const owner = mail('owner');
     const token = await loggedInUser(mongoUri('keys'), owner);
-    const created = await call<{ id: string }>(keyService.url, token, 'POST', '/v1/keys', {
+    const created = await call<{ id: string }>(system.url, token, 'POST', '/v1/keys', {
       label: 'payments',
       contacts: [mail('stays'), mail('leaves')],
     });
     assert.equal(created.status, 201);
     await mailpit.waitFor(mail('leaves'), 1, { timeoutMs: 60_000 });
 
-    const replaced = await call(keyService.url, token, 'PUT', `/v1/keys/${created.body.id}/contacts`, {
+    const replaced = await call(system.url, token, 'PUT', `/v1/keys/${created.body.id}/contacts`, {
       contacts: [mail('stays'), mail('joins')],
     });
     assert.equal(replaced.status, 200);
 
     await mailpit.waitFor(mail('joins'), 1, { timeoutMs: 60_000 });
-    await settled();
+    await system.settled();
     const [joins] = await mailpit.messagesTo(mail('joins'));
     const leaves = await mailpit.messagesTo(mail('leaves'));
     const stays = await mailpit.messagesTo(mail('stays'));

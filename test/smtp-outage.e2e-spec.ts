@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AnyKeyEvent, KeyEvent, Topic } from '@keyward/contracts';
-import { emailsSettled, isolatedEnv, sleep } from '@keyward/testing';
+import { isolatedEnv, sleep } from '@keyward/testing';
 import { sampleMessages } from '../apps/notification-service/src/emails/sample-messages';
 import { SmtpRig } from './support/smtp-rig';
 
@@ -11,7 +11,7 @@ import { SmtpRig } from './support/smtp-rig';
  */
 describe('notification-service through SMTP failures', () => {
   const isolated = isolatedEnv();
-  const { env, emailDomain } = isolated;
+  const { emailDomain } = isolated;
   let rig: SmtpRig;
 
   before(async () => {
@@ -86,7 +86,7 @@ describe('notification-service through SMTP failures', () => {
     await rig.smtp.resume();
     await rig.mailpit.waitFor(`.${domain}`, 10, { timeoutMs: 60_000 });
     // Every delivery has now been sent: a doubled email would be in Mailpit.
-    await emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, notifications: rig.db });
+    await rig.settled();
     const emails = await rig.mailpit.messagesTo(`.${domain}`);
     const to = emails.map((m) => m.To[0].Address).sort();
     const expected = events.flatMap((_, i) => [`oncall@${i}.${domain}`, `ops@${i}.${domain}`]).sort();

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import mongoose from 'mongoose';
 import { BrowserContext, Page } from 'playwright-core';
 import { isolatedEnv, Mailpit } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
@@ -25,17 +24,16 @@ describe('the Account section of Settings', () => {
   const mailpit = new Mailpit();
   const mail = (name: string) => `${name}@${emailDomain}`;
   let web: WebSystem;
-  let db: mongoose.Connection;
 
   const accountOf = (token: string) =>
     call<{ timeZone: string; timeZoneChosen: boolean }>(web.url, token, 'GET', '/v1/account');
 
   /** A session of the account as this version stores a sign-in from elsewhere; returns its token. */
   async function signedInElsewhere(email: string, fields: Record<string, unknown>): Promise<string> {
-    const user = await db.collection('users').findOne({ email });
+    const user = await web.system.keysDb.collection('users').findOne({ email });
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
-    await db.collection<{ _id: string } & Record<string, unknown>>('sessions').insertOne({
+    await web.system.keysDb.collection<{ _id: string } & Record<string, unknown>>('sessions').insertOne({
       _id: tokenHash(token),
       userId: user!._id.toHexString(),
       createdAt: new Date(now - 2 * 3_600_000),
@@ -47,11 +45,10 @@ describe('the Account section of Settings', () => {
 
   before(async () => {
     web = await WebSystem.start(isolated, { KEY_HASH_SECRET });
-    db = await mongoose.createConnection(mongoUri('keys')).asPromise();
   });
 
   after(async () => {
-    await Promise.all([web?.stop(), db?.close()]);
+    await web?.stop();
   });
 
   describe('at desktop width, in a browser set to London', () => {

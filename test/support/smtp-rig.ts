@@ -1,4 +1,4 @@
-import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
+import { emailsSettled, isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
 import mongoose from 'mongoose';
 import { MailpitServer } from './mailpit-server';
 import { NotificationKafka } from './notification-kafka';
@@ -17,6 +17,7 @@ export class SmtpRig {
     readonly kafka: NotificationKafka,
     /** notification-service's database. */
     readonly db: mongoose.Connection,
+    private readonly namespace: string,
   ) {
     this.mailpit = new Mailpit(smtp.url);
   }
@@ -34,7 +35,12 @@ export class SmtpRig {
     const kafka = new NotificationKafka(env.KAFKA_TOPIC_NAMESPACE);
     await kafka.start();
     const db = await mongoose.createConnection(mongoUri('notifications')).asPromise();
-    return new SmtpRig(smtp, service, kafka, db);
+    return new SmtpRig(smtp, service, kafka, db, env.KAFKA_TOPIC_NAMESPACE);
+  }
+
+  /** Once it resolves, every email owed so far was sent or failed for good. */
+  async settled(): Promise<void> {
+    await emailsSettled({ namespace: this.namespace, notifications: this.db });
   }
 
   async stop(): Promise<void> {

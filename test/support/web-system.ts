@@ -1,41 +1,36 @@
-import { isolatedEnv, ServiceProcess } from '@keyward/testing';
+import { isolatedEnv } from '@keyward/testing';
 import { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { csrfTokenFor } from './accounts';
 import { launchChromium } from './browser';
+import { KeywardSystem } from './keyward-system';
 
 /**
- * What a test of the Settings web app drives: key-service and notification-service processes on the
- * real stack (in the test's own namespace and databases) and Debian's chromium. The test chooses
- * key-service's KEY_HASH_SECRET, so it can make the CSRF token of a session it writes.
+ * What a test of the Settings web app drives: the system (KeywardSystem) and Debian's chromium. The
+ * test chooses key-service's KEY_HASH_SECRET, so it can make the CSRF token of a session it writes.
  */
 export class WebSystem {
   private constructor(
-    private readonly keyService: ServiceProcess,
-    private readonly notificationService: ServiceProcess,
+    readonly system: KeywardSystem,
     readonly browser: Browser,
     private readonly keyHashSecret: string,
   ) {}
 
   static async start(
-    { env, mongoUri }: ReturnType<typeof isolatedEnv>,
+    isolated: ReturnType<typeof isolatedEnv>,
     keyServiceEnv: { KEY_HASH_SECRET: string } & Record<string, string>,
   ): Promise<WebSystem> {
-    const [keyService, notificationService, browser] = await Promise.all([
-      ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys'), ...keyServiceEnv }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-      launchChromium(),
-    ]);
-    return new WebSystem(keyService, notificationService, browser, keyServiceEnv.KEY_HASH_SECRET);
+    const [system, browser] = await Promise.all([KeywardSystem.start(isolated, keyServiceEnv), launchChromium()]);
+    return new WebSystem(system, browser, keyServiceEnv.KEY_HASH_SECRET);
   }
 
   /** key-service's address: the API and the web app. */
   get url(): string {
-    return this.keyService.url;
+    return this.system.url;
   }
 
   async stop(): Promise<void> {
     await this.browser.close();
-    await Promise.all([this.keyService.stop(), this.notificationService.stop()]);
+    await this.system.stop();
   }
 
   /** A browser context as the login flow leaves it: the session cookie (httpOnly) and the CSRF cookie. */
