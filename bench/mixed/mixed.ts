@@ -9,15 +9,22 @@
  *
  *   npm run bench:mixed                (the stack must be running: npm run stack:start)
  *   ACCOUNTS=25 KEYS=500 npm run bench:mixed
+ *   PROFILE=bench/mixed/profiles npm run bench:mixed   (also a CPU profile of key-service while it
+ *                                       creates: .cpuprofile, flame graph .svg, hot spots; the sampler
+ *                                       slows it, so such a run's figures are not the bench's)
  *
  * One account may create KEY_CHANGES_PER_HOUR keys an hour and hold KEY_MAX_ACTIVE_PER_OWNER
  * working keys (defaults 30 and 20): the bench raises both to what each account creates here.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
-import { freePort, isolatedEnv, ServiceProcess, sleep } from '@keyward/testing';
+import { join } from 'node:path';
+import { freePort, isolatedEnv, SERVICE_NODE_OPTIONS, ServiceProcess, sleep } from '@keyward/testing';
 import { loggedInUser } from '../../test/support/accounts';
 import { benchCores, pinToCore } from '../support/cores';
+import { profileWhile } from '../support/cpu-profile';
+import { flameGraphSvg, hotSpots } from '../support/flame-graph';
 import { keyServiceProductionSecrets } from '../support/production-secrets';
 import { cpuMs } from '../support/process-usage';
 
@@ -28,6 +35,7 @@ const VERIFIERS = Number(process.env.VERIFIERS ?? 4);
 /** Verifications per second, all callers together (first verifications of new keys come on top). */
 const RATE = Number(process.env.RATE ?? 200);
 const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 10);
+const PROFILE = process.env.PROFILE;
 const SERVICE_TOKEN = 'bench-mixed-service-token-0123456789abcdef';
 const KEYS_PER_ACCOUNT = Math.ceil(KEYS / ACCOUNTS);
 
@@ -104,6 +112,7 @@ async function main(): Promise<void> {
   if (cores) pinToCore(process.pid, cores.load);
   const { env, mongoUri, emailDomain } = isolatedEnv();
   const internalPort = await freePort();
+  const inspectPort = PROFILE ? await freePort() : undefined;
   const keyService = await ServiceProcess.start(
     'key-service',
     {
@@ -114,6 +123,7 @@ async function main(): Promise<void> {
       VERIFY_HTTP_PORT: String(internalPort),
       KEY_CHANGES_PER_HOUR: String(KEYS_PER_ACCOUNT + 1),
       KEY_MAX_ACTIVE_PER_OWNER: String(Math.max(20, KEYS_PER_ACCOUNT + 1)),
+      NODE_OPTIONS: SERVICE_NODE_OPTIONS + (inspectPort ? ` --inspect=127.0.0.1:${inspectPort}` : ''),
     },
     { timeoutMs: 120_000 },
   );
@@ -160,7 +170,9 @@ async function main(): Promise<void> {
         }
       }),
     );
-    const loaded = await verifyAtRate(verifyUrl, pool, creating);
+    const whileCreating = () => verifyAtRate(verifyUrl, pool, creating);
+    const profiled = inspectPort ? await profileWhile(inspectPort, whileCreating) : undefined;
+    const loaded = profiled?.result ?? (await whileCreating());
     await creating;
     const seconds = (createdAt - started) / 1000;
     const cpuPerKey = (cpuMs(keyService.pid) - cpuBefore) / KEYS;
@@ -206,6 +218,18 @@ async function main(): Promise<void> {
       `\nFailed or invalid verifications: ${idle.failures} alone, ${loaded.failures + firstVerifyFailures} during creation ` +
         `(${firstVerifyFailures} first verifications).`,
     );
+    if (PROFILE && profiled) {
+      mkdirSync(PROFILE, { recursive: true });
+      const file = join(PROFILE, 'mixed-creation');
+      writeFileSync(`${file}.cpuprofile`, JSON.stringify(profiled.profile));
+      const title = `key-service CPU while ${CONCURRENCY} requests at once create ${KEYS} keys and ${VERIFIERS} callers verify, ${new Date().toISOString().slice(0, 10)}`;
+      writeFileSync(`${file}.svg`, flameGraphSvg(profiled.profile, title));
+      const spots = hotSpots(profiled.profile);
+      console.log(`\n### where key-service's CPU goes while it creates (${file}.svg)\n`);
+      console.log('self time by origin: ' + spots.origins.map(([o, p]) => `${o} ${p.toFixed(1)}%`).join(', '));
+      console.log('self time by function:');
+      for (const [name, p] of spots.functions) console.log(`  ${p.toFixed(1)}%  ${name}`);
+    }
   } finally {
     agent.destroy();
     await keyService.stop();

@@ -4,6 +4,7 @@ import { Clock } from '@keyward/platform';
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { LOGIN_CODE_TTL_MS } from '../auth/auth.service';
 import { LoginCodesRepository } from '../auth/login-codes.repository';
+import { LOGIN_CODES_COLLECTION } from '../auth/login-code.schema';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../hashing/key-hasher';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
@@ -54,7 +55,7 @@ export class AccountClosureCodes {
       outboxEntry(Topic.LoginCodes, message, user.email),
       now,
     );
-    this.relay.nudge();
+    this.relay.nudge(LOGIN_CODES_COLLECTION, closureCodeId(userId));
     return expiresAt;
   }
 

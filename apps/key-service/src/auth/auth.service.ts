@@ -10,6 +10,7 @@ import { UserDocument } from '../users/user.schema';
 import { UsersRepository } from '../users/users.repository';
 import { CsrfTokens } from './csrf-tokens';
 import { LoginCodesRepository } from './login-codes.repository';
+import { LOGIN_CODES_COLLECTION } from './login-code.schema';
 import { SessionDevice, SessionsRepository } from './sessions.repository';
 
 export const LOGIN_CODE_TTL_MS = 10 * 60 * 1000;
@@ -61,7 +62,7 @@ export class AuthService {
       outboxEntry(Topic.LoginCodes, event, email),
       now,
     );
-    this.relay.nudge();
+    this.relay.nudge(LOGIN_CODES_COLLECTION, email);
   }
 
   async login(email: string, otp: string, device: SessionDevice) {

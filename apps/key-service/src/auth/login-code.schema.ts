@@ -7,7 +7,9 @@ import { OutboxEntry, OutboxEntrySchema, OutboxFields } from '../outbox/outbox-e
  * to send it leaves through this document's outbox, with the code sealed. Keyed by the address,
  * so lookups are by _id (hot lookups are by _id: see libs/mongo).
  */
-@Schema({ collection: 'login_codes', versionKey: false })
+export const LOGIN_CODES_COLLECTION = 'login_codes';
+
+@Schema({ collection: LOGIN_CODES_COLLECTION, versionKey: false })
 export class LoginCode implements OutboxFields {
   /** The email address (a login code), or `account-closure:<user id>` (the code confirming a closure). */
   @Prop({ required: true }) _id: string;

@@ -103,9 +103,11 @@ export const keyServiceEnv = z
       .number()
       .int()
       .min(10)
-      .max(60_000)
-      .default(500)
-      .describe('How often the outbox relay looks for unpublished events when no write has nudged it'),
+      .max(3_600_000)
+      .default(5_000)
+      .describe(
+        'How often the outbox relay scans for unpublished events no write handed it (a process that died after its write, an earlier version); each write hands the relay its own document at once',
+      ),
     REMINDER_STAGES_DAYS: z
       .string()
       .default('30,14,7,3,1')

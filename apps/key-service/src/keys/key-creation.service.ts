@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Owner, Topic } from '@keyward/contracts';
+import { KEYS_COLLECTION, Owner, Topic } from '@keyward/contracts';
 import { isDuplicateKeyError } from '@keyward/mongo';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../hashing/key-hasher';
@@ -48,7 +48,7 @@ export class KeyCreation {
       assertHeld();
       try {
         const issued = await this.issue(user, input.label, input.contacts, null, now);
-        this.relay.nudge();
+        this.relay.nudge(KEYS_COLLECTION, issued.doc._id);
         this.logger.log({ keyId: issued.doc.id, ownerId: user.id }, 'key created');
         return issued.response;
       } catch (error) {

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Topic } from '@keyward/contracts';
+import { KEYS_COLLECTION, Topic } from '@keyward/contracts';
 import { keyLeaked, keyRevoked, LeakReport } from '../key-events/key-events';
 import { outboxEntry } from '../outbox/outbox';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
@@ -72,12 +72,12 @@ export class KeyRevocation {
    * request that was in flight when the closure began is closed too.
    */
   async closeAccountKeys(ownerId: string, retainedUntil: Date, now = new Date()): Promise<number> {
-    let revoked = 0;
+    const revoked: string[] = [];
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const open = (await this.keys.listAllOf(ownerId)).filter((doc) => !doc.retainedUntil);
       if (open.length === 0) {
-        this.relay.nudge();
-        return revoked;
+        this.relay.nudge(KEYS_COLLECTION, ...revoked);
+        return revoked.length;
       }
       for (const doc of open) {
         const id = doc.id as string;
@@ -92,7 +92,7 @@ export class KeyRevocation {
         const retention = { revokedAt: doc.revokedAt ?? now, retainedUntil };
         // A key that changed meanwhile (a reminder, a contacts change) is closed on the next pass.
         if (await this.keys.closeForAccount(ownerId, id, works ? snapshotOf(doc) : null, events, retention, now)) {
-          if (works) revoked++;
+          if (works) revoked.push(id);
           this.keyChanges.changed(id);
         }
       }
@@ -113,7 +113,7 @@ export class KeyRevocation {
     if (leak) entries.push(outboxEntry(Topic.KeyEvents, keyLeaked(id, doc, leak, 'revoked', now)));
     const changes = { revokedAt: now, ...(leak ? { leakReportedAt: now } : {}) };
     if (!(await this.keys.revoke(doc.owner.userId, id, snapshotOf(doc), changes, entries, now))) return false;
-    this.relay.nudge();
+    this.relay.nudge(KEYS_COLLECTION, id);
     this.keyChanges.changed(id);
     this.logger.log({ keyId: id, ownerId: doc.owner.userId, cause: leak ? 'leak' : 'owner' }, 'key revoked');
     return true;
@@ -124,7 +124,7 @@ export class KeyRevocation {
     const id = doc.id as string;
     const entries = [outboxEntry(Topic.KeyEvents, keyLeaked(id, doc, report, 'notified', now))];
     if (!(await this.keys.recordLeak(doc.owner.userId, id, snapshotOf(doc), now, entries, now))) return false;
-    this.relay.nudge();
+    this.relay.nudge(KEYS_COLLECTION, id);
     this.logger.warn({ keyId: id, ownerId: doc.owner.userId, reporter: report.reporter }, 'key leaked; notify only');
     return true;
   }

@@ -75,7 +75,7 @@ export class KeyRotation implements OnModuleInit, OnApplicationBootstrap {
         assertRotatable(await ownedKey(this.keys, user, id), now);
         throw changedMeanwhile();
       }
-      this.relay.nudge();
+      this.relay.nudge(KEYS_COLLECTION, id);
       const newId = replacement.doc.id as string;
       // The relay may have activated it first (completeRotations).
       if (!(await this.keys.activateReplacement(newId)) && !(await this.keys.findOwned(old.owner.userId, newId))) {

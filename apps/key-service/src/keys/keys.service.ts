@@ -1,5 +1,5 @@
 import { ConflictException, Injectable, Logger } from '@nestjs/common';
-import { Topic } from '@keyward/contracts';
+import { KEYS_COLLECTION, Topic } from '@keyward/contracts';
 import { keyContactsChanged } from '../key-events/key-events';
 import { outboxEntry } from '../outbox/outbox';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
@@ -46,7 +46,7 @@ export class KeysService {
       }
       const entries = [outboxEntry(Topic.KeyEvents, keyContactsChanged(id, doc, contacts, now, requestOrigin()))];
       if (await this.keys.replaceContacts(doc.owner.userId, id, snapshotOf(doc), contacts, entries, now)) {
-        this.relay.nudge();
+        this.relay.nudge(KEYS_COLLECTION, id);
         this.keyChanges.changed(id);
         this.logger.log({ keyId: id, ownerId: doc.owner.userId }, 'key contacts replaced');
         doc.contacts = contacts;

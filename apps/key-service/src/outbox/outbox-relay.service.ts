@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { KEY_EVENT_SIGNATURE_HEADER, Topic } from '@keyward/contracts';
 import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
-import { compareAndSet } from '@keyward/mongo';
+import { compareAndSet, writeInBatches } from '@keyward/mongo';
 import { Clock } from '@keyward/platform';
 import { Model } from 'mongoose';
 import { AsyncResource } from 'node:async_hooks';
@@ -18,17 +18,23 @@ const BATCH = 100;
  * A relay leases a document by moving its `outboxAt` into the future, so concurrent key-service
  * instances rarely publish the same events; if a relay dies mid-way, the lease runs out and
  * another publishes them again. Either way consumers see every event at least once and dedupe
- * by eventId. Writers nudge the relay so an event usually leaves within milliseconds; the poll
- * is the safety net. Each collection has a loop of its own, so a sign-in code never waits behind
- * a backlog of key events (a reminder burst can leave thousands). Features register their
- * collections through OutboxModule.forFeature.
+ * by eventId. A writer nudges the relay with the documents it just wrote, which the next pass
+ * leases, publishes and clears by `_id` alone, so an event usually leaves within milliseconds at the
+ * cost of `_id` lookups (the local stand-in reads the whole collection for any other filter:
+ * docs/stack.md). A scan every OUTBOX_POLL_MS is the safety net: it publishes the events that have
+ * waited that long, which no live writer's relay is publishing (a process that died between its
+ * write and the relay, entries written by an earlier version, a lease that ran out). Each
+ * collection has a loop of its own, so a sign-in code never waits behind a backlog of key events
+ * (a reminder burst can leave thousands). Features register their collections through
+ * OutboxModule.forFeature.
  */
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelayService.name);
   private readonly models: Model<OutboxFields>[] = [];
-  private readonly loops: RelayLoop[] = [];
-  private readonly pollMs: number;
+  /** Per collection. */
+  private readonly loops = new Map<string, RelayLoop>();
+  private readonly scanEveryMs: number;
   private started = false;
   /** Per collection: work that must follow the publication of a batch's events (see afterPublishing). */
   private readonly followUps = new Map<string, PublishedFollowUp>();
@@ -40,31 +46,43 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     settings: KeyServiceSettings,
     private readonly signing: KeyEventSigning,
   ) {
-    this.pollMs = settings.OUTBOX_POLL_MS;
+    this.scanEveryMs = settings.OUTBOX_POLL_MS;
   }
 
   /** Relays the events waiting in this collection's documents too (once per collection). */
   relayFrom(model: Model<OutboxFields>): void {
     const name = model.collection.collectionName;
-    if (this.models.some((m) => m.collection.collectionName === name)) return;
-    const loop = new RelayLoop((stopping) => this.drainModel(model, stopping), this.pollMs, this.logger, name);
+    if (this.loops.has(name)) return;
+    const loop = new RelayLoop(
+      {
+        scan: (stopping) => this.drainDue(model, this.scanEveryMs, stopping),
+        named: (ids, stopping) => this.drainNamed(model, ids, stopping),
+      },
+      this.scanEveryMs,
+      this.logger,
+      name,
+    );
     this.models.push(model);
-    this.loops.push(loop);
+    this.loops.set(name, loop);
     if (this.started) loop.start();
   }
 
   onApplicationBootstrap(): void {
     this.started = true;
-    for (const loop of this.loops) loop.start();
+    for (const loop of this.loops.values()) loop.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.loops.map((loop) => loop.stop()));
+    await Promise.all([...this.loops.values()].map((loop) => loop.stop()));
   }
 
-  /** Asks every loop for a pass now (after a write); each coalesces with a pass it is running. */
-  nudge(): void {
-    for (const loop of this.loops) loop.nudge();
+  /**
+   * After a write that appended events to these documents of `collection` (by `_id`): asks its loop
+   * for a pass now, which leases them by `_id`. Passes coalesce; a document another instance has
+   * leased is left to it (and to the scan, should that instance die).
+   */
+  nudge(collection: string, ...ids: unknown[]): void {
+    this.loops.get(collection)?.nudge(ids);
   }
 
   /**
@@ -77,9 +95,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     this.followUps.set(collection, followUp);
   }
 
-  /** One pass over every outbox; resolves when nothing due is left. Exposed for tests. */
+  /** One scan of every outbox, however recent the events; resolves when nothing due is left. Exposed for tests. */
   async drain(): Promise<number> {
-    const counts = await Promise.all(this.loops.map((loop) => loop.drain(() => false)));
+    const counts = await Promise.all(this.models.map((model) => this.drainDue(model, 0, () => false)));
     return counts.reduce((a, b) => a + b, 0);
   }
 
@@ -100,37 +118,71 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     return { events, oldestAt: Number.isFinite(oldest) ? new Date(oldest) : undefined };
   }
 
-  /** Batches until nothing is due, or until `stopping` (a shutdown need not wait for a backlog). */
-  private async drainModel(model: Model<OutboxFields>, stopping: () => boolean): Promise<number> {
+  /**
+   * The safety net: batches of documents whose events have waited `waitedMs` or more, until none
+   * is left, or until `stopping` (a shutdown need not wait for a backlog). Younger ones are their
+   * writer's relay's to publish (it was handed them): the scan neither races it for them nor
+   * reads the collection once per document while a burst of writes is being relayed.
+   */
+  private async drainDue(model: Model<OutboxFields>, waitedMs: number, stopping: () => boolean): Promise<number> {
     let published = 0;
     // A batch that leased fewer than BATCH documents found nothing more due: no further query.
     for (let full = true; full && !stopping();) {
-      const { count, leased } = await this.publishBatch(model, stopping);
-      published += count;
-      full = leased === BATCH;
+      const leased = await this.leaseBatch(model, waitedMs, stopping);
+      published += await this.publish(model, leased);
+      full = leased.length === BATCH;
     }
     return published;
   }
 
-  /** Leases up to BATCH due documents, publishes their events, and clears what was published. */
-  private async publishBatch(
-    model: Model<OutboxFields>,
-    stopping: () => boolean,
-  ): Promise<{ count: number; leased: number }> {
-    const leased: (OutboxFields & Record<string, unknown>)[] = [];
+  /**
+   * The documents writers named, in batches: each leased by its `_id` if it still has events due, all
+   * of a batch at once (each lease is a write of its own; a pass waits for one round trip, not one
+   * per document, behind the requests that share the database).
+   */
+  private async drainNamed(model: Model<OutboxFields>, ids: unknown[], stopping: () => boolean): Promise<number> {
+    let published = 0;
+    for (let i = 0; i < ids.length && !stopping(); i += BATCH) {
+      const leases = await Promise.all(ids.slice(i, i + BATCH).map((_id) => this.leaseOne(model, { _id }, 0)));
+      published += await this.publish(
+        model,
+        leases.filter((doc) => doc !== null),
+      );
+    }
+    return published;
+  }
+
+  /** Leases up to BATCH documents whose events have waited `waitedMs`, oldest first, one after another. */
+  private async leaseBatch(model: Model<OutboxFields>, waitedMs: number, stopping: () => boolean): Promise<Leased[]> {
+    const leased: Leased[] = [];
     while (leased.length < BATCH && !stopping()) {
-      const now = this.clock.now();
-      const doc = await model
-        .findOneAndUpdate(
-          { outboxAt: { $lte: now } },
-          { $set: { outboxAt: new Date(now.getTime() + LEASE_MS) } },
-          { new: true, sort: { outboxAt: 1 } },
-        )
-        .lean();
+      const doc = await this.leaseOne(model, {}, waitedMs);
       if (!doc) break;
       leased.push(doc);
     }
-    if (leased.length === 0) return { count: 0, leased: 0 };
+    return leased;
+  }
+
+  /**
+   * Leases the oldest document matching `filter` whose events have waited `waitedMs` (and are not
+   * leased), by one conditional write: of relays racing for a document, one wins until its lease
+   * runs out. Null when there is none.
+   */
+  private leaseOne(model: Model<OutboxFields>, filter: { _id?: unknown }, waitedMs: number): Promise<Leased | null> {
+    const now = this.clock.now();
+    return model
+      .findOneAndUpdate(
+        { ...filter, outboxAt: { $lte: new Date(now.getTime() - waitedMs) } } as object,
+        { $set: { outboxAt: new Date(now.getTime() + LEASE_MS) } },
+        { new: true, sort: { outboxAt: 1 } },
+      )
+      .lean<Leased>()
+      .exec();
+  }
+
+  /** Publishes the leased documents' events and clears what was published; how many events. */
+  private async publish(model: Model<OutboxFields>, leased: Leased[]): Promise<number> {
+    if (leased.length === 0) return 0;
 
     const byTopic = new Map<Topic, OutgoingMessage[]>();
     for (const doc of leased) {
@@ -153,10 +205,34 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     for (const [topic, messages] of byTopic) await this.producer.send(topic, messages);
     await this.followUps.get(model.collection.collectionName)?.(leased);
 
-    for (const doc of leased) await this.removePublished(model, doc._id, doc.outbox);
+    await this.removeAllPublished(model, leased);
     const count = leased.reduce((n, d) => n + d.outbox.length, 0);
     this.logger.debug(`published ${count} events from ${leased.length} documents`);
-    return { count, leased: leased.length };
+    return count;
+  }
+
+  /**
+   * Empties the outboxes of the published documents in as few commands as writeInBatches allows,
+   * each only while it still holds exactly what was published (compare-and-set on the whole array).
+   * If any was appended to meanwhile, every document goes through removePublished, which keeps what
+   * was appended (and finds the others already empty).
+   */
+  private async removeAllPublished(model: Model<OutboxFields>, leased: Leased[]): Promise<void> {
+    let emptied = 0;
+    await writeInBatches(leased, async (batch) => {
+      const result = await model.collection.bulkWrite(
+        batch.map((doc) => ({
+          updateOne: {
+            filter: { _id: doc._id, outbox: doc.outbox } as object,
+            update: { $set: { outbox: [], outboxAt: null } },
+          },
+        })),
+        { ordered: false },
+      );
+      emptied += result.matchedCount;
+    });
+    if (emptied === leased.length) return;
+    for (const doc of leased) await this.removePublished(model, doc._id, doc.outbox);
   }
 
   /**
@@ -180,24 +256,41 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 }
 
+/** A document the relay has leased, as read. */
+type Leased = OutboxFields & Record<string, unknown>;
+
 /** Work on documents whose events were just published (OutboxRelayService.afterPublishing). */
-export type PublishedFollowUp = (docs: (OutboxFields & Record<string, unknown>)[]) => Promise<void>;
+export type PublishedFollowUp = (docs: Leased[]) => Promise<void>;
 
 /** Every event we write carries occurredAt (the key-event envelope, login codes). */
 function occurredAt(entry: OutboxEntry): number {
   return Date.parse((JSON.parse(entry.value) as { occurredAt?: string }).occurredAt ?? '') || Infinity;
 }
 
-/** One collection's relay: passes on a nudge or every pollMs, never two at once. */
+/** A loop's two kinds of pass; each resolves to the number of events published. */
+interface RelayPasses {
+  /** Every due document (the safety net). */
+  scan: (stopping: () => boolean) => Promise<number>;
+  /** The documents writers named since the last named pass began. */
+  named: (ids: unknown[], stopping: () => boolean) => Promise<number>;
+}
+
+/**
+ * One collection's relay, never two passes at once: a scan at start and every scanEveryMs, and
+ * between scans a pass of the documents named by nudges as soon as there are any (names that arrive
+ * during a pass, or while a scan is due, wait for the next named pass).
+ */
 class RelayLoop {
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
-  private again = false;
   private stopped = false;
+  /** Documents named since the last named pass began, by their `_id`'s text (an ObjectId or its hex). */
+  private named = new Map<string, unknown>();
+  private lastScanAt = -Infinity;
 
   constructor(
-    readonly drain: (stopping: () => boolean) => Promise<number>,
-    private readonly pollMs: number,
+    private readonly passes: RelayPasses,
+    private readonly scanEveryMs: number,
     private readonly logger: Logger,
     private readonly name: string,
   ) {}
@@ -212,9 +305,10 @@ class RelayLoop {
     await this.running;
   }
 
-  nudge(): void {
-    if (this.running) this.again = true;
-    else this.schedule(0);
+  nudge(ids: unknown[]): void {
+    if (ids.length === 0) return;
+    for (const id of ids) this.named.set(String(id), id);
+    if (!this.running) this.schedule(0);
   }
 
   private schedule(delayMs: number): void {
@@ -228,14 +322,20 @@ class RelayLoop {
 
   private async run(): Promise<void> {
     if (this.running || this.stopped) return;
-    this.running = this.drain(() => this.stopped).catch((error: unknown) => {
+    const stopping = () => this.stopped;
+    // Due by the time since the last scan ended, whether nudges came or not: a steady stream of
+    // them never holds the scan off, and a slow scan (a large collection on the stand-in) still
+    // leaves room for named passes between scans.
+    const scan = Date.now() - this.lastScanAt >= this.scanEveryMs;
+    const ids = scan ? [] : [...this.named.values()];
+    if (!scan) this.named = new Map();
+    this.running = (scan ? this.passes.scan(stopping) : this.passes.named(ids, stopping)).catch((error: unknown) => {
       this.logger.error(`${this.name} outbox pass failed: ${(error as Error).message}`);
       return 0;
     });
     await this.running;
     this.running = undefined;
-    const again = this.again;
-    this.again = false;
-    this.schedule(again ? 0 : this.pollMs);
+    if (scan) this.lastScanAt = Date.now();
+    this.schedule(this.named.size > 0 ? 0 : Math.max(0, this.lastScanAt + this.scanEveryMs - Date.now()));
   }
 }

@@ -73,18 +73,21 @@ function key(overrides: Partial<ReminderView> = {}): ReminderView {
 
 /** key-service's own clock stands after every asOf below unless a test says otherwise. */
 function service(repo: FakeRepository, now = new Date('2028-01-01T00:00:00.000Z')) {
-  let nudges = 0;
-  const relay = { nudge: () => nudges++ } as unknown as OutboxRelayService;
+  /** The documents the relay was handed, by collection. */
+  const nudged: string[] = [];
+  const relay = {
+    nudge: (collection: string, ...ids: unknown[]) => nudged.push(...ids.map((id) => `${collection}/${String(id)}`)),
+  } as unknown as OutboxRelayService;
   const config = { REMINDER_STAGES_DAYS: STAGES } as unknown as KeyServiceSettings;
   const clock = { now: () => now } as Clock;
   const reminders = new RemindersService(repo as unknown as KeysRepository, relay, clock, config);
-  return { reminders, nudges: () => nudges };
+  return { reminders, nudged };
 }
 
 describe('recording a due reminder', () => {
   it('emits the stage with days left and the current contacts, and moves the next reminder on', async () => {
     const repo = new FakeRepository(key());
-    const { reminders, nudges } = service(repo);
+    const { reminders, nudged } = service(repo);
     const keyId = repo.key!._id.toHexString();
     assert.equal(await reminders.recordDue({ keyId, asOf: daysBefore(30) }), 'expiring');
     const [{ claim, events }] = repo.claims;
@@ -98,7 +101,7 @@ describe('recording a due reminder', () => {
     );
     assert.deepEqual(event.payload.contacts, ['ops@example.com']);
     assert.equal(event.occurredAt, daysBefore(30));
-    assert.equal(nudges(), 1);
+    assert.deepEqual(nudged, [`keys/${keyId}`], 'the relay was handed the key it was written to');
   });
 
   it('records each stage once however often the command arrives', async () => {

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { RecordReminderDue, Topic } from '@keyward/contracts';
+import { KEYS_COLLECTION, RecordReminderDue, Topic } from '@keyward/contracts';
 import { Clock } from '@keyward/platform';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { keyExpired, keyExpiring } from '../key-events/key-events';
@@ -52,7 +52,7 @@ export class RemindersService {
       const [outcome, claim, events] = this.decide(key, asOf);
       // The outbox is timed by this process's clock: the relay publishes what waits as of its now.
       if (await this.keys.claimReminder(key, claim, events, this.clock.now())) {
-        if (events.length > 0) this.relay.nudge();
+        if (events.length > 0) this.relay.nudge(KEYS_COLLECTION, key._id);
         this.logger.log({ keyId: command.keyId, outcome, stageDays: claim.sentStage }, 'reminder recorded');
         return outcome;
       }

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { Logger } from '@nestjs/common';
+import { Topic } from '@keyward/contracts';
+import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
+import { Clock } from '@keyward/platform';
+import { isolatedEnv, until } from '@keyward/testing';
+import mongoose, { Connection, Model, Schema } from 'mongoose';
+import { randomUUID } from 'node:crypto';
+import { KeyServiceSettings } from '../config/key-service.env';
+import { KeyEventSigning } from './key-event-signing';
+import { OutboxEntry, OutboxEntrySchema, OutboxFields } from './outbox-entry.schema';
+import { OutboxRelayService } from './outbox-relay.service';
+
+Logger.overrideLogger(false);
+
+const HOUR_MS = 3_600_000;
+/** Far longer than a pass takes even on a loaded machine, far shorter than the hour-long scan period. */
+const NAMED_WITHIN_MS = 15_000;
+
+/** Integration: the relay's two ways of finding events, against the real stand-in (Kafka is not the point: a recording producer). */
+describe('OutboxRelayService (integration, real FerretDB)', () => {
+  let connection: Connection;
+  let documents: Model<OutboxFields & { _id: string }>;
+  const published: { topic: Topic; eventId: string; value: string }[] = [];
+  const relays: OutboxRelayService[] = [];
+  /** While set, a send waits for it (the broker is slow to acknowledge). */
+  let acknowledged: Promise<void> | undefined;
+  const producer = {
+    send: async (topic: Topic, messages: OutgoingMessage[]) => {
+      await acknowledged;
+      for (const m of messages) published.push({ topic, eventId: String(m.headers?.eventId), value: String(m.value) });
+    },
+  } as unknown as KafkaProducerService;
+
+  before(async () => {
+    connection = await mongoose.createConnection(isolatedEnv().mongoUri('outbox-relay')).asPromise();
+    const schema = new Schema(
+      { _id: String, outbox: { type: [OutboxEntrySchema], default: [] }, outboxAt: { type: Date, default: null } },
+      { collection: 'relayed', versionKey: false },
+    );
+    documents = connection.model('Relayed', schema) as unknown as typeof documents;
+  });
+
+  afterEach(async () => {
+    await Promise.all(relays.splice(0).map((relay) => relay.onApplicationShutdown()));
+  });
+
+  after(async () => {
+    await connection?.close();
+  });
+
+  /** A started relay of this collection, scanning every `scanEveryMs`. */
+  function relay(scanEveryMs: number): OutboxRelayService {
+    const settings = { OUTBOX_POLL_MS: scanEveryMs } as KeyServiceSettings;
+    // Login codes are not signed: no signing key needed.
+    const started = new OutboxRelayService(producer, new Clock(), settings, {} as KeyEventSigning);
+    started.relayFrom(documents as unknown as Model<OutboxFields>);
+    started.onApplicationBootstrap();
+    relays.push(started);
+    return started;
+  }
+
+  /** A document with `events` waiting, as a writer leaves it (written, not yet relayed). */
+  async function written(events = 1, outboxAt = new Date()): Promise<{ id: string; outbox: OutboxEntry[] }> {
+    const id = randomUUID();
+    const outbox = Array.from({ length: events }, (_, i) => ({
+      eventId: randomUUID(),
+      topic: Topic.LoginCodes,
+      key: id,
+      value: JSON.stringify({ n: i }),
+    }));
+    await documents.create({ _id: id, outbox, outboxAt });
+    return { id, outbox };
+  }
+
+  const isPublished = (eventId: string) => published.some((p) => p.eventId === eventId);
+  const waitingIn = async (id: string) => (await documents.findById(id).lean())?.outbox.length;
+
+  /**
+   * A document whose events have waited longer than any scan period here (the scan takes only
+   * those), and a wait until the loop's first pass (always a scan) has published it: documents
+   * written after that meet only later passes.
+   */
+  const longWaiting = () => written(1, new Date(Date.now() - 2 * HOUR_MS));
+  async function firstScanDone(sentinel: { outbox: OutboxEntry[] }): Promise<void> {
+    await until(
+      'the first scan published what waited at start',
+      async () => isPublished(sentinel.outbox[0].eventId),
+      15_000,
+    );
+  }
+
+  it('publishes the documents a writer names at once, in order, without the scan', async () => {
+    const sentinel = await longWaiting();
+    const relayed = relay(HOUR_MS);
+    await firstScanDone(sentinel);
+
+    // Left long ago and never named (a writer that died): any scan would take it.
+    const unnamed = await longWaiting();
+    const named = await written(2);
+    relayed.nudge('relayed', named.id);
+
+    await until('the named document is relayed', async () => (await waitingIn(named.id)) === 0, NAMED_WITHIN_MS);
+    assert.deepEqual(
+      published.filter((p) => named.outbox.some((e) => e.eventId === p.eventId)).map((p) => p.value),
+      named.outbox.map((e) => e.value),
+      'its events once each, in the order written',
+    );
+    assert.equal((await documents.findById(named.id).lean())?.outboxAt, null, 'nothing left waiting');
+    assert.equal(isPublished(unnamed.outbox[0].eventId), false, 'the unnamed one waits for the scan: no scan ran');
+    assert.equal(await waitingIn(unnamed.id), 1);
+  });
+
+  it('leaves a named document another instance has leased to that instance', async () => {
+    const sentinel = await longWaiting();
+    const relayed = relay(HOUR_MS);
+    await firstScanDone(sentinel);
+
+    // Another relay's live lease: outboxAt moved into the future.
+    const leasedElsewhere = await written(1, new Date(Date.now() + 60_000));
+    const free = await written();
+    // One nudge, so one pass: it tries the leased document first, then the free one.
+    relayed.nudge('relayed', leasedElsewhere.id, free.id);
+
+    await until('the free document is relayed', async () => isPublished(free.outbox[0].eventId), NAMED_WITHIN_MS);
+    assert.equal(isPublished(leasedElsewhere.outbox[0].eventId), false, 'the leased one is not published twice');
+    assert.equal(await waitingIn(leasedElsewhere.id), 1);
+  });
+
+  it('publishes an event appended while the earlier ones were out after them, and keeps it until then', async () => {
+    const sentinel = await longWaiting();
+    const relayed = relay(HOUR_MS);
+    await firstScanDone(sentinel);
+
+    let acknowledge!: () => void;
+    acknowledged = new Promise((resolve) => (acknowledge = resolve));
+    const doc = await written(1);
+    relayed.nudge('relayed', doc.id);
+    await until(
+      'the relay leased it',
+      async () => ((await documents.findById(doc.id).lean())?.outboxAt ?? 0) > new Date(),
+      15_000,
+    );
+    // A writer's change lands while its first event is on its way to the broker.
+    const appended = { eventId: randomUUID(), topic: Topic.LoginCodes, key: doc.id, value: JSON.stringify({ n: 1 }) };
+    await documents.updateOne({ _id: doc.id }, { $push: { outbox: appended }, $max: { outboxAt: new Date() } });
+    relayed.nudge('relayed', doc.id);
+    acknowledged = undefined;
+    acknowledge();
+
+    await until('both are relayed', async () => (await waitingIn(doc.id)) === 0, NAMED_WITHIN_MS);
+    assert.deepEqual(
+      published
+        .filter((p) => p.eventId === doc.outbox[0].eventId || p.eventId === appended.eventId)
+        .map((p) => p.eventId),
+      [doc.outbox[0].eventId, appended.eventId],
+      'the first, then the appended one, each once',
+    );
+  });
+
+  it('publishes, by its scan, what a writer that died after its write never named, once it has waited a period', async () => {
+    const scanEveryMs = 1_000;
+    const sentinel = await longWaiting();
+    relay(scanEveryMs);
+    await firstScanDone(sentinel);
+
+    const writtenAt = Date.now();
+    const orphan = await written(2);
+    await until('the scan relays the orphaned document', async () => (await waitingIn(orphan.id)) === 0, 15_000);
+    // Younger events are their writer's relay's: the scan does not race it for them.
+    assert.ok(Date.now() - writtenAt >= scanEveryMs, 'not before it had waited a scan period');
+    assert.deepEqual(
+      published.filter((p) => orphan.outbox.some((e) => e.eventId === p.eventId)).map((p) => p.value),
+      orphan.outbox.map((e) => e.value),
+      'its events once each, in the order written',
+    );
+  });
+});
