@@ -16,7 +16,7 @@ import { WebModule } from './web/web.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { RemindersModule } from './reminders/reminders.module';
 import { VerificationModule } from './verification/verification.module';
-import { VERIFY_ROUTE } from './verification/verification.controller';
+import { VERIFY_ROUTE } from './verification/verify.route';
 
 @Module({
   imports: [

@@ -7,11 +7,14 @@ import { KeyServiceSettings } from './config/key-service.env';
 import { keyServiceOpenApi } from './openapi';
 import { serveWebAssets } from './web/web-assets';
 import { responseHeaders } from './web/security-headers';
+import { ServiceTokens } from './verification/service-tokens';
+import { VerificationService } from './verification/verification.service';
+import { verifyRoute } from './verification/verify.route';
 
 /**
  * key-service's HTTP surface beyond its modules (response headers, cross-site refusal, cookies,
- * per-route body limits, the web app, the OpenAPI document): one definition for the service and
- * for tests that boot it in-process.
+ * per-route body limits, the verification route, the web app, the OpenAPI document): one definition
+ * for the service and for tests that boot it in-process.
  */
 export async function configureHttp(http: NestFastifyApplication): Promise<void> {
   const settings = http.get(KeyServiceSettings);
@@ -23,6 +26,7 @@ export async function configureHttp(http: NestFastifyApplication): Promise<void>
   refuseCrossSiteRequests(server);
   await http.register(fastifyCookie);
   applyRouteBodyConfig(server);
+  server.route(verifyRoute(http.get(VerificationService), http.get(ServiceTokens)));
   await serveWebAssets(http);
   if (settings.SWAGGER_UI) SwaggerModule.setup('docs', http, () => keyServiceOpenApi(http));
 }

@@ -3,6 +3,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { completeOpenApiDocument } from '@keyward/platform';
 import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from './auth/session-cookies';
 import { SERVICE_TOKEN_HEADER } from './verification/service-tokens';
+import { VERIFY_PATH, verifyOperation } from './verification/verify.route';
 
 const DESCRIPTION =
   'API keys: create, list, rotate, revoke, verify. Request bodies are `application/json` only (415 ' +
@@ -13,8 +14,9 @@ const DESCRIPTION =
   'path does not have answers 405 with `Allow`.';
 
 /**
- * key-service's OpenAPI document, from its controllers: served at /docs (SWAGGER_UI) and written to
- * docs/openapi.json by `npm run docs:openapi` (from an app in preview mode, which needs no stack).
+ * key-service's OpenAPI document, from its controllers and the verification route (a plain Fastify
+ * route): served at /docs (SWAGGER_UI) and written to docs/openapi.json by `npm run docs:openapi`
+ * (from an app in preview mode, which needs no stack).
  */
 export function keyServiceOpenApi(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -34,7 +36,9 @@ export function keyServiceOpenApi(app: INestApplication): OpenAPIObject {
     )
     .addApiKey({ type: 'apiKey', in: 'header', name: SERVICE_TOKEN_HEADER }, 'service-token')
     .build();
-  return completeOpenApiDocument(app, SwaggerModule.createDocument(app, config), {
+  const document = SwaggerModule.createDocument(app, config);
+  document.paths[VERIFY_PATH] = { post: verifyOperation() };
+  return completeOpenApiDocument(app, document, {
     changes: { 403: 'Sent cross-site (`Origin` or `Sec-Fetch-Site` of another site)' },
   });
 }

@@ -1,18 +1,18 @@
-import { HttpException, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { acceptJsonBodiesOnly, parseBody, problemDetailsErrorHandler, sendProblem } from '@keyward/platform';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { acceptJsonBodiesOnly, problemDetailsErrorHandler } from '@keyward/platform';
 import Fastify, { FastifyInstance } from 'fastify';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { MISSING_SERVICE_TOKEN } from './service-token.guard';
-import { SERVICE_TOKEN_HEADER, ServiceTokens } from './service-tokens';
+import { ServiceTokens } from './service-tokens';
 import { VerificationService } from './verification.service';
-import { VERIFY_BODY_LIMIT, verifyKeyBody } from './verify-key.request';
+import { VERIFY_BODY_LIMIT } from './verify-key.request';
+import { verifyRoute } from './verify.route';
 
 /**
  * `POST /v1/keys/verify` on an internal listener of its own (VERIFY_HTTP_PORT), for internal
- * services that verify on every request they serve. It answers exactly as the route on the public
- * port, but on a bare Fastify instance: the public port's per-request machinery (Nest's pipeline,
- * cookies, request logs) costs more CPU than the verification itself (see bench/RESULTS.md), and
- * an internal port need not be reachable from outside at all.
+ * services that verify on every request they serve. It is the public port's route (verifyRoute) on
+ * a bare Fastify instance: the public port's hooks (cookies, response headers, cross-site refusal,
+ * Nest's middleware engine, request metrics) run on every request there (see bench/RESULTS.md),
+ * and an internal port need not be reachable from outside at all.
  */
 @Injectable()
 export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -34,11 +34,7 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     if (this.port === 0) return;
     const server = Fastify({ logger: false, bodyLimit: VERIFY_BODY_LIMIT });
     acceptJsonBodiesOnly(server);
-    server.post('/v1/keys/verify', async (request, reply) => {
-      const caller = this.tokens.callerOf(request.headers[SERVICE_TOKEN_HEADER]);
-      if (!caller) return sendProblem(reply, new HttpException(MISSING_SERVICE_TOKEN, 401));
-      return this.verification.verifyFor(caller, parseBody(verifyKeyBody, request.body).key);
-    });
+    server.route(verifyRoute(this.verification, this.tokens));
     server.setErrorHandler(problemDetailsErrorHandler(this.logger));
     await server.listen({ port: this.port, host: this.host });
     this.server = server;

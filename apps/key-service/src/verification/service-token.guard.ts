@@ -1,7 +1,7 @@
-import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { CanActivate, ExecutionContext, UnauthorizedException } from '@nestjs/common';
 import { Refusals } from '@keyward/platform';
 import { FastifyRequest } from 'fastify';
-import { SERVICE_TOKEN_HEADER, ServiceTokens, TokenSet } from './service-tokens';
+import { SERVICE_TOKEN_HEADER, TokenSet } from './service-tokens';
 
 export const MISSING_SERVICE_TOKEN = `Missing or unknown ${SERVICE_TOKEN_HEADER} header`;
 
@@ -21,13 +21,5 @@ export abstract class TokenGuard implements CanActivate {
       throw new UnauthorizedException(MISSING_SERVICE_TOKEN);
     }
     return true;
-  }
-}
-
-/** Lets in requests that carry a service token from VERIFY_SERVICE_TOKENS. */
-@Injectable()
-export class ServiceTokenGuard extends TokenGuard {
-  constructor(tokens: ServiceTokens) {
-    super(tokens);
   }
 }

@@ -1,43 +1,16 @@
-import { Controller, Headers, HttpCode, Logger, Post, RequestMethod, UseFilters, UseGuards } from '@nestjs/common';
-import { RouteConfig } from '@nestjs/platform-fastify';
+import { Controller, Logger, UseFilters } from '@nestjs/common';
 import { Ctx, KafkaContext, KafkaHeaders, MessagePattern, Payload } from '@nestjs/microservices';
-import {
-  ApiBadRequestResponse,
-  ApiOkResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import {
-  KeyVerification,
-  keyVerificationSchema,
-  KeyVerifyReply,
-  openKeyVerifyRequest,
-  SealingKey,
-  sealKeyVerification,
-  Topic,
-} from '@keyward/contracts';
-import { Clock, openApiSchemaOf, RouteBodyConfig, ValidBody } from '@keyward/platform';
-import { z } from 'zod';
+import { KeyVerifyReply, openKeyVerifyRequest, SealingKey, sealKeyVerification, Topic } from '@keyward/contracts';
+import { Clock } from '@keyward/platform';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { ServiceTokenGuard } from './service-token.guard';
-import { callerOf, SERVICE_TOKEN_HEADER } from './service-tokens';
 import { VerificationService } from './verification.service';
-import { VERIFY_BODY_LIMIT, verifyKeyBody } from './verify-key.request';
 import { VerifyRequestFilter } from './verify-request.filter';
 
-const verifyBodyConfig: RouteBodyConfig = { bodyLimit: VERIFY_BODY_LIMIT };
-
 /**
- * The verification route on the public port. Internal services call it on every request they
- * serve, so it writes no request log line: its answers are counted by result in
- * keyward_verifications_total, and its failures are logged where they are handled.
+ * Key verification for internal services over Kafka request/reply. Over HTTP it is a plain Fastify
+ * route on both listeners (verify.route.ts).
  */
-export const VERIFY_ROUTE = { path: 'v1/keys/verify', method: RequestMethod.POST };
-
-/** Key verification for internal services, over HTTP and over Kafka request/reply. */
-@ApiTags('verification')
-@Controller(VERIFY_ROUTE.path)
+@Controller()
 export class VerificationController {
   private readonly logger = new Logger(VerificationController.name);
   private readonly callers: SealingKey[];
@@ -48,24 +21,6 @@ export class VerificationController {
     settings: KeyServiceSettings,
   ) {
     this.callers = settings.KEY_VERIFY_CALLERS;
-  }
-
-  @Post()
-  @RouteConfig(verifyBodyConfig)
-  @HttpCode(200)
-  @UseGuards(ServiceTokenGuard)
-  @ApiOkResponse({ schema: openApiSchemaOf(keyVerificationSchema) })
-  @ApiBadRequestResponse({ description: 'No key, or not text' })
-  @ApiUnauthorizedResponse({ description: 'Missing or unknown service token' })
-  @ApiTooManyRequestsResponse({
-    description:
-      'A failed verification past this caller’s budget for the minute (never for a valid key); see Retry-After',
-  })
-  verify(
-    @ValidBody(verifyKeyBody) body: z.output<typeof verifyKeyBody>,
-    @Headers(SERVICE_TOKEN_HEADER) token: string,
-  ): Promise<KeyVerification> {
-    return this.verification.verifyFor(callerOf(token), body.key);
   }
 
   @MessagePattern(Topic.KeyVerify)

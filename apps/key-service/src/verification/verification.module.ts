@@ -6,7 +6,6 @@ import { HashingModule } from '../hashing/hashing.module';
 import { KeysModule } from '../keys/keys.module';
 import { InternalVerifyServer } from './internal-verify.server';
 import { LastUsedRecorder } from './last-used.recorder';
-import { ServiceTokenGuard } from './service-token.guard';
 import { ServiceTokens } from './service-tokens';
 import { VerificationController } from './verification.controller';
 import { VerificationMetrics } from './verification.metrics';
@@ -26,7 +25,6 @@ import { VerificationService } from './verification.service';
     VerificationRepository,
     LastUsedRecorder,
     ServiceTokens,
-    ServiceTokenGuard,
     InternalVerifyServer,
     VerificationMetrics,
   ],
