@@ -1,10 +1,10 @@
-import mongoose from 'mongoose';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
+import { isolatedEnv, Mailpit } from '@keyward/testing';
 import { csrfTokenFor } from './support/accounts';
 import { call } from './support/http';
+import { KeywardSystem } from './support/keyward-system';
 
 interface SessionBody {
   id: string;
@@ -27,17 +27,16 @@ const tokenHash = (token: string) => createHash('sha256').update(token).digest('
  * included), and signing out there, one or all others; tokens never appear in the answers.
  */
 describe('account sessions', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { emailDomain } = isolated;
   const mailpit = new Mailpit();
   const mail = (name: string) => `${name}@${emailDomain}`;
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
-  let db: mongoose.Connection;
+  let system: KeywardSystem;
   /** Every token handed out here, for the search of the answers. */
   const tokens: string[] = [];
 
   const sessionsOf = async (token: string) => {
-    const res = await call<SessionBody[]>(keyService.url, token, 'GET', '/v1/account/sessions');
+    const res = await call<SessionBody[]>(system.url, token, 'GET', '/v1/account/sessions');
     assert.equal(res.status, 200, JSON.stringify(res.body));
     for (const t of tokens) {
       const text = JSON.stringify(res.body);
@@ -45,13 +44,13 @@ describe('account sessions', () => {
     }
     return res.body;
   };
-  const works = async (token: string) => (await call(keyService.url, token, 'GET', '/v1/keys')).status;
+  const works = async (token: string) => (await call(system.url, token, 'GET', '/v1/keys')).status;
 
   /** Signs in through the emailed code, from a client address and device of the test's choosing. */
   async function signIn(email: string, from: string, userAgent: string): Promise<string> {
     const headers = { 'content-type': 'application/json', 'x-forwarded-for': from, 'user-agent': userAgent };
     const earlier = new Set((await mailpit.search(`to:"${email}"`)).map((m) => m.ID));
-    const asked = await fetch(`${keyService.url}/v1/auth/otp`, {
+    const asked = await fetch(`${system.url}/v1/auth/otp`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ email }),
@@ -59,7 +58,7 @@ describe('account sessions', () => {
     assert.equal(asked.status, 204);
     const code = (await mailpit.waitFor(email, earlier.size + 1)).find((m) => !earlier.has(m.ID));
     const otp = /\b(\d{6})\b/.exec(code!.Text)?.[1];
-    const res = await fetch(`${keyService.url}/v1/auth/login`, {
+    const res = await fetch(`${system.url}/v1/auth/login`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ email, otp }),
@@ -72,35 +71,28 @@ describe('account sessions', () => {
 
   /** A session as the previous version stored it: no last-seen time, client address or device. */
   async function oldShapeSession(email: string): Promise<string> {
-    const user = await db.collection('users').findOne({ email });
+    const user = await system.keysDb.collection('users').findOne({ email });
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
-    await db.collection<{ _id: string; userId: string; createdAt: Date; expiresAt: Date }>('sessions').insertOne({
-      _id: tokenHash(token),
-      userId: user!._id.toHexString(),
-      createdAt: new Date(now.getTime() - 3_600_000),
-      expiresAt: new Date(now.getTime() + 3_600_000),
-    });
+    await system.keysDb
+      .collection<{ _id: string; userId: string; createdAt: Date; expiresAt: Date }>('sessions')
+      .insertOne({
+        _id: tokenHash(token),
+        userId: user!._id.toHexString(),
+        createdAt: new Date(now.getTime() - 3_600_000),
+        expiresAt: new Date(now.getTime() + 3_600_000),
+      });
     tokens.push(token);
     return token;
   }
 
   before(async () => {
-    [keyService, notificationService] = await Promise.all([
-      // The tests act as a proxy on loopback to give each sign-in its own client address.
-      ServiceProcess.start('key-service', {
-        ...env,
-        MONGO_URI: mongoUri('keys'),
-        KEY_HASH_SECRET: HASH_SECRET,
-        TRUST_PROXY: '127.0.0.1',
-      }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-    ]);
-    db = await mongoose.createConnection(mongoUri('keys')).asPromise();
+    // The tests act as a proxy on loopback to give each sign-in its own client address.
+    system = await KeywardSystem.start(isolated, { KEY_HASH_SECRET: HASH_SECRET, TRUST_PROXY: '127.0.0.1' });
   });
 
   after(async () => {
-    await Promise.all([keyService?.stop(), notificationService?.stop(), db?.close()]);
+    await system?.stop();
   });
 
   it('answers 401 without a valid session', async () => {
@@ -109,8 +101,8 @@ describe('account sessions', () => {
       ['DELETE', '/v1/account/sessions'],
       ['DELETE', '/v1/account/sessions/AAAAAAAAAAAAAAAAAAAAAA'],
     ]) {
-      assert.equal((await call(keyService.url, undefined, method, path)).status, 401);
-      assert.equal((await call(keyService.url, 'not-a-session', method, path)).status, 401);
+      assert.equal((await call(system.url, undefined, method, path)).status, 401);
+      assert.equal((await call(system.url, 'not-a-session', method, path)).status, 401);
     }
   });
 
@@ -149,13 +141,13 @@ describe('account sessions', () => {
 
   it('records last seen at most once a minute per session', async () => {
     const token = await signIn(mail('carol'), '203.0.113.9', FIREFOX);
-    const stored = () => db.collection('sessions').findOne({ _id: tokenHash(token) as never });
+    const stored = () => system.keysDb.collection('sessions').findOne({ _id: tokenHash(token) as never });
     const first = (await stored())!.lastSeenAt as Date;
     for (let i = 0; i < 5; i++) assert.equal(await works(token), 200);
     assert.equal(((await stored())!.lastSeenAt as Date).getTime(), first.getTime(), 'no write within the minute');
 
     const twoMinutesAgo = new Date(Date.now() - 120_000);
-    await db
+    await system.keysDb
       .collection('sessions')
       .updateOne({ _id: tokenHash(token) as never }, { $set: { lastSeenAt: twoMinutesAgo } });
     assert.equal(await works(token), 200);
@@ -170,7 +162,7 @@ describe('account sessions', () => {
     const lostId = (await sessionsOf(keep)).find((s) => !s.current)!.id;
 
     const end = (token: string, id: string) =>
-      call(keyService.url, token, 'DELETE', `/v1/account/sessions/${encodeURIComponent(id)}`);
+      call(system.url, token, 'DELETE', `/v1/account/sessions/${encodeURIComponent(id)}`);
     assert.equal((await end(eve, lostId)).status, 404, 'not eve’s session');
     assert.equal(await works(lost), 200, 'still signed in after eve’s attempt');
     assert.equal((await end(keep, 'AAAAAAAAAAAAAAAAAAAAAA')).status, 404);
@@ -192,7 +184,7 @@ describe('account sessions', () => {
     const others = [await signIn(mail('frank'), '203.0.113.21', IPHONE), await oldShapeSession(mail('frank'))];
     const grace = await signIn(mail('grace'), '203.0.113.22', FIREFOX);
 
-    assert.equal((await call(keyService.url, keep, 'DELETE', '/v1/account/sessions')).status, 204);
+    assert.equal((await call(system.url, keep, 'DELETE', '/v1/account/sessions')).status, 204);
     for (const token of others) assert.equal(await works(token), 401);
     assert.equal(await works(keep), 200);
     assert.equal(await works(grace), 200, 'other accounts keep theirs');
@@ -205,7 +197,7 @@ describe('account sessions', () => {
     const csrf = csrfTokenFor(token, HASH_SECRET);
     const cookie = `keyward_session=${token}; keyward_csrf=${csrf}`;
     const del = (path: string, headers: Record<string, string>) =>
-      fetch(`${keyService.url}${path}`, { method: 'DELETE', headers: { cookie, ...headers } });
+      fetch(`${system.url}${path}`, { method: 'DELETE', headers: { cookie, ...headers } });
 
     assert.equal((await del('/v1/account/sessions', {})).status, 403, 'no CSRF token');
     assert.equal((await del('/v1/account/sessions', { 'x-csrf-token': csrfTokenFor(other, HASH_SECRET) })).status, 403);
@@ -235,7 +227,7 @@ describe('account sessions', () => {
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 61; i++) {
-      const res = await fetch(`${keyService.url}/v1/account`, {
+      const res = await fetch(`${system.url}/v1/account`, {
         method: 'PATCH',
         headers: { authorization: `Bearer ${stolen}`, 'content-type': 'application/json' },
         body: JSON.stringify({ timeZone: i % 2 ? 'Europe/London' : 'Asia/Tokyo' }),
@@ -249,14 +241,14 @@ describe('account sessions', () => {
     assert.equal((await sessionsOf(owner)).length, 2, 'reading is not limited');
     // ...which must not stop the owner from ending it, one or all others.
     const stolenId = (await sessionsOf(owner)).find((s) => !s.current)!.id;
-    const ended = await call(keyService.url, owner, 'DELETE', `/v1/account/sessions/${stolenId}`);
+    const ended = await call(system.url, owner, 'DELETE', `/v1/account/sessions/${stolenId}`);
     assert.equal(ended.status, 204, JSON.stringify(ended.body));
     assert.equal(await works(stolen), 401);
-    assert.equal((await call(keyService.url, owner, 'DELETE', '/v1/account/sessions')).status, 204);
+    assert.equal((await call(system.url, owner, 'DELETE', '/v1/account/sessions')).status, 204);
   });
 
   it('is described in the OpenAPI document, with the time zone body and no token in a session', async () => {
-    const doc = (await (await fetch(`${keyService.url}/docs-json`)).json()) as {
+    const doc = (await (await fetch(`${system.url}/docs-json`)).json()) as {
       paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>>;
       components: { schemas: Record<string, { properties: Record<string, unknown> }> };
     };

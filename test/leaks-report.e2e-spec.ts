@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  emailsSettled,
-  githubSignatureHeaders,
-  isolatedEnv,
-  KeyEventsTap,
-  Mailpit,
-  MailMessage,
-  ServiceProcess,
-  sleep,
-} from '@keyward/testing';
+import { githubSignatureHeaders, isolatedEnv, KeyEventsTap, Mailpit, MailMessage, sleep } from '@keyward/testing';
 import mongoose from 'mongoose';
 import { generateKey } from '../apps/key-service/src/keys/key-format';
 import { loggedInUser } from './support/accounts';
 import { call } from './support/http';
+import { KeywardSystem } from './support/keyward-system';
 
 const VERIFY_TOKEN = 'leaks-e2e-verify-token-0123456789abcdef';
 const REPORTER_TOKEN = 'leaks-e2e-reporter-token-0123456789abcdef';
@@ -32,16 +24,16 @@ const isLeakEmail = (m: MailMessage) => /leaked|Leaked/.test(m.Subject);
  * reporter endpoint, through key-service, Kafka and notification-service to Mailpit.
  */
 describe('leaked keys are contained and their people told once', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { env, mongoUri, emailDomain } = isolated;
   const mailpit = new Mailpit();
   const owner = `alice.tan@${emailDomain}`;
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
+  let system: KeywardSystem;
   let tap: KeyEventsTap;
   let token: string;
 
   const api = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) =>
-    call<T>(keyService.url, token, method, path, body);
+    call<T>(system.url, token, method, path, body);
 
   async function createKey(label: string, contacts: string[]): Promise<CreatedKey> {
     const res = await api<CreatedKey>('POST', '/v1/keys', { label, contacts });
@@ -50,7 +42,7 @@ describe('leaked keys are contained and their people told once', () => {
   }
 
   async function verify(key: string): Promise<{ valid: boolean; reason?: string }> {
-    const res = await fetch(`${keyService.url}/v1/keys/verify`, {
+    const res = await fetch(`${system.url}/v1/keys/verify`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-service-token': VERIFY_TOKEN },
       body: JSON.stringify({ key }),
@@ -60,14 +52,14 @@ describe('leaked keys are contained and their people told once', () => {
   }
 
   const fromGithub = (body: string, headers: Record<string, string>) =>
-    fetch(`${keyService.url}/v1/leaks/github`, {
+    fetch(`${system.url}/v1/leaks/github`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body,
     });
 
   const report = (reports: unknown[], reporterToken: string | null = REPORTER_TOKEN) =>
-    fetch(`${keyService.url}/v1/leaks`, {
+    fetch(`${system.url}/v1/leaks`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -77,41 +69,29 @@ describe('leaked keys are contained and their people told once', () => {
     });
 
   /** Emails to an address once `count` have arrived (Mailpit polled with a deadline). */
-  let keysDb: mongoose.Connection;
-  let notificationsDb: mongoose.Connection;
   /**
    * Every email to an address, once `count` have arrived and the pipeline has gone idle (so one
    * more would already be in Mailpit: counts below are exact, not "at least").
    */
   async function emailsTo(address: string, count: number): Promise<MailMessage[]> {
     await mailpit.waitFor(address, count, { timeoutMs: 20_000 });
-    await emailsSettled({ namespace: env.KAFKA_TOPIC_NAMESPACE, keys: keysDb, notifications: notificationsDb });
+    await system.settled();
     return mailpit.messagesTo(address);
   }
 
   before(async () => {
-    [keyService, notificationService] = await Promise.all([
-      ServiceProcess.start('key-service', {
-        ...env,
-        MONGO_URI: mongoUri('keys'),
-        VERIFY_SERVICE_TOKENS: VERIFY_TOKEN,
-        LEAK_REPORTER_TOKENS: REPORTER_TOKEN,
-      }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-    ]);
+    system = await KeywardSystem.start(isolated, {
+      VERIFY_SERVICE_TOKENS: VERIFY_TOKEN,
+      LEAK_REPORTER_TOKENS: REPORTER_TOKEN,
+    });
     token = await loggedInUser(mongoUri('keys'), owner);
-    [keysDb, notificationsDb] = await Promise.all([
-      mongoose.createConnection(mongoUri('keys')).asPromise(),
-      mongoose.createConnection(mongoUri('notifications')).asPromise(),
-    ]);
     tap = new KeyEventsTap(env.KAFKA_TOPIC_NAMESPACE);
     await tap.start();
   });
 
   after(async () => {
     await tap?.stop();
-    await Promise.all([keysDb?.close(), notificationsDb?.close()]);
-    await Promise.all([keyService?.stop(), notificationService?.stop()]);
+    await system?.stop();
   });
 
   it('refuses an unsigned or wrongly signed GitHub report with 401 and changes nothing', async () => {
@@ -266,14 +246,9 @@ describe('leaked keys are contained and their people told once', () => {
 
   it('keeps "notify only" per key, and keys stored before the setting read as revoke', async () => {
     const plain = await createKey('legacy setting', [`plain@${emailDomain}`]);
-    const db = await mongoose.createConnection(mongoUri('keys')).asPromise();
-    try {
-      await db
-        .collection('keys')
-        .updateOne({ _id: new mongoose.Types.ObjectId(plain.id) }, { $unset: { leakResponse: 1 } });
-    } finally {
-      await db.close();
-    }
+    await system.keysDb
+      .collection('keys')
+      .updateOne({ _id: new mongoose.Types.ObjectId(plain.id) }, { $unset: { leakResponse: 1 } });
     const listed = await api<{ id: string; leakResponse: string }[]>('GET', '/v1/keys');
     const byId = new Map(listed.body.map((k) => [k.id, k.leakResponse]));
     assert.equal(byId.get(plain.id), 'revoke');
