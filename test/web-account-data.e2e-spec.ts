@@ -7,7 +7,7 @@ import { isolatedEnv, Mailpit, sleep } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { screenshotsDir, textMatching } from './support/browser';
 import { call } from './support/http';
-import { WebSystem } from './support/web-system';
+import { PHONE, WebSystem } from './support/web-system';
 
 const KEY_HASH_SECRET = 'web-account-data-test-key-hash-secret-0123';
 
@@ -95,12 +95,7 @@ describe('the Settings web app: your data and closing the account', () => {
     assert.equal(await codeInput.getAttribute('aria-invalid'), 'true');
     await page.screenshot({ path: join(screenshotsDir(), 'close-account-desktop.png') });
 
-    const phone = await web.browser.newContext({
-      viewport: { width: 390, height: 844 },
-      isMobile: true,
-      hasTouch: true,
-      storageState: await context.storageState(),
-    });
+    const phone = await web.browser.newContext({ ...PHONE, storageState: await context.storageState() });
     try {
       const phonePage = await phone.newPage();
       await phonePage.goto(`${web.url}/settings`);

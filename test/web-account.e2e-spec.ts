@@ -7,7 +7,7 @@ import { isolatedEnv, Mailpit } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { screenshotsDir, textMatching } from './support/browser';
 import { call } from './support/http';
-import { WebSystem } from './support/web-system';
+import { PHONE, WebSystem } from './support/web-system';
 
 /** Known to the test, so it can make the CSRF token key-service would give a session it writes. */
 const KEY_HASH_SECRET = 'web-account-test-key-hash-secret-0123456789';
@@ -168,12 +168,7 @@ describe('the Account section of Settings', () => {
       clientAddress: '203.0.113.7',
       userAgent: 'Firefox 133 on Windows',
     });
-    const phone = await web.loggedIn(token, {
-      viewport: { width: 390, height: 844 },
-      isMobile: true,
-      hasTouch: true,
-      timezoneId: 'America/New_York',
-    });
+    const phone = await web.loggedIn(token, { ...PHONE, timezoneId: 'America/New_York' });
     try {
       const page = await web.settingsPage(phone);
       const proposal = page.getByRole('region', { name: 'Which time zone should keyward use?' });

@@ -7,7 +7,7 @@ import { isolatedEnv, Mailpit } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { screenshotsDir, textMatching } from './support/browser';
 import { keyDocument } from './support/key-documents';
-import { WebSystem } from './support/web-system';
+import { PHONE, WebSystem } from './support/web-system';
 
 const MAX_ACTIVE = 3;
 /** The browser runs in the account's zone, so Settings has no other zone to propose (test/web-account covers that). */
@@ -303,10 +303,8 @@ describe('the Settings web app', () => {
       await page.screenshot({ path: join(screenshotsDir(), 'settings-desktop.png'), fullPage: true });
 
       const phone = await web.browser.newContext({
-        viewport: { width: 390, height: 844 },
+        ...PHONE,
         timezoneId: ACCOUNT_ZONE,
-        isMobile: true,
-        hasTouch: true,
         storageState: await context.storageState(),
       });
       try {

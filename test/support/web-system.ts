@@ -4,6 +4,9 @@ import { csrfTokenFor } from './accounts';
 import { launchChromium } from './browser';
 import { KeywardSystem } from './keyward-system';
 
+/** A phone's screen, for the narrow layout (no sideways scrolling at 390 px). */
+export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
 /**
  * What a test of the Settings web app drives: the system (KeywardSystem) and Debian's chromium. The
  * test chooses key-service's KEY_HASH_SECRET, so it can make the CSRF token of a session it writes.
