@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { DeadLetterHeader, DEV_KEY_EVENTS_SIGNING_KEY, KeyEvent, Topic } from '@keyward/contracts';
 import mongoose from 'mongoose';
 import { createTransport } from 'nodemailer';
-import { messageIdOf } from '../apps/notification-service/src/deliveries/deliveries.service';
+import { messageIdOf, newMessageId } from '../apps/notification-service/src/deliveries/message-id';
 import { formatLedger, LedgerRow } from './support/delivery-ledger';
 import { DeliveryRig, POISON } from './support/delivery-rig';
 import { runTool } from './support/operator-tools';
@@ -142,16 +142,19 @@ describe('delivery through long outages', () => {
     assert.equal(rebalanced, false, 'no rebalance');
   });
 
-  it('asks Mailpit about what a killed worker left sending: an email it holds is recorded, not sent again; one it does not hold is sent once', async () => {
+  it('asks Mailpit about what a killed worker left sending: an email it holds is recorded, not sent again; one it does not hold is sent once, whatever was planted under a derivable Message-ID', async () => {
     const domain = `reconcile.${rig.emailDomain}`;
     const {
       events: [event],
     } = rig.keyEvents(domain, 1);
     const [held, notHeld] = event.payload.contacts;
     const now = Date.now();
-    // As a worker killed mid-send leaves them: attempt 1 taken and sending, its lease lapsed.
+    // As a worker killed mid-send leaves them: attempt 1 taken and sending, its lease lapsed; `held`
+    // as the previous version recorded it (no Message-ID stored: it derived one), `notHeld` as this one.
+    const notHeldMessageId = newMessageId(event.eventId);
     await db.collection('deliveries').insertMany(
       event.payload.contacts.map((recipient) => ({
+        ...(recipient === notHeld && { messageId: notHeldMessageId }),
         _id: `${event.eventId}/${recipient}`,
         eventId: event.eventId,
         recipient,
@@ -179,16 +182,23 @@ describe('delivery through long outages', () => {
         leaseUntil: new Date(now - 1_000),
       })) as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>[],
     );
-    // Mailpit had stored the worker's email to `held` (its Message-ID) when the worker died.
+    // Mailpit had stored the worker's email to `held` (its Message-ID) when the worker died; and to
+    // `notHeld`, someone who can submit mail to it planted one under the Message-ID derived from the
+    // event and the recipient, as the previous version made them (a customer can derive both).
+    const derived = (recipient: string) => messageIdOf({ eventId: event.eventId, recipient });
     const smtp = createTransport({ host: '127.0.0.1', port: rig.smtp.smtpPort, secure: false, ignoreTLS: true });
     try {
-      await smtp.sendMail({
-        from: 'keyward <no-reply@keyward.local>',
-        to: held,
-        subject: 'sent by the killed worker',
-        text: 'sent by the killed worker',
-        messageId: messageIdOf(event.eventId, held),
-      });
+      for (const [to, subject] of [
+        [held, 'sent by the killed worker'],
+        [notHeld, 'planted'],
+      ])
+        await smtp.sendMail({
+          from: 'keyward <no-reply@keyward.local>',
+          to,
+          subject,
+          text: subject,
+          messageId: derived(to),
+        });
     } finally {
       smtp.close();
     }
@@ -200,18 +210,15 @@ describe('delivery through long outages', () => {
     const of = (recipient: string) => settled.find((d) => d.recipient === recipient)!;
     assert.match(String(of(held).smtpResponse), /^reconciled: Mailpit holds it as message \w+, stored /);
     assert.equal(of(held).attempts, 1, 'no new attempt');
-    assert.equal(of(held).smtpMessageId, messageIdOf(event.eventId, held));
+    assert.equal(of(held).smtpMessageId, derived(held));
     assert.match(String(of(notHeld).smtpResponse), /^250 /);
     assert.equal(of(notHeld).attempts, 2);
     assert.equal(of(notHeld).error, null);
-    for (const recipient of [held, notHeld]) {
-      const arrived = await rig.mailpit.search(`to:"${recipient}"`);
-      assert.deepEqual(
-        arrived.map((m) => `<${m.MessageID}>`),
-        [messageIdOf(event.eventId, recipient)],
-        `one email to ${recipient}`,
-      );
-    }
+    assert.equal(of(notHeld).smtpMessageId, notHeldMessageId);
+    const arrived = async (recipient: string) =>
+      (await rig.mailpit.search(`to:"${recipient}"`)).map((m) => `<${m.MessageID}>`).sort();
+    assert.deepEqual(await arrived(held), [derived(held)], `one email to ${held}`);
+    assert.deepEqual(await arrived(notHeld), [derived(notHeld), notHeldMessageId].sort(), 'the planted one and ours');
     const metrics = await (await fetch(`${rig.service.url}/metrics`)).text();
     assert.match(metrics, /^keyward_delivery_attempts_total\{outcome="reconciled"\} [1-9]/m);
   });

@@ -8,6 +8,7 @@ import { Acceptance } from './acceptance-journal';
 import { DeliveryAttempt } from './delivery-attempt.schema';
 import { Delivery, DeliveryStatus } from './delivery.schema';
 import { ErasedEvent } from './erased-event.schema';
+import { newMessageId } from './message-id';
 
 export type NewDelivery = Pick<Delivery, 'eventId' | 'recipient' | 'eventType' | 'keyId' | 'message'>;
 export type DeliveryRecord = Delivery;
@@ -18,7 +19,7 @@ export type DeliveryRecord = Delivery;
  */
 export const deliveryId = (eventId: string, recipient: string) => `${eventId}/${recipient}`;
 
-/** A delivery as first recorded: pending and due now. */
+/** A delivery as first recorded: pending and due now, with the Message-ID all its attempts send. */
 export function pendingDelivery(fields: NewDelivery, now: Date): DeliveryRecord {
   return {
     _id: deliveryId(fields.eventId, fields.recipient),
@@ -26,6 +27,7 @@ export function pendingDelivery(fields: NewDelivery, now: Date): DeliveryRecord 
     status: DeliveryStatus.Pending,
     attempts: 0,
     nextAttemptAt: now,
+    messageId: newMessageId(fields.eventId),
     smtpMessageId: null,
     error: null,
     createdAt: now,

@@ -9,13 +9,14 @@ import { Registry } from 'prom-client';
 import { EmailsService, NotificationMessage } from '../emails/emails.service';
 import { sampleMessages } from '../emails/sample-messages';
 import { MailerService, OutgoingEmail, SmtpAcceptance } from '../mailer/mailer.service';
-import { RelayHeldMessage, RelayLookup } from '../mailer/relay-lookup';
+import { RelayHeldMessage, RelayLookup, SentEmail } from '../mailer/relay-lookup';
 import { TemplatesService } from '../templates/templates.service';
 import { Acceptance, AcceptanceJournal } from './acceptance-journal';
 import { DeliveriesRepository, DeliveryRecord, NewDelivery, pendingDelivery } from './deliveries.repository';
-import { DeliveriesService, messageIdOf } from './deliveries.service';
+import { DeliveriesService } from './deliveries.service';
 import { DeliveryMetrics } from './delivery.metrics';
 import { DeliveryStatus } from './delivery.schema';
+import { messageIdOf } from './message-id';
 import { NotificationSettings } from '../config/notification-service.env';
 
 /**
@@ -129,10 +130,10 @@ class ScriptedRelay extends RelayLookup {
   constructor(private readonly smtp: ScriptedMailer) {
     super();
   }
-  async find(messageId: string): Promise<RelayHeldMessage | null> {
+  async find({ messageId, to }: SentEmail): Promise<RelayHeldMessage | null> {
     this.asked.push(messageId);
     if (this.down) throw this.down;
-    const held = this.smtp.sent.find((m) => m.messageId === messageId);
+    const held = this.smtp.sent.find((m) => m.messageId === messageId && m.to === to);
     return held ? { evidence: `held as ${this.smtp.sent.indexOf(held) + 1}` } : null;
   }
 }
@@ -215,7 +216,8 @@ describe('DeliveriesService', () => {
     const record = repo.get(event.eventId, ops);
     assert.equal(record.status, 'sent');
     assert.equal(record.attempts, 1);
-    assert.match(String(record.smtpMessageId), new RegExp(`^<${event.eventId}\\.[\\w-]{12}@keyward>$`));
+    assert.match(String(record.smtpMessageId), new RegExp(`^<${event.eventId}\\.[\\w-]{22}@keyward>$`));
+    assert.equal(record.smtpMessageId, record.messageId, 'the one drawn when it was recorded');
     assert.match(String(record.smtpResponse), /^250 .*queued as Q\d$/);
     assert.deepEqual(record.message, event, 'stored as the parsed message, not as its text');
   });
@@ -455,20 +457,21 @@ describe('DeliveriesService', () => {
       deliveries = worker(mailer, undefined, relay);
     });
 
-    /** Attempt 1 of `recipient`, taken by a worker that dies mid-send, after SMTP took the email or before. */
-    async function diedMidSend(recipient: string, { smtpTookIt }: { smtpTookIt: boolean }) {
+    /**
+     * Attempt 1 of `recipient`, taken by a worker that dies mid-send, after SMTP took the email or
+     * before; `previousVersion`: recorded and sent by the previous version (no stored Message-ID).
+     */
+    async function diedMidSend(recipient: string, { smtpTookIt, previousVersion = false }: DiedMidSend) {
       await recordOf(recipient);
+      if (previousVersion) delete repo.get(event.eventId, recipient).messageId;
       await repo.startAttempt(repo.get(event.eventId, recipient), 1, now, new Date(now.getTime() + 60_000));
-      if (smtpTookIt)
-        await mailer.send({
-          to: recipient,
-          subject: '',
-          html: '',
-          text: '',
-          messageId: messageIdOf(event.eventId, recipient),
-        });
+      if (smtpTookIt) await submit(recipient, messageIdOf(repo.get(event.eventId, recipient)));
       later(60_000);
     }
+    type DiedMidSend = { smtpTookIt: boolean; previousVersion?: boolean };
+    /** An email that reaches the relay under `messageId`: keyward's, or anyone's who can submit mail to it. */
+    const submit = (to: string, messageId: string) => mailer.send({ to, subject: '', html: '', text: '', messageId });
+    const messageIdNow = (recipient: string) => messageIdOf(repo.get(event.eventId, recipient));
 
     it('never asks about a fresh delivery, nor about a retry after an SMTP failure', async () => {
       mailer.failures.set(ops, transient);
@@ -486,11 +489,11 @@ describe('DeliveriesService', () => {
       assert.deepEqual(relay.asked, [], 'the relay is not asked while the send may still be committing');
       later(1_000);
       assert.equal(await deliveries.attempt(event.eventId, ops), 'reconciled');
-      assert.deepEqual(relay.asked, [messageIdOf(event.eventId, ops)]);
+      assert.deepEqual(relay.asked, [messageIdNow(ops)]);
       const record = repo.get(event.eventId, ops);
       assert.equal(record.status, 'sent');
       assert.equal(record.attempts, 1, 'no attempt made');
-      assert.equal(record.smtpMessageId, messageIdOf(event.eventId, ops));
+      assert.equal(record.smtpMessageId, messageIdNow(ops));
       assert.equal(record.smtpResponse, 'reconciled: held as 1');
       assert.equal(mailer.sent.length, 1, 'transmitted once');
     });
@@ -500,10 +503,49 @@ describe('DeliveriesService', () => {
       await deliveries.attempt(event.eventId, ops);
       later(30_000);
       assert.equal(await deliveries.attempt(event.eventId, ops), 'sent');
-      assert.deepEqual(relay.asked, [messageIdOf(event.eventId, ops)], 'asked once, before the send');
+      assert.deepEqual(relay.asked, [messageIdNow(ops)], 'asked once, before the send');
       assert.equal(repo.get(event.eventId, ops).attempts, 2);
       assert.equal(mailer.sent.length, 1);
-      assert.equal(mailer.sent[0].messageId, messageIdOf(event.eventId, ops));
+      assert.equal(mailer.sent[0].messageId, messageIdNow(ops));
+    });
+
+    it('gives each delivery a Message-ID no one can derive, so none can be planted at the relay ahead of it', async () => {
+      // Anyone who knows an event id and a recipient (a customer knows both for its reminders) could
+      // compute the Message-ID the previous version derived from them, and submit a message under it.
+      await diedMidSend(ops, { smtpTookIt: false });
+      const derived = messageIdOf({ eventId: event.eventId, recipient: ops });
+      assert.notEqual(messageIdNow(ops), derived);
+      await submit(ops, derived);
+      await deliveries.attempt(event.eventId, ops);
+      later(30_000);
+      assert.equal(await deliveries.attempt(event.eventId, ops), 'sent', 'sent, not taken as held');
+      assert.deepEqual(
+        mailer.sent.map((m) => m.messageId),
+        [derived, messageIdNow(ops)],
+      );
+      await recordOf(oncall);
+      assert.notEqual(messageIdNow(oncall), messageIdNow(ops), 'one per delivery');
+    });
+
+    it('reconciles a send the previous version left lapsed under the Message-ID it had, or sends it again under it', async () => {
+      await diedMidSend(ops, { smtpTookIt: true, previousVersion: true });
+      await diedMidSend(oncall, { smtpTookIt: false, previousVersion: true });
+      const previous = (recipient: string) => messageIdOf({ eventId: event.eventId, recipient });
+      assert.deepEqual(
+        mailer.sent.map((m) => m.messageId),
+        [previous(ops)],
+        'the Message-ID the previous version derived',
+      );
+      for (const recipient of [ops, oncall]) await deliveries.attempt(event.eventId, recipient);
+      later(30_000);
+      assert.equal(await deliveries.attempt(event.eventId, ops), 'reconciled');
+      assert.equal(await deliveries.attempt(event.eventId, oncall), 'sent');
+      assert.deepEqual(relay.asked, [previous(ops), previous(oncall)]);
+      assert.deepEqual(
+        mailer.sent.map((m) => m.messageId),
+        [previous(ops), previous(oncall)],
+      );
+      assert.equal(repo.get(event.eventId, oncall).smtpMessageId, previous(oncall));
     });
 
     it('sends nothing while the relay cannot be asked, asks again later, and reconciles once it answers', async () => {

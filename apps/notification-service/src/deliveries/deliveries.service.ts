@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { Owner } from '@keyward/contracts';
@@ -12,6 +11,7 @@ import { AcceptanceJournal } from './acceptance-journal';
 import { DeliveriesRepository, DeliveryRecord } from './deliveries.repository';
 import { DeliveryMetrics } from './delivery.metrics';
 import { DeliveryStatus } from './delivery.schema';
+import { messageIdOf } from './message-id';
 import { NotificationSettings } from '../config/notification-service.env';
 
 /**
@@ -203,7 +203,7 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
         accepted = await this.mailer.send({
           to: recipient,
           ...email,
-          messageId: messageIdOf(eventId, recipient),
+          messageId: messageIdOf(delivery),
         });
       } catch (error) {
         return await this.failedAttempt(delivery, attempt, message, error, log);
@@ -318,10 +318,10 @@ export class DeliveriesService implements OnModuleInit, BeforeApplicationShutdow
     now: Date,
     log: object,
   ): Promise<DeliveryOutcome | 'not held'> {
-    const messageId = messageIdOf(delivery.eventId, delivery.recipient);
+    const messageId = messageIdOf(delivery);
     let held: RelayHeldMessage | null;
     try {
-      held = await relay.find(messageId);
+      held = await relay.find({ messageId, to: delivery.recipient });
     } catch (error) {
       this.metrics.relayUnanswered();
       return this.relayUnanswered(delivery, now, reasonOf(error), log);
@@ -417,13 +417,4 @@ function formatDuration(ms: number): string {
     [s % 60, 's'],
   ].filter(([n]) => n) as [number, string][];
   return parts.length ? parts.map(([n, u]) => `${n}${u}`).join(' ') : `${ms} ms`;
-}
-
-/**
- * The Message-ID of a delivery's email, the same on every attempt, so a repeat is recognisable
- * downstream and the relay can be asked for it: the event and a short stable tag of the recipient
- * (no address in headers beyond To).
- */
-export function messageIdOf(eventId: string, recipient: string): string {
-  return `<${eventId}.${createHash('sha256').update(recipient).digest('base64url').slice(0, 12)}@keyward>`;
 }

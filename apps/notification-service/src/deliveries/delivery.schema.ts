@@ -39,6 +39,11 @@ export class Delivery {
    * retry renders the same email without parsing it again. The previous version stored its JSON text.
    */
   @Prop({ required: true, type: Object }) message: NotificationMessage | string;
+  /**
+   * The Message-ID of its email on every attempt, random (see newMessageId). Absent on deliveries
+   * the previous version recorded, whose Message-ID is derived (messageIdOf).
+   */
+  @Prop({ type: String }) messageId?: string;
   @Prop({ type: String, default: null }) smtpMessageId: string | null;
   /** The SMTP server's reply accepting the email (with its queue id), for tracing it at the provider. */
   @Prop({ type: String, default: null }) smtpResponse?: string | null;

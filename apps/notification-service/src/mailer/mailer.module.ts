@@ -9,7 +9,7 @@ const relayLookup = {
   provide: RelayLookup,
   inject: [NotificationSettings],
   useFactory: (settings: NotificationSettings): RelayLookup | null =>
-    settings.MAILPIT_API_URL ? new MailpitRelayLookup(settings.MAILPIT_API_URL) : null,
+    settings.MAILPIT_API_URL ? new MailpitRelayLookup(settings.MAILPIT_API_URL, settings.MAIL_FROM) : null,
 };
 
 @Module({ providers: [MailerService, relayLookup], exports: [MailerService, RelayLookup] })

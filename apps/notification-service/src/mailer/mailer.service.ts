@@ -7,7 +7,7 @@ export interface OutgoingEmail {
   subject: string;
   html: string;
   text: string;
-  /** Message-ID derived from the delivery, so a resend after a crash is recognisable downstream. */
+  /** The delivery's Message-ID (deliveries/message-id.ts), the same on every attempt, so a repeat is recognisable downstream. */
   messageId: string;
 }
 

@@ -4,6 +4,14 @@ export interface RelayHeldMessage {
   evidence: string;
 }
 
+/** An email keyward sent or may have sent, as the relay is asked about it. */
+export interface SentEmail {
+  /** Its Message-ID, with angle brackets. */
+  messageId: string;
+  /** Its one recipient. */
+  to: string;
+}
+
 /**
  * Asks the SMTP relay whether it already holds an email with a given Message-ID: SMTP itself cannot
  * be asked (docs/RELIABILITY.md), a relay with a message search can. DeliveriesService asks only
@@ -14,8 +22,10 @@ export interface RelayHeldMessage {
  */
 export abstract class RelayLookup {
   /**
-   * The message the relay holds under `messageId` (with its angle brackets), or null when it holds
-   * none; throws when the relay cannot be asked or answers something else.
+   * The message the relay holds under the email's Message-ID, to its recipient and from keyward's
+   * sender, or null when it holds none: a message that only shares the Message-ID (sent by someone
+   * else, or to someone else) is not the email. Throws when the relay cannot be asked or answers
+   * something else.
    */
-  abstract find(messageId: string): Promise<RelayHeldMessage | null>;
+  abstract find(email: SentEmail): Promise<RelayHeldMessage | null>;
 }
