@@ -101,7 +101,7 @@ describe('metrics at GET /metrics of every service', () => {
   });
 
   it('counts verifications by result and cache, and times them', async () => {
-    const { body: key } = await call<{ key: string }>(keys.url, token, 'POST', '/v1/keys', {
+    const { body: key } = await call<{ id: string; key: string }>(keys.url, token, 'POST', '/v1/keys', {
       label: 'verified',
       contacts: [`dev@${emailDomain}`],
     });
@@ -111,17 +111,23 @@ describe('metrics at GET /metrics of every service', () => {
         headers: { 'content-type': 'application/json', 'x-service-token': serviceToken },
         body: JSON.stringify({ key: text }),
       }).then((res) => res.json() as Promise<{ valid: boolean }>);
+    // Cached as it was created here; a change drops it, so the next verification looks it up.
+    assert.equal((await verify(key.key)).valid, true);
+    const changed = await call(keys.url, token, 'PUT', `/v1/keys/${key.id}/contacts`, {
+      contacts: [`ops@${emailDomain}`],
+    });
+    assert.equal(changed.status, 200);
     assert.equal((await verify(key.key)).valid, true);
     assert.equal((await verify(key.key)).valid, true);
     assert.equal((await verify('not-a-key')).valid, false);
 
     const body = await scrape(keys);
     assert.equal(sample(body, 'keyward_verifications_total', { result: 'valid', cache: 'miss' }), 1);
-    assert.equal(sample(body, 'keyward_verifications_total', { result: 'valid', cache: 'hit' }), 1);
+    assert.equal(sample(body, 'keyward_verifications_total', { result: 'valid', cache: 'hit' }), 2);
     assert.equal(sample(body, 'keyward_verifications_total', { result: 'unknown', cache: 'not_a_key' }), 1);
     assert.equal(sample(body, 'keyward_verification_duration_seconds_count', { cache: 'miss' }), 1);
     const route = { method: 'POST', route: '/v1/keys/verify', status: '200' };
-    assert.equal(sample(body, 'keyward_http_request_duration_seconds_count', route), 3);
+    assert.equal(sample(body, 'keyward_http_request_duration_seconds_count', route), 4);
   });
 
   it('times every reminder scan pass and counts the keys it found due', async () => {

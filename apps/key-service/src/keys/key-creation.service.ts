@@ -11,6 +11,7 @@ import { UserDocument } from '../users/user.schema';
 import { CreateKeyBody } from './dto/create-key.dto';
 import { CreatedKeyResponse, KeyResponse } from './dto/key.response';
 import { KeyCap } from './key-cap';
+import { KeyChanges } from './key-changes';
 import { labelTaken } from './key-conflicts';
 import { generateKey, lastFiveOf } from './key-format';
 import { KeyDocument, KeyStatus } from './key.schema';
@@ -37,6 +38,7 @@ export class KeyCreation {
     private readonly hasher: KeyHasher,
     private readonly relay: OutboxRelayService,
     private readonly cap: KeyCap,
+    private readonly keyChanges: KeyChanges,
     settings: KeyServiceSettings,
   ) {
     this.validityMonths = settings.KEY_VALIDITY_MONTHS;
@@ -49,6 +51,14 @@ export class KeyCreation {
       try {
         const issued = await this.issue(user, input.label, input.contacts, null, now);
         this.relay.nudge(KEYS_COLLECTION, issued.doc._id);
+        const { doc } = issued;
+        this.keyChanges.created({
+          id: doc.id as string,
+          hash: doc.hash,
+          ownerId: doc.owner.userId,
+          label: doc.label,
+          expiresAt: doc.expiresAt,
+        });
         this.logger.log({ keyId: issued.doc.id, ownerId: user.id }, 'key created');
         return issued.response;
       } catch (error) {

@@ -114,6 +114,18 @@ describe('verification service', () => {
     assert.deepEqual(await counted(), { 'valid/miss': 1, 'valid/hit': 1 });
   });
 
+  it('answers a key created on this instance without a lookup, and forgets it when it changes', async () => {
+    const expiresAt = new Date(clock.at + 30 * DAY);
+    changes.created({ id: 'k1', hash: hasher.hash(key), ownerId: 'u1', label: 'prod', expiresAt });
+    const expected = { valid: true, keyId: 'k1', owner: 'u1', label: 'prod', expiresAt: expiresAt.toISOString() };
+    assert.deepEqual(await service.verify(key), expected);
+    assert.equal(keys.lookups, 0, 'its first verification came from the cache');
+    store(KeyStatus.Revoked, 30 * DAY);
+    changes.changed('k1');
+    assert.deepEqual(await service.verify(key), { valid: false, reason: 'revoked' });
+    assert.equal(keys.lookups, 1);
+  });
+
   it('rejects a malformed key without any lookup', async () => {
     store(KeyStatus.Active, 30 * DAY);
     const tampered = key.slice(0, -1) + (key.endsWith('a') ? 'b' : 'a');

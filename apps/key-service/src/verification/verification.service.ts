@@ -11,7 +11,7 @@ import { KeyStatus } from '../keys/key.schema';
 import { FailureBudget } from './failure-budget';
 import { LastUsedRecorder } from './last-used.recorder';
 import { VerificationMetrics, VerificationSource } from './verification.metrics';
-import { VerificationRepository } from './verification.repository';
+import { KeyForVerification, VerificationRepository } from './verification.repository';
 
 const UNKNOWN: KeyVerification = { valid: false, reason: 'unknown' };
 
@@ -49,6 +49,10 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
     this.negativeTtlMs = settings.VERIFY_NEGATIVE_CACHE_TTL_MS;
     this.failures = new FailureBudget(settings.VERIFY_FAILURES_PER_MINUTE, 60_000, () => this.clock.now().getTime());
     keyChanges.onChange((keyId) => this.forget(keyId));
+    // Its first verification (usually moments later, often here) then needs no lookup.
+    keyChanges.onCreated((key) =>
+      this.cache.set(key.hash, this.answerFor({ ...key, status: KeyStatus.Active }, this.clock.now().getTime())),
+    );
     this.invalidations = keyInvalidationConsumer(consumers, 'key-service-cache', {
       dropKey: (keyId) => this.forget(keyId),
       dropAll: () => this.cache.clear(),
@@ -111,8 +115,11 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
   }
 
   private async lookup(id: string, hash: string): Promise<Cacheable<KeyVerification>> {
-    const key = await this.keys.findForVerification(id, hash);
-    const now = this.clock.now().getTime();
+    return this.answerFor(await this.keys.findForVerification(id, hash), this.clock.now().getTime());
+  }
+
+  /** The answer for a key as stored (null: no such key), and how long it may be cached. */
+  private answerFor(key: KeyForVerification | null, now: number): Cacheable<KeyVerification> {
     const negative = (value: KeyVerification, keyId?: string) => ({
       value,
       keyId,
