@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Types } from 'mongoose';
 import { KeyServiceSettings } from '../config/key-service.env';
@@ -26,5 +27,21 @@ describe('key hasher', () => {
   it('keeps the id apart from the stored hash: neither is a part of the other', () => {
     const hashHex = Buffer.from(hasher.hash(key), 'base64url').toString('hex');
     assert.equal(hashHex.includes(hasher.idOf(key)), false);
+  });
+
+  it('is HMAC-SHA256 under the secret, as createHmac computes it, for secrets up to and over a block', () => {
+    for (const secret of ['s', 's'.repeat(32), 'é'.repeat(32), 's'.repeat(64), 's'.repeat(65), 's'.repeat(200)]) {
+      const hasherOf = hasherWith(secret);
+      for (const text of [key, generateKey('bob'), '', 'ключ_v1_ünïcode', 'x'.repeat(300)]) {
+        assert.equal(hasherOf.hash(text), createHmac('sha256', secret).update(text).digest('base64url'), secret);
+        assert.equal(
+          hasherOf.idOf(text),
+          createHmac('sha256', secret).update(`key-id:${text}`).digest('hex').slice(0, 24),
+          secret,
+        );
+      }
+      // Hashing again gives the same: each call starts from copies of the keyed states.
+      assert.equal(hasherOf.hash(key), hasherOf.hash(key));
+    }
   });
 });

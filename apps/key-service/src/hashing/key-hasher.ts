@@ -1,19 +1,43 @@
 import { Injectable } from '@nestjs/common';
-import { createHmac, createSecretKey, KeyObject } from 'node:crypto';
+import { BinaryToTextEncoding, createHash, Hash } from 'node:crypto';
 import { KeyServiceSettings } from '../config/key-service.env';
+
+/** SHA-256's block: HMAC pads its key to it (RFC 2104). */
+const SHA256_BLOCK_BYTES = 64;
+
+/**
+ * HMAC-SHA256 under one secret (RFC 2104), with the secret's two padded blocks hashed once: each
+ * call continues copies of those two hash states. createHmac sets a whole HMAC context up on every
+ * call, which cost a cached verification in key-service about as much as everything else it does
+ * (bench/RESULTS.md, "verify"); the output is createHmac's (key-hasher.spec.ts).
+ */
+class KeyedSha256 {
+  private readonly inner: Hash;
+  private readonly outer: Hash;
+
+  constructor(secret: Buffer) {
+    const block = Buffer.alloc(SHA256_BLOCK_BYTES);
+    (secret.length > SHA256_BLOCK_BYTES ? createHash('sha256').update(secret).digest() : secret).copy(block);
+    this.inner = createHash('sha256').update(block.map((byte) => byte ^ 0x36));
+    this.outer = createHash('sha256').update(block.map((byte) => byte ^ 0x5c));
+  }
+
+  digest(text: string, encoding: BinaryToTextEncoding): string {
+    return this.outer.copy().update(this.inner.copy().update(text).digest()).digest(encoding);
+  }
+}
 
 /** Keyed hash (HMAC-SHA256) of a whole key: what is stored and looked up, never the key itself. */
 @Injectable()
 export class KeyHasher {
-  /** Imported once: every verification hashes, and importing a text secret per HMAC costs more than the HMAC. */
-  private readonly secret: KeyObject;
+  private readonly hmac: KeyedSha256;
 
   constructor(settings: KeyServiceSettings) {
-    this.secret = createSecretKey(settings.KEY_HASH_SECRET, 'utf8');
+    this.hmac = new KeyedSha256(Buffer.from(settings.KEY_HASH_SECRET, 'utf8'));
   }
 
   hash(key: string): string {
-    return createHmac('sha256', this.secret).update(key).digest('base64url');
+    return this.hmac.digest(key, 'base64url');
   }
 
   /**
@@ -23,6 +47,6 @@ export class KeyHasher {
    * any key id it is shown to owners; without KEY_HASH_SECRET it says nothing about the key.
    */
   idOf(key: string): string {
-    return createHmac('sha256', this.secret).update(`key-id:${key}`).digest('hex').slice(0, 24);
+    return this.hmac.digest(`key-id:${key}`, 'hex').slice(0, 24);
   }
 }
