@@ -77,6 +77,16 @@ describe('account export and closure', () => {
     return body;
   }
 
+  /** The statuses of `times` requests made one after another. */
+  async function statuses(times: number, request: () => Promise<Answer<unknown>>): Promise<number[]> {
+    const answers: number[] = [];
+    for (let i = 0; i < times; i++) answers.push((await request()).status);
+    return answers;
+  }
+  const exportBy = (token: string) => () => api(token, 'GET', '/v1/account/export');
+  const codeBy = (token: string) => () => api(token, 'POST', '/v1/account/closure-code');
+  const closureSubject = /^Your code to close your keyward account$/;
+
   /** The 6-digit code of the newest email to `to` whose subject matches. */
   async function newestCode(to: string, subject: RegExp, count: number): Promise<string> {
     const deadline = Date.now() + 15_000;
@@ -242,6 +252,50 @@ describe('account export and closure', () => {
     assert.equal((await api(other, 'GET', '/v1/account/export')).status, 200);
   });
 
+  it('lets a stolen session spend only its own budgets: the owner, signed in afresh, exports and closes', async () => {
+    const email = mail('robbed');
+    const stolen = await signIn(email, 0);
+    // The thief spends the session's exports, closure codes and closure attempts, and goes on past them.
+    assert.deepEqual(await statuses(7, exportBy(stolen)), [200, 200, 200, 200, 200, 429, 429]);
+    assert.deepEqual(await statuses(7, codeBy(stolen)), [202, 202, 202, 202, 202, 429, 429]);
+    const sent = (await mailpit.waitFor(email, 1 + 5)).map((m) => /\b(\d{6})\b/.exec(m.Text)?.[1]);
+    const wrong = ['000000', '000001', '000002', '000003', '000004', '000005', '000006'].find((c) => !sent.includes(c));
+    const guess = () => api(stolen, 'DELETE', '/v1/account', { code: wrong });
+    assert.deepEqual(await statuses(12, guess), [...Array<number>(10).fill(403), 429, 429]);
+    assert.match(assertProblem(await exportBy(stolen)(), 429).detail, /^This session has downloaded/);
+
+    // The owner signs in afresh, signs the thief out, and still has every budget.
+    const owner = await signIn(email, 1);
+    assert.equal((await api(owner, 'DELETE', '/v1/account/sessions')).status, 204);
+    assert.equal((await exportBy(stolen)()).status, 401);
+    const data = await api<AccountExport>(owner, 'GET', '/v1/account/export');
+    assert.equal(data.status, 200, JSON.stringify(data.body));
+    assert.equal(data.body.account.email, email);
+    assert.equal((await codeBy(owner)()).status, 202);
+    const code = await newestCode(email, closureSubject, 5 + 1);
+    const closed = await api(owner, 'DELETE', '/v1/account', { code });
+    assert.equal(closed.status, 204, JSON.stringify(closed.body));
+    assert.equal((await exportBy(owner)()).status, 404);
+  });
+
+  it('bounds all sessions of an account together at three sessions’ exports and closure codes', async () => {
+    const email = mail('many-devices');
+    const sessions: string[] = [];
+    for (let i = 0; i < 4; i++) sessions.push(await signIn(email, i));
+    const [first, second, third, fourth] = sessions;
+    // The first also goes past its own budget: what it is refused costs the others nothing.
+    assert.deepEqual(await statuses(7, exportBy(first)), [200, 200, 200, 200, 200, 429, 429]);
+    for (const token of [second, third]) assert.deepEqual(await statuses(5, exportBy(token)), Array(5).fill(200));
+    const exportCeiling = assertProblem(await exportBy(fourth)(), 429);
+    assert.match(exportCeiling.detail, /sessions together have downloaded the account's data 15 times this hour/);
+
+    assert.deepEqual(await statuses(7, codeBy(first)), [202, 202, 202, 202, 202, 429, 429]);
+    for (const token of [second, third]) assert.deepEqual(await statuses(5, codeBy(token)), Array(5).fill(202));
+    const codeCeiling = assertProblem(await codeBy(fourth)(), 429);
+    assert.match(codeCeiling.detail, /sessions together have requested 15 codes to close the account this hour/);
+    assert.equal((await api(fourth, 'GET', '/v1/account')).status, 200, 'the session itself still works');
+  });
+
   it('closes an account only with a fresh closure code: not without one, not a login code, not a wrong one', async () => {
     const email = mail('careful');
     const token = await signIn(email, 0);
@@ -257,14 +311,14 @@ describe('account export and closure', () => {
     const issued = await api(token, 'POST', '/v1/account/closure-code');
     assert.equal(issued.status, 202, JSON.stringify(issued.body));
     assert.ok(Date.parse(issued.body.expiresAt as string) > Date.now());
-    const closureCode = await newestCode(email, /^Your code to close your keyward account$/, 1);
+    const closureCode = await newestCode(email, closureSubject, 1);
     // It signs nobody in, and a wrong one closes nothing.
     assert.equal((await post('/v1/auth/login', { email, otp: closureCode })).status, 401);
     const wrong = closureCode === '000000' ? '000001' : '000000';
     assertProblem(await api(token, 'DELETE', '/v1/account', { code: wrong }), 403, 'code');
     // A newer code replaces it.
     assert.equal((await api(token, 'POST', '/v1/account/closure-code')).status, 202);
-    const newer = await newestCode(email, /^Your code to close your keyward account$/, 2);
+    const newer = await newestCode(email, closureSubject, 2);
     if (newer !== closureCode) assertProblem(await api(token, 'DELETE', '/v1/account', { code: closureCode }), 403);
     assert.equal((await api(token, 'GET', '/v1/account')).status, 200, 'the account is still open');
   });
@@ -310,7 +364,7 @@ describe('account export and closure', () => {
     );
 
     assert.equal((await api(token, 'POST', '/v1/account/closure-code')).status, 202);
-    const code = await newestCode(email, /^Your code to close your keyward account$/, 1);
+    const code = await newestCode(email, closureSubject, 1);
     const closed = await api(token, 'DELETE', '/v1/account', { code });
     assert.equal(closed.status, 204, JSON.stringify(closed.body));
 

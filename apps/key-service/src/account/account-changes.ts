@@ -2,11 +2,12 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { RateLimited } from '../rate-limits/rate-limits';
 
-/** A change to the account's settings: counted per account, 429 past the hour's budget. */
+/** A change to the account's settings: counted per session and per account, 429 past the hour's budget. */
 export const AccountChange = () =>
   applyDecorators(
-    RateLimited('account-changes'),
+    RateLimited('account-changes-session', 'account-changes'),
     ApiTooManyRequestsResponse({
-      description: 'This account made too many account changes this hour; see Retry-After',
+      description:
+        'Too many account changes this hour, by this session or by the account’s sessions together; see Retry-After',
     }),
   );

@@ -44,7 +44,7 @@ export class AccountDataController {
   ) {}
 
   @Get('export')
-  @RateLimited('account-export')
+  @RateLimited('account-export-session', 'account-export')
   @Header('Content-Disposition', 'attachment; filename="keyward-account.json"')
   @Header('Cache-Control', 'no-store')
   @ApiOkResponse({
@@ -59,7 +59,7 @@ export class AccountDataController {
   @Post('closure-code')
   @HttpCode(202)
   @RouteConfig(closeBodyConfig)
-  @RateLimited('account-closure-code')
+  @RateLimited('account-closure-code-session', 'account-closure-code')
   @ApiAcceptedResponse({
     type: ClosureCodeResponse,
     description: 'A fresh code confirming the closure is emailed to the login address (it cannot sign in)',
@@ -72,7 +72,7 @@ export class AccountDataController {
   @Delete()
   @HttpCode(204)
   @RouteConfig(closeBodyConfig)
-  @RateLimited('account-closure')
+  @RateLimited('account-closure-session', 'account-closure')
   @ApiNoContentResponse({
     description:
       'Closed: every key revoked (each contact emailed once), every session ended, the account’s personal data deleted. A second DELETE answers 404.',

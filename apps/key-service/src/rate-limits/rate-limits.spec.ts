@@ -10,6 +10,8 @@ class Routes {
   create(): void {}
   @RateLimited('key-changes')
   revoke(): void {}
+  @RateLimited('account-export-session', 'account-export')
+  export(): void {}
   list(): void {}
 }
 
@@ -44,5 +46,21 @@ describe('rate limits', () => {
     );
     assert.equal(await limit('key-changes').getTracker!({ ip: 'x', user: { id: 'u-7' } }, contextOf('create')), 'u-7');
     assert.equal(limit('key-changes').limit, 30);
+  });
+
+  it('counts what sessions spend per session first, then against the account ceiling of three sessions', async () => {
+    const names = limits.map((t) => t.name);
+    for (const budget of ['account-export', 'account-closure-code', 'account-closure', 'account-changes'] as const) {
+      const [session, account] = [limit(`${budget}-session`), limit(budget)];
+      // Checked in this order, so a request the session is refused does not spend the ceiling.
+      assert.ok(names.indexOf(session.name) < names.indexOf(account.name), budget);
+      assert.equal(account.limit, 3 * (session.limit as number), budget);
+      assert.equal(session.ttl, account.ttl, budget);
+    }
+    const request = { ip: 'x', user: { id: 'u-7' }, sessionKey: 'stored-key-1' };
+    assert.equal(await limit('account-export-session').getTracker!(request, contextOf('export')), 'stored-key-1');
+    assert.equal(await limit('account-export').getTracker!(request, contextOf('export')), 'u-7');
+    assert.equal(limit('key-changes').getTracker, limit('account-export').getTracker, 'key changes stay per account');
+    assert.match(limit('account-export').message, /sessions together have .* 15 times/);
   });
 });

@@ -3,14 +3,18 @@ import { ThrottlerOptions } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 import { HOUR_MS, MINUTE_MS } from '@keyward/contracts';
 
-type Request = { ip: string; body?: { email?: unknown }; user?: { id?: unknown } };
+type Request = { ip: string; body?: { email?: unknown }; user?: { id?: unknown }; sessionKey?: unknown };
 
-/** Whom a limit counts: the address a login is for, the client's address, or the account. */
+/**
+ * Whom a limit counts: the address a login is for, the client's address, the account, or the
+ * session (its stored key, set by SessionGuard, which runs before the limits).
+ */
 const trackers = {
   email: (req: Request) => emailOf(req),
   client: (req: Request) => req.ip,
   emailAndClient: (req: Request) => `${emailOf(req)} ${req.ip}`,
   account: (req: Request) => String(req.user?.id),
+  session: (req: Request) => String(req.sessionKey),
 };
 
 /** The address as the request's validation will normalise it (the guard runs first). */
@@ -26,11 +30,47 @@ export interface RateLimit {
   message: string;
 }
 
+/** How many sessions' budgets an account's ceiling holds: see {@link spentBySessions}. */
+const SESSIONS_PER_CEILING = 3;
+
+/**
+ * An hour's budget that whoever holds a session of the account spends: counted per session
+ * (`<name>-session`), so a stolen session spends only its own and cannot keep the owner, signed in
+ * afresh, from their data or from closing the account; and per account (`<name>`), the ceiling of
+ * all its sessions together, at three sessions' worth: a stolen one's, the owner's fresh one's and
+ * one more device's. A thief cannot open sessions to raise what they spend (only a login code
+ * does), and ending a session ends its spending. The session's limit is listed, so checked, first:
+ * what it refuses costs the ceiling nothing.
+ */
+function spentBySessions<Name extends string>(
+  name: Name,
+  budget: { perHour: number; spent: (times: number) => string; then: string },
+): Record<`${Name}-session` | Name, RateLimit> {
+  const { perHour, spent, then } = budget;
+  const ceiling = perHour * SESSIONS_PER_CEILING;
+  return {
+    [`${name}-session`]: {
+      limit: perHour,
+      windowMs: HOUR_MS,
+      track: 'session',
+      message: `This session has ${spent(perHour)} this hour, the most allowed; ${then}`,
+    },
+    [name]: {
+      limit: ceiling,
+      windowMs: HOUR_MS,
+      track: 'account',
+      message: `This account's sessions together have ${spent(ceiling)} this hour, the most allowed; ${then}, and end any session you do not know in Settings`,
+    },
+  } as Record<`${Name}-session` | Name, RateLimit>;
+}
+
 /**
  * Every limit of key-service. Login limits count per address *and* client, so an attacker's
  * guesses or code requests use up only their own budget, never the owner's; the per-address
  * ceilings bound what many clients together can do, and say so when they are the reason. A
- * new code does not reset any of them.
+ * new code does not reset any of them. What an account's sessions do is counted the same way, per
+ * session under an account ceiling, except key changes, which bound the emails an account causes
+ * whatever its sessions (its owner can open sessions at will).
  */
 export const RATE_LIMITS = {
   'otp-email-client': {
@@ -70,30 +110,26 @@ export const RATE_LIMITS = {
     track: 'client',
     message: 'Too many sign-in attempts from your network; wait before trying again',
   },
-  'account-changes': {
-    limit: 60,
-    windowMs: HOUR_MS,
-    track: 'account',
-    message: 'This account has made 60 account changes this hour, the most allowed; wait before trying again',
-  },
-  'account-export': {
-    limit: 5,
-    windowMs: HOUR_MS,
-    track: 'account',
-    message: 'This account has downloaded its data 5 times this hour, the most allowed; wait before trying again',
-  },
-  'account-closure-code': {
-    limit: 5,
-    windowMs: HOUR_MS,
-    track: 'account',
-    message: 'Too many codes to close this account were requested this hour; use the newest one or wait',
-  },
-  'account-closure': {
-    limit: 10,
-    windowMs: HOUR_MS,
-    track: 'account',
-    message: 'Too many attempts to close this account this hour; wait, then use the newest code',
-  },
+  ...spentBySessions('account-changes', {
+    perHour: 60,
+    spent: (n) => `made ${n} account changes`,
+    then: 'wait before trying again',
+  }),
+  ...spentBySessions('account-export', {
+    perHour: 5,
+    spent: (n) => `downloaded the account's data ${n} times`,
+    then: 'wait before trying again',
+  }),
+  ...spentBySessions('account-closure-code', {
+    perHour: 5,
+    spent: (n) => `requested ${n} codes to close the account`,
+    then: 'use the newest one or wait',
+  }),
+  ...spentBySessions('account-closure', {
+    perHour: 10,
+    spent: (n) => `tried ${n} codes to close the account`,
+    then: 'wait, then use the newest code',
+  }),
 } satisfies Record<string, RateLimit>;
 
 export type RateLimitName = keyof typeof RATE_LIMITS | 'key-changes';
@@ -123,7 +159,8 @@ function subjectKey(name: RateLimitName, tracker: string): string {
 /**
  * The counters (`<limit>:<subject key>`, before the window) that count an account: its own limits,
  * and the login limits of its address alone. Counters of the address together with a client
- * address cannot be named without every client address; they end within 15 minutes.
+ * address cannot be named without every client address; they end within 15 minutes. Those of its
+ * sessions name no one (a hash of the session's stored key) and end within the hour.
  */
 export function countersOf(account: { userId: string; email: string }): string[] {
   const names = [...(Object.keys(RATE_LIMITS) as (keyof typeof RATE_LIMITS)[]), 'key-changes' as const];
