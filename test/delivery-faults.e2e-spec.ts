@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DeadLetterHeader, DEV_KEY_EVENTS_SIGNING_KEY, KeyEvent, Topic } from '@keyward/contracts';
+import { until, untilFound } from '@keyward/testing';
 import mongoose from 'mongoose';
 import { createTransport } from 'nodemailer';
 import { messageIdOf, newMessageId } from '../apps/notification-service/src/deliveries/message-id';
 import { formatLedger, LedgerRow } from './support/delivery-ledger';
-import { DeliveryRig, POISON } from './support/delivery-rig';
+import { DeliveryRig, FAULT_TIMEOUT_MS, POISON } from './support/delivery-rig';
 import { runTool } from './support/operator-tools';
 
 /**
@@ -46,10 +47,14 @@ describe('delivery through long outages', () => {
     const eventIds = events.map((e) => e.eventId);
     await rig.smtp.stop();
     await rig.produceAll(events);
-    const failed = await rig.until('every delivery to be given up', async () => {
-      const all = await rig.deliveriesOf(eventIds);
-      return all.length === recipients.length && all.every((d) => d.status === 'failed') ? all : undefined;
-    });
+    const failed = await untilFound(
+      'every delivery to be given up',
+      async () => {
+        const all = await rig.deliveriesOf(eventIds);
+        return all.length === recipients.length && all.every((d) => d.status === 'failed') ? all : undefined;
+      },
+      FAULT_TIMEOUT_MS,
+    );
     for (const d of failed) assert.match(String(d.error), /^gave up after 3\ds and \d+ attempts: .*ECONNREFUSED/);
     await rig.smtp.resume();
 
@@ -203,10 +208,14 @@ describe('delivery through long outages', () => {
       smtp.close();
     }
 
-    const settled = await rig.until('both deliveries to be sent', async () => {
-      const all = await rig.deliveriesOf([event.eventId]);
-      return all.length === 2 && all.every((d) => d.status === 'sent') ? all : undefined;
-    });
+    const settled = await untilFound(
+      'both deliveries to be sent',
+      async () => {
+        const all = await rig.deliveriesOf([event.eventId]);
+        return all.length === 2 && all.every((d) => d.status === 'sent') ? all : undefined;
+      },
+      FAULT_TIMEOUT_MS,
+    );
     const of = (recipient: string) => settled.find((d) => d.recipient === recipient)!;
     assert.match(String(of(held).smtpResponse), /^reconciled: Mailpit holds it as message \w+, stored /);
     assert.equal(of(held).attempts, 1, 'no new attempt');
@@ -259,9 +268,7 @@ describe('delivery through long outages', () => {
     await rig.kafka.produce(Topic.KeyEvents, 'k-replay-poison', POISON);
     const poisonLetters = () => rig.keyEventLetters().filter((l) => l.value.toString() === POISON);
     const poisonBefore = poisonLetters().length;
-    await rig.until('the poison to be dead-lettered', async () =>
-      poisonLetters().length > poisonBefore ? true : undefined,
-    );
+    await until('the poison to be dead-lettered', async () => poisonLetters().length > poisonBefore, FAULT_TIMEOUT_MS);
 
     const listed = await runTool('dlq:replay', ['list'], env);
     assert.match(listed, new RegExp(`^0@${offset} .* by notification-service .*failed after 5 attempts`, 'm'));
@@ -283,9 +290,10 @@ describe('delivery through long outages', () => {
     await rig.kafka.caughtUp('notification-service', Topic.KeyEvents);
     const again = await rig.settle('dead letters replayed three times', domain, [parked], since);
     assert.deepEqual({ lost: again.lost, duplicated: again.duplicated }, { lost: 0, duplicated: 0 });
-    const replayedPoison = await rig.until(
+    const replayedPoison = await untilFound(
       'the replayed poison to be dead-lettered again',
-      async () => poisonLetters()[poisonBeforeAll],
+      () => poisonLetters()[poisonBeforeAll],
+      FAULT_TIMEOUT_MS,
     );
     assert.match(
       replayedPoison.headers[DeadLetterHeader.ReplayedFrom],

@@ -12,7 +12,7 @@ import {
   Topic,
 } from '@keyward/contracts';
 import { KeyClient } from '@keyward/key-client';
-import { isolatedEnv, Mailpit, ServiceProcess, sleep, stack } from '@keyward/testing';
+import { isolatedEnv, Mailpit, ServiceProcess, stack, until, untilFound } from '@keyward/testing';
 import { Consumer, IHeaders, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import mongoose from 'mongoose';
 import { generateKey } from '../apps/key-service/src/keys/key-format';
@@ -64,22 +64,11 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
   let db: mongoose.Connection;
   let token: string;
 
-  async function until<T>(
-    find: () => T | undefined | Promise<T | undefined>,
-    what: string,
-    timeoutMs = 30_000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = await find();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline)
-        assert.fail(
-          `${what}: not within ${timeoutMs} ms (seen: ${JSON.stringify(seen.map((m) => [m.topic, m.value.slice(0, 80)]))})`,
-        );
-      await sleep(50);
-    }
-  }
+  /** Waits for the attacker to see a message that `matches`; on timeout, says what it did see. */
+  const sighting = (what: string, matches: (message: Seen) => boolean) =>
+    untilFound(what, () => seen.find(matches), 30_000, 50).catch((error: Error) =>
+      assert.fail(`${error.message} (seen: ${JSON.stringify(seen.map((m) => [m.topic, m.value.slice(0, 80)]))})`),
+    );
 
   const createKey = async (label: string) => {
     const res = await call<{ id: string; key: string }>(keyService.url, token, 'POST', '/v1/keys', {
@@ -182,9 +171,9 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
   it('a forged reply, or a genuine one replayed from another request, is not believed and not cached', async () => {
     const { key } = await createKey('forgery target');
     assert.equal((await billing.get(KeyClient).verify(key)).valid, true, 'a genuine answer to replay');
-    await until(
-      () => seen.find((s) => s.topic === ns + Topic.KeyVerifyReply && s.value.includes('sealedVerification')),
+    await sighting(
       'the genuine reply seen by the attacker',
+      (s) => s.topic === ns + Topic.KeyVerifyReply && s.value.includes('sealedVerification'),
     );
     const client = lonely.get(KeyClient);
     await assert.rejects(client.verify(key), { name: 'TimeoutError' }, 'only forgeries came back: no answer');
@@ -195,9 +184,9 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
   it('a caller with key A cannot open requests sealed for caller B', async () => {
     const { key } = await createKey('read by another caller');
     assert.equal((await mailer.get(KeyClient).verify(key)).valid, true);
-    const request = await until(
-      () => seen.find((s) => s.topic === ns + Topic.KeyVerify && s.value.includes('"sealedKey":"mailer-1.')),
+    const request = await sighting(
       'caller B’s request seen on the topic',
+      (s) => s.topic === ns + Topic.KeyVerify && s.value.includes('"sealedKey":"mailer-1.'),
     );
     const at = {
       topic: ns + Topic.KeyVerify,
@@ -234,9 +223,9 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
     });
     const [delivered] = await mailpit.waitFor(victim, 1, { timeoutMs: 30_000 });
     assert.match(delivered.Text, /482913/, 'the genuine message is delivered');
-    const letter = await until(
-      () => seen.find((s) => s.topic === ns + Topic.DeadLetter && s.value.includes(readdressed.eventId)),
+    const letter = await sighting(
       'the re-addressed message dead-lettered',
+      (s) => s.topic === ns + Topic.DeadLetter && s.value.includes(readdressed.eventId),
     );
     assert.match(letter.headers[DeadLetterHeader.Reason], /sealedCode: .*sealed for another message/);
     assert.deepEqual(await mailpit.search(`to:"${attacker}"`), [], 'nothing sent to the attacker');
@@ -271,8 +260,10 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
       ].map((command) => ({ partition: 0, key: command.keyId, value: JSON.stringify(command) })),
     });
     await until(
-      async () => ((await db.collection('keys').findOne({ _id: dueId }))?.status === 'expired' ? true : undefined),
       'the due key expired',
+      async () => (await db.collection('keys').findOne({ _id: dueId }))?.status === 'expired',
+      30_000,
+      50,
     );
     const after = await db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(target.id) });
     assert.deepEqual([after?.status, after?.remindersSent], ['active', []]);

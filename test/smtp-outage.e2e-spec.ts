@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AnyKeyEvent, KeyEvent, Topic } from '@keyward/contracts';
-import { isolatedEnv, sleep } from '@keyward/testing';
+import { isolatedEnv, until, untilFound } from '@keyward/testing';
 import { sampleMessages } from '../apps/notification-service/src/emails/sample-messages';
 import { SmtpRig } from './support/smtp-rig';
 
@@ -24,16 +24,6 @@ describe('notification-service through SMTP failures', () => {
 
   const deliveriesOf = (eventId: string) => rig.db.collection('deliveries').find({ eventId }).toArray();
 
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      await sleep(100);
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
-
   it('marks a refused recipient failed without retrying, and still emails the others', async () => {
     const domain = `refusal.${emailDomain}`;
     const event = sampleMessages({ domain })['key-created'] as KeyEvent<'KeyCreated'>;
@@ -42,20 +32,28 @@ describe('notification-service through SMTP failures', () => {
 
     const [email] = await rig.mailpit.waitFor(`@${domain}`, 1, { timeoutMs: 30_000 });
     assert.equal(email.To[0].Address, `ops@${domain}`);
-    const refused = await until('the refused delivery to be failed', async () => {
-      const d = (await deliveriesOf(event.eventId)).find((x) => x.recipient === `refused@${domain}`);
-      return d?.status === 'failed' ? d : undefined;
-    });
+    const refused = await untilFound(
+      'the refused delivery to be failed',
+      async () => {
+        const d = (await deliveriesOf(event.eventId)).find((x) => x.recipient === `refused@${domain}`);
+        return d?.status === 'failed' ? d : undefined;
+      },
+      30_000,
+    );
     assert.match(String(refused.error), /5\d\d/, 'the server refusal is recorded');
     // A later email only a retry sweep can deliver: SMTP goes down before it is sent and comes back
     // after its second attempt, so sweeps have run since the refusal was recorded.
     await rig.smtp.stop();
     const marker = sampleMessages({ domain: `swept.${emailDomain}` })['key-revoked'] as AnyKeyEvent;
     await rig.kafka.produce(Topic.KeyEvents, marker.keyId, marker);
-    await until('a retry sweep to attempt the marker again', async () => {
-      const deliveries = await deliveriesOf(marker.eventId);
-      return deliveries.length === 2 && deliveries.every((d) => d.attempts >= 2) ? deliveries : undefined;
-    });
+    await until(
+      'a retry sweep to attempt the marker again',
+      async () => {
+        const deliveries = await deliveriesOf(marker.eventId);
+        return deliveries.length === 2 && deliveries.every((d) => d.attempts >= 2);
+      },
+      30_000,
+    );
     await rig.smtp.resume();
     await rig.mailpit.waitFor(`@swept.${emailDomain}`, 2, { timeoutMs: 30_000 });
     const [again] = (await deliveriesOf(event.eventId)).filter((x) => x.recipient === `refused@${domain}`);
@@ -73,13 +71,17 @@ describe('notification-service through SMTP failures', () => {
     for (const event of events) await rig.kafka.produce(Topic.KeyEvents, event.keyId, event);
 
     // Every delivery recorded and failing transiently: pending, with attempts and the error kept.
-    await until('every delivery to have failed at least twice', async () => {
-      const all = await rig.db
-        .collection('deliveries')
-        .find({ eventId: { $in: events.map((e) => e.eventId) } })
-        .toArray();
-      return all.length === 10 && all.every((d) => d.status === 'pending' && d.attempts >= 2) ? all : undefined;
-    });
+    await until(
+      'every delivery to have failed at least twice',
+      async () => {
+        const all = await rig.db
+          .collection('deliveries')
+          .find({ eventId: { $in: events.map((e) => e.eventId) } })
+          .toArray();
+        return all.length === 10 && all.every((d) => d.status === 'pending' && d.attempts >= 2);
+      },
+      30_000,
+    );
     const pending = await rig.db.collection('deliveries').findOne({ eventId: events[0].eventId });
     assert.ok(pending?.error, 'the transient error is recorded');
 

@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { DeadLetterHeader, KeyEvent, Topic } from '@keyward/contracts';
-import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
+import { isolatedEnv, Mailpit, ServiceProcess, sleep, until, untilFound } from '@keyward/testing';
 import mongoose from 'mongoose';
 import { sampleMessages } from '../../apps/notification-service/src/emails/sample-messages';
 import { LedgerRow, settleDeliveries } from './delivery-ledger';
 import { FerretDbServer } from './ferretdb-server';
 import { MailpitServer } from './mailpit-server';
 import { NotificationKafka } from './notification-kafka';
+
+/** How long a fault scenario may take to reach a state it waits for (outages last tens of seconds). */
+export const FAULT_TIMEOUT_MS = 120_000;
 
 /** A message no version of the contract accepts. */
 export const POISON = '{"not": "an event"';
@@ -123,16 +126,6 @@ export class DeliveryRig {
     );
   }
 
-  async until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(100);
-    }
-  }
-
   /** Waits for every email of `events` and counts them (see settleDeliveries). */
   async settle(scenario: string, domain: string, events: KeyEvent<'KeyCreated'>[], since: number): Promise<LedgerRow> {
     const result = await settleDeliveries({
@@ -156,10 +149,14 @@ export class DeliveryRig {
     const since = Date.now();
     await this.smtp.stop();
     await this.produceAll(events);
-    await this.until(`every delivery to have failed more than ${attemptsBeyond} attempts`, async () => {
-      const all = await this.deliveriesOf(events.map((e) => e.eventId));
-      return all.length === recipients.length && all.every((d) => d.attempts > attemptsBeyond) ? all : undefined;
-    });
+    await until(
+      `every delivery to have failed more than ${attemptsBeyond} attempts`,
+      async () => {
+        const all = await this.deliveriesOf(events.map((e) => e.eventId));
+        return all.length === recipients.length && all.every((d) => d.attempts > attemptsBeyond);
+      },
+      FAULT_TIMEOUT_MS,
+    );
     await this.smtp.resume();
     return this.settle(`SMTP refusing past the old ${attemptsBeyond}-attempt give-up`, domain, events, since);
   }
@@ -182,12 +179,16 @@ export class DeliveryRig {
       await this.produceAll([event]);
       await sleep(downForMs / keys);
     }
-    await this.until(`a key event held past its failed attempt ${failedAttempts}`, async () => {
-      const attempts = [...this.serviceLog().matchAll(/key-events\.1\[\d+\]@\d+ attempt (\d+) failed/g)].map((m) =>
-        Number(m[1]),
-      );
-      return Math.max(0, ...attempts) >= failedAttempts ? true : undefined;
-    });
+    await until(
+      `a key event held past its failed attempt ${failedAttempts}`,
+      async () => {
+        const attempts = [...this.serviceLog().matchAll(/key-events\.1\[\d+\]@\d+ attempt (\d+) failed/g)].map((m) =>
+          Number(m[1]),
+        );
+        return Math.max(0, ...attempts) >= failedAttempts;
+      },
+      FAULT_TIMEOUT_MS,
+    );
     const downFor = Math.round((Date.now() - since) / 1000);
     await this.database.resume();
     const row = await this.settle(`database stopped ${downFor} s under load`, domain, events, since);
@@ -236,8 +237,10 @@ export class DeliveryRig {
     const { events, recipients } = this.keyEvents(domain, keys);
     const since = Date.now();
     await this.produceAll(events);
-    await this.until('a quarter of the burst delivered', async () =>
-      (await this.mailpit.search(`to:"${domain}"`)).length >= recipients.length / 4 ? true : undefined,
+    await until(
+      'a quarter of the burst delivered',
+      async () => (await this.mailpit.search(`to:"${domain}"`)).length >= recipients.length / 4,
+      FAULT_TIMEOUT_MS,
     );
     await this.serviceProcess.kill();
     this.serviceProcess = await ServiceProcess.start('notification-service', this.serviceEnv);
@@ -252,8 +255,10 @@ export class DeliveryRig {
     const since = Date.now();
     await this.kafka.produce(Topic.KeyEvents, first.keyId, first, POISON, second);
     const row = await this.settle('poison message between two events of a key', domain, [first, second], since);
-    const letter = await this.until('the poison message to be dead-lettered', async () =>
-      this.keyEventLetters().find((l) => l.value.toString() === POISON),
+    const letter = await untilFound(
+      'the poison message to be dead-lettered',
+      () => this.keyEventLetters().find((l) => l.value.toString() === POISON),
+      FAULT_TIMEOUT_MS,
     );
     return { ...row, letter: { reason: letter.headers[DeadLetterHeader.Reason] } };
   }

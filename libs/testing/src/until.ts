@@ -19,3 +19,18 @@ export async function until(
   }
   return Date.now() - started;
 }
+
+/**
+ * Polls `find` until it answers something other than `undefined`, failing after `timeoutMs` with
+ * `what` in the message; returns what it found.
+ */
+export async function untilFound<T>(
+  what: string,
+  find: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<T> {
+  let found: T | undefined;
+  await until(what, async () => (found = await find()) !== undefined, timeoutMs, intervalMs);
+  return found as T;
+}
