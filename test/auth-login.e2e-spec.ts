@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import mongoose from 'mongoose';
-import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
+import { isolatedEnv, Mailpit } from '@keyward/testing';
+import { KeywardSystem } from './support/keyward-system';
 
 /** Login by emailed one-time code, sessions, CSRF and rate limits, against the real stack. */
 describe('login with an emailed one-time code', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { emailDomain } = isolated;
   const mailpit = new Mailpit();
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
+  let system: KeywardSystem;
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${keyService.url}${path}`, {
+    fetch(`${system.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
@@ -29,15 +29,12 @@ describe('login with an emailed one-time code', () => {
   }
 
   before(async () => {
-    [keyService, notificationService] = await Promise.all([
-      // Rate limits count by client address; the tests act as a proxy on loopback to vary it.
-      ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys'), TRUST_PROXY: '127.0.0.1' }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
-    ]);
+    // Rate limits count by client address; the tests act as a proxy on loopback to vary it.
+    system = await KeywardSystem.start(isolated, { TRUST_PROXY: '127.0.0.1' });
   });
 
   after(async () => {
-    await Promise.all([keyService?.stop(), notificationService?.stop()]);
+    await system?.stop();
   });
 
   it('logs in a first-time user with the emailed code and sets a strict httpOnly cookie', async () => {
@@ -53,7 +50,7 @@ describe('login with an emailed one-time code', () => {
     const csrf = cookies.find((c) => c.startsWith('keyward_csrf='));
     assert.ok(csrf && !/HttpOnly/i.test(csrf), 'the CSRF cookie is readable by the page');
 
-    const me = await fetch(`${keyService.url}/v1/auth/session`, { headers: { authorization: `Bearer ${body.token}` } });
+    const me = await fetch(`${system.url}/v1/auth/session`, { headers: { authorization: `Bearer ${body.token}` } });
     assert.equal(me.status, 200);
     assert.equal(((await me.json()) as { user: { email: string } }).user.email, email);
   });
@@ -137,7 +134,7 @@ describe('login with an emailed one-time code', () => {
       201,
     );
     assert.equal((await post('/v1/keys', newKey('bearer'), { authorization: `Bearer ${token}` })).status, 201);
-    const list = await fetch(`${keyService.url}/v1/keys`, { headers: { cookie: cookieHeader } });
+    const list = await fetch(`${system.url}/v1/keys`, { headers: { cookie: cookieHeader } });
     assert.equal(list.status, 200, 'reads need no CSRF header');
   });
 
@@ -147,8 +144,8 @@ describe('login with an emailed one-time code', () => {
     const { token } = (await login.json()) as { token: string };
     const auth = { authorization: `Bearer ${token}` };
     assert.equal((await post('/v1/auth/logout', {}, auth)).status, 204);
-    assert.equal((await fetch(`${keyService.url}/v1/auth/session`, { headers: auth })).status, 401);
-    assert.equal((await fetch(`${keyService.url}/v1/keys`, { headers: auth })).status, 401);
+    assert.equal((await fetch(`${system.url}/v1/auth/session`, { headers: auth })).status, 401);
+    assert.equal((await fetch(`${system.url}/v1/keys`, { headers: auth })).status, 401);
   });
 
   it('keeps codes and session tokens out of the database and the logs', async () => {
@@ -156,17 +153,12 @@ describe('login with an emailed one-time code', () => {
     const code = await requestCode(email);
     const login = await post('/v1/auth/login', { email, otp: code });
     const { token } = (await login.json()) as { token: string };
-    const db = await mongoose.createConnection(mongoUri('keys')).asPromise();
-    try {
-      for (const name of ['login_codes', 'sessions', 'users']) {
-        const dump = JSON.stringify(await db.collection(name).find({}).toArray());
-        assert.ok(!dump.includes(token), `no session token in ${name}`);
-        assert.ok(!new RegExp(`"${code}"|:${code}\\b`).test(dump), `no login code in ${name}`);
-      }
-    } finally {
-      await db.close();
+    for (const name of ['login_codes', 'sessions', 'users']) {
+      const dump = JSON.stringify(await system.keysDb.collection(name).find({}).toArray());
+      assert.ok(!dump.includes(token), `no session token in ${name}`);
+      assert.ok(!new RegExp(`"${code}"|:${code}\\b`).test(dump), `no login code in ${name}`);
     }
-    const logs = readFileSync(keyService.logFile, 'utf8');
+    const logs = readFileSync(system.keyServiceLog, 'utf8');
     assert.ok(!logs.includes(token), 'no session token in key-service logs');
   });
 });

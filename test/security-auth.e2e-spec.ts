@@ -5,6 +5,10 @@ import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isolatedEnv, Mailpit, ServiceProcess } from '@keyward/testing';
 import { csrfTokenFor, loggedInUser } from './support/accounts';
+import { KeywardSystem } from './support/keyward-system';
+
+/** A running key-service: the system's, or one a test starts with other settings. */
+type KeyService = { url: string };
 
 const KEY_HASH_SECRET = 'security-auth-test-key-hash-secret-0123456789';
 const LOGIN_CODE_SEALING_KEY = 'security-auth-test-login-code-sealing-key-01';
@@ -42,12 +46,12 @@ function runUntilExit(service: string, env: Record<string, string>): Promise<{ c
  * sessions"), each against the running system with the refusal it must meet.
  */
 describe('security: production settings, login and sessions', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { env, mongoUri, emailDomain } = isolated;
   const mailpit = new Mailpit();
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
+  let system: KeywardSystem;
 
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}, service = keyService) =>
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}, service: KeyService = system) =>
     fetch(`${service.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
@@ -56,7 +60,7 @@ describe('security: production settings, login and sessions', () => {
   /** As if from the client at `address` (the tests are the trusted proxy on loopback). */
   const from = (address: string) => ({ 'x-forwarded-for': address });
 
-  async function requestCode(email: string, client: string, expectedEmails = 1, service = keyService) {
+  async function requestCode(email: string, client: string, expectedEmails = 1, service: KeyService = system) {
     assert.equal((await post('/v1/auth/otp', { email }, from(client), service)).status, 204);
     await mailpit.waitFor(email, expectedEmails, { timeoutMs: 60_000 });
     const [newest] = (await mailpit.search(`to:"${email}"`)).sort((a, b) => b.Created.localeCompare(a.Created));
@@ -68,25 +72,16 @@ describe('security: production settings, login and sessions', () => {
   const wrongCodeFor = (code: string) => (code === '000000' ? '000001' : '000000');
 
   before(async () => {
-    [keyService, notificationService] = await Promise.all([
-      ServiceProcess.start('key-service', {
-        ...env,
-        MONGO_URI: mongoUri('keys'),
-        KEY_HASH_SECRET,
-        LOGIN_CODE_SEALING_KEY,
-        TRUST_PROXY: '127.0.0.1',
-      }),
-      // Also opens the codes of the production instance below: they share its sealing key.
-      ServiceProcess.start('notification-service', {
-        ...env,
-        MONGO_URI: mongoUri('notifications'),
-        LOGIN_CODE_SEALING_KEY,
-      }),
-    ]);
+    system = await KeywardSystem.start(
+      isolated,
+      { KEY_HASH_SECRET, LOGIN_CODE_SEALING_KEY, TRUST_PROXY: '127.0.0.1' },
+      // notification-service also opens the codes of the production instance below: they share its sealing key.
+      { LOGIN_CODE_SEALING_KEY },
+    );
   });
 
   after(async () => {
-    await Promise.all([keyService?.stop(), notificationService?.stop()]);
+    await system?.stop();
   });
 
   describe('production cannot run on development secrets', () => {
@@ -141,7 +136,7 @@ describe('security: production settings, login and sessions', () => {
     });
 
     it('serves the OpenAPI UI in development and test, unframeable', async () => {
-      const docs = await fetch(`${keyService.url}/docs`);
+      const docs = await fetch(`${system.url}/docs`);
       assert.equal(docs.status, 200);
       assert.equal(docs.headers.get('x-frame-options'), 'DENY');
       assert.match(docs.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
@@ -156,7 +151,7 @@ describe('security: production settings, login and sessions', () => {
         post('/v1/auth/otp', { email: `victim@${emailDomain}` }, { 'sec-fetch-site': 'cross-site' }),
         post('/v1/keys', { label: 'x', contacts: [] }, { authorization: `Bearer ${token}`, origin: 'null' }),
         // A form post: not even JSON, refused for where it comes from.
-        fetch(`${keyService.url}/v1/auth/login`, {
+        fetch(`${system.url}/v1/auth/login`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.test' },
           body: `email=victim%40${emailDomain}&otp=123456`,
@@ -169,7 +164,7 @@ describe('security: production settings, login and sessions', () => {
     });
 
     it("accepts the same changes from the site's own pages", async () => {
-      const own = new URL(keyService.url).host;
+      const own = new URL(system.url).host;
       const res = await post(
         '/v1/auth/otp',
         { email: `own-page@${emailDomain}` },

@@ -12,12 +12,13 @@ import {
   Topic,
 } from '@keyward/contracts';
 import { KeyClient } from '@keyward/key-client';
-import { isolatedEnv, Mailpit, ServiceProcess, stack, until, untilFound } from '@keyward/testing';
+import { isolatedEnv, Mailpit, stack, until, untilFound } from '@keyward/testing';
 import { Consumer, IHeaders, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import mongoose from 'mongoose';
 import { generateKey } from '../apps/key-service/src/keys/key-format';
 import { loggedInUser } from './support/accounts';
 import { call } from './support/http';
+import { KeywardSystem } from './support/keyward-system';
 import { startSampleService } from './support/sample-service';
 
 const SERVICE_TOKEN = `security-kafka-${randomBytes(16).toString('hex')}`;
@@ -41,7 +42,8 @@ const text = (headers: IHeaders | undefined) =>
  * credential), against key-service and notification-service running as processes.
  */
 describe('nothing on Kafka can be forged or read by the wrong party', () => {
-  const { env, mongoUri, emailDomain } = isolatedEnv();
+  const isolated = isolatedEnv();
+  const { env, mongoUri, emailDomain } = isolated;
   // A second namespace where no key-service answers: every reply there is the attacker's.
   const unanswered = isolatedEnv();
   const ns = env.KAFKA_TOPIC_NAMESPACE;
@@ -56,12 +58,10 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
   const forgedFor: string[] = [];
   let producer: Producer;
   let attacker: Consumer;
-  let keyService: ServiceProcess;
-  let notificationService: ServiceProcess;
+  let system: KeywardSystem;
   let billing: INestApplicationContext;
   let mailer: INestApplicationContext;
   let lonely: INestApplicationContext;
-  let db: mongoose.Connection;
   let token: string;
 
   /** Waits for the attacker to see a message that `matches`; on timeout, says what it did see. */
@@ -71,7 +71,7 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
     );
 
   const createKey = async (label: string) => {
-    const res = await call<{ id: string; key: string }>(keyService.url, token, 'POST', '/v1/keys', {
+    const res = await call<{ id: string; key: string }>(system.url, token, 'POST', '/v1/keys', {
       label,
       contacts: [`ops@${emailDomain}`],
     });
@@ -80,7 +80,7 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
   };
 
   const verifyOverHttp = (key: string) =>
-    fetch(`${keyService.url}/v1/keys/verify`, {
+    fetch(`${system.url}/v1/keys/verify`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-service-token': SERVICE_TOKEN },
       body: JSON.stringify({ key }),
@@ -142,30 +142,27 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
   }
 
   before(async () => {
-    const common = { ...env, LOGIN_CODE_SEALING_KEY };
-    [keyService, notificationService] = await Promise.all([
-      ServiceProcess.start('key-service', {
-        ...common,
-        MONGO_URI: mongoUri('keys'),
+    system = await KeywardSystem.start(
+      isolated,
+      {
+        LOGIN_CODE_SEALING_KEY,
         VERIFY_SERVICE_TOKENS: SERVICE_TOKEN,
         KEY_VERIFY_CALLERS: `${CALLER_A},${CALLER_B}`,
         VERIFY_FAILURES_PER_MINUTE: '5',
-      }),
-      ServiceProcess.start('notification-service', { ...common, MONGO_URI: mongoUri('notifications') }),
-    ]);
+      },
+      { LOGIN_CODE_SEALING_KEY },
+    );
     billing = await startSampleService(env, CALLER_A);
     mailer = await startSampleService(env, CALLER_B);
     lonely = await startSampleService(unanswered.env, CALLER_A, 3_000);
     await startAttacker();
     token = await loggedInUser(mongoUri('keys'), `owner@${emailDomain}`);
-    db = await mongoose.createConnection(mongoUri('keys')).asPromise();
   });
 
   after(async () => {
     await Promise.all([billing?.close(), mailer?.close(), lonely?.close()]);
     await Promise.all([producer?.disconnect(), attacker?.disconnect()]);
-    await db?.close();
-    await Promise.all([keyService?.stop(), notificationService?.stop()]);
+    await system?.stop();
   });
 
   it('a forged reply, or a genuine one replayed from another request, is not believed and not cached', async () => {
@@ -233,12 +230,13 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
 
   it('a reminder command dated in the future does not expire a key', async () => {
     const target = await createKey('future asOf');
+    const keys = system.keysDb.collection('keys');
     // A key whose expiry is really due, commanded after the forged one on the same partition: once
     // it is recorded, the forged command has been handled too.
     const dueId = new mongoose.Types.ObjectId();
     const past = new Date(Date.now() - DAY);
-    const owner = await db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(target.id) });
-    await db.collection('keys').insertOne({
+    const owner = await keys.findOne({ _id: new mongoose.Types.ObjectId(target.id) });
+    await keys.insertOne({
       ...owner,
       _id: dueId,
       hash: randomBytes(32).toString('base64url'),
@@ -261,11 +259,11 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
     });
     await until(
       'the due key expired',
-      async () => (await db.collection('keys').findOne({ _id: dueId }))?.status === 'expired',
+      async () => (await keys.findOne({ _id: dueId }))?.status === 'expired',
       30_000,
       50,
     );
-    const after = await db.collection('keys').findOne({ _id: new mongoose.Types.ObjectId(target.id) });
+    const after = await keys.findOne({ _id: new mongoose.Types.ObjectId(target.id) });
     assert.deepEqual([after?.status, after?.remindersSent], ['active', []]);
     assert.equal(((await (await verifyOverHttp(target.key)).json()) as { valid: boolean }).valid, true);
   });
@@ -288,7 +286,7 @@ describe('nothing on Kafka can be forged or read by the wrong party', () => {
   });
 
   it('key-service answers over Kafka only after it follows key events', async () => {
-    const log = await readFile(keyService.logFile, 'utf8');
+    const log = await readFile(system.keyServiceLog, 'utf8');
     const following = log.indexOf('following key events');
     const serving = log.indexOf('Nest microservice successfully started');
     assert.ok(following >= 0 && serving >= 0, 'both logged');

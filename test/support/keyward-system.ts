@@ -16,14 +16,19 @@ export class KeywardSystem {
     private readonly namespace: string,
   ) {}
 
-  /** `keyServiceEnv`: key-service's settings for this test, over the isolated ones. */
+  /** `keyServiceEnv`, `notificationServiceEnv`: each service's settings for this test, over the isolated ones. */
   static async start(
     { env, mongoUri }: ReturnType<typeof isolatedEnv>,
     keyServiceEnv: Record<string, string> = {},
+    notificationServiceEnv: Record<string, string> = {},
   ): Promise<KeywardSystem> {
     const [keyService, notificationService] = await Promise.all([
       ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys'), ...keyServiceEnv }),
-      ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
+      ServiceProcess.start('notification-service', {
+        ...env,
+        MONGO_URI: mongoUri('notifications'),
+        ...notificationServiceEnv,
+      }),
     ]);
     const [keysDb, notificationsDb] = await Promise.all(
       [mongoUri('keys'), mongoUri('notifications')].map((uri) => mongoose.createConnection(uri).asPromise()),
@@ -34,6 +39,11 @@ export class KeywardSystem {
   /** key-service's address: the API and the web app. */
   get url(): string {
     return this.keyService.url;
+  }
+
+  /** key-service's log file, for what it must never write. */
+  get keyServiceLog(): string {
+    return this.keyService.logFile;
   }
 
   /** Once it resolves, every email owed so far was sent: one missing from Mailpit was never sent. */
