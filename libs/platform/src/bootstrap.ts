@@ -9,6 +9,7 @@ import { refuseUnknownMethods } from './http/method-not-allowed';
 import { z } from 'zod';
 import { validateEnv } from '@keyward/settings';
 import { HttpSettings, trustProxySetting } from './config';
+import { RequestLogger } from './logging.module';
 
 /**
  * Fastify takes TRUST_PROXY when it is built, before ConfigModule validates the rest; the same
@@ -36,6 +37,7 @@ export async function createHttpApp(
   );
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
+  app.get(RequestLogger).attach(fastify);
   acceptJsonBodiesOnly(fastify);
   refuseUnknownMethods(fastify);
   fastify.setErrorHandler(problemDetailsErrorHandler(new NestLogger('HttpErrors')));

@@ -1,4 +1,16 @@
-import { applyDecorators, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, UseGuards } from '@nestjs/common';
+import {
+  applyDecorators,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -23,6 +35,7 @@ import { KeyIdPipe } from './key-id.pipe';
 import { KeyRevocation } from './key-revocation.service';
 import { KeyRotation } from './key-rotation.service';
 import { KeysService } from './keys.service';
+import { RequestOriginInterceptor } from './request-origin';
 
 const NoSuchKey = () =>
   ApiNotFoundResponse({ description: 'No such key on this account, or an id not spelled as 24 lower-case hex digits' });
@@ -38,6 +51,7 @@ const KeyChange = () =>
 
 @ApiTags('keys')
 @UseGuards(SessionGuard, RateLimitGuard)
+@UseInterceptors(RequestOriginInterceptor)
 @Controller('v1/keys')
 export class KeysController {
   constructor(

@@ -1,4 +1,4 @@
-import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { HashingModule } from '../hashing/hashing.module';
 import { OutboxModule } from '../outbox/outbox.module';
@@ -12,7 +12,6 @@ import { Key, KeySchema } from './key.schema';
 import { KeysController } from './keys.controller';
 import { KeysService } from './keys.service';
 import { ReminderCalendarSweeper } from './reminder-calendar.sweeper';
-import { RequestOriginMiddleware } from './request-origin';
 
 @Module({
   imports: [KeyStoreModule, OutboxModule.forFeature({ name: Key.name, schema: KeySchema }), AuthModule, HashingModule],
@@ -20,8 +19,4 @@ import { RequestOriginMiddleware } from './request-origin';
   providers: [KeysService, KeyCreation, KeyRotation, KeyRevocation, KeyChanges, KeyCap, ReminderCalendarSweeper],
   exports: [KeyRevocation, KeyStoreModule, KeyChanges],
 })
-export class KeysModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestOriginMiddleware).forRoutes(KeysController);
-  }
-}
+export class KeysModule {}

@@ -1,6 +1,7 @@
-import { Injectable, NestMiddleware } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { IncomingMessage } from 'node:http';
+import { Observable } from 'rxjs';
 
 const origins = new AsyncLocalStorage<string>();
 
@@ -13,10 +14,16 @@ export function requestOrigin(): { requestedFrom?: string } {
   return address ? { requestedFrom: address } : {};
 }
 
-/** Remembers each key request's client address for the events it causes (Fastify sets `ip` on the raw request). */
+/**
+ * Remembers each key request's client address for the events it causes. An interceptor, not a
+ * Nest middleware: any middleware makes @fastify/middie run on every request the public port
+ * answers, verifications included. The handler Nest calls from `handle()` keeps the context it is
+ * created in.
+ */
 @Injectable()
-export class RequestOriginMiddleware implements NestMiddleware {
-  use(request: IncomingMessage & { ip?: string }, _response: unknown, next: () => void): void {
-    origins.run(request.ip ?? '', next);
+export class RequestOriginInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    return origins.run(request.ip, () => next.handle());
   }
 }
