@@ -1,5 +1,5 @@
 import { DAY_MS } from '@keyward/contracts';
-import { emailsSettled, isolatedEnv, KafkaCluster, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
+import { emailsSettled, isolatedEnv, KafkaCluster, Mailpit, ServiceProcess, sleep, until } from '@keyward/testing';
 import mongoose from 'mongoose';
 import { loggedInUser } from './accounts';
 import { countEmails, LedgerRow } from './delivery-ledger';
@@ -162,7 +162,7 @@ export class PipelineRig {
           if (++answered === Math.ceil((keys + rotations) / 4)) restarted = killAndRestart();
         } catch {
           // Cut off by the kill: whether it committed is for the database to say. Wait for the new process.
-          await until(async () => restarted !== undefined);
+          await until('key-service to be restarting', async () => restarted !== undefined, 120_000);
           await restarted;
         }
       }
@@ -223,7 +223,12 @@ export class PipelineRig {
     const since = Date.now();
     const first = await this.startScheduler();
     const leases = this.keys.collection('reminder_command_leases');
-    await until(async () => (await leases.countDocuments()) >= keys / 4, 60_000, 20);
+    await until(
+      'the first scheduler to claim a quarter of the reminder commands',
+      async () => (await leases.countDocuments()) >= keys / 4,
+      60_000,
+      20,
+    );
     await first.kill();
     const second = await this.startScheduler();
     try {
@@ -296,14 +301,5 @@ export class PipelineRig {
       timeoutMs: 120_000,
     });
     return { scenario, keys, ...(await countEmails(this.mailpit, domain, expected)), settledMs };
-  }
-}
-
-/** Polls `check` every `everyMs` until it holds; throws at the deadline. */
-async function until(check: () => Promise<boolean>, timeoutMs = 120_000, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await sleep(everyMs);
   }
 }
