@@ -16,6 +16,10 @@ const DAY_MS = 86_400_000;
 /** Known to the test, so it can make the CSRF token key-service would give the session it writes. */
 const KEY_HASH_SECRET = 'web-settings-test-key-hash-secret-0123456789';
 
+/** The row of the keys table for the key labelled `label`. */
+const keyRow = (page: Page, label: string) =>
+  page.locator('#keys-body tr').filter({ has: page.getByRole('rowheader', { name: label, exact: true }) });
+
 /**
  * The Settings web app in a real browser (Debian's chromium) against the real system:
  * key-service and notification-service processes on the real Kafka, FerretDB and Mailpit.
@@ -65,8 +69,7 @@ describe('the Settings web app', () => {
     let page: Page;
     let firstKey: string;
 
-    const row = (label: string) =>
-      page.locator('#keys-body tr').filter({ has: page.getByRole('rowheader', { name: label, exact: true }) });
+    const row = (label: string) => keyRow(page, label);
 
     before(async () => {
       context = await web.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: ACCOUNT_ZONE });
@@ -415,9 +418,7 @@ describe('the Settings web app', () => {
     });
 
     it('shows an invalid email beside the contacts when editing them, and keeps the old ones', async () => {
-      const ci = page
-        .locator('#keys-body tr')
-        .filter({ has: page.getByRole('rowheader', { name: 'ci', exact: true }) });
+      const ci = keyRow(page, 'ci');
       await ci.getByRole('button', { name: 'Edit contacts ci' }).click();
       const dialog = page.getByRole('dialog', { name: 'Edit contacts' });
       await dialog.getByLabel('Contact email 1', { exact: true }).fill('nobody at example');
@@ -429,9 +430,7 @@ describe('the Settings web app', () => {
     });
 
     it('shows a taken label beside the new label when rotating', async () => {
-      const ci = page
-        .locator('#keys-body tr')
-        .filter({ has: page.getByRole('rowheader', { name: 'ci', exact: true }) });
+      const ci = keyRow(page, 'ci');
       await ci.getByRole('button', { name: 'Rotate ci' }).click();
       const dialog = page.getByRole('dialog', { name: 'Rotate key' });
       await dialog.getByLabel(/Label of the new key/).fill('Staging');
