@@ -7,7 +7,7 @@ import { isolatedEnv, Mailpit, sleep } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { screenshotsDir, textMatching } from './support/browser';
 import { call } from './support/http';
-import { PHONE, WebSystem } from './support/web-system';
+import { DESKTOP, PHONE, WebSystem } from './support/web-system';
 
 const KEY_HASH_SECRET = 'web-account-data-test-key-hash-secret-0123';
 
@@ -47,7 +47,7 @@ describe('the Settings web app: your data and closing the account', () => {
     token = await loggedInUser(mongoUri('keys'), email);
     const created = await call(web.url, token, 'POST', '/v1/keys', { label: 'production', contacts: [contact] });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    context = await web.loggedIn(token, { viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    context = await web.loggedIn(token, { ...DESKTOP, acceptDownloads: true });
     page = await web.settingsPage(context);
   });
 

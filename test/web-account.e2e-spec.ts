@@ -7,7 +7,7 @@ import { isolatedEnv, Mailpit } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { screenshotsDir, textMatching } from './support/browser';
 import { call } from './support/http';
-import { PHONE, WebSystem } from './support/web-system';
+import { DESKTOP, PHONE, WebSystem } from './support/web-system';
 
 /** Known to the test, so it can make the CSRF token key-service would give a session it writes. */
 const KEY_HASH_SECRET = 'web-account-test-key-hash-secret-0123456789';
@@ -73,9 +73,8 @@ describe('the Account section of Settings', () => {
         clientAddress: '198.51.100.23',
         userAgent: 'Safari 17 on iOS',
       });
-      context = await web.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Europe/London' });
-      page = await context.newPage();
-      page.setDefaultTimeout(20_000);
+      context = await web.browser.newContext({ ...DESKTOP, timezoneId: 'Europe/London' });
+      page = await web.newPage(context);
     });
 
     after(async () => {

@@ -7,7 +7,7 @@ import { isolatedEnv, Mailpit } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { screenshotsDir, textMatching } from './support/browser';
 import { keyDocument } from './support/key-documents';
-import { PHONE, WebSystem } from './support/web-system';
+import { DESKTOP, PHONE, WebSystem } from './support/web-system';
 
 const MAX_ACTIVE = 3;
 /** The browser runs in the account's zone, so Settings has no other zone to propose (test/web-account covers that). */
@@ -72,10 +72,9 @@ describe('the Settings web app', () => {
     const row = (label: string) => keyRow(page, label);
 
     before(async () => {
-      context = await web.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: ACCOUNT_ZONE });
+      context = await web.browser.newContext({ ...DESKTOP, timezoneId: ACCOUNT_ZONE });
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: web.url });
-      page = await context.newPage();
-      page.setDefaultTimeout(20_000);
+      page = await web.newPage(context);
     });
 
     after(async () => {
@@ -353,7 +352,7 @@ describe('the Settings web app', () => {
 
     before(async () => {
       const token = await loggedInUser(mongoUri('keys'), email);
-      context = await web.loggedIn(token, { viewport: { width: 1280, height: 900 }, timezoneId: ACCOUNT_ZONE });
+      context = await web.loggedIn(token, { ...DESKTOP, timezoneId: ACCOUNT_ZONE });
       page = await web.settingsPage(context);
     });
 

@@ -4,6 +4,9 @@ import { csrfTokenFor } from './accounts';
 import { launchChromium } from './browser';
 import { KeywardSystem } from './keyward-system';
 
+/** A desktop's screen, for the wide layout. */
+export const DESKTOP = { viewport: { width: 1280, height: 900 } };
+
 /** A phone's screen, for the narrow layout (no sideways scrolling at 390 px). */
 export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
@@ -47,10 +50,16 @@ export class WebSystem {
     return context;
   }
 
-  /** A new page of `context`, showing Settings. */
-  async settingsPage(context: BrowserContext): Promise<Page> {
+  /** A new page of `context`, waiting up to 20 s for what it looks for. */
+  async newPage(context: BrowserContext): Promise<Page> {
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
+    return page;
+  }
+
+  /** A new page of `context`, showing Settings. */
+  async settingsPage(context: BrowserContext): Promise<Page> {
+    const page = await this.newPage(context);
     await page.goto(`${this.url}/settings`);
     await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     return page;
