@@ -11,7 +11,7 @@ import { verifyRoute } from './verify.route';
  * `POST /v1/keys/verify` on an internal listener of its own (VERIFY_HTTP_PORT), for internal
  * services that verify on every request they serve. It is the public port's route (verifyRoute) on
  * a bare Fastify instance: the public port's hooks (cookies, response headers, cross-site refusal,
- * Nest's middleware engine, request metrics) run on every request there (see bench/RESULTS.md),
+ * request metrics) run on every request there (see bench/RESULTS.md),
  * and an internal port need not be reachable from outside at all.
  */
 @Injectable()
