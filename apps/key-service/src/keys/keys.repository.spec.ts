@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { getConnectionToken, MongooseModule } from '@nestjs/mongoose';
+import { getConnectionToken, getModelToken, MongooseModule } from '@nestjs/mongoose';
 import { Test, TestingModule } from '@nestjs/testing';
-import { REMINDER_CALENDAR_COLLECTION } from '@keyward/contracts';
+import { calendarBucketId, CalendarMinute, REMINDER_CALENDAR_COLLECTION } from '@keyward/contracts';
 import { isolatedEnv } from '@keyward/testing';
-import { Connection, Types } from 'mongoose';
+import { Connection, Model, Types } from 'mongoose';
 import { KeyStoreModule } from './key-store.module';
 import { KeyStatus } from './key.schema';
 import { KeySnapshot, KeysRepository, snapshotOf } from './keys.repository';
-import { ReminderCalendar } from './reminder-calendar';
+import { CALENDAR_BUCKET_CAPACITY, ReminderCalendar, ReminderCalendarMinute } from './reminder-calendar';
 
 const DAY = 86_400_000;
 const now = new Date('2027-05-26T08:00:00.000Z');
@@ -120,9 +120,19 @@ describe('KeysRepository (integration, real FerretDB)', () => {
       'a leak revocation needs no leak recorded yet',
     );
   });
-  /** The keys listed in a calendar minute. */
-  const listed = async (minute: string) =>
-    (await connection.collection(REMINDER_CALENDAR_COLLECTION).findOne({ _id: minute as never }))?.keyIds ?? [];
+  /** A calendar minute's buckets as a reader finds them: in order until one is missing. */
+  async function buckets(minute: string): Promise<CalendarMinute[]> {
+    const found: CalendarMinute[] = [];
+    for (let n = 0; ; n++) {
+      const bucket = await connection
+        .collection<CalendarMinute>(REMINDER_CALENDAR_COLLECTION)
+        .findOne({ _id: calendarBucketId(new Date(minute), n) });
+      if (!bucket) return found;
+      found.push(bucket);
+    }
+  }
+  /** The keys listed in a calendar minute, all its buckets'. */
+  const listed = async (minute: string) => (await buckets(minute)).flatMap((bucket) => bucket.keyIds);
 
   it('lists a key in the calendar minute of each due time it is given, before writing the key', async () => {
     const id = await finalStageKey();
@@ -158,5 +168,39 @@ describe('KeysRepository (integration, real FerretDB)', () => {
     await calendar.list('k2', new Date('2027-01-01T10:00:30Z'), now);
     assert.equal(await calendar.deleteBefore(new Date('2027-01-01T10:01:00Z')), 1);
     assert.deepEqual([await listed('2027-01-01T10:00Z'), await listed('2027-01-01T10:01Z')], [[], ['k2']]);
+  });
+
+  it('splits a busy minute into buckets of bounded size, none skipped, also when two instances list at once', async () => {
+    const model = moduleRef.get<Model<ReminderCalendarMinute>>(getModelToken(ReminderCalendarMinute.name));
+    // Two instances, each with its own idea of the bucket that has room.
+    const instances = [new ReminderCalendar(model), new ReminderCalendar(model)];
+    const dueAt = new Date('2027-06-01T10:00:00Z');
+    const ids = Array.from({ length: 2 * CALENDAR_BUCKET_CAPACITY + 30 }, (_, i) => `busy-${i}`);
+    const workers = Array.from({ length: 8 }, async (_, w) => {
+      for (let i = w; i < ids.length; i += 8) await instances[i % 2].list(ids[i], dueAt, now);
+    });
+    await Promise.all(workers);
+    const found = await buckets('2027-06-01T10:00Z');
+    assert.ok(found.length >= 3, `${found.length} buckets for ${ids.length} keys`);
+    for (const bucket of found) assert.ok(bucket.keyIds.length <= CALENDAR_BUCKET_CAPACITY, `${bucket._id} is full`);
+    assert.deepEqual(found.flatMap((bucket) => bucket.keyIds).sort(), [...ids].sort(), 'each key listed once');
+    const stored = await connection
+      .collection(REMINDER_CALENDAR_COLLECTION)
+      .countDocuments({ _id: { $gte: '2027-06-01T10:00Z', $lt: '2027-06-01T10:01Z' } as never });
+    assert.equal(stored, found.length, 'a reader finds every bucket stored');
+  });
+
+  it('leaves a minute the previous version wrote (one document, no listings count) as it was, listing in the next bucket', async () => {
+    const minute = '2027-07-01T10:00Z';
+    const previous = Array.from({ length: CALENDAR_BUCKET_CAPACITY + 5 }, (_, i) => `old-${i}`);
+    await connection
+      .collection<CalendarMinute>(REMINDER_CALENDAR_COLLECTION)
+      .insertOne({ _id: minute, keyIds: previous });
+    await moduleRef.get(ReminderCalendar).list('new-1', new Date(minute), now);
+    const found = await buckets(minute);
+    assert.deepEqual(
+      found.map((bucket) => bucket.keyIds),
+      [previous, ['new-1']],
+    );
   });
 });
