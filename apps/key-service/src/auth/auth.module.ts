@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { HashingModule } from '../hashing/hashing.module';
-import { OutboxModule } from '../outbox/outbox.module';
+import { relayOutboxOf } from '../outbox/outbox.module';
 import { RateLimitsModule } from '../rate-limits/rate-limits.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { CsrfTokens } from './csrf-tokens';
 import { ExpiredRecordsSweeper } from './expired-records.sweeper';
-import { LoginCode, LoginCodeSchema } from './login-code.schema';
+import { LOGIN_CODES_COLLECTION, LoginCode, LoginCodeSchema } from './login-code.schema';
 import { LoginCodesRepository } from './login-codes.repository';
 import { Session, SessionSchema } from './session.schema';
 import { SessionGuard } from './session.guard';
@@ -23,10 +23,17 @@ import { SessionsRepository } from './sessions.repository';
     UsersModule,
     RateLimitsModule,
     HashingModule,
-    OutboxModule.forFeature({ name: LoginCode.name, schema: LoginCodeSchema }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, ExpiredRecordsSweeper, LoginCodesRepository, CsrfTokens, SessionsRepository, SessionGuard],
+  providers: [
+    AuthService,
+    ExpiredRecordsSweeper,
+    LoginCodesRepository,
+    CsrfTokens,
+    SessionsRepository,
+    SessionGuard,
+    relayOutboxOf(LOGIN_CODES_COLLECTION, LoginCodesRepository),
+  ],
   exports: [SessionsRepository, LoginCodesRepository, SessionGuard, CsrfTokens, RateLimitsModule, UsersModule],
 })
 export class AuthModule {}

@@ -3,10 +3,20 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model } from 'mongoose';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
 import { appendToOutbox } from '../outbox/outbox';
+import {
+  changeOutboxesIn,
+  LeasedDocument,
+  leaseOutboxIn,
+  OutboxChange,
+  outboxIn,
+  OutboxStore,
+  waitingOutboxesIn,
+} from '../outbox/outbox-store';
 import { LoginCode } from './login-code.schema';
 
+/** The login_codes collection: every write to it, the outbox relay's included (OutboxStore, at the end). */
 @Injectable()
-export class LoginCodesRepository {
+export class LoginCodesRepository implements OutboxStore {
   constructor(@InjectModel(LoginCode.name) private readonly codes: Model<LoginCode>) {}
 
   /** Replaces the address's code and queues its email, in one write. */
@@ -37,5 +47,23 @@ export class LoginCodesRepository {
   async consume(email: string, codeHash: string): Promise<boolean> {
     const result = await this.codes.updateOne({ _id: email, codeHash }, { $set: { codeHash: null } });
     return result.modifiedCount === 1;
+  }
+
+  // The outbox relay's operations (OutboxStore): they write only the `outbox` and `outboxAt` fields.
+
+  leaseOutbox(dueBy: Date, until: Date, _id?: unknown): Promise<LeasedDocument | null> {
+    return leaseOutboxIn(this.codes, dueBy, until, _id);
+  }
+
+  changeOutboxes(changes: OutboxChange[]): Promise<number> {
+    return changeOutboxesIn(this.codes, changes);
+  }
+
+  outboxOf(_id: unknown): Promise<OutboxEntry[] | undefined> {
+    return outboxIn(this.codes, _id);
+  }
+
+  waitingOutboxes(limit: number): Promise<OutboxEntry[][]> {
+    return waitingOutboxesIn(this.codes, limit);
   }
 }

@@ -4,6 +4,15 @@ import { isDuplicateKeyError, writeInBatches } from '@keyward/mongo';
 import { Model, Types } from 'mongoose';
 import { appendToOutbox } from '../outbox/outbox';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
+import {
+  changeOutboxesIn,
+  LeasedDocument,
+  leaseOutboxIn,
+  OutboxChange,
+  outboxIn,
+  OutboxStore,
+  waitingOutboxesIn,
+} from '../outbox/outbox-store';
 import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
 import { ReminderCalendar } from './reminder-calendar';
 
@@ -65,16 +74,16 @@ export interface RotatedOut {
 }
 
 /**
- * The keys collection: every write to it in key-service is an operation of this repository (the
- * outbox relay only leases and clears the `outbox` / `outboxAt` fields of the documents KeysModule
- * registers with it). scheduler-service reads it through its contract in libs/contracts.
+ * The keys collection: every write to it in key-service is an operation of this repository, the
+ * outbox relay's leases and removals included (OutboxStore, at the end). scheduler-service reads it
+ * through its contract in libs/contracts.
  *
  * Every operation that sets a key's `nextReminderAt` first lists the key in the reminder calendar
  * for that time (ReminderCalendar), then writes the key: a crash in between leaves a stale entry,
  * never a due key missing from the calendar.
  */
 @Injectable()
-export class KeysRepository {
+export class KeysRepository implements OutboxStore {
   constructor(
     @InjectModel(Key.name) private readonly keys: Model<Key>,
     private readonly calendar: ReminderCalendar,
@@ -426,6 +435,24 @@ export class KeysRepository {
       .find({ status: KeyStatus.Active, nextReminderAt: null }, { createdAt: 1, expiresAt: 1 })
       .lean<Unscheduled[]>()
       .exec();
+  }
+
+  // The outbox relay's operations (OutboxStore): they write only the `outbox` and `outboxAt` fields.
+
+  leaseOutbox(dueBy: Date, until: Date, _id?: unknown): Promise<LeasedDocument | null> {
+    return leaseOutboxIn(this.keys, dueBy, until, _id);
+  }
+
+  changeOutboxes(changes: OutboxChange[]): Promise<number> {
+    return changeOutboxesIn(this.keys, changes);
+  }
+
+  outboxOf(_id: unknown): Promise<OutboxEntry[] | undefined> {
+    return outboxIn(this.keys, _id);
+  }
+
+  waitingOutboxes(limit: number): Promise<OutboxEntry[][]> {
+    return waitingOutboxesIn(this.keys, limit);
   }
 
   private async updateUnchanged(

@@ -11,6 +11,14 @@ import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyEventSigning } from './key-event-signing';
 import { OutboxEntry, OutboxEntrySchema, OutboxFields } from './outbox-entry.schema';
 import { OutboxRelayService } from './outbox-relay.service';
+import {
+  changeOutboxesIn,
+  leaseOutboxIn,
+  OutboxChange,
+  outboxIn,
+  OutboxStore,
+  waitingOutboxesIn,
+} from './outbox-store';
 
 Logger.overrideLogger(false);
 
@@ -22,6 +30,9 @@ const NAMED_WITHIN_MS = 15_000;
 describe('OutboxRelayService (integration, real FerretDB)', () => {
   let connection: Connection;
   let documents: Model<OutboxFields & { _id: string }>;
+  /** The relay's store over this test's collection, as an owning repository implements it; records each change. */
+  let store: OutboxStore;
+  const changes: OutboxChange[][] = [];
   const published: { topic: Topic; eventId: string; value: string }[] = [];
   const relays: OutboxRelayService[] = [];
   /** While set, a send waits for it (the broker is slow to acknowledge). */
@@ -40,6 +51,15 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
       { collection: 'relayed', versionKey: false },
     );
     documents = connection.model('Relayed', schema) as unknown as typeof documents;
+    store = {
+      leaseOutbox: (dueBy, until, _id) => leaseOutboxIn(documents, dueBy, until, _id),
+      changeOutboxes: (made) => {
+        changes.push(made);
+        return changeOutboxesIn(documents, made);
+      },
+      outboxOf: (_id) => outboxIn(documents, _id),
+      waitingOutboxes: (limit) => waitingOutboxesIn(documents, limit),
+    };
   });
 
   afterEach(async () => {
@@ -55,7 +75,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     const settings = { OUTBOX_POLL_MS: scanEveryMs } as KeyServiceSettings;
     // Login codes are not signed: no signing key needed.
     const started = new OutboxRelayService(producer, new Clock(), settings, {} as KeyEventSigning);
-    started.relayFrom(documents as unknown as Model<OutboxFields>);
+    started.relayFrom('relayed', store);
     started.onApplicationBootstrap();
     relays.push(started);
     return started;

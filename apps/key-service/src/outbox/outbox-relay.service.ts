@@ -1,13 +1,13 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { KEY_EVENT_SIGNATURE_HEADER, Topic } from '@keyward/contracts';
 import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
-import { compareAndSet, writeInBatches } from '@keyward/mongo';
+import { writeInBatches } from '@keyward/mongo';
 import { Clock } from '@keyward/platform';
-import { Model } from 'mongoose';
 import { AsyncResource } from 'node:async_hooks';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyEventSigning } from './key-event-signing';
-import { OutboxEntry, OutboxFields } from './outbox-entry.schema';
+import { OutboxEntry } from './outbox-entry.schema';
+import { LeasedDocument, OutboxStore } from './outbox-store';
 
 const LEASE_MS = 10_000;
 const BATCH = 100;
@@ -25,13 +25,14 @@ const BATCH = 100;
  * waited that long, which no live writer's relay is publishing (a process that died between its
  * write and the relay, entries written by an earlier version, a lease that ran out). Each
  * collection has a loop of its own, so a sign-in code never waits behind a backlog of key events
- * (a reminder burst can leave thousands). Features register their collections through
- * OutboxModule.forFeature.
+ * (a reminder burst can leave thousands). Each collection is reached only through the OutboxStore its
+ * owning repository implements, registered with `relayOutboxOf`.
  */
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelayService.name);
-  private readonly models: Model<OutboxFields>[] = [];
+  /** Per collection. */
+  private readonly stores = new Map<string, OutboxStore>();
   /** Per collection. */
   private readonly loops = new Map<string, RelayLoop>();
   private readonly scanEveryMs: number;
@@ -49,21 +50,20 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     this.scanEveryMs = settings.OUTBOX_POLL_MS;
   }
 
-  /** Relays the events waiting in this collection's documents too (once per collection). */
-  relayFrom(model: Model<OutboxFields>): void {
-    const name = model.collection.collectionName;
-    if (this.loops.has(name)) return;
+  /** Relays the events waiting in this collection's documents too, through its owner's store (once per collection). */
+  relayFrom(collection: string, store: OutboxStore): void {
+    if (this.loops.has(collection)) return;
     const loop = new RelayLoop(
       {
-        scan: (stopping) => this.drainDue(model, this.scanEveryMs, stopping),
-        named: (ids, stopping) => this.drainNamed(model, ids, stopping),
+        scan: (stopping) => this.drainDue(collection, store, this.scanEveryMs, stopping),
+        named: (ids, stopping) => this.drainNamed(collection, store, ids, stopping),
       },
       this.scanEveryMs,
       this.logger,
-      name,
+      collection,
     );
-    this.models.push(model);
-    this.loops.set(name, loop);
+    this.stores.set(collection, store);
+    this.loops.set(collection, loop);
     if (this.started) loop.start();
   }
 
@@ -97,7 +97,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
 
   /** One scan of every outbox, however recent the events; resolves when nothing due is left. Exposed for tests. */
   async drain(): Promise<number> {
-    const counts = await Promise.all(this.models.map((model) => this.drainDue(model, 0, () => false)));
+    const counts = await Promise.all(
+      [...this.stores].map(([collection, store]) => this.drainDue(collection, store, 0, () => false)),
+    );
     return counts.reduce((a, b) => a + b, 0);
   }
 
@@ -105,12 +107,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   async backlog(limit = 10_000): Promise<{ events: number; oldestAt?: Date }> {
     let events = 0;
     let oldest = Infinity;
-    for (const model of this.models) {
-      const waiting = await model
-        .find({ outboxAt: { $ne: null } }, { outbox: 1 })
-        .limit(limit)
-        .lean();
-      for (const { outbox } of waiting) {
+    for (const store of this.stores.values()) {
+      for (const outbox of await store.waitingOutboxes(limit)) {
         events += outbox.length;
         for (const entry of outbox) oldest = Math.min(oldest, occurredAt(entry));
       }
@@ -124,12 +122,17 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
    * writer's relay's to publish (it was handed them): the scan neither races it for them nor
    * reads the collection once per document while a burst of writes is being relayed.
    */
-  private async drainDue(model: Model<OutboxFields>, waitedMs: number, stopping: () => boolean): Promise<number> {
+  private async drainDue(
+    collection: string,
+    store: OutboxStore,
+    waitedMs: number,
+    stopping: () => boolean,
+  ): Promise<number> {
     let published = 0;
     // A batch that leased fewer than BATCH documents found nothing more due: no further query.
     for (let full = true; full && !stopping();) {
-      const leased = await this.leaseBatch(model, waitedMs, stopping);
-      published += await this.publish(model, leased);
+      const leased = await this.leaseBatch(store, waitedMs, stopping);
+      published += await this.publish(collection, store, leased);
       full = leased.length === BATCH;
     }
     return published;
@@ -140,12 +143,19 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
    * of a batch at once (each lease is a write of its own; a pass waits for one round trip, not one
    * per document, behind the requests that share the database).
    */
-  private async drainNamed(model: Model<OutboxFields>, ids: unknown[], stopping: () => boolean): Promise<number> {
+  private async drainNamed(
+    collection: string,
+    store: OutboxStore,
+    ids: unknown[],
+    stopping: () => boolean,
+  ): Promise<number> {
     let published = 0;
     for (let i = 0; i < ids.length && !stopping(); i += BATCH) {
-      const leases = await Promise.all(ids.slice(i, i + BATCH).map((_id) => this.leaseOne(model, { _id }, 0)));
+      const { dueBy, until } = this.leaseTimes(0);
+      const leases = await Promise.all(ids.slice(i, i + BATCH).map((_id) => store.leaseOutbox(dueBy, until, _id)));
       published += await this.publish(
-        model,
+        collection,
+        store,
         leases.filter((doc) => doc !== null),
       );
     }
@@ -153,35 +163,25 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   /** Leases up to BATCH documents whose events have waited `waitedMs`, oldest first, one after another. */
-  private async leaseBatch(model: Model<OutboxFields>, waitedMs: number, stopping: () => boolean): Promise<Leased[]> {
-    const leased: Leased[] = [];
+  private async leaseBatch(store: OutboxStore, waitedMs: number, stopping: () => boolean): Promise<LeasedDocument[]> {
+    const leased: LeasedDocument[] = [];
     while (leased.length < BATCH && !stopping()) {
-      const doc = await this.leaseOne(model, {}, waitedMs);
+      const { dueBy, until } = this.leaseTimes(waitedMs);
+      const doc = await store.leaseOutbox(dueBy, until);
       if (!doc) break;
       leased.push(doc);
     }
     return leased;
   }
 
-  /**
-   * Leases the oldest document matching `filter` whose events have waited `waitedMs` (and are not
-   * leased), by one conditional write: of relays racing for a document, one wins until its lease
-   * runs out. Null when there is none.
-   */
-  private leaseOne(model: Model<OutboxFields>, filter: { _id?: unknown }, waitedMs: number): Promise<Leased | null> {
-    const now = this.clock.now();
-    return model
-      .findOneAndUpdate(
-        { ...filter, outboxAt: { $lte: new Date(now.getTime() - waitedMs) } } as object,
-        { $set: { outboxAt: new Date(now.getTime() + LEASE_MS) } },
-        { new: true, sort: { outboxAt: 1 } },
-      )
-      .lean<Leased>()
-      .exec();
+  /** A lease taken now: on events that have waited `waitedMs`, for LEASE_MS. */
+  private leaseTimes(waitedMs: number): { dueBy: Date; until: Date } {
+    const now = this.clock.now().getTime();
+    return { dueBy: new Date(now - waitedMs), until: new Date(now + LEASE_MS) };
   }
 
   /** Publishes the leased documents' events and clears what was published; how many events. */
-  private async publish(model: Model<OutboxFields>, leased: Leased[]): Promise<number> {
+  private async publish(collection: string, store: OutboxStore, leased: LeasedDocument[]): Promise<number> {
     if (leased.length === 0) return 0;
 
     const byTopic = new Map<Topic, OutgoingMessage[]>();
@@ -203,9 +203,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       }
     }
     for (const [topic, messages] of byTopic) await this.producer.send(topic, messages);
-    await this.followUps.get(model.collection.collectionName)?.(leased);
+    await this.followUps.get(collection)?.(leased);
 
-    await this.removeAllPublished(model, leased);
+    await this.removeAllPublished(store, leased);
     const count = leased.reduce((n, d) => n + d.outbox.length, 0);
     this.logger.debug(`published ${count} events from ${leased.length} documents`);
     return count;
@@ -217,22 +217,15 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
    * If any was appended to meanwhile, every document goes through removePublished, which keeps what
    * was appended (and finds the others already empty).
    */
-  private async removeAllPublished(model: Model<OutboxFields>, leased: Leased[]): Promise<void> {
+  private async removeAllPublished(store: OutboxStore, leased: LeasedDocument[]): Promise<void> {
     let emptied = 0;
     await writeInBatches(leased, async (batch) => {
-      const result = await model.collection.bulkWrite(
-        batch.map((doc) => ({
-          updateOne: {
-            filter: { _id: doc._id, outbox: doc.outbox } as object,
-            update: { $set: { outbox: [], outboxAt: null } },
-          },
-        })),
-        { ordered: false },
+      emptied += await store.changeOutboxes(
+        batch.map((doc) => ({ _id: doc._id, expected: { outbox: doc.outbox }, set: { outbox: [], outboxAt: null } })),
       );
-      emptied += result.matchedCount;
     });
     if (emptied === leased.length) return;
-    for (const doc of leased) await this.removePublished(model, doc._id, doc.outbox);
+    for (const doc of leased) await this.removePublished(store, doc._id, doc.outbox);
   }
 
   /**
@@ -240,27 +233,20 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
    * compareAndSet). If a writer appended meanwhile, re-read and try again; after a few losses the
    * lease runs out and the events are published again, which consumers absorb by eventId.
    */
-  private async removePublished(model: Model<OutboxFields>, id: unknown, seen: OutboxEntry[]): Promise<void> {
+  private async removePublished(store: OutboxStore, _id: unknown, seen: OutboxEntry[]): Promise<void> {
     const published = new Set(seen.map((e) => e.eventId));
     let current: OutboxEntry[] | undefined = seen;
     for (let attempt = 0; attempt < 5 && current; attempt++) {
       const remaining = current.filter((e) => !published.has(e.eventId));
-      const removed = await compareAndSet(
-        model.collection,
-        { _id: id, outbox: current },
-        { $set: { outbox: remaining, outboxAt: remaining.length > 0 ? this.clock.now() : null } },
-      );
-      if (removed) return;
-      current = (await model.collection.findOne({ _id: id } as object))?.outbox as OutboxEntry[] | undefined;
+      const set = { outbox: remaining, outboxAt: remaining.length > 0 ? this.clock.now() : null };
+      if ((await store.changeOutboxes([{ _id, expected: { outbox: current }, set }])) === 1) return;
+      current = await store.outboxOf(_id);
     }
   }
 }
 
-/** A document the relay has leased, as read. */
-type Leased = OutboxFields & Record<string, unknown>;
-
 /** Work on documents whose events were just published (OutboxRelayService.afterPublishing). */
-export type PublishedFollowUp = (docs: Leased[]) => Promise<void>;
+export type PublishedFollowUp = (docs: LeasedDocument[]) => Promise<void>;
 
 /** Every event we write carries occurredAt (the key-event envelope, login codes). */
 function occurredAt(entry: OutboxEntry): number {

@@ -1,14 +1,12 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { getModelToken, ModelDefinition, MongooseModule } from '@nestjs/mongoose';
-import { Model } from 'mongoose';
+import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
 import { KeyEventSigning } from './key-event-signing';
-import { OutboxFields } from './outbox-entry.schema';
 import { OutboxRelayService } from './outbox-relay.service';
+import { OutboxStore } from './outbox-store';
 import { OutboxMetrics } from './outbox.metrics';
 
 /**
  * One relay per process (`forRoot`, global); each feature whose documents carry an outbox
- * registers its collection with `forFeature`, so the relay knows its clients only as OutboxFields.
+ * registers its collection with `relayOutboxOf`, so the relay knows its clients only as OutboxStores.
  */
 @Module({})
 export class OutboxModule {
@@ -20,19 +18,16 @@ export class OutboxModule {
       exports: [OutboxRelayService, KeyEventSigning],
     };
   }
+}
 
-  /** The relay publishes the events waiting in this model's documents (a loop of its own per collection). */
-  static forFeature(model: ModelDefinition): DynamicModule {
-    return {
-      module: OutboxModule,
-      imports: [MongooseModule.forFeature([model])],
-      providers: [
-        {
-          provide: `outbox:${model.name}`,
-          inject: [getModelToken(model.name), OutboxRelayService],
-          useFactory: (documents: Model<OutboxFields>, relay: OutboxRelayService) => relay.relayFrom(documents),
-        },
-      ],
-    };
-  }
+/**
+ * A provider for the module of the feature that owns `collection`: the relay publishes the events
+ * waiting in its documents (a loop of its own) through `store`, the collection's repository.
+ */
+export function relayOutboxOf(collection: string, store: Type<OutboxStore>): Provider {
+  return {
+    provide: `outbox:${collection}`,
+    inject: [store, OutboxRelayService],
+    useFactory: (documents: OutboxStore, relay: OutboxRelayService) => relay.relayFrom(collection, documents),
+  };
 }
