@@ -37,9 +37,16 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   const relays: OutboxRelayService[] = [];
   /** While set, a send waits for it (the broker is slow to acknowledge). */
   let acknowledged: Promise<void> | undefined;
+  /** While set, a send fails (the broker is down), and when each refused send was made. */
+  let refusing = false;
+  const refusedAt: number[] = [];
   const producer = {
     send: async (topic: Topic, messages: OutgoingMessage[]) => {
       await acknowledged;
+      if (refusing) {
+        refusedAt.push(Date.now());
+        throw new Error('broker down');
+      }
       for (const m of messages) published.push({ topic, eventId: String(m.headers?.eventId), value: String(m.value) });
     },
   } as unknown as KafkaProducerService;
@@ -63,6 +70,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   });
 
   afterEach(async () => {
+    refusing = false;
     await Promise.all(relays.splice(0).map((relay) => relay.onApplicationShutdown()));
   });
 
@@ -195,5 +203,65 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
       orphan.outbox.map((e) => e.value),
       'its events once each, in the order written',
     );
+  });
+
+  it('after a bulk removal that missed a document changed meanwhile, rewrites only that one', async () => {
+    const sentinel = await longWaiting();
+    const relayed = relay(HOUR_MS);
+    await firstScanDone(sentinel);
+
+    let acknowledge!: () => void;
+    acknowledged = new Promise((resolve) => (acknowledge = resolve));
+    const [appendedTo, untouched] = [await written(1), await written(1)];
+    changes.length = 0;
+    relayed.nudge('relayed', appendedTo.id, untouched.id);
+    const leased = async (id: string) => ((await documents.findById(id).lean())?.outboxAt ?? 0) > new Date();
+    await until(
+      'the relay leased both',
+      async () => (await leased(appendedTo.id)) && (await leased(untouched.id)),
+      15_000,
+    );
+    // One of the two changes while their events are out: the bulk removal empties only the other.
+    const appended = { eventId: randomUUID(), topic: Topic.LoginCodes, key: appendedTo.id, value: '{}' };
+    await documents.updateOne({ _id: appendedTo.id }, { $push: { outbox: appended }, $max: { outboxAt: new Date() } });
+    relayed.nudge('relayed', appendedTo.id);
+    acknowledged = undefined;
+    acknowledge();
+
+    await until('both are relayed', async () => (await waitingIn(appendedTo.id)) === 0, NAMED_WITHIN_MS);
+    const named = (made: OutboxChange[]) => made.map((change) => change._id);
+    const bulk = changes.findIndex((made) => named(made).includes(untouched.id));
+    assert.deepEqual(named(changes[bulk]), [appendedTo.id, untouched.id], 'one bulk removal for both');
+    assert.deepEqual(
+      changes.slice(bulk + 1).map(named),
+      changes.slice(bulk + 1).map(() => [appendedTo.id]),
+      'every later write is to the document the bulk removal missed',
+    );
+    assert.equal(await waitingIn(untouched.id), 0);
+  });
+
+  it('gives its leases back when the broker refuses, retries with growing pauses, and publishes soon after it accepts', async () => {
+    const sentinel = await longWaiting();
+    const relayed = relay(HOUR_MS);
+    await firstScanDone(sentinel);
+
+    refusing = true;
+    refusedAt.length = 0;
+    const doc = await written(1);
+    relayed.nudge('relayed', doc.id);
+    // Before the lease of the first attempt could have run out, and without a scan (an hour away).
+    await until('three attempts were refused', async () => refusedAt.length >= 3, 15_000);
+    assert.ok(
+      refusedAt[2] - refusedAt[0] >= 250 + 500,
+      `no tight loop: pauses of at least 250 then 500 ms (${refusedAt[1] - refusedAt[0]}, ${refusedAt[2] - refusedAt[1]} ms)`,
+    );
+    const acceptedAt = Date.now();
+    refusing = false;
+
+    await until('the event is published', async () => isPublished(doc.outbox[0].eventId), 15_000);
+    const waitedMs = Date.now() - acceptedAt;
+    assert.ok(waitedMs < 10_000, `out ${waitedMs} ms after the broker accepted: sooner than a lease runs out`);
+    assert.equal(published.filter((p) => p.eventId === doc.outbox[0].eventId).length, 1, 'published once');
+    await until('the outbox is cleared', async () => (await waitingIn(doc.id)) === 0, NAMED_WITHIN_MS);
   });
 });

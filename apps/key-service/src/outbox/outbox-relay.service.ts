@@ -11,6 +11,13 @@ import { LeasedDocument, OutboxStore } from './outbox-store';
 
 const LEASE_MS = 10_000;
 const BATCH = 100;
+/**
+ * After a failed pass, the loop's first pause before its next, doubled after each further failure
+ * up to RETRY_MAX_MS: a broker that refuses is asked again within a second at first, then every few
+ * seconds, never in a tight loop; and an event goes out within RETRY_MAX_MS of the broker's return.
+ */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 4_000;
 
 /**
  * Publishes the events waiting in documents' outboxes, in order, then removes them.
@@ -23,7 +30,9 @@ const BATCH = 100;
  * cost of `_id` lookups (the local stand-in reads the whole collection for any other filter:
  * docs/stack.md). A scan every OUTBOX_POLL_MS is the safety net: it publishes the events that have
  * waited that long, which no live writer's relay is publishing (a process that died between its
- * write and the relay, entries written by an earlier version, a lease that ran out). Each
+ * write and the relay, entries written by an earlier version, a lease that ran out). A relay that
+ * cannot publish what it leased (Kafka refused, the database failed) gives the leases back at once
+ * and its loop tries those documents again after a pause that grows while failures last. Each
  * collection has a loop of its own, so a sign-in code never waits behind a backlog of key events
  * (a reminder burst can leave thousands). Each collection is reached only through the OutboxStore its
  * owning repository implements, registered with `relayOutboxOf`.
@@ -95,8 +104,12 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     this.followUps.set(collection, followUp);
   }
 
-  /** One scan of every outbox, however recent the events; resolves when nothing due is left. Exposed for tests. */
+  /**
+   * Once the passes under way have ended, one scan of every outbox, however recent the events;
+   * resolves when nothing due is left. Exposed for tests.
+   */
   async drain(): Promise<number> {
+    await Promise.all([...this.loops.values()].map((loop) => loop.idle()));
     const counts = await Promise.all(
       [...this.stores].map(([collection, store]) => this.drainDue(collection, store, 0, () => false)),
     );
@@ -180,10 +193,29 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     return { dueBy: new Date(now - waitedMs), until: new Date(now + LEASE_MS) };
   }
 
-  /** Publishes the leased documents' events and clears what was published; how many events. */
+  /**
+   * Publishes the leased documents' events and clears what was published; how many events. When
+   * any step fails, gives the leases back and throws PublishFailed naming the documents.
+   */
   private async publish(collection: string, store: OutboxStore, leased: LeasedDocument[]): Promise<number> {
     if (leased.length === 0) return 0;
+    try {
+      await this.publishLeased(collection, store, leased);
+    } catch (error) {
+      await this.giveBack(store, leased).catch((cause: unknown) =>
+        this.logger.warn(`could not give back ${leased.length} outbox leases: ${(cause as Error).message}`),
+      );
+      throw new PublishFailed(
+        leased.map((doc) => doc._id),
+        error,
+      );
+    }
+    const count = leased.reduce((n, d) => n + d.outbox.length, 0);
+    this.logger.debug(`published ${count} events from ${leased.length} documents`);
+    return count;
+  }
 
+  private async publishLeased(collection: string, store: OutboxStore, leased: LeasedDocument[]): Promise<void> {
     const byTopic = new Map<Topic, OutgoingMessage[]>();
     for (const doc of leased) {
       for (const entry of doc.outbox) {
@@ -206,42 +238,74 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     await this.followUps.get(collection)?.(leased);
 
     await this.removeAllPublished(store, leased);
-    const count = leased.reduce((n, d) => n + d.outbox.length, 0);
-    this.logger.debug(`published ${count} events from ${leased.length} documents`);
-    return count;
+  }
+
+  /**
+   * Ends this relay's leases on documents it could not publish, so they are due again now rather
+   * than when the lease runs out: its loop tries them again after a pause, and any relay may take
+   * them meanwhile (one wins, as ever). Only where the lease is still the one taken (`outboxAt` as
+   * leased): a lease that ran out and was taken by another relay, or an outbox emptied, stays as is.
+   */
+  private async giveBack(store: OutboxStore, leased: LeasedDocument[]): Promise<void> {
+    const now = this.clock.now();
+    await writeInBatches(leased, (batch) =>
+      store.changeOutboxes(
+        batch.map((doc) => ({ _id: doc._id, expected: { outboxAt: doc.outboxAt }, set: { outboxAt: now } })),
+      ),
+    );
   }
 
   /**
    * Empties the outboxes of the published documents in as few commands as writeInBatches allows,
    * each only while it still holds exactly what was published (compare-and-set on the whole array).
-   * If any was appended to meanwhile, every document goes through removePublished, which keeps what
-   * was appended (and finds the others already empty).
+   * When a command matched fewer documents than it named, some were appended to meanwhile, and the
+   * command does not say which: each of its documents is read again, and only those that still hold
+   * published events (the ones it did not empty: writers only append new events) go through
+   * removePublished, which keeps what was appended.
    */
   private async removeAllPublished(store: OutboxStore, leased: LeasedDocument[]): Promise<void> {
-    let emptied = 0;
     await writeInBatches(leased, async (batch) => {
-      emptied += await store.changeOutboxes(
+      const emptied = await store.changeOutboxes(
         batch.map((doc) => ({ _id: doc._id, expected: { outbox: doc.outbox }, set: { outbox: [], outboxAt: null } })),
       );
+      if (emptied === batch.length) return;
+      await Promise.all(
+        batch.map(async (doc) => {
+          const published = new Set(doc.outbox.map((e) => e.eventId));
+          await this.removePublished(store, doc._id, published, await store.outboxOf(doc._id));
+        }),
+      );
     });
-    if (emptied === leased.length) return;
-    for (const doc of leased) await this.removePublished(store, doc._id, doc.outbox);
   }
 
   /**
-   * Removes the published entries by compare-and-set on the whole outbox array (see
-   * compareAndSet). If a writer appended meanwhile, re-read and try again; after a few losses the
-   * lease runs out and the events are published again, which consumers absorb by eventId.
+   * Removes the `published` entries from an outbox read as `current` by compare-and-set on the whole
+   * array (see compareAndSet), and leaves an outbox that holds none of them alone. If a writer
+   * appended meanwhile, re-read and try again; after a few losses the lease runs out and the events
+   * are published again, which consumers absorb by eventId.
    */
-  private async removePublished(store: OutboxStore, _id: unknown, seen: OutboxEntry[]): Promise<void> {
-    const published = new Set(seen.map((e) => e.eventId));
-    let current: OutboxEntry[] | undefined = seen;
-    for (let attempt = 0; attempt < 5 && current; attempt++) {
+  private async removePublished(
+    store: OutboxStore,
+    _id: unknown,
+    published: Set<string>,
+    current: OutboxEntry[] | undefined,
+  ): Promise<void> {
+    for (let attempt = 0; attempt < 5 && current?.some((e) => published.has(e.eventId)); attempt++) {
       const remaining = current.filter((e) => !published.has(e.eventId));
       const set = { outbox: remaining, outboxAt: remaining.length > 0 ? this.clock.now() : null };
       if ((await store.changeOutboxes([{ _id, expected: { outbox: current }, set }])) === 1) return;
       current = await store.outboxOf(_id);
     }
+  }
+}
+
+/** A pass could not publish (or clear) these leased documents' events; their leases were given back. */
+class PublishFailed extends Error {
+  constructor(
+    readonly ids: unknown[],
+    cause: unknown,
+  ) {
+    super(`could not publish the events of ${ids.length} documents: ${(cause as Error).message}`, { cause });
   }
 }
 
@@ -264,7 +328,9 @@ interface RelayPasses {
 /**
  * One collection's relay, never two passes at once: a scan at start and every scanEveryMs, and
  * between scans a pass of the documents named by nudges as soon as there are any (names that arrive
- * during a pass, or while a scan is due, wait for the next named pass).
+ * during a pass, or while a scan is due, wait for the next named pass). After a failed pass no pass
+ * starts before a pause (RETRY_FIRST_MS, doubled while failures last, at most RETRY_MAX_MS), and the
+ * next named pass takes again what the failed one named or gave back.
  */
 class RelayLoop {
   private timer?: NodeJS.Timeout;
@@ -273,6 +339,9 @@ class RelayLoop {
   /** Documents named since the last named pass began, by their `_id`'s text (an ObjectId or its hex). */
   private named = new Map<string, unknown>();
   private lastScanAt = -Infinity;
+  /** Failed passes in a row, and until when the next pass waits after the last of them. */
+  private failures = 0;
+  private pausedUntil = 0;
 
   constructor(
     private readonly passes: RelayPasses,
@@ -291,16 +360,22 @@ class RelayLoop {
     await this.running;
   }
 
+  /** Resolves once the pass under way, if any, has ended. */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
   nudge(ids: unknown[]): void {
     if (ids.length === 0) return;
     for (const id of ids) this.named.set(String(id), id);
     if (!this.running) this.schedule(0);
   }
 
+  /** The next pass in `delayMs`, or when the pause after failed passes ends if that is later. */
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(this.tick, delayMs);
+    this.timer = setTimeout(this.tick, Math.max(delayMs, this.pausedUntil - Date.now()));
   }
 
   /** Bound at construction so passes do not inherit the context (and log fields) of the request that nudged. */
@@ -315,10 +390,20 @@ class RelayLoop {
     const scan = Date.now() - this.lastScanAt >= this.scanEveryMs;
     const ids = scan ? [] : [...this.named.values()];
     if (!scan) this.named = new Map();
-    this.running = (scan ? this.passes.scan(stopping) : this.passes.named(ids, stopping)).catch((error: unknown) => {
-      this.logger.error(`${this.name} outbox pass failed: ${(error as Error).message}`);
-      return 0;
-    });
+    this.running = (scan ? this.passes.scan(stopping) : this.passes.named(ids, stopping)).then(
+      (published) => {
+        this.failures = 0;
+        return published;
+      },
+      (error: unknown) => {
+        // The next pass, after a pause, takes again the documents this one named and those it gave back.
+        for (const id of [...ids, ...(error instanceof PublishFailed ? error.ids : [])]) this.named.set(String(id), id);
+        const pauseMs = Math.min(RETRY_FIRST_MS * 2 ** this.failures++, RETRY_MAX_MS);
+        this.pausedUntil = Date.now() + pauseMs;
+        this.logger.error(`${this.name} outbox pass failed, next in ${pauseMs} ms: ${(error as Error).message}`);
+        return 0;
+      },
+    );
     await this.running;
     this.running = undefined;
     if (scan) this.lastScanAt = Date.now();
