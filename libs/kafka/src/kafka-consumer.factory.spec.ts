@@ -1,19 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DeadLetterHeader, InvalidMessageError, Topic } from '@keyward/contracts';
-import { EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
+import { EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { ConsumerOptions, ConsumerStoppedError, ManagedConsumer } from './kafka-consumer.factory';
+import {
+  BatchHandler,
+  ConsumerSettings,
+  ConsumerStoppedError,
+  ManagedConsumer,
+  MessageHandler,
+} from './kafka-consumer.factory';
 import { KafkaMetrics } from './kafka.metrics';
 import { KafkaProducerService } from './kafka-producer.service';
 import { KafkaTopicsService } from './kafka-topics.service';
 
 /**
- * ManagedConsumer's retry policy, driven through the eachMessage callback it hands kafkajs: a fake
- * kafkajs consumer keeps that callback, a fake producer keeps what is dead-lettered.
+ * ManagedConsumer's retry policy, driven through the eachMessage (or eachBatch) callback it hands
+ * kafkajs: a fake kafkajs consumer keeps that callback, a fake producer keeps what is dead-lettered.
  */
-function harness(handle: ConsumerOptions['handle'], extra: Partial<ConsumerOptions> = {}) {
+function harness(handler: MessageHandler['handle'] | BatchHandler<string>, extra: Partial<ConsumerSettings> = {}) {
   let eachMessage: ((payload: EachMessagePayload) => Promise<void>) | undefined;
+  let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
   const deadLetters: { topic: Topic; headers: Record<string, unknown> }[] = [];
   const listeners = new Map<string, () => void>();
   const kafka = {
@@ -26,7 +33,10 @@ function harness(handle: ConsumerOptions['handle'], extra: Partial<ConsumerOptio
       },
       connect: async () => undefined,
       subscribe: async () => undefined,
-      run: async (config: { eachMessage: typeof eachMessage }) => void (eachMessage = config.eachMessage),
+      run: async (config: { eachMessage?: typeof eachMessage; eachBatch?: typeof eachBatch }) => {
+        eachMessage = config.eachMessage;
+        eachBatch = config.eachBatch;
+      },
       disconnect: async () => undefined,
     }),
   } as unknown as Kafka;
@@ -43,7 +53,7 @@ function harness(handle: ConsumerOptions['handle'], extra: Partial<ConsumerOptio
     {
       groupId: 'group',
       topics: [Topic.KeyEvents],
-      handle,
+      ...(typeof handler === 'function' ? { handle: handler } : handler),
       retryBaseMs: 1,
       retryMaxMs: 4,
       ...extra,
@@ -52,20 +62,36 @@ function harness(handle: ConsumerOptions['handle'], extra: Partial<ConsumerOptio
   );
   let heartbeats = 0;
   let heartbeatError: Error | undefined;
+  const heartbeat = async () => {
+    heartbeats++;
+    if (heartbeatError) throw heartbeatError;
+  };
+  const message = (offset: string, value = '{}') =>
+    ({ key: Buffer.from('k-1'), value: Buffer.from(value), offset, headers: {} }) as KafkaMessage;
   const deliver = (offset: string) =>
     eachMessage!({
       topic: `ns.${Topic.KeyEvents}`,
       partition: 3,
-      message: { key: Buffer.from('k-1'), value: Buffer.from('{}'), offset, headers: {} } as KafkaMessage,
-      heartbeat: async () => {
-        heartbeats++;
-        if (heartbeatError) throw heartbeatError;
-      },
+      message: message(offset),
+      heartbeat,
       pause: () => () => undefined,
     });
+  /** One fetch of partition 3: a message per [offset, value]. */
+  const deliverBatch = (messages: [string, string][]) =>
+    eachBatch!({
+      batch: {
+        topic: `ns.${Topic.KeyEvents}`,
+        partition: 3,
+        messages: messages.map(([offset, value]) => message(offset, value)),
+        firstOffset: () => messages[0]?.[0] ?? null,
+        lastOffset: () => messages[messages.length - 1]?.[0] ?? '-1',
+      },
+      heartbeat,
+    } as unknown as EachBatchPayload);
   return {
     consumer,
     deliver,
+    deliverBatch,
     deadLetters,
     registry,
     heartbeats: () => heartbeats,
@@ -185,5 +211,61 @@ describe('ManagedConsumer', () => {
     h.failHeartbeats(new Error('Connection timeout'));
     await h.deliver('6');
     assert.equal(calls, 4);
+  });
+
+  describe('handling a batch at once', () => {
+    /** Values 'bad…' fail validation; the rest are handled in batches, recorded here. */
+    const parsing = (batches: string[][], fail: () => boolean = () => false): BatchHandler<string> => ({
+      parse: ({ message }) => {
+        const value = message.value!.toString();
+        if (value.startsWith('bad')) throw new InvalidMessageError(`${value}: Required`);
+        return value;
+      },
+      handleBatch: async (items) => {
+        if (fail()) throw databaseDown();
+        batches.push(items);
+      },
+    });
+
+    it('hands the valid messages over together in partition order, and dead-letters each invalid one', async () => {
+      const batches: string[][] = [];
+      const h = harness(parsing(batches));
+      await h.consumer.start();
+      await h.deliverBatch([
+        ['10', 'a'],
+        ['11', 'bad-1'],
+        ['12', 'b'],
+        ['13', 'c'],
+      ]);
+      assert.deepEqual(batches, [['a', 'b', 'c']]);
+      assert.deepEqual(
+        h.deadLetters.map(({ headers }) => [headers[DeadLetterHeader.SourceOffset], headers[DeadLetterHeader.Reason]]),
+        [['11', 'invalid: bad-1: Required']],
+      );
+    });
+
+    it('retries the whole batch through a failure without dead-lettering anything twice', async () => {
+      const batches: string[][] = [];
+      let failures = 3;
+      const h = harness(parsing(batches, () => failures-- > 0));
+      await h.consumer.start();
+      await h.deliverBatch([
+        ['20', 'bad-2'],
+        ['21', 'd'],
+      ]);
+      assert.deepEqual(batches, [['d']]);
+      assert.equal(h.deadLetters.length, 1);
+      assert.ok(h.heartbeats() >= 3, 'beats while the batch is held');
+    });
+
+    it('gives a held batch up uncommitted when the consumer stops', async () => {
+      let calls = 0;
+      const h = harness(parsing([], () => ++calls > 0));
+      await h.consumer.start();
+      const held = h.deliverBatch([['30', 'e']]);
+      while (calls < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+      await h.consumer.stop();
+      await assert.rejects(held, ConsumerStoppedError);
+    });
   });
 });

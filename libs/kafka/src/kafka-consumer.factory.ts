@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DeadLetterHeader, InvalidMessageError, Topic } from '@keyward/contracts';
-import { Consumer, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
+import { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaMetrics } from './kafka.metrics';
 import { KAFKA_CLIENT } from './kafka.tokens';
 import { KafkaProducerService } from './kafka-producer.service';
@@ -13,10 +13,26 @@ export interface IncomingMessage {
   heartbeat(): Promise<void>;
 }
 
-export interface ConsumerOptions {
+/** A handler of one message at a time. */
+export interface MessageHandler {
+  handle(message: IncomingMessage): Promise<void>;
+}
+
+/**
+ * A handler of what one fetch brought from one partition, at once (one write for many events):
+ * `parse` throws InvalidMessageError for a message no retry can fix, which is dead-lettered; the
+ * rest go to `handleBatch` together, in partition order, retried together as one message would be.
+ */
+export interface BatchHandler<T> {
+  parse(message: IncomingMessage): T;
+  handleBatch(items: T[]): Promise<void>;
+}
+
+export type ConsumerOptions<T = unknown> = ConsumerSettings & (MessageHandler | BatchHandler<T>);
+
+export interface ConsumerSettings {
   groupId: string;
   topics: Topic[];
-  handle(message: IncomingMessage): Promise<void>;
   /** Start of the exponential backoff between attempts at a message that failed (default 200 ms). */
   retryBaseMs?: number;
   /**
@@ -74,9 +90,10 @@ export class ConsumerStoppedError extends Error {
  * while other partitions carry on, and the member keeps heartbeating so the group does not
  * rebalance. If the group does rebalance or the consumer stops, the message is given up
  * uncommitted and whoever owns the partition next starts again from it.
- * Offsets are committed only after a message is handled or dead-lettered (at-least-once).
+ * Offsets are committed only after a message is handled or dead-lettered (at-least-once); a batch
+ * handler's batch is held, retried and committed as a whole.
  */
-export class ManagedConsumer {
+export class ManagedConsumer<T = unknown> {
   private readonly logger: Logger;
   private readonly consumer: Consumer;
   private readonly stopping = new AbortController();
@@ -85,7 +102,7 @@ export class ManagedConsumer {
     kafka: Kafka,
     private readonly producer: KafkaProducerService,
     private readonly topics: KafkaTopicsService,
-    private readonly options: ConsumerOptions,
+    private readonly options: ConsumerOptions<T>,
     private readonly metrics: KafkaMetrics,
   ) {
     this.logger = new Logger(`Consumer:${options.groupId}`);
@@ -118,9 +135,12 @@ export class ManagedConsumer {
       topics: this.options.topics.map((t) => this.topics.name(t)),
       fromBeginning: this.options.fromBeginning ?? true,
     });
+    const { options } = this;
     await this.consumer.run({
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachMessage: (payload) => this.onMessage(payload),
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+      ...('handleBatch' in options
+        ? { eachBatch: (payload) => this.onBatch(payload, options) }
+        : { eachMessage: (payload) => this.onMessage(payload, options) }),
     });
     await joined;
   }
@@ -131,19 +151,64 @@ export class ManagedConsumer {
     await this.consumer.disconnect();
   }
 
-  private async onMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+  private async onMessage(
+    { topic, partition, message, heartbeat }: EachMessagePayload,
+    handler: MessageHandler,
+  ): Promise<void> {
+    const incoming = this.incoming(topic, partition, message, heartbeat);
+    await this.untilDone(`${topic}[${partition}]@${message.offset}`, heartbeat, async () => {
+      try {
+        await handler.handle(incoming);
+      } catch (error) {
+        if (!(error instanceof InvalidMessageError)) throw error;
+        await this.deadLetter(incoming, `invalid: ${error.message}`);
+      }
+    });
+  }
+
+  /** Parses the batch once, parks what is invalid, then handles the rest together; committed after both. */
+  private async onBatch({ batch, heartbeat }: EachBatchPayload, handler: BatchHandler<T>): Promise<void> {
+    const items: T[] = [];
+    const invalid: [IncomingMessage, InvalidMessageError][] = [];
+    for (const message of batch.messages) {
+      const incoming = this.incoming(batch.topic, batch.partition, message, heartbeat);
+      try {
+        items.push(handler.parse(incoming));
+      } catch (error) {
+        if (!(error instanceof InvalidMessageError)) throw error;
+        invalid.push([incoming, error]);
+      }
+    }
+    const where = `${batch.topic}[${batch.partition}]@${batch.firstOffset()}-${batch.lastOffset()}`;
+    await this.untilDone(where, heartbeat, async () => {
+      while (invalid.length > 0) {
+        const [incoming, error] = invalid[0];
+        await this.deadLetter(incoming, `invalid: ${error.message}`);
+        invalid.shift();
+      }
+      if (items.length > 0) await handler.handleBatch(items);
+    });
+  }
+
+  private incoming(topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>) {
     const contractTopic = this.options.topics.find((t) => this.topics.name(t) === topic) as Topic;
-    const incoming: IncomingMessage = { topic: contractTopic, partition, message, heartbeat };
-    const where = `${topic}[${partition}]@${message.offset}`;
+    return { topic: contractTopic, partition, message, heartbeat } satisfies IncomingMessage;
+  }
+
+  /**
+   * Runs `work` until it succeeds, holding the partition: any failure is taken as transient and
+   * retried with capped exponential backoff, heartbeating meanwhile; throws only when the consumer
+   * stops or the group moved on, so nothing is committed.
+   */
+  private async untilDone(where: string, heartbeat: () => Promise<void>, work: () => Promise<void>): Promise<void> {
     const beat = new Heartbeats(heartbeat);
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.options.handle(incoming);
+          await work();
           if (attempt > 1) this.logger.log(`${where} handled after ${attempt} attempts; partition resumed`);
           return;
         } catch (error) {
-          if (error instanceof InvalidMessageError) return await this.deadLetter(incoming, `invalid: ${error.message}`);
           const delay = backoff(attempt, this.options.retryBaseMs ?? 200, this.options.retryMaxMs ?? 5_000);
           this.logger.warn(
             `${where} attempt ${attempt} failed (${reasonOf(error)}); partition held, retrying in ${delay} ms`,
@@ -238,7 +303,7 @@ export class KafkaConsumerFactory {
     private readonly metrics: KafkaMetrics,
   ) {}
 
-  create(options: ConsumerOptions): ManagedConsumer {
+  create<T>(options: ConsumerOptions<T>): ManagedConsumer<T> {
     return new ManagedConsumer(this.kafka, this.producer, this.topics, options, this.metrics);
   }
 }

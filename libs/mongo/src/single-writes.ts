@@ -50,8 +50,9 @@ export async function claimEach<T extends object>(target: Target, docs: T[]): Pr
     return docs.map(() => true);
   } catch (error) {
     if (!(error instanceof mongo.MongoBulkWriteError)) throw error;
-    const errors = [error.writeErrors].flat();
-    if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
+    // mongoose (ordered: false) hands back `{ err, index }` in place of the driver's WriteError.
+    const errors = [error.writeErrors].flat() as { code?: number; err?: { code?: number }; index: number }[];
+    if (errors.some((e) => (e.code ?? e.err?.code) !== DUPLICATE_KEY)) throw error;
     const taken = new Set(errors.map((e) => e.index));
     return docs.map((_, i) => !taken.has(i));
   }

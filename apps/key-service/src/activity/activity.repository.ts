@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { claimOnce, writeInBatches } from '@keyward/mongo';
+import { claimEach, writeInBatches } from '@keyward/mongo';
 import { FilterQuery, Model } from 'mongoose';
 import { ActivityEntry } from './activity-entry.schema';
 
@@ -27,9 +27,12 @@ export interface ActivityCursor {
 export class ActivityRepository {
   constructor(@InjectModel(ActivityEntry.name) private readonly entries: Model<ActivityEntry>) {}
 
-  /** Records an entry once: a redelivered event finds its id taken and changes nothing. */
-  async record(entry: ActivityEntry): Promise<void> {
-    await claimOnce(this.entries, entry);
+  /**
+   * Records each entry once, many in one insert (unordered): a redelivered event finds its id
+   * taken and changes nothing, and does not keep the others of its batch out.
+   */
+  async record(entries: ActivityEntry[]): Promise<void> {
+    await writeInBatches(entries, (batch) => claimEach(this.entries, batch));
   }
 
   /**
