@@ -264,4 +264,31 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     assert.equal(published.filter((p) => p.eventId === doc.outbox[0].eventId).length, 1, 'published once');
     await until('the outbox is cleared', async () => (await waitingIn(doc.id)) === 0, NAMED_WITHIN_MS);
   });
+
+  it('gives back only a lease that is still its own', async () => {
+    const sentinel = await longWaiting();
+    const relayed = relay(HOUR_MS);
+    await firstScanDone(sentinel);
+
+    let acknowledge!: () => void;
+    acknowledged = new Promise((resolve) => (acknowledge = resolve));
+    refusing = true;
+    refusedAt.length = 0;
+    const doc = await written(1);
+    relayed.nudge('relayed', doc.id);
+    const leasedUntil = async () => (await documents.findById(doc.id).lean())?.outboxAt?.getTime() ?? 0;
+    await until('the relay leased it', async () => (await leasedUntil()) > Date.now(), 15_000);
+    // Its send outlives the lease, and another relay leases the document meanwhile.
+    const otherLease = new Date(Date.now() + 60_000);
+    await documents.updateOne({ _id: doc.id }, { $set: { outboxAt: otherLease } });
+    acknowledged = undefined;
+    acknowledge();
+
+    await until('the send was refused', async () => refusedAt.length >= 1, 15_000);
+    refusing = false;
+    // Once the failed pass has ended (its give-back included), what is due is published.
+    await relayed.drain();
+    assert.equal(await leasedUntil(), otherLease.getTime(), 'the other relay keeps its lease');
+    assert.equal(await waitingIn(doc.id), 1, 'nor was anything published');
+  });
 });
