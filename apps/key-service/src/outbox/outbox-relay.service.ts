@@ -40,9 +40,8 @@ const RETRY_MAX_MS = 4_000;
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelayService.name);
-  /** Per collection. */
+  /** Per collection: the store of the repository that owns it, and its loop. */
   private readonly stores = new Map<string, OutboxStore>();
-  /** Per collection. */
   private readonly loops = new Map<string, RelayLoop>();
   private readonly scanEveryMs: number;
   private started = false;
@@ -215,6 +214,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     return count;
   }
 
+  /** Sends the events in order, runs the collection's follow-up, then removes what was sent. */
   private async publishLeased(collection: string, store: OutboxStore, leased: LeasedDocument[]): Promise<void> {
     const byTopic = new Map<Topic, OutgoingMessage[]>();
     for (const doc of leased) {
