@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
+import { freePort, isolatedEnv, Mailpit, ServiceProcess, sleep } from '@keyward/testing';
 import { loggedInUser } from './support/accounts';
 import { call } from './support/http';
 
@@ -45,10 +45,19 @@ describe('metrics at GET /metrics of every service', () => {
   let notifications: ServiceProcess;
   let scheduler: ServiceProcess;
   let token: string;
+  /** key-service's internal verification listener, which runs in a worker thread with metrics of its own. */
+  let internalUrl: string;
 
   before(async () => {
+    const internalPort = await freePort();
+    internalUrl = `http://127.0.0.1:${internalPort}`;
     [keys, notifications, scheduler] = await Promise.all([
-      ServiceProcess.start('key-service', { ...env, MONGO_URI: mongoUri('keys'), VERIFY_SERVICE_TOKENS: serviceToken }),
+      ServiceProcess.start('key-service', {
+        ...env,
+        MONGO_URI: mongoUri('keys'),
+        VERIFY_SERVICE_TOKENS: serviceToken,
+        VERIFY_HTTP_PORT: String(internalPort),
+      }),
       ServiceProcess.start('notification-service', { ...env, MONGO_URI: mongoUri('notifications') }),
       ServiceProcess.start('scheduler-service', {
         ...env,
@@ -100,13 +109,13 @@ describe('metrics at GET /metrics of every service', () => {
     assert.ok(Number.isNaN(sample(deliveries, 'keyward_kafka_dead_letters_total')), 'nothing dead-lettered');
   });
 
-  it('counts verifications by result and cache, and times them', async () => {
+  it('counts verifications by result and cache, and times them, on both listeners', async () => {
     const { body: key } = await call<{ id: string; key: string }>(keys.url, token, 'POST', '/v1/keys', {
       label: 'verified',
       contacts: [`dev@${emailDomain}`],
     });
-    const verify = (text: string) =>
-      fetch(`${keys.url}/v1/keys/verify`, {
+    const verify = (text: string, baseUrl = keys.url) =>
+      fetch(`${baseUrl}/v1/keys/verify`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-service-token': serviceToken },
         body: JSON.stringify({ key: text }),
@@ -125,6 +134,20 @@ describe('metrics at GET /metrics of every service', () => {
     assert.equal(sample(body, 'keyward_verification_duration_seconds_count', { cache: 'miss' }), 1);
     const route = { method: 'POST', route: '/v1/keys/verify', status: '200' };
     assert.equal(sample(body, 'keyward_http_request_duration_seconds_count', route), 4);
+
+    // The internal listener's verifications are counted in its worker and merged into the same series.
+    assert.equal((await verify('never-issued-key-text-9876543210', internalUrl)).valid, false);
+    for (let i = 0; i < 3; i++) assert.equal((await verify(`not-a-key-${i}`, internalUrl)).valid, false);
+    const merged = await scrape(keys);
+    assert.equal(sample(merged, 'keyward_verifications_total', { result: 'unknown', cache: 'miss' }), 2);
+    assert.equal(sample(merged, 'keyward_verifications_total', { result: 'unknown', cache: 'not_a_key' }), 4);
+    assert.equal(sample(merged, 'keyward_verifications_total', { result: 'valid', cache: 'hit' }), 2);
+    assert.equal(sample(merged, 'keyward_verification_duration_seconds_count', { cache: 'miss' }), 2);
+    assert.equal(
+      sample(merged, 'keyward_http_request_duration_seconds_count', route),
+      4,
+      'the worker’s are not HTTP-timed',
+    );
   });
 
   it('times every reminder scan pass and counts the keys it found due', async () => {

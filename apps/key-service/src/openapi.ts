@@ -2,8 +2,9 @@ import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { completeOpenApiDocument } from '@keyward/platform';
 import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from './auth/session-cookies';
-import { SERVICE_TOKEN_HEADER } from './verification/service-tokens';
-import { VERIFY_PATH, verifyOperation } from './verification/verify.route';
+import { SERVICE_TOKEN_HEADER } from './verification/token-set';
+import { verifyOperation } from './verification/verify.operation';
+import { VERIFY_PATH } from './verification/verify.route';
 
 const DESCRIPTION =
   'API keys: create, list, rotate, revoke, verify. Request bodies are `application/json` only (415 ' +

@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { HttpMetrics } from './http-metrics';
 import { MetricsSettings } from './metrics.config';
 import { MetricsController } from './metrics.controller';
+import { WorkerMetrics } from './worker-metrics';
 
 /**
  * A service's Prometheus registry (with Node's process metrics) and `GET /metrics`. Features
@@ -22,7 +23,8 @@ import { MetricsController } from './metrics.controller';
     },
     HttpMetrics,
     MetricsSettings,
+    WorkerMetrics,
   ],
-  exports: [Registry, HttpMetrics],
+  exports: [Registry, HttpMetrics, WorkerMetrics],
 })
 export class MetricsModule {}

@@ -5,6 +5,7 @@ export * from './health/health.module';
 export * from './http/problem-details.filter';
 export * from './http/dependency-unavailable';
 export * from './http/validation';
+export * from './http/request-body';
 export * from './http/json-bodies';
 export * from './clock';
 export * from './sweeper';

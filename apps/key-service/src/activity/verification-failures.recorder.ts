@@ -35,10 +35,15 @@ export class VerificationFailuresRecorder implements OnApplicationBootstrap, OnA
     this.flushMs = settings.ACTIVITY_FAILURES_FLUSH_MS;
   }
 
-  record(keyId: string, reason: 'revoked' | 'expired'): void {
+  /** Counts `times` refusals of a key for this reason, now. */
+  record(keyId: string, reason: 'revoked' | 'expired', times = 1): void {
     const now = this.clock.now();
     const hour = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS).toISOString();
-    this.add(hour, keyId, { revoked: reason === 'revoked' ? 1 : 0, expired: reason === 'expired' ? 1 : 0, last: now });
+    this.add(hour, keyId, {
+      revoked: reason === 'revoked' ? times : 0,
+      expired: reason === 'expired' ? times : 0,
+      last: now,
+    });
   }
 
   private add(hour: string, keyId: string, counts: Counts): void {

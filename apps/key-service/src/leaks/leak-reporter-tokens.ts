@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { TokenGuard } from '../verification/service-token.guard';
-import { TokenSet } from '../verification/service-tokens';
+import { TokenSet } from '../verification/token-set';
 
 /** The tokens other scanners and people report leaked keys with (LEAK_REPORTER_TOKENS). */
 @Injectable()

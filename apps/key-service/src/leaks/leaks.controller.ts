@@ -9,7 +9,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { RouteBodyConfig, ValidBody } from '@keyward/platform';
-import { callerOf, SERVICE_TOKEN_HEADER } from '../verification/service-tokens';
+import { callerOf, SERVICE_TOKEN_HEADER } from '../verification/token-set';
 import {
   GITHUB_REPORTS_MAX,
   GithubTokenLabelDto,

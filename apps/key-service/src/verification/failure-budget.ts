@@ -1,4 +1,4 @@
-import { TooManyRequestsException } from '@keyward/platform';
+import { TooManyRequestsException } from '@keyward/platform/http/problem-details.filter';
 
 /**
  * How many failed verifications (lookups that found no valid key) each caller may make per window,
@@ -23,6 +23,11 @@ export class FailureBudget {
     if (window.failures > this.limit) {
       throw new TooManyRequestsException(Math.ceil((window.start + this.windowMs - this.now()) / 1000));
     }
+  }
+
+  /** Counts one failure spent elsewhere (another listener of this instance), refusing nothing. */
+  count(caller: string): void {
+    this.current(caller).failures++;
   }
 
   private current(caller: string): { start: number; failures: number } {

@@ -1,47 +1,200 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { acceptJsonBodiesOnly, problemDetailsErrorHandler } from '@keyward/platform';
-import Fastify, { FastifyInstance } from 'fastify';
+import type { KeyVerification } from '@keyward/contracts';
+import type { Cacheable } from '@keyward/key-client';
+import { MetricsSnapshot, WorkerMetrics } from '@keyward/metrics';
+import { asUnavailable, internalErrorDetail } from '@keyward/platform';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { VerificationFailuresRecorder } from '../activity/verification-failures.recorder';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { ServiceTokens } from './service-tokens';
-import { VerificationService } from './verification.service';
-import { VERIFY_BODY_LIMIT } from './verify-key.request';
-import { verifyRoute } from './verify.route';
+import type {
+  FromInternalListener,
+  InternalListenerSettings,
+  LookupFailure,
+  ToInternalListener,
+} from './internal-verify.messages';
+import { LastUsedRecorder } from './last-used.recorder';
+import { VerifierFollower, VerificationService } from './verification.service';
+
+const WORKER_FILE = join(__dirname, 'internal-verify.worker.js');
+/** A worker that ended unexpectedly is started again after this long (its cache starts empty). */
+const RESTART_DELAY_MS = 1_000;
+/** A scrape does not wait longer than this for the worker's metrics. */
+const METRICS_TIMEOUT_MS = 1_000;
+/**
+ * The worker's heap: its cache (VERIFY_CACHE_MAX_ENTRIES answers of a few hundred bytes) and one
+ * Fastify instance; small, so that its scavenges are cheap.
+ */
+const WORKER_HEAP = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 };
 
 /**
  * `POST /v1/keys/verify` on an internal listener of its own (VERIFY_HTTP_PORT), for internal
- * services that verify on every request they serve. It is the public port's route (verifyRoute) on
- * a bare Fastify instance: the public port's hooks (cookies, response headers, cross-site refusal,
- * request metrics) run on every request there (see bench/RESULTS.md),
- * and an internal port need not be reachable from outside at all.
+ * services that verify on every request they serve, run in a worker thread
+ * (internal-verify.worker.ts). This side starts it (again, should it end), answers its lookups from
+ * the database, passes it every drop of a cached answer (it follows VerificationService), records
+ * what it verified and merges its metrics into `GET /metrics`. An internal port need not be
+ * reachable from outside at all.
  */
 @Injectable()
-export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicationShutdown, VerifierFollower {
   private readonly logger = new Logger(InternalVerifyServer.name);
-  private readonly port: number;
-  private readonly host: string;
-  private server?: FastifyInstance;
+  private readonly settings: InternalListenerSettings;
+  private worker?: Worker;
+  private closing = false;
+  private readonly metricRequests = new Map<number, (snapshot: MetricsSnapshot) => void>();
+  private nextMetricRequest = 0;
 
   constructor(
     private readonly verification: VerificationService,
-    private readonly tokens: ServiceTokens,
+    private readonly lastUsed: LastUsedRecorder,
+    private readonly refusals: VerificationFailuresRecorder,
+    private readonly workerMetrics: WorkerMetrics,
     settings: KeyServiceSettings,
   ) {
-    this.port = settings.VERIFY_HTTP_PORT;
-    this.host = settings.VERIFY_HTTP_HOST;
+    this.settings = {
+      port: settings.VERIFY_HTTP_PORT,
+      host: settings.VERIFY_HTTP_HOST,
+      keyHashSecret: settings.KEY_HASH_SECRET,
+      serviceTokens: settings.VERIFY_SERVICE_TOKENS,
+      cacheMaxEntries: settings.VERIFY_CACHE_MAX_ENTRIES,
+      failuresPerMinute: settings.VERIFY_FAILURES_PER_MINUTE,
+      reportEveryMs: Math.min(settings.LAST_USED_FLUSH_MS, 1_000),
+    };
   }
 
+  /** Runs after VerificationService joined the key events: no drop is missed once the worker caches. */
   async onApplicationBootstrap(): Promise<void> {
-    if (this.port === 0) return;
-    const server = Fastify({ logger: false, bodyLimit: VERIFY_BODY_LIMIT });
-    acceptJsonBodiesOnly(server);
-    server.route(verifyRoute(this.verification, this.tokens));
-    server.setErrorHandler(problemDetailsErrorHandler(this.logger));
-    await server.listen({ port: this.port, host: this.host });
-    this.server = server;
-    this.logger.log(`internal verification listening on ${this.host}:${this.port}`);
+    if (this.settings.port === 0) return;
+    this.verification.follow(this);
+    this.workerMetrics.add(() => this.metrics());
+    await this.start();
+    this.logger.log(`internal verification listening on ${this.settings.host}:${this.settings.port} (worker thread)`);
   }
 
+  /** Lets the worker finish the requests it holds and hand over what it verified, then records that. */
   async onApplicationShutdown(): Promise<void> {
-    await this.server?.close();
+    this.closing = true;
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    this.send({ kind: 'close' });
+    await exited;
+    await Promise.all([this.lastUsed.flush(), this.refusals.flush()]);
+  }
+
+  remember(hash: string, answer: Cacheable<KeyVerification>): void {
+    this.send({ kind: 'remember', hash, answer });
+  }
+
+  forget(keyId: string): void {
+    this.send({ kind: 'forget', keyId });
+  }
+
+  forgetAll(): void {
+    this.send({ kind: 'forget-all' });
+  }
+
+  failed(caller: string): void {
+    this.send({ kind: 'failed', caller });
+  }
+
+  private start(): Promise<void> {
+    const worker = new Worker(WORKER_FILE, { workerData: this.settings, resourceLimits: WORKER_HEAP });
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      let listening = false;
+      worker.on('message', (message: FromInternalListener) => {
+        if (message.kind === 'listening') {
+          listening = true;
+          resolve();
+        } else this.handle(worker, message);
+      });
+      worker.on('error', (error) => {
+        if (listening) this.logger.error({ err: error }, 'the internal verification listener failed');
+        else reject(error);
+      });
+      worker.on('exit', (code) => {
+        if (this.worker === worker) this.worker = undefined;
+        if (!listening) return reject(new Error(`the internal verification listener ended (${code}) before listening`));
+        if (this.closing) return;
+        this.logger.error(`the internal verification listener ended (${code}); starting it again`);
+        setTimeout(() => {
+          if (!this.closing)
+            this.start().catch((error: unknown) =>
+              this.logger.error({ err: error }, 'could not start the internal verification listener again'),
+            );
+        }, RESTART_DELAY_MS).unref();
+      });
+    });
+  }
+
+  private handle(worker: Worker, message: FromInternalListener): void {
+    switch (message.kind) {
+      case 'lookup':
+        this.verification.lookup(message.id, message.hash).then(
+          (answer) =>
+            worker.postMessage({ kind: 'answer', request: message.request, answer } satisfies ToInternalListener),
+          (error: unknown) =>
+            worker.postMessage({
+              kind: 'lookup-failed',
+              request: message.request,
+              failure: this.failureOf(error),
+            } satisfies ToInternalListener),
+        );
+        break;
+      case 'report':
+        for (const [keyId, at] of message.used) this.lastUsed.record(keyId, new Date(at));
+        for (const [keyId, reason, times] of message.refused) this.refusals.record(keyId, reason, times);
+        break;
+      case 'metrics':
+        this.metricRequests.get(message.request)?.(message.metrics);
+        this.metricRequests.delete(message.request);
+        break;
+      case 'failed':
+        this.verification.countFailure(message.caller);
+        break;
+      case 'request-failed':
+        this.logger.error({ err: message.error, errorId: message.errorId }, `request failed ${message.errorId}`);
+        break;
+      case 'closed':
+        break;
+    }
+  }
+
+  /** A lookup's failure as the worker answers it: 503 when the database is unreachable, else a logged 500. */
+  private failureOf(error: unknown): LookupFailure {
+    const unavailable = asUnavailable(error);
+    if (unavailable) {
+      this.logger.warn(`503: ${(error as Error).message}`);
+      const { message, retryAfterSeconds } = unavailable.getResponse() as {
+        message: string;
+        retryAfterSeconds: number;
+      };
+      return { status: unavailable.getStatus(), detail: message, retryAfterSeconds };
+    }
+    const errorId = randomUUID();
+    this.logger.error({ err: error, errorId }, `request failed ${errorId}`);
+    return { status: 500, detail: internalErrorDetail(errorId) };
+  }
+
+  /** The worker's metrics for a scrape; undefined when it does not answer in time. */
+  private metrics(): Promise<MetricsSnapshot | undefined> {
+    const request = this.nextMetricRequest++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.metricRequests.delete(request);
+        resolve(undefined);
+      }, METRICS_TIMEOUT_MS);
+      this.metricRequests.set(request, (snapshot) => {
+        clearTimeout(timer);
+        resolve(snapshot);
+      });
+      this.send({ kind: 'metrics', request });
+    });
+  }
+
+  private send(message: ToInternalListener): void {
+    this.worker?.postMessage(message);
   }
 }

@@ -1,9 +1,7 @@
 import { CanActivate, ExecutionContext, UnauthorizedException } from '@nestjs/common';
 import { Refusals } from '@keyward/platform';
 import { FastifyRequest } from 'fastify';
-import { SERVICE_TOKEN_HEADER, TokenSet } from './service-tokens';
-
-export const MISSING_SERVICE_TOKEN = `Missing or unknown ${SERVICE_TOKEN_HEADER} header`;
+import { MISSING_SERVICE_TOKEN, SERVICE_TOKEN_HEADER, TokenSet } from './token-set';
 
 /** Lets in requests whose `x-service-token` is one of its tokens; 401 otherwise. */
 export abstract class TokenGuard implements CanActivate {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KeyServiceSettings } from '../config/key-service.env';
-import { callerOf, ServiceTokens } from './service-tokens';
+import { ServiceTokens } from './service-tokens';
+import { callerOf } from './token-set';
 
 const tokens = ['a'.repeat(32), 'b'.repeat(40)];
 const serviceTokens = new ServiceTokens({ VERIFY_SERVICE_TOKENS: tokens } as unknown as KeyServiceSettings);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { KeyVerification } from '@keyward/contracts';
+import type { KeyVerification } from '@keyward/contracts';
 import { Counter, Histogram, Registry } from 'prom-client';
 
 /**

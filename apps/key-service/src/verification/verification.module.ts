@@ -9,6 +9,7 @@ import { LastUsedRecorder } from './last-used.recorder';
 import { ServiceTokens } from './service-tokens';
 import { VerificationController } from './verification.controller';
 import { VerificationMetrics } from './verification.metrics';
+import { VerificationReports } from './verification-reports';
 import { VerificationRepository } from './verification.repository';
 import { VerificationService } from './verification.service';
 
@@ -27,6 +28,7 @@ import { VerificationService } from './verification.service';
     ServiceTokens,
     InternalVerifyServer,
     VerificationMetrics,
+    VerificationReports,
   ],
 })
 export class VerificationModule {}

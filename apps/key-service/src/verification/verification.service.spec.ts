@@ -13,6 +13,7 @@ import { KeysRepository } from '../keys/keys.repository';
 import { KeyForVerification, VerificationRepository } from './verification.repository';
 import { VerificationMetrics } from './verification.metrics';
 import { VerificationService } from './verification.service';
+import { VerificationReports } from './verification-reports';
 import { VerificationFailuresRecorder } from '../activity/verification-failures.recorder';
 
 const config = {
@@ -86,15 +87,17 @@ describe('verification service', () => {
     service = new VerificationService(
       keys as unknown as VerificationRepository,
       hasher,
-      lastUsed,
       clock as unknown as Clock,
       changes,
       consumers as unknown as KafkaConsumerFactory,
       config,
-      new VerificationMetrics((registry = new Registry())),
-      {
-        record: (keyId: string, reason: string) => refused.push([keyId, reason]),
-      } as unknown as VerificationFailuresRecorder,
+      new VerificationReports(
+        lastUsed,
+        {
+          record: (keyId: string, reason: string) => refused.push([keyId, reason]),
+        } as unknown as VerificationFailuresRecorder,
+        new VerificationMetrics((registry = new Registry())),
+      ),
     );
   });
 
@@ -124,6 +127,36 @@ describe('verification service', () => {
     changes.changed('k1');
     assert.deepEqual(await service.verify(key), { valid: false, reason: 'revoked' });
     assert.equal(keys.lookups, 1);
+  });
+
+  it('passes answers cached at creation, every drop and every failure on to a verifier that follows it', async () => {
+    const followed: string[] = [];
+    service.follow({
+      remember: (hash, answer) => followed.push(`remember ${hash === hasher.hash(key)} ${answer.keyId}`),
+      forget: (keyId) => followed.push(`forget ${keyId}`),
+      forgetAll: () => followed.push('forget all'),
+      failed: (caller) => followed.push(`failed ${caller}`),
+    });
+    changes.created({
+      id: 'k1',
+      hash: hasher.hash(key),
+      ownerId: 'u1',
+      label: 'prod',
+      expiresAt: new Date(clock.at + DAY),
+    });
+    changes.changed('k2');
+    await service.verifyFor('billing', generateKey('guess'));
+    assert.deepEqual(
+      followed,
+      ['remember true k1', 'forget k2', 'failed billing'],
+      'a drop is passed on even when nothing here was cached',
+    );
+  });
+
+  it("counts a caller's failures answered by the follower against the same budget", async () => {
+    for (let i = 0; i < 3; i++) service.countFailure('billing');
+    await assert.rejects(service.verifyFor('billing', generateKey('guess')), TooManyRequestsException);
+    assert.deepEqual(await service.verifyFor('mailer', generateKey('guess')), { valid: false, reason: 'unknown' });
   });
 
   it('rejects a malformed key without any lookup', async () => {

@@ -1,61 +1,72 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { isNotAKey, KeyVerification } from '@keyward/contracts';
+import { KeyVerification } from '@keyward/contracts';
 import { KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
-import { Cacheable, keyInvalidationConsumer, VerificationCache } from '@keyward/key-client';
+import { Cacheable, keyInvalidationConsumer } from '@keyward/key-client';
 import { Clock } from '@keyward/platform';
-import { VerificationFailuresRecorder } from '../activity/verification-failures.recorder';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../hashing/key-hasher';
 import { KeyChanges } from '../keys/key-changes';
 import { KeyStatus } from '../keys/key.schema';
-import { FailureBudget } from './failure-budget';
-import { LastUsedRecorder } from './last-used.recorder';
-import { VerificationMetrics, VerificationSource } from './verification.metrics';
+import { KeyVerifier, UNKNOWN } from './key-verifier';
+import { VerificationReports } from './verification-reports';
 import { KeyForVerification, VerificationRepository } from './verification.repository';
 
-const UNKNOWN: KeyVerification = { valid: false, reason: 'unknown' };
+/**
+ * Another verifier of this instance (the internal listener's worker), told what this one learns:
+ * answers cached at creation, drops of cached answers, and failures spent from a caller's budget.
+ */
+export interface VerifierFollower {
+  remember(hash: string, answer: Cacheable<KeyVerification>): void;
+  forget(keyId: string): void;
+  forgetAll(): void;
+  failed(caller: string): void;
+}
 
 /**
  * Answers "is this key valid?" for internal services. A key is valid when its hash is found, it
- * is active and now < expiresAt. Answers are cached by hash, so a key seen recently costs no
- * database round trip; key events (from every instance, via Kafka) and local changes (at once)
- * drop a key from the cache.
+ * is active and now < expiresAt. Answers are cached by hash (KeyVerifier), so a key seen recently
+ * costs no database round trip; key events (from every instance, via Kafka) and local changes (at
+ * once) drop a key from the cache, here and in every verifier that follows this one (follow()).
  */
 @Injectable()
 export class VerificationService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(VerificationService.name);
-  private readonly cache: VerificationCache<KeyVerification>;
+  private readonly verifier: KeyVerifier;
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
   private readonly invalidations: ManagedConsumer;
-  private readonly failures: FailureBudget;
+  private readonly followers: VerifierFollower[] = [];
 
   constructor(
     private readonly keys: VerificationRepository,
-    private readonly hasher: KeyHasher,
-    private readonly lastUsed: LastUsedRecorder,
+    hasher: KeyHasher,
     private readonly clock: Clock,
     keyChanges: KeyChanges,
     consumers: KafkaConsumerFactory,
     settings: KeyServiceSettings,
-    private readonly metrics: VerificationMetrics,
-    private readonly refusals: VerificationFailuresRecorder,
+    private readonly reports: VerificationReports,
   ) {
-    this.cache = new VerificationCache({
+    this.verifier = new KeyVerifier({
+      digests: hasher,
+      lookup: (id, hash) => this.lookup(id, hash),
+      report: reports,
+      failedBy: (caller) => this.followers.forEach((follower) => follower.failed(caller)),
       maxEntries: settings.VERIFY_CACHE_MAX_ENTRIES,
+      failuresPerMinute: settings.VERIFY_FAILURES_PER_MINUTE,
       now: () => this.clock.now().getTime(),
     });
     this.ttlMs = settings.VERIFY_CACHE_TTL_MS;
     this.negativeTtlMs = settings.VERIFY_NEGATIVE_CACHE_TTL_MS;
-    this.failures = new FailureBudget(settings.VERIFY_FAILURES_PER_MINUTE, 60_000, () => this.clock.now().getTime());
     keyChanges.onChange((keyId) => this.forget(keyId));
     // Its first verification (usually moments later, often here) then needs no lookup.
-    keyChanges.onCreated((key) =>
-      this.cache.set(key.hash, this.answerFor({ ...key, status: KeyStatus.Active }, this.clock.now().getTime())),
-    );
+    keyChanges.onCreated((key) => {
+      const answer = this.answerFor({ ...key, status: KeyStatus.Active }, this.clock.now().getTime());
+      this.verifier.remember(key.hash, answer);
+      for (const follower of this.followers) follower.remember(key.hash, answer);
+    });
     this.invalidations = keyInvalidationConsumer(consumers, 'key-service-cache', {
       dropKey: (keyId) => this.forget(keyId),
-      dropAll: () => this.cache.clear(),
+      dropAll: () => this.forgetAll(),
     });
   }
 
@@ -70,52 +81,37 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
   }
 
   verify(key: string): Promise<KeyVerification> {
-    // Noise (a v1 key with a wrong checksum, text too short for any key) costs no hash or lookup.
-    return isNotAKey(key) ? Promise.resolve(this.notAKey()) : this.answer(key);
+    return this.verifier.verify(key);
   }
 
-  /**
-   * verify() for an HTTP caller. Failed lookups count against the caller's budget, and past it a
-   * failure is answered 429; a valid key is always answered (docs/SECURITY.md, "Verification").
-   */
-  async verifyFor(caller: string, key: string): Promise<KeyVerification> {
-    if (isNotAKey(key)) return this.notAKey();
-    const result = await this.answer(key);
-    if (!result.valid) this.failures.spend(caller);
-    return result;
+  /** verify() for an HTTP caller, whose failures count against its budget (KeyVerifier.verifyFor). */
+  verifyFor(caller: string, key: string): Promise<KeyVerification> {
+    return this.verifier.verifyFor(caller, key);
   }
 
-  /** By hash, from the cache or the database; legacy keys (no v1 shape) take this path too. */
-  private async answer(key: string): Promise<KeyVerification> {
-    const started = performance.now();
-    let source: VerificationSource = 'hit';
-    let loaded: Cacheable<KeyVerification> | undefined;
-    const hash = this.hasher.hash(key);
-    const result = await this.cache.resolve(hash, async (h) => {
-      source = 'miss';
-      return (loaded = await this.lookup(this.hasher.idOf(key), h));
-    });
-    if (result.valid) this.lastUsed.record(result.keyId, this.clock.now());
-    else if (result.reason !== 'unknown') {
-      // A revoked or expired key still in use: its account's activity counts the refusals.
-      const keyId = this.cache.keyIdOf(hash) ?? loaded?.keyId;
-      if (keyId) this.refusals.record(keyId, result.reason);
-    }
-    this.metrics.record(result, source, (performance.now() - started) / 1000);
-    return result;
+  /** Passes every drop, answer cached at creation and failure spent on to another verifier, from now on. */
+  follow(follower: VerifierFollower): void {
+    this.followers.push(follower);
   }
 
-  private notAKey(): KeyVerification {
-    this.metrics.record(UNKNOWN, 'not_a_key', 0);
-    return UNKNOWN;
+  /** Counts a caller's failure that the follower answered: the caller has one budget per instance. */
+  countFailure(caller: string): void {
+    this.verifier.countFailure(caller);
+  }
+
+  /** The stored answer for a key (no cache), and how long it may be cached. */
+  async lookup(id: string, hash: string): Promise<Cacheable<KeyVerification>> {
+    return this.answerFor(await this.keys.findForVerification(id, hash), this.clock.now().getTime());
   }
 
   private forget(keyId: string): void {
-    if (this.cache.dropKey(keyId)) this.logger.debug({ keyId }, 'dropped cached verification');
+    if (this.verifier.forget(keyId)) this.logger.debug({ keyId }, 'dropped cached verification');
+    for (const follower of this.followers) follower.forget(keyId);
   }
 
-  private async lookup(id: string, hash: string): Promise<Cacheable<KeyVerification>> {
-    return this.answerFor(await this.keys.findForVerification(id, hash), this.clock.now().getTime());
+  private forgetAll(): void {
+    this.verifier.forgetAll();
+    for (const follower of this.followers) follower.forgetAll();
   }
 
   /** The answer for a key as stored (null: no such key), and how long it may be cached. */

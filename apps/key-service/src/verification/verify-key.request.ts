@@ -1,4 +1,4 @@
-import { requestBody } from '@keyward/platform';
+import { requestBody } from '@keyward/platform/http/request-body';
 import { z } from 'zod';
 
 export const KEY_MAX_LENGTH = 256;

@@ -1,11 +1,10 @@
 import { HttpException, RequestMethod } from '@nestjs/common';
-import type { OperationObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { KeyVerification, keyVerificationSchema } from '@keyward/contracts';
-import { openApiSchemaOf, parseBody, sendProblem } from '@keyward/platform';
+import type { KeyVerification } from '@keyward/contracts';
+import { sendProblem } from '@keyward/platform/http/problem-details.filter';
+import { parseBody } from '@keyward/platform/http/request-body';
 import { RouteOptions } from 'fastify';
-import { MISSING_SERVICE_TOKEN, TokenGuard } from './service-token.guard';
-import { SERVICE_TOKEN_HEADER, TokenSet } from './service-tokens';
-import { VerificationService } from './verification.service';
+import { MISSING_SERVICE_TOKEN, SERVICE_TOKEN_HEADER, TokenSet } from './token-set';
+import type { KeyVerifier } from './key-verifier';
 import { VERIFY_BODY_LIMIT, verifyKeyBody } from './verify-key.request';
 
 export const VERIFY_PATH = '/v1/keys/verify';
@@ -25,7 +24,7 @@ export const VERIFY_ROUTE = { path: VERIFY_PATH.slice(1), method: RequestMethod.
  * service token (401), the body by verifyKeyBody (400), at most VERIFY_BODY_LIMIT bytes (413), the
  * caller's failure budget (429); errors are problem details from the listener's error handler.
  */
-export function verifyRoute(verification: VerificationService, tokens: TokenSet): RouteOptions {
+export function verifyRoute(verification: Pick<KeyVerifier, 'verifyFor'>, tokens: TokenSet): RouteOptions {
   return {
     method: 'POST',
     url: VERIFY_PATH,
@@ -35,29 +34,5 @@ export function verifyRoute(verification: VerificationService, tokens: TokenSet)
       if (!caller) return sendProblem(reply, new HttpException(MISSING_SERVICE_TOKEN, 401));
       return verification.verifyFor(caller, parseBody(verifyKeyBody, request.body).key);
     },
-  };
-}
-
-/**
- * The route's OpenAPI operation, for the document @nestjs/swagger builds from the controllers
- * (which do not hold this route); completeOpenApiDocument adds what every route with a body may
- * answer. The operation id is the one it had as a controller route, so clients keep their names.
- */
-export function verifyOperation(): OperationObject {
-  return {
-    operationId: 'VerificationController_verify',
-    parameters: [{ name: SERVICE_TOKEN_HEADER, required: true, in: 'header', schema: { type: 'string' } }],
-    requestBody: { required: true, content: { 'application/json': { schema: openApiSchemaOf(verifyKeyBody) } } },
-    responses: {
-      200: { description: 'OK', content: { 'application/json': { schema: openApiSchemaOf(keyVerificationSchema) } } },
-      400: { description: 'No key, or not text' },
-      401: { description: 'Missing or unknown service token' },
-      429: {
-        description:
-          'A failed verification past this caller’s budget for the minute (never for a valid key); see Retry-After',
-      },
-    },
-    tags: ['verification'],
-    security: TokenGuard.openApiSecurity,
   };
 }

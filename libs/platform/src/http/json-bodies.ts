@@ -1,8 +1,8 @@
-import { BadRequestException, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { BadRequestException, HttpException, HttpStatus } from '@nestjs/common';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { asUnavailable } from './dependency-unavailable';
-import { sendProblem } from './problem-details.filter';
+import { internalErrorDetail, sendProblem } from './problem-details.filter';
 import { RouteBodyConfig } from './route-body';
 
 /** Largest request body by default; a route sets its own with RouteBodyConfig.bodyLimit. */
@@ -59,12 +59,17 @@ const FASTIFY_DETAILS: Partial<Record<number, string>> = {
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'Request bodies must be sent as application/json',
 };
 
+/** Where a 500's error is logged, under the id its answer shows. */
+export interface ErrorLog {
+  error(fields: { err: unknown; errorId: string }, message: string): void;
+}
+
 /**
  * Fastify's own errors (a body too large, of the wrong type, or not JSON) and anything thrown
  * outside Nest's pipeline, as problem details (503 when a dependency is unreachable); the same for
  * every listener.
  */
-export function problemDetailsErrorHandler(logger: Logger) {
+export function problemDetailsErrorHandler(logger: ErrorLog) {
   return (error: FastifyError | HttpException, _request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof HttpException) return sendProblem(reply, error);
     const status = error.statusCode;
@@ -74,9 +79,6 @@ export function problemDetailsErrorHandler(logger: Logger) {
     if (unavailable) return sendProblem(reply, unavailable);
     const errorId = randomUUID();
     logger.error({ err: error, errorId }, `request failed ${errorId}`);
-    return sendProblem(
-      reply,
-      new HttpException(`Something went wrong on our side; quote error id ${errorId} when reporting it.`, 500),
-    );
+    return sendProblem(reply, new HttpException(internalErrorDetail(errorId), 500));
   };
 }

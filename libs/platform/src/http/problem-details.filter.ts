@@ -68,6 +68,10 @@ export const PROBLEM_DETAILS_SCHEMA = {
   additionalProperties: false,
 } as const;
 
+/** What a 500 tells the client: only the id its error is logged under. */
+export const internalErrorDetail = (errorId: string) =>
+  `Something went wrong on our side; quote error id ${errorId} when reporting it.`;
+
 /** Sends an HttpException as a problem-details body (with Retry-After when it names one). */
 export function sendProblem(reply: FastifyReply, exception: HttpException): FastifyReply {
   const status = exception.getStatus();
@@ -117,7 +121,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         type: 'about:blank',
         title: 'Internal Server Error',
         status: 500,
-        detail: `Something went wrong on our side; quote error id ${errorId} when reporting it.`,
+        detail: internalErrorDetail(errorId),
         errorId,
       });
   }

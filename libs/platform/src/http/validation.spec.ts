@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { InvalidFieldsException, MAX_FIELD_ERRORS } from './problem-details.filter';
-import { openApiSchemaOf, parseBody, requestBody, ZodValidationPipe } from './validation';
+import { parseBody, requestBody } from './request-body';
+import { openApiSchemaOf, ZodValidationPipe } from './validation';
 
 const body = requestBody({
   name: z.string({ required_error: 'is required', invalid_type_error: 'must be text' }).max(8, 'must be short'),

@@ -1,0 +1,48 @@
+import type { KeyVerification } from '@keyward/contracts';
+import type { Cacheable } from '@keyward/key-client';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+
+/** What the internal listener's worker is started with (workerData): never logged. */
+export interface InternalListenerSettings {
+  port: number;
+  host: string;
+  keyHashSecret: string;
+  serviceTokens: string[];
+  cacheMaxEntries: number;
+  failuresPerMinute: number;
+  /** How often the worker hands key-service what it verified (lastUsedAt, refusals). */
+  reportEveryMs: number;
+}
+
+/** Why a lookup failed, as the worker answers it: a 503 (database unreachable) or a 500 with its logged id. */
+export interface LookupFailure {
+  status: number;
+  detail: string;
+  retryAfterSeconds?: number;
+}
+
+/** A revoked or expired key refused `times` times since the last report. */
+export type Refusal = [keyId: string, reason: 'revoked' | 'expired', times: number];
+
+/** key-service → the internal listener's worker. */
+export type ToInternalListener =
+  | { kind: 'answer'; request: number; answer: Cacheable<KeyVerification> }
+  | { kind: 'lookup-failed'; request: number; failure: LookupFailure }
+  | { kind: 'remember'; hash: string; answer: Cacheable<KeyVerification> }
+  | { kind: 'forget'; keyId: string }
+  | { kind: 'forget-all' }
+  /** A failed verification of this caller answered by key-service: it counts against the same budget. */
+  | { kind: 'failed'; caller: string }
+  | { kind: 'metrics'; request: number }
+  | { kind: 'close' };
+
+/** The internal listener's worker → key-service. */
+export type FromInternalListener =
+  | { kind: 'listening' }
+  | { kind: 'lookup'; request: number; id: string; hash: string }
+  /** A failed verification of this caller answered here: key-service counts it against the same budget. */
+  | { kind: 'failed'; caller: string }
+  | { kind: 'report'; used: [keyId: string, atMs: number][]; refused: Refusal[] }
+  | { kind: 'metrics'; request: number; metrics: MetricObjectWithValues<MetricValue<string>>[] }
+  | { kind: 'request-failed'; errorId: string; error: unknown }
+  | { kind: 'closed' };

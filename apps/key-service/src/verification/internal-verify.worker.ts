@@ -1,0 +1,121 @@
+import { HttpException } from '@nestjs/common';
+import type { KeyVerification } from '@keyward/contracts';
+import type { Cacheable } from '@keyward/key-client';
+import { acceptJsonBodiesOnly, problemDetailsErrorHandler } from '@keyward/platform/http/json-bodies';
+import Fastify from 'fastify';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Registry } from 'prom-client';
+import { KeyDigests } from '../hashing/key-digests';
+import type {
+  FromInternalListener,
+  InternalListenerSettings,
+  Refusal,
+  ToInternalListener,
+} from './internal-verify.messages';
+import { KeyVerifier } from './key-verifier';
+import { TokenSet } from './token-set';
+import { VerificationMetrics } from './verification.metrics';
+import { VERIFY_BODY_LIMIT } from './verify-key.request';
+import { verifyRoute } from './verify.route';
+
+/**
+ * The internal verification listener (VERIFY_HTTP_PORT), run by InternalVerifyServer in a worker
+ * thread: verifyRoute on a bare Fastify instance with a KeyVerifier of its own. On its own event
+ * loop and small heap, a cached verification neither waits behind key-service's other work (key
+ * creation, consumers, sweepers) nor pays for scavenging key-service's large heap (bench/RESULTS.md,
+ * "verify" and "mixed"). What it cannot answer from its cache it asks key-service, which also
+ * passes on every drop of a cached answer, and receives what it verified (lastUsedAt, refusals)
+ * every reportEveryMs. Its metrics are merged into key-service's `GET /metrics`.
+ */
+const settings = workerData as InternalListenerSettings;
+const parent = parentPort!;
+const post = (message: FromInternalListener) => parent.postMessage(message);
+
+const lookups = new Map<number, { resolve(answer: Cacheable<KeyVerification>): void; reject(error: unknown): void }>();
+let nextLookup = 0;
+let used = new Map<string, number>();
+let refused = new Map<string, Refusal>();
+
+const registry = new Registry();
+const metrics = new VerificationMetrics(registry);
+const verifier = new KeyVerifier({
+  digests: new KeyDigests(settings.keyHashSecret),
+  lookup: (id, hash) =>
+    new Promise((resolve, reject) => {
+      const request = nextLookup++;
+      lookups.set(request, { resolve, reject });
+      post({ kind: 'lookup', request, id, hash });
+    }),
+  report: {
+    used: (keyId, at) => used.set(keyId, at),
+    refused: (keyId, reason) => {
+      const counted = refused.get(`${reason}:${keyId}`);
+      if (counted) counted[2]++;
+      else refused.set(`${reason}:${keyId}`, [keyId, reason, 1]);
+    },
+    answered: (result, source, seconds) => metrics.record(result, source, seconds),
+  },
+  failedBy: (caller) => post({ kind: 'failed', caller }),
+  maxEntries: settings.cacheMaxEntries,
+  failuresPerMinute: settings.failuresPerMinute,
+  now: Date.now,
+});
+
+function report(): void {
+  if (used.size === 0 && refused.size === 0) return;
+  post({ kind: 'report', used: [...used], refused: [...refused.values()] });
+  used = new Map();
+  refused = new Map();
+}
+
+const server = Fastify({ logger: false, bodyLimit: VERIFY_BODY_LIMIT });
+acceptJsonBodiesOnly(server);
+server.route(verifyRoute(verifier, new TokenSet(settings.serviceTokens)));
+server.setErrorHandler(
+  // A 500's error is logged by key-service, under the id its answer shows.
+  problemDetailsErrorHandler({ error: ({ err, errorId }) => post({ kind: 'request-failed', errorId, error: err }) }),
+);
+const reporting = setInterval(report, settings.reportEveryMs);
+
+parent.on('message', (message: ToInternalListener) => {
+  switch (message.kind) {
+    case 'answer':
+      lookups.get(message.request)?.resolve(message.answer);
+      lookups.delete(message.request);
+      break;
+    case 'lookup-failed': {
+      const { status, detail, retryAfterSeconds } = message.failure;
+      lookups.get(message.request)?.reject(new HttpException({ message: detail, retryAfterSeconds }, status));
+      lookups.delete(message.request);
+      break;
+    }
+    case 'remember':
+      verifier.remember(message.hash, message.answer);
+      break;
+    case 'forget':
+      verifier.forget(message.keyId);
+      break;
+    case 'forget-all':
+      verifier.forgetAll();
+      break;
+    case 'failed':
+      verifier.countFailure(message.caller);
+      break;
+    case 'metrics':
+      void registry
+        .getMetricsAsJSON()
+        .then((snapshot) => post({ kind: 'metrics', request: message.request, metrics: snapshot }));
+      break;
+    case 'close':
+      clearInterval(reporting);
+      void server.close().then(() => {
+        report();
+        post({ kind: 'closed' });
+        parent.close();
+      });
+      break;
+  }
+});
+
+// Not listening (the port taken) rejects unhandled: the worker ends with that error, which key-service reports.
+void server.listen({ port: settings.port, host: settings.host }).then(() => post({ kind: 'listening' }));
