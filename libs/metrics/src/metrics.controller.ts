@@ -2,7 +2,7 @@ import { Controller, Get, Header, NotFoundException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { MetricsSettings } from './metrics.config';
-import { WorkerMetrics } from './worker-metrics';
+import { MetricsSnapshot, WorkerMetrics } from './worker-metrics';
 
 @ApiExcludeController()
 @Controller('metrics')
@@ -24,6 +24,19 @@ export class MetricsController {
     if (!this.enabled) throw new NotFoundException();
     const workers = await this.workers.snapshots();
     if (workers.length === 0) return this.registry.metrics();
-    return AggregatorRegistry.aggregate([await this.registry.getMetricsAsJSON(), ...workers]).metrics();
+    return AggregatorRegistry.aggregate([
+      ownMetricsKept(await this.registry.getMetricsAsJSON(), workers),
+      ...workers,
+    ]).metrics();
   }
+}
+
+/**
+ * This thread's metrics, those no worker reports marked to pass through aggregate() unchanged:
+ * prom-client's aggregators combine one metric across processes, and some drop one of Node's own
+ * (process_start_time_seconds is `omit`), which this thread alone reports, for the whole process.
+ */
+function ownMetricsKept(own: MetricsSnapshot, workers: MetricsSnapshot[]): MetricsSnapshot {
+  const merged = new Set(workers.flatMap((snapshot) => snapshot.map((metric) => metric.name)));
+  return own.map((metric) => (merged.has(metric.name) ? metric : { ...metric, aggregator: 'first' }));
 }
