@@ -5,6 +5,8 @@ export * from './kafka.health';
 export * from './kafka-producer.service';
 export * from './kafka-topics.service';
 export * from './kafka-consumer.factory';
+export * from './consumer-supervisor';
+export * from './backoff';
 export * from './kafka-log';
 export * from './kafka.metrics';
 export * from './group-member';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, TestContext } from 'node:test';
 import { DeadLetterHeader, InvalidMessageError, Topic } from '@keyward/contracts';
 import { EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
 import { Registry } from 'prom-client';
@@ -10,34 +10,55 @@ import {
   ManagedConsumer,
   MessageHandler,
 } from './kafka-consumer.factory';
+import { ConsumerSupervisor } from './consumer-supervisor';
 import { KafkaMetrics } from './kafka.metrics';
 import { KafkaProducerService } from './kafka-producer.service';
 import { KafkaTopicsService } from './kafka-topics.service';
 
+type Listener = (event: { payload: unknown }) => void;
+
+/** What kafkajs reports when a consumer's group coordinator went away while it joined. */
+const coordinatorLost = () =>
+  Object.assign(new Error('Failed to find group coordinator'), { name: 'KafkaJSNonRetriableError' });
+
 /**
  * ManagedConsumer's retry policy, driven through the eachMessage (or eachBatch) callback it hands
  * kafkajs: a fake kafkajs consumer keeps that callback, a fake producer keeps what is dead-lettered.
+ * The fake consumer behaves as kafkajs's after a crash: stopped and disconnected until connected
+ * and run again; a run joins the group (GROUP_JOIN) unless `crashJoins` says the join crashes, and
+ * a connect fails while `refuseConnects` says so.
  */
 function harness(handler: MessageHandler['handle'] | BatchHandler<string>, extra: Partial<ConsumerSettings> = {}) {
   let eachMessage: ((payload: EachMessagePayload) => Promise<void>) | undefined;
   let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
   const deadLetters: { topic: Topic; headers: Record<string, unknown> }[] = [];
-  const listeners = new Map<string, () => void>();
+  const listeners = new Map<string, Listener[]>();
+  const emit = (event: string, payload: unknown = {}) => {
+    for (const listener of listeners.get(event) ?? []) listener({ payload });
+  };
+  const broker = { running: false, runs: 0, connects: 0, refuseConnects: 0, crashJoins: 0 };
   const kafka = {
     consumer: () => ({
       events: { GROUP_JOIN: 'group-join', CRASH: 'crash', END_BATCH_PROCESS: 'end-batch-process' },
-      on: (event: string, listener: () => void) => {
-        listeners.set(event, listener);
-        if (event === 'group-join') setImmediate(listener);
+      on: (event: string, listener: Listener) => {
+        listeners.set(event, [...(listeners.get(event) ?? []), listener]);
         return () => undefined;
       },
-      connect: async () => undefined,
+      connect: async () => {
+        broker.connects++;
+        if (broker.refuseConnects-- > 0) throw new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+      },
       subscribe: async () => undefined,
       run: async (config: { eachMessage?: typeof eachMessage; eachBatch?: typeof eachBatch }) => {
+        broker.runs++;
         eachMessage = config.eachMessage;
         eachBatch = config.eachBatch;
+        // kafkajs reports a failed join as a crash (after disconnecting) and still resolves run().
+        if (broker.crashJoins-- > 0) return emit('crash', { error: coordinatorLost(), restart: false });
+        broker.running = true;
+        setImmediate(() => emit('group-join'));
       },
-      disconnect: async () => undefined,
+      disconnect: async () => void (broker.running = false),
     }),
   } as unknown as Kafka;
   const producer = {
@@ -46,6 +67,8 @@ function harness(handler: MessageHandler['handle'] | BatchHandler<string>, extra
   } as unknown as KafkaProducerService;
   const topics = { namespace: 'ns.', name: (t: Topic) => `ns.${t}`, ensureTopics: async () => undefined };
   const registry = new Registry();
+  const metrics = new KafkaMetrics(registry);
+  const supervisor = new ConsumerSupervisor(metrics);
   const consumer = new ManagedConsumer(
     kafka,
     producer,
@@ -58,7 +81,8 @@ function harness(handler: MessageHandler['handle'] | BatchHandler<string>, extra
       retryMaxMs: 4,
       ...extra,
     },
-    new KafkaMetrics(registry),
+    metrics,
+    supervisor,
   );
   let heartbeats = 0;
   let heartbeatError: Error | undefined;
@@ -90,13 +114,20 @@ function harness(handler: MessageHandler['handle'] | BatchHandler<string>, extra
     } as unknown as EachBatchPayload);
   return {
     consumer,
+    supervisor,
+    broker,
     deliver,
     deliverBatch,
     deadLetters,
     registry,
     heartbeats: () => heartbeats,
     failHeartbeats: (error: Error) => (heartbeatError = error),
-    emit: (event: 'group-join' | 'crash') => listeners.get(event)!(),
+    emit,
+    /** kafkajs's crash: it disconnects the consumer, then says whether it will start it again. */
+    crash: (restart: boolean) => {
+      broker.running = false;
+      emit('crash', { error: coordinatorLost(), restart });
+    },
   };
 }
 
@@ -111,8 +142,72 @@ describe('ManagedConsumer', () => {
     assert.equal(gaps, 0);
     h.emit('group-join');
     assert.equal(gaps, 1);
-    h.emit('crash');
+    h.crash(true);
     assert.equal(gaps, 2);
+  });
+
+  describe('after a crash', () => {
+    /** Runs the restart timers (delays of at most 10 s) until `done`, for at most 20 of them. */
+    async function restartsUntil(t: TestContext, done: () => boolean): Promise<void> {
+      for (let round = 0; round < 20 && !done(); round++) {
+        t.mock.timers.tick(10_000);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+
+    const restartsCounted = async (registry: Registry) =>
+      (await registry.getSingleMetric('keyward_kafka_consumer_restarts_total')?.get())?.values.map((v) => [
+        v.labels,
+        v.value,
+      ]);
+
+    it('starts a consumer kafkajs gave up on again until it joins its group, not consuming meanwhile', async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      let gaps = 0;
+      const h = harness(async () => undefined, { onGap: () => gaps++ });
+      await h.consumer.start();
+      assert.deepEqual(h.supervisor.notConsuming(), []);
+      // The brokers are still away at the first restart and the coordinator at the second.
+      h.broker.refuseConnects = 1;
+      h.broker.crashJoins = 1;
+      h.crash(false);
+      assert.deepEqual(h.supervisor.notConsuming(), ['group'], '/health reports it down');
+      assert.equal(gaps, 1, 'messages may have been skipped');
+      await restartsUntil(t, () => h.broker.running);
+      assert.equal(h.broker.running, true, 'consuming again');
+      assert.equal(h.broker.connects, 4, 'the first connect, then one per restart');
+      assert.equal(h.broker.runs, 3, 'the first run, then one per restart that connected');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(h.supervisor.notConsuming(), []);
+      assert.ok(gaps >= 2, 'the join after the restarts is a gap too');
+      assert.deepEqual(await restartsCounted(h.registry), [[{ group: 'group' }, 3]]);
+      await h.consumer.stop();
+    });
+
+    it('leaves a crash kafkajs restarts from to kafkajs, and is down until it joins', async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const h = harness(async () => undefined);
+      await h.consumer.start();
+      h.crash(true);
+      await restartsUntil(t, () => h.broker.runs > 1);
+      assert.equal(h.broker.runs, 1);
+      assert.deepEqual(h.supervisor.notConsuming(), ['group']);
+      h.emit('group-join');
+      assert.deepEqual(h.supervisor.notConsuming(), []);
+      assert.deepEqual(await restartsCounted(h.registry), []);
+    });
+
+    it('does not start a consumer again once it is stopping, nor count it any more', async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const h = harness(async () => undefined);
+      await h.consumer.start();
+      h.crash(false);
+      await h.consumer.stop();
+      await restartsUntil(t, () => h.broker.runs > 1);
+      assert.equal(h.broker.runs, 1);
+      assert.equal(h.broker.connects, 1);
+      assert.deepEqual(h.supervisor.notConsuming(), []);
+    });
   });
 
   it('dead-letters a message that fails validation at once, with the reason and where it came from', async () => {

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DeadLetterHeader, InvalidMessageError, Topic } from '@keyward/contracts';
-import { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
+import { Consumer, ConsumerRunConfig, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
+import { backoff } from './backoff';
+import { ConsumerSupervisor, Supervision } from './consumer-supervisor';
 import { KafkaMetrics } from './kafka.metrics';
 import { KAFKA_CLIENT } from './kafka.tokens';
 import { KafkaProducerService } from './kafka-producer.service';
@@ -92,11 +94,13 @@ export class ConsumerStoppedError extends Error {
  * uncommitted and whoever owns the partition next starts again from it.
  * Offsets are committed only after a message is handled or dead-lettered (at-least-once); a batch
  * handler's batch is held, retried and committed as a whole.
+ * A crash kafkajs does not restart from is restarted by the ConsumerSupervisor.
  */
 export class ManagedConsumer<T = unknown> {
   private readonly logger: Logger;
   private readonly consumer: Consumer;
   private readonly stopping = new AbortController();
+  private supervision?: Supervision;
 
   constructor(
     kafka: Kafka,
@@ -104,6 +108,7 @@ export class ManagedConsumer<T = unknown> {
     private readonly topics: KafkaTopicsService,
     private readonly options: ConsumerOptions<T>,
     private readonly metrics: KafkaMetrics,
+    private readonly supervisor: ConsumerSupervisor,
   ) {
     this.logger = new Logger(`Consumer:${options.groupId}`);
     this.consumer = kafka.consumer({
@@ -136,18 +141,25 @@ export class ManagedConsumer<T = unknown> {
       fromBeginning: this.options.fromBeginning ?? true,
     });
     const { options } = this;
-    await this.consumer.run({
+    const run: ConsumerRunConfig = {
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
       ...('handleBatch' in options
         ? { eachBatch: (payload) => this.onBatch(payload, options) }
         : { eachMessage: (payload) => this.onMessage(payload, options) }),
+    };
+    // kafkajs keeps the subscription across a crash: running again is all a restart needs.
+    this.supervision = this.supervisor.supervise(this.consumer, {
+      group: options.groupId,
+      run: () => this.consumer.run(run),
     });
+    await this.consumer.run(run);
     await joined;
   }
 
   async stop(): Promise<void> {
     // Lets a message waiting for its next retry go at once; kafkajs waits for it before leaving.
     this.stopping.abort();
+    await this.supervision?.stop();
     await this.consumer.disconnect();
   }
 
@@ -243,12 +255,6 @@ export class ManagedConsumer<T = unknown> {
   }
 }
 
-/** Exponential backoff with full jitter, capped at `maxMs` (default 30 s). */
-export function backoff(attempt: number, baseMs: number, maxMs = 30_000): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-}
-
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
@@ -301,9 +307,10 @@ export class KafkaConsumerFactory {
     private readonly producer: KafkaProducerService,
     private readonly topics: KafkaTopicsService,
     private readonly metrics: KafkaMetrics,
+    private readonly supervisor: ConsumerSupervisor,
   ) {}
 
   create<T>(options: ConsumerOptions<T>): ManagedConsumer<T> {
-    return new ManagedConsumer(this.kafka, this.producer, this.topics, options, this.metrics);
+    return new ManagedConsumer(this.kafka, this.producer, this.topics, options, this.metrics, this.supervisor);
   }
 }

@@ -1,9 +1,13 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { Admin, Kafka } from 'kafkajs';
+import { ConsumerSupervisor } from './consumer-supervisor';
 import { KAFKA_CLIENT } from './kafka.tokens';
 
-/** Healthy when the cluster answers a metadata request within the timeout. */
+/**
+ * Healthy when the cluster answers a metadata request within the timeout and every consumer the
+ * process started is consuming: one that crashed is down until it has joined its group again.
+ */
 @Injectable()
 export class KafkaHealthIndicator implements OnApplicationShutdown {
   private admin?: Promise<Admin>;
@@ -11,6 +15,7 @@ export class KafkaHealthIndicator implements OnApplicationShutdown {
   constructor(
     @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
     private readonly indicators: HealthIndicatorService,
+    private readonly consumers: ConsumerSupervisor,
   ) {}
 
   async check(key = 'kafka', timeoutMs = 1500) {
@@ -21,6 +26,9 @@ export class KafkaHealthIndicator implements OnApplicationShutdown {
         admin.describeCluster(),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
       ]);
+      const notConsuming = this.consumers.notConsuming();
+      if (notConsuming.length > 0)
+        return indicator.down({ brokers: cluster.brokers.length, message: 'consumers not consuming', notConsuming });
       return indicator.up({ brokers: cluster.brokers.length });
     } catch (error) {
       this.admin = undefined;

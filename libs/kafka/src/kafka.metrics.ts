@@ -9,6 +9,8 @@ export class KafkaMetrics {
   /** Messages behind the end of each partition after the last batch a consumer group handled. */
   readonly consumerLag: Gauge<'group' | 'topic' | 'partition'>;
   readonly deadLetters: Counter<'group' | 'topic'>;
+  /** Restarts of a crashed consumer kafkajs would have left stopped (ConsumerSupervisor). */
+  readonly consumerRestarts: Counter<'group'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -28,6 +30,12 @@ export class KafkaMetrics {
       name: 'keyward_kafka_dead_letters_total',
       help: 'Messages parked on the dead-letter topic, by consumer group and source topic.',
       labelNames: ['group', 'topic'],
+      registers,
+    });
+    this.consumerRestarts = new Counter({
+      name: 'keyward_kafka_consumer_restarts_total',
+      help: 'Restarts of a crashed consumer that kafkajs does not restart, by consumer group.',
+      labelNames: ['group'],
       registers,
     });
   }

@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { MetricsModule } from '@keyward/metrics';
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaConnection, KafkaSettings } from './kafka.config';
+import { ConsumerSupervisor } from './consumer-supervisor';
 import { kafkaLogCreator } from './kafka-log';
 import { KafkaHealthIndicator } from './kafka.health';
 import { KafkaMetrics } from './kafka.metrics';
@@ -33,6 +34,7 @@ import { KafkaTopicsService } from './kafka-topics.service';
     KafkaProducerService,
     KafkaHealthIndicator,
     KafkaConsumerFactory,
+    ConsumerSupervisor,
     KafkaMetrics,
   ],
   exports: [
@@ -42,6 +44,7 @@ import { KafkaTopicsService } from './kafka-topics.service';
     KafkaProducerService,
     KafkaHealthIndicator,
     KafkaConsumerFactory,
+    ConsumerSupervisor,
   ],
 })
 export class KafkaModule {}

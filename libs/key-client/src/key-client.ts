@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ClientKafka, IncomingResponse, KafkaHeaders, PacketId, ReadPacket } from '@nestjs/microservices';
+import { ClientKafka, IncomingResponse, KafkaHeaders, KafkaOptions, PacketId, ReadPacket } from '@nestjs/microservices';
 import {
   buildKeyVerifyRequest,
   isNotAKey,
@@ -12,12 +12,14 @@ import {
 } from '@keyward/contracts';
 import {
   CONSUMER_GROUP_TIMINGS,
+  ConsumerSupervisor,
   kafkaConnection,
   KafkaConsumerFactory,
   KafkaSettings,
   KafkaTopicsService,
   ManagedConsumer,
   REQUEST_REPLY_PRODUCER,
+  Supervision,
 } from '@keyward/kafka';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { firstValueFrom, timeout } from 'rxjs';
@@ -25,10 +27,34 @@ import { KEY_CLIENT_OPTIONS, KeyClientOptions } from './key-client.options';
 import { keyInvalidationConsumer } from './key-invalidations';
 import { VerificationCache } from './verification-cache';
 
-/** Nest's Kafka client, with each request's correlation id being its request id, which the sealed request and reply are bound to. */
+/**
+ * Nest's Kafka client, with each request's correlation id being its request id, which the sealed
+ * request and reply are bound to. Nest leaves a crashed reply consumer stopped: the supervisor runs
+ * it again.
+ */
 class KeyVerifyClientKafka extends ClientKafka {
+  private supervision?: Supervision;
+
+  constructor(
+    options: KafkaOptions['options'],
+    private readonly supervisor: ConsumerSupervisor,
+    private readonly instance: string,
+  ) {
+    super(options ?? {});
+  }
+
   protected override assignPacketId(packet: ReadPacket): ReadPacket & PacketId {
     return Object.assign(packet, { id: (packet.data as KeyVerifyRequest).requestId });
+  }
+
+  protected override registerConsumerEventListeners(): void {
+    super.registerConsumerEventListeners();
+    this.supervision = this.supervisor.supervise(this.consumer, { group: this.instance, run: () => this.bindTopics() });
+  }
+
+  override async close(): Promise<void> {
+    await this.supervision?.stop();
+    await super.close();
   }
 }
 
@@ -69,6 +95,7 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
     kafkaSettings: KafkaSettings,
     private readonly topics: KafkaTopicsService,
     consumers: KafkaConsumerFactory,
+    supervisor: ConsumerSupervisor,
   ) {
     this.cache = new VerificationCache({ maxEntries: options.cacheMaxEntries ?? 10_000 });
     this.ttlMs = options.cacheTtlMs ?? 60_000;
@@ -77,17 +104,21 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
     this.requestTopic = topics.name(Topic.KeyVerify);
     this.credentials = parseSealingKeys(options.credentials);
     const instance = `${options.clientName}-key-client-${randomBytes(6).toString('hex')}`;
-    this.client = new KeyVerifyClientKafka({
-      client: { clientId: instance, ...kafkaConnection(kafkaSettings) },
-      consumer: {
-        groupId: topics.namespace + instance,
-        ...CONSUMER_GROUP_TIMINGS,
-        allowAutoTopicCreation: false,
+    this.client = new KeyVerifyClientKafka(
+      {
+        client: { clientId: instance, ...kafkaConnection(kafkaSettings) },
+        consumer: {
+          groupId: topics.namespace + instance,
+          ...CONSUMER_GROUP_TIMINGS,
+          allowAutoTopicCreation: false,
+        },
+        producer: REQUEST_REPLY_PRODUCER,
+        postfixId: '',
+        deserializer: { deserialize: (message) => this.answerIn(message) },
       },
-      producer: REQUEST_REPLY_PRODUCER,
-      postfixId: '',
-      deserializer: { deserialize: (message) => this.answerIn(message) },
-    });
+      supervisor,
+      instance,
+    );
     this.client.subscribeToResponseOf(this.requestTopic);
     this.invalidations = keyInvalidationConsumer(consumers, `${options.clientName}-key-client-cache`, {
       dropKey: (keyId) => this.cache.dropKey(keyId),

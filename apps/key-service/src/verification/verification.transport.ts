@@ -3,10 +3,12 @@ import { KafkaContext, KafkaOptions, MessageHandler, MicroserviceOptions, Server
 import { Topic } from '@keyward/contracts';
 import {
   CONSUMER_GROUP_TIMINGS,
+  ConsumerSupervisor,
   kafkaConnection,
   kafkaLogCreator,
   KafkaTopicsService,
   REQUEST_REPLY_PRODUCER,
+  Supervision,
 } from '@keyward/kafka';
 import { KeyServiceSettings } from '../config/key-service.env';
 
@@ -16,18 +18,35 @@ import { KeyServiceSettings } from '../config/key-service.env';
  * producer and consumers do. Replies go to the partition each request names, and only ever to the
  * reply topic: the reply-topic header is written by whoever wrote the request, and a reply to
  * another topic would let a Kafka writer make key-service publish into any topic (or, for a topic
- * that does not exist, fail its producer).
+ * that does not exist, fail its producer). Nest leaves a crashed consumer stopped: the supervisor
+ * runs it again.
  */
 class NamespacedServerKafka extends ServerKafka {
   private readonly replyTopic: string;
   private readonly log = new Logger('VerificationTransport');
+  private supervision?: Supervision;
 
   constructor(
     options: KafkaOptions['options'],
     private readonly namespace: string,
+    private readonly supervisor: ConsumerSupervisor,
   ) {
     super(options ?? {});
     this.replyTopic = namespace + Topic.KeyVerifyReply;
+  }
+
+  protected override registerConsumerEventListeners(): void {
+    super.registerConsumerEventListeners();
+    const consumer = this.consumer!;
+    this.supervision = this.supervisor.supervise(consumer, {
+      group: this.groupId.slice(this.namespace.length),
+      run: () => this.bindEvents(consumer),
+    });
+  }
+
+  override async close(): Promise<void> {
+    await this.supervision?.stop();
+    await super.close();
   }
 
   override getPublisher(
@@ -92,6 +111,7 @@ export async function startVerificationTransport(app: INestApplication): Promise
           postfixId: '',
         },
         namespace,
+        app.get(ConsumerSupervisor),
       ),
     },
     { inheritAppConfig: true },

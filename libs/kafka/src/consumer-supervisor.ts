@@ -1,0 +1,112 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Consumer, ConsumerCrashEvent } from 'kafkajs';
+import { backoff } from './backoff';
+import { KafkaMetrics } from './kafka.metrics';
+
+/** A kafkajs consumer the supervisor watches, however it was made (ManagedConsumer, Nest's Kafka server or client). */
+export interface SupervisedConsumer {
+  /** Its consumer group without the topic namespace: names it in logs, metrics and /health. */
+  group: string;
+  /** Runs it again once reconnected, as it was first run (subscribe if need be, then `consumer.run`). */
+  run(): Promise<void>;
+}
+
+/** Restarts wait 1 s, doubling up to 10 s: a consumer is back within 10 s of the brokers. */
+const RESTART_BASE_MS = 1_000;
+const RESTART_MAX_MS = 10_000;
+
+/**
+ * kafkajs restarts a crashed consumer only after an error it deems retriable; after any other
+ * (`Failed to find group coordinator` when the brokers go away while the consumer joins its group,
+ * say) it emits CRASH with `restart: false` and the consumer stays stopped for good while the
+ * process carries on. The supervisor starts such a consumer again, with capped exponential backoff,
+ * until it joins its group, and knows which consumers are not consuming, so /health can say so.
+ */
+@Injectable()
+export class ConsumerSupervisor {
+  private readonly supervisions = new Set<Supervision>();
+
+  constructor(private readonly metrics: KafkaMetrics) {}
+
+  /**
+   * Watches `consumer` from before its first run until the returned supervision is stopped, which
+   * its owner does before disconnecting it on purpose.
+   */
+  supervise(consumer: Consumer, target: SupervisedConsumer): Supervision {
+    const supervision = new Supervision(consumer, target, this.metrics, () => this.supervisions.delete(supervision));
+    this.supervisions.add(supervision);
+    return supervision;
+  }
+
+  /** Groups of the consumers started but not consuming: not joined yet, or crashed and not joined since. */
+  notConsuming(): string[] {
+    return [...this.supervisions].filter((s) => !s.consuming).map((s) => s.group);
+  }
+}
+
+export class Supervision {
+  /** From its group join until it crashes. */
+  consuming = false;
+  private readonly logger: Logger;
+  /** Restarts since it last joined its group. */
+  private restarts = 0;
+  private stopped = false;
+  private timer?: NodeJS.Timeout;
+  private restarting?: Promise<void>;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly target: SupervisedConsumer,
+    private readonly metrics: KafkaMetrics,
+    private readonly forget: () => void,
+  ) {
+    this.logger = new Logger(`Consumer:${target.group}`);
+    consumer.on(consumer.events.GROUP_JOIN, () => this.joined());
+    consumer.on(consumer.events.CRASH, (event) => this.crashed(event.payload));
+  }
+
+  get group(): string {
+    return this.target.group;
+  }
+
+  /** Stops restarting it; waits for a restart under way, so the owner's disconnect comes after it. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.restarting;
+    this.forget();
+  }
+
+  private joined(): void {
+    this.consuming = true;
+    if (this.restarts > 0) this.logger.log(`joined its group again after ${this.restarts} restart(s); consuming`);
+    this.restarts = 0;
+  }
+
+  private crashed({ error, restart }: ConsumerCrashEvent['payload']): void {
+    this.consuming = false;
+    // kafkajs starts it again itself after a retriable error; its crash then is the next event.
+    if (restart || this.stopped) return;
+    this.scheduleRestart(`crashed (${error.message}), which kafkajs does not restart from`);
+  }
+
+  private scheduleRestart(why: string): void {
+    this.restarts++;
+    const delay = backoff(this.restarts, RESTART_BASE_MS, RESTART_MAX_MS);
+    this.logger.error(`${why}: restart ${this.restarts} in ${delay} ms`);
+    this.metrics.consumerRestarts.inc({ group: this.target.group });
+    this.timer = setTimeout(() => (this.restarting = this.restart()), delay);
+  }
+
+  /** Connects and runs it again; a failure to run schedules the next restart, a failure to join crashes it again. */
+  private async restart(): Promise<void> {
+    try {
+      if (this.stopped) return;
+      await this.consumer.connect();
+      if (this.stopped) return;
+      await this.target.run();
+    } catch (error) {
+      if (!this.stopped) this.scheduleRestart(`could not start (${(error as Error).message})`);
+    }
+  }
+}
