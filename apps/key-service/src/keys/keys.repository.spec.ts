@@ -190,6 +190,22 @@ describe('KeysRepository (integration, real FerretDB)', () => {
     assert.equal(stored, found.length, 'a reader finds every bucket stored');
   });
 
+  it('writes listings that arrive while their minute is being written together, each stored', async () => {
+    const model = moduleRef.get<Model<ReminderCalendarMinute>>(getModelToken(ReminderCalendarMinute.name));
+    let writes = 0;
+    const counted = new Proxy(model, {
+      get: (target, name, receiver) =>
+        name === 'updateOne'
+          ? (...args: Parameters<typeof model.updateOne>) => (writes++, target.updateOne(...args))
+          : Reflect.get(target, name, receiver),
+    });
+    const calendar = new ReminderCalendar(counted);
+    const ids = Array.from({ length: 45 }, (_, i) => `burst-${i}`);
+    await Promise.all(ids.map((id) => calendar.list(id, new Date('2027-08-01T10:00:00Z'), now)));
+    assert.deepEqual((await listed('2027-08-01T10:00Z')).sort(), [...ids].sort());
+    assert.ok(writes <= 4, `${writes} writes for ${ids.length} listings at once`);
+  });
+
   it('leaves a minute the previous version wrote (one document, no listings count) as it was, listing in the next bucket', async () => {
     const minute = '2027-07-01T10:00Z';
     const previous = Array.from({ length: CALENDAR_BUCKET_CAPACITY + 5 }, (_, i) => `old-${i}`);
