@@ -12,6 +12,10 @@ export interface InternalListenerSettings {
   failuresPerMinute: number;
   /** How often the worker hands key-service what it verified (lastUsedAt, refusals). */
   reportEveryMs: number;
+  /** Connections its listener holds at once; more are closed as they arrive. */
+  maxConnections: number;
+  /** How long a request's headers and body may take to arrive. */
+  requestTimeoutMs: number;
 }
 
 /** Why a lookup failed, as the worker answers it: a 503 (database unreachable) or a 500 with its logged id. */

@@ -23,10 +23,26 @@ const RESTART_DELAY_MS = 1_000;
 /** A scrape does not wait longer than this for the worker's metrics. */
 const METRICS_TIMEOUT_MS = 1_000;
 /**
- * The worker's heap: its cache (VERIFY_CACHE_MAX_ENTRIES answers of a few hundred bytes) and one
- * Fastify instance; small, so that its scavenges are cheap.
+ * Connections the worker's listener holds at once (more are closed as they arrive): each costs its
+ * heap a few KiB, so a flood of idle or slow connections would otherwise end it (docs/SECURITY.md).
  */
-const WORKER_HEAP = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 };
+export const MAX_CONNECTIONS = 2048;
+/** A request's headers and body must have arrived by then: a slow sender does not keep its connection. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * The worker's heap, sized for the most it holds beside Fastify: VERIFY_CACHE_MAX_ENTRIES cached
+ * answers (under 1 KiB each with their index: a hash, two ids, a label of at most 64 characters)
+ * and MAX_CONNECTIONS connections reading a body (under 8 KiB each). Past it the worker ends
+ * (ERR_WORKER_OUT_OF_MEMORY). Its young generation stays small, so that its scavenges are cheap.
+ */
+export function workerHeap(cacheMaxEntries: number): {
+  maxOldGenerationSizeMb: number;
+  maxYoungGenerationSizeMb: number;
+} {
+  const held = cacheMaxEntries * 1024 + MAX_CONNECTIONS * 8192;
+  return { maxOldGenerationSizeMb: 32 + Math.ceil(held / 2 ** 20), maxYoungGenerationSizeMb: 16 };
+}
 
 /**
  * `POST /v1/keys/verify` on an internal listener of its own (VERIFY_HTTP_PORT), for internal
@@ -60,6 +76,8 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
       cacheMaxEntries: settings.VERIFY_CACHE_MAX_ENTRIES,
       failuresPerMinute: settings.VERIFY_FAILURES_PER_MINUTE,
       reportEveryMs: Math.min(settings.LAST_USED_FLUSH_MS, 1_000),
+      maxConnections: MAX_CONNECTIONS,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
     };
   }
 
@@ -100,7 +118,10 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
   }
 
   private start(): Promise<void> {
-    const worker = new Worker(WORKER_FILE, { workerData: this.settings, resourceLimits: WORKER_HEAP });
+    const worker = new Worker(WORKER_FILE, {
+      workerData: this.settings,
+      resourceLimits: workerHeap(this.settings.cacheMaxEntries),
+    });
     this.worker = worker;
     return new Promise((resolve, reject) => {
       let listening = false;

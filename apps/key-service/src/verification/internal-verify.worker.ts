@@ -68,7 +68,8 @@ function report(): void {
   refused = new Map();
 }
 
-const server = Fastify({ logger: false, bodyLimit: VERIFY_BODY_LIMIT });
+const server = Fastify({ logger: false, bodyLimit: VERIFY_BODY_LIMIT, requestTimeout: settings.requestTimeoutMs });
+server.server.maxConnections = settings.maxConnections;
 acceptJsonBodiesOnly(server);
 server.route(verifyRoute(verifier, new TokenSet(settings.serviceTokens)));
 server.setErrorHandler(

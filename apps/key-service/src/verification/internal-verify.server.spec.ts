@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { connect, Socket } from 'node:net';
+import { afterEach, describe, it } from 'node:test';
+import type { KeyVerification } from '@keyward/contracts';
+import type { Cacheable } from '@keyward/key-client';
+import { WorkerMetrics } from '@keyward/metrics';
+import { freePort, until } from '@keyward/testing';
+import { VerificationFailuresRecorder } from '../activity/verification-failures.recorder';
+import { KeyServiceSettings } from '../config/key-service.env';
+import { KeyDigests } from '../hashing/key-digests';
+import { generateKey } from '../keys/key-format';
+import { InternalVerifyServer, MAX_CONNECTIONS } from './internal-verify.server';
+import { UNKNOWN } from './key-verifier';
+import { LastUsedRecorder } from './last-used.recorder';
+import { VerificationService } from './verification.service';
+
+const SECRET = 'internal-verify-spec-secret-of-32-chars';
+const TOKEN = 'internal-verify-spec-service-token-0123456789';
+const LABEL = 'l'.repeat(64);
+
+/** key-service's side of the worker: every lookup finds nothing. */
+class NothingStored {
+  lookups = 0;
+  follow(): void {}
+  countFailure(): void {}
+  lookup(): Promise<Cacheable<KeyVerification>> {
+    this.lookups++;
+    return Promise.resolve({ value: UNKNOWN, expiresAtMs: Date.now() + 5_000 });
+  }
+}
+
+const recorder = { record() {}, flush: () => Promise.resolve() };
+
+const validAnswer = (keyId: string): Cacheable<KeyVerification> => ({
+  value: {
+    valid: true,
+    keyId,
+    owner: randomBytes(12).toString('hex'),
+    label: LABEL,
+    expiresAt: new Date().toISOString(),
+  },
+  keyId,
+  expiresAtMs: Date.now() + 600_000,
+});
+
+/**
+ * InternalVerifyServer with its real worker (the compiled internal-verify.worker.js beside this
+ * spec) on a free port, and key-service's side (database, recorders) left out.
+ */
+describe('the internal verification listener’s worker', () => {
+  const servers: InternalVerifyServer[] = [];
+  /** Connections a test opened itself. */
+  const sockets: Socket[] = [];
+  let url: string;
+  let stored: NothingStored;
+  let workerMetrics: WorkerMetrics;
+
+  async function started(cacheMaxEntries: number): Promise<InternalVerifyServer> {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    stored = new NothingStored();
+    workerMetrics = new WorkerMetrics();
+    const server = new InternalVerifyServer(
+      stored as unknown as VerificationService,
+      recorder as unknown as LastUsedRecorder,
+      recorder as unknown as VerificationFailuresRecorder,
+      workerMetrics,
+      {
+        VERIFY_HTTP_PORT: port,
+        VERIFY_HTTP_HOST: '127.0.0.1',
+        KEY_HASH_SECRET: SECRET,
+        VERIFY_SERVICE_TOKENS: [TOKEN],
+        VERIFY_CACHE_MAX_ENTRIES: cacheMaxEntries,
+        VERIFY_FAILURES_PER_MINUTE: 600,
+        LAST_USED_FLUSH_MS: 1_000,
+      } as KeyServiceSettings,
+    );
+    servers.push(server);
+    await server.onApplicationBootstrap();
+    return server;
+  }
+
+  const verify = (key: string) =>
+    fetch(`${url}/v1/keys/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-service-token': TOKEN },
+      body: JSON.stringify({ key }),
+    }).then((res) => res.json() as Promise<KeyVerification>);
+
+  /** Resolves once the worker has handled every message sent before: its answer to a metrics request. */
+  const handledSoFar = () =>
+    until('the worker answers', async () => (await workerMetrics.snapshots()).length > 0, 30_000);
+
+  /** A connection that sent its headers and part of its body, and then waits. */
+  const slowSender = () =>
+    new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: Number(new URL(url).port) }, () => resolve(socket));
+      socket.once('error', reject);
+      socket.write(
+        `POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"key":"`,
+      );
+      sockets.push(socket);
+    });
+
+  afterEach(async () => {
+    sockets.splice(0).forEach((socket) => socket.destroy());
+    await Promise.all(servers.splice(0).map((server) => server.onApplicationShutdown()));
+  });
+
+  it('holds VERIFY_CACHE_MAX_ENTRIES answers with the longest labels without running out of heap', async () => {
+    const entries = 150_000;
+    const server = await started(entries);
+    const key = generateKey('cached');
+    const keyId = randomBytes(12).toString('hex');
+    server.remember(new KeyDigests(SECRET).hash(key), validAnswer(keyId));
+    for (let i = 1; i < entries; i++)
+      server.remember(randomBytes(32).toString('base64url'), validAnswer(randomBytes(12).toString('hex')));
+    await handledSoFar();
+
+    assert.equal((await verify(key)).valid, true, 'answered from the cache the worker filled');
+    assert.equal(stored.lookups, 0, 'no lookup: the worker that cached it still runs');
+  });
+
+  it('closes connections past MAX_CONNECTIONS as they arrive, and answers again once the others go', async () => {
+    await started(1_000);
+    for (let i = 0; i < MAX_CONNECTIONS; i++) await slowSender();
+    const extra = await slowSender();
+    await until('the connection past the limit is closed', async () => extra.closed, 10_000);
+
+    sockets.forEach((socket) => socket.destroy());
+    const answered = () =>
+      verify(generateKey('after')).then(
+        (answer) => answer.valid === false,
+        (error: Error) => error.message,
+      );
+    await until('answered again', answered, 10_000);
+  });
+});
