@@ -38,7 +38,8 @@ export type ToInternalListener =
   /** A failed verification of this caller answered by key-service: it counts against the same budget. */
   | { kind: 'failed'; caller: string }
   | { kind: 'metrics'; request: number }
-  | { kind: 'close' };
+  /** Stop listening, finish the requests held (cutting those still running after graceMs), report, end. */
+  | { kind: 'close'; graceMs: number };
 
 /** The internal listener's worker → key-service. */
 export type FromInternalListener =

@@ -5,7 +5,7 @@ import { afterEach, describe, it } from 'node:test';
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
 import { WorkerMetrics } from '@keyward/metrics';
-import { freePort, until } from '@keyward/testing';
+import { freePort, sleep, until } from '@keyward/testing';
 import { VerificationFailuresRecorder } from '../activity/verification-failures.recorder';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyDigests } from '../hashing/key-digests';
@@ -18,6 +18,7 @@ import { VerificationService } from './verification.service';
 const SECRET = 'internal-verify-spec-secret-of-32-chars';
 const TOKEN = 'internal-verify-spec-service-token-0123456789';
 const LABEL = 'l'.repeat(64);
+const SLOW_REQUEST = `POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"key":"`;
 
 /** key-service's side of the worker: every lookup finds nothing. */
 class NothingStored {
@@ -30,14 +31,23 @@ class NothingStored {
   }
 }
 
-const recorder = { record() {}, flush: () => Promise.resolve() };
+/** LastUsedRecorder's and VerificationFailuresRecorder's side: what the worker reported. */
+class Recorded {
+  readonly keyIds: string[] = [];
+  record(keyId: string): void {
+    this.keyIds.push(keyId);
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+}
 
-const validAnswer = (keyId: string): Cacheable<KeyVerification> => ({
+const validAnswer = (keyId: string, label = LABEL): Cacheable<KeyVerification> => ({
   value: {
     valid: true,
     keyId,
     owner: randomBytes(12).toString('hex'),
-    label: LABEL,
+    label,
     expiresAt: new Date().toISOString(),
   },
   keyId,
@@ -54,17 +64,19 @@ describe('the internal verification listener’s worker', () => {
   const sockets: Socket[] = [];
   let url: string;
   let stored: NothingStored;
+  let lastUsed: Recorded;
   let workerMetrics: WorkerMetrics;
 
   async function started(cacheMaxEntries: number): Promise<InternalVerifyServer> {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     stored = new NothingStored();
+    lastUsed = new Recorded();
     workerMetrics = new WorkerMetrics();
     const server = new InternalVerifyServer(
       stored as unknown as VerificationService,
-      recorder as unknown as LastUsedRecorder,
-      recorder as unknown as VerificationFailuresRecorder,
+      lastUsed as unknown as LastUsedRecorder,
+      new Recorded() as unknown as VerificationFailuresRecorder,
       workerMetrics,
       {
         VERIFY_HTTP_PORT: port,
@@ -92,14 +104,12 @@ describe('the internal verification listener’s worker', () => {
   const handledSoFar = () =>
     until('the worker answers', async () => (await workerMetrics.snapshots()).length > 0, 30_000);
 
-  /** A connection that sent its headers and part of its body, and then waits. */
+  /** A connection that sent a request's headers and part of its body, and then waits. */
   const slowSender = () =>
     new Promise<Socket>((resolve, reject) => {
       const socket = connect({ host: '127.0.0.1', port: Number(new URL(url).port) }, () => resolve(socket));
       socket.once('error', reject);
-      socket.write(
-        `POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"key":"`,
-      );
+      socket.write(SLOW_REQUEST);
       sockets.push(socket);
     });
 
@@ -135,5 +145,39 @@ describe('the internal verification listener’s worker', () => {
         (error: Error) => error.message,
       );
     await until('answered again', answered, 10_000);
+  });
+
+  it('shuts down within its grace while a caller holds a request open, and records what it verified', async () => {
+    const server = await started(1_000);
+    const key = generateKey('used');
+    const keyId = randomBytes(12).toString('hex');
+    server.remember(new KeyDigests(SECRET).hash(key), validAnswer(keyId));
+    assert.equal((await verify(key)).valid, true);
+    await slowSender();
+    // Its headers are read before a request sent after them on another connection is answered.
+    assert.equal((await verify(generateKey('other'))).valid, false);
+
+    const shutdown = server.onApplicationShutdown();
+    servers.splice(servers.indexOf(server), 1);
+    await until('shut down', () => Promise.race([shutdown.then(() => true), sleep(100).then(() => 'waiting')]), 8_000);
+    assert.deepEqual(lastUsed.keyIds, [keyId], 'its last report recorded');
+  });
+
+  it('starts a worker that ended again, its cache empty', async () => {
+    const server = await started(1_000);
+    const key = generateKey('before');
+    server.remember(new KeyDigests(SECRET).hash(key), validAnswer(randomBytes(12).toString('hex')));
+    assert.equal((await verify(key)).valid, true);
+    // Answers far larger than any label (64 characters) exhaust the worker's heap: it ends.
+    for (let i = 0; i < 200; i++)
+      server.remember(randomBytes(32).toString('base64url'), validAnswer(String(i), 'x'.repeat(2 ** 20)));
+
+    const answeredAgain = () =>
+      verify(key).then(
+        (answer) => answer.valid === false || 'still the worker that cached it',
+        (error: Error) => error.message,
+      );
+    await until('answered by a new worker', answeredAgain, 30_000);
+    assert.ok(stored.lookups > 0, 'looked up: its cache started empty');
   });
 });

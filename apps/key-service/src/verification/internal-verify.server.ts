@@ -29,6 +29,8 @@ const METRICS_TIMEOUT_MS = 1_000;
 export const MAX_CONNECTIONS = 2048;
 /** A request's headers and body must have arrived by then: a slow sender does not keep its connection. */
 const REQUEST_TIMEOUT_MS = 10_000;
+/** At shutdown, requests the worker holds are cut after this long. */
+const CLOSE_GRACE_MS = 5_000;
 
 /**
  * The worker's heap, sized for the most it holds beside Fastify: VERIFY_CACHE_MAX_ENTRIES cached
@@ -90,13 +92,16 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     this.logger.log(`internal verification listening on ${this.settings.host}:${this.settings.port} (worker thread)`);
   }
 
-  /** Lets the worker finish the requests it holds and hand over what it verified, then records that. */
+  /**
+   * Lets the worker finish the requests it holds (those still running after CLOSE_GRACE_MS are cut)
+   * and hand over what it verified, then records that.
+   */
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
     const worker = this.worker;
     if (!worker) return;
     const exited = new Promise((resolve) => worker.once('exit', resolve));
-    this.send({ kind: 'close' });
+    this.send({ kind: 'close', graceMs: CLOSE_GRACE_MS });
     await exited;
     await Promise.all([this.lastUsed.flush(), this.refusals.flush()]);
   }

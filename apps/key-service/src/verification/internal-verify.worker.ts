@@ -109,6 +109,8 @@ parent.on('message', (message: ToInternalListener) => {
       break;
     case 'close':
       clearInterval(reporting);
+      // A request whose caller never finishes sending it must not hold key-service's shutdown up.
+      setTimeout(() => server.server.closeAllConnections(), message.graceMs).unref();
       void server.close().then(() => {
         report();
         post({ kind: 'closed' });
