@@ -16,6 +16,8 @@ export interface InternalListenerSettings {
   maxConnections: number;
   /** How long a request's headers and body may take to arrive. */
   requestTimeoutMs: number;
+  /** How long a lookup waits for key-service's answer before the verification is answered 503. */
+  lookupTimeoutMs: number;
 }
 
 /** Why a lookup failed, as the worker answers it: a 503 (database unreachable) or a 500 with its logged id. */

@@ -23,10 +23,13 @@ const SLOW_REQUEST = `POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\ncontent-type: 
 /** key-service's side of the worker: every lookup finds nothing. */
 class NothingStored {
   lookups = 0;
+  /** Lookups never answered, as when a database call never returns. */
+  hanging = false;
   follow(): void {}
   countFailure(): void {}
   lookup(): Promise<Cacheable<KeyVerification>> {
     this.lookups++;
+    if (this.hanging) return new Promise(() => {});
     return Promise.resolve({ value: UNKNOWN, expiresAtMs: Date.now() + 5_000 });
   }
 }
@@ -179,5 +182,23 @@ describe('the internal verification listener’s worker', () => {
       );
     await until('answered by a new worker', answeredAgain, 30_000);
     assert.ok(stored.lookups > 0, 'looked up: its cache started empty');
+  });
+
+  it('answers 503 to a verification whose lookup key-service never answers, and looks the key up again after', async () => {
+    await started(1_000);
+    stored.hanging = true;
+    const key = generateKey('hanging');
+    const res = await fetch(`${url}/v1/keys/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-service-token': TOKEN },
+      body: JSON.stringify({ key }),
+      signal: AbortSignal.timeout(20_000),
+    });
+    assert.equal(res.status, 503);
+    assert.ok(Number(res.headers.get('retry-after')) > 0);
+
+    stored.hanging = false;
+    assert.deepEqual(await verify(key), UNKNOWN, 'a new lookup, not the one that never came back');
+    assert.equal(stored.lookups, 2);
   });
 });

@@ -29,6 +29,11 @@ const METRICS_TIMEOUT_MS = 1_000;
 export const MAX_CONNECTIONS = 2048;
 /** A request's headers and body must have arrived by then: a slow sender does not keep its connection. */
 const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * A lookup not answered by then is answered 503 by the worker: longer than a lookup takes when the
+ * database is unreachable (this side answers 503 itself then), so only a call that never returns.
+ */
+const LOOKUP_TIMEOUT_MS = 15_000;
 /** At shutdown, requests the worker holds are cut after this long. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -80,6 +85,7 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
       reportEveryMs: Math.min(settings.LAST_USED_FLUSH_MS, 1_000),
       maxConnections: MAX_CONNECTIONS,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      lookupTimeoutMs: LOOKUP_TIMEOUT_MS,
     };
   }
 

@@ -1,6 +1,7 @@
-import { HttpException } from '@nestjs/common';
+import { HttpException, ServiceUnavailableException } from '@nestjs/common';
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
+import { DEPENDENCY_RETRY_AFTER_SECONDS } from '@keyward/platform/http/dependency-unavailable';
 import { acceptJsonBodiesOnly, problemDetailsErrorHandler } from '@keyward/platform/http/json-bodies';
 import Fastify from 'fastify';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -31,7 +32,10 @@ const settings = workerData as InternalListenerSettings;
 const parent = parentPort!;
 const post = (message: FromInternalListener) => parent.postMessage(message);
 
-const lookups = new Map<number, { resolve(answer: Cacheable<KeyVerification>): void; reject(error: unknown): void }>();
+const lookups = new Map<
+  number,
+  { resolve(answer: Cacheable<KeyVerification>): void; reject(error: unknown): void; timer: NodeJS.Timeout }
+>();
 let nextLookup = 0;
 let used = new Map<string, number>();
 let refused = new Map<string, Refusal>();
@@ -43,7 +47,9 @@ const verifier = new KeyVerifier({
   lookup: (id, hash) =>
     new Promise((resolve, reject) => {
       const request = nextLookup++;
-      lookups.set(request, { resolve, reject });
+      // key-service answers every lookup, unless a database call of its own never returns.
+      const timer = setTimeout(() => waiting(request)?.reject(unanswered()), settings.lookupTimeoutMs);
+      lookups.set(request, { resolve, reject, timer });
       post({ kind: 'lookup', request, id, hash });
     }),
   report: {
@@ -60,6 +66,21 @@ const verifier = new KeyVerifier({
   failuresPerMinute: settings.failuresPerMinute,
   now: Date.now,
 });
+
+/** The lookup `request`, taken from those waiting for key-service's answer. */
+function waiting(request: number) {
+  const lookup = lookups.get(request);
+  if (!lookup) return undefined;
+  clearTimeout(lookup.timer);
+  lookups.delete(request);
+  return lookup;
+}
+
+const unanswered = () =>
+  new ServiceUnavailableException({
+    message: 'Verification is unavailable right now; please try again in a few seconds',
+    retryAfterSeconds: DEPENDENCY_RETRY_AFTER_SECONDS,
+  });
 
 function report(): void {
   if (used.size === 0 && refused.size === 0) return;
@@ -81,13 +102,11 @@ const reporting = setInterval(report, settings.reportEveryMs);
 parent.on('message', (message: ToInternalListener) => {
   switch (message.kind) {
     case 'answer':
-      lookups.get(message.request)?.resolve(message.answer);
-      lookups.delete(message.request);
+      waiting(message.request)?.resolve(message.answer);
       break;
     case 'lookup-failed': {
       const { status, detail, retryAfterSeconds } = message.failure;
-      lookups.get(message.request)?.reject(new HttpException({ message: detail, retryAfterSeconds }, status));
-      lookups.delete(message.request);
+      waiting(message.request)?.reject(new HttpException({ message: detail, retryAfterSeconds }, status));
       break;
     }
     case 'remember':

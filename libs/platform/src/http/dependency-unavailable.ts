@@ -1,7 +1,7 @@
 import { ServiceUnavailableException } from '@nestjs/common';
 
 /** Seconds a client is asked to wait while a dependency is down (about one reconnect attempt). */
-const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Errors that mean "the database cannot be reached right now", not "this request is wrong": the
