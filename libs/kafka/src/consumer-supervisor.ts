@@ -11,7 +11,7 @@ export interface SupervisedConsumer {
   run(): Promise<void>;
 }
 
-/** Restarts wait 1 s, doubling up to 10 s: a consumer is back within 10 s of the brokers. */
+/** Restarts wait 1 s, doubling up to 10 s: no longer than that once the brokers are back. */
 const RESTART_BASE_MS = 1_000;
 const RESTART_MAX_MS = 10_000;
 
@@ -44,10 +44,11 @@ export class ConsumerSupervisor {
   }
 }
 
+/** One consumer's watch: whether it consumes, and its restarts after a crash kafkajs leaves to us. */
 export class Supervision {
-  /** From its group join until it crashes. */
-  consuming = false;
   private readonly logger: Logger;
+  /** From its group join until it crashes. */
+  private inGroup = false;
   /** Restarts since it last joined its group. */
   private restarts = 0;
   private stopped = false;
@@ -69,6 +70,10 @@ export class Supervision {
     return this.target.group;
   }
 
+  get consuming(): boolean {
+    return this.inGroup;
+  }
+
   /** Stops restarting it; waits for a restart under way, so the owner's disconnect comes after it. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -78,13 +83,13 @@ export class Supervision {
   }
 
   private joined(): void {
-    this.consuming = true;
+    this.inGroup = true;
     if (this.restarts > 0) this.logger.log(`joined its group again after ${this.restarts} restart(s); consuming`);
     this.restarts = 0;
   }
 
   private crashed({ error, restart }: ConsumerCrashEvent['payload']): void {
-    this.consuming = false;
+    this.inGroup = false;
     // kafkajs starts it again itself after a retriable error; its crash then is the next event.
     if (restart || this.stopped) return;
     this.scheduleRestart(`crashed (${error.message}), which kafkajs does not restart from`);
