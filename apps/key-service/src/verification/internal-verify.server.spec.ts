@@ -166,21 +166,46 @@ describe('the internal verification listener’s worker', () => {
     assert.deepEqual(lastUsed.keyIds, [keyId], 'its last report recorded');
   });
 
-  it('starts a worker that ended again, its cache empty', async () => {
-    const server = await started(1_000);
-    const key = generateKey('before');
-    server.remember(new KeyDigests(SECRET).hash(key), validAnswer(randomBytes(12).toString('hex')));
-    assert.equal((await verify(key)).valid, true);
-    // Answers far larger than any label (64 characters) exhaust the worker's heap: it ends.
+  /** Ends the worker: answers far larger than any label (64 characters) exhaust its heap. */
+  const exhaust = (server: InternalVerifyServer) => {
     for (let i = 0; i < 200; i++)
       server.remember(randomBytes(32).toString('base64url'), validAnswer(String(i), 'x'.repeat(2 ** 20)));
+  };
 
+  /** keyward_verifications_total as the workers' metrics for a scrape give it. */
+  const verificationsCounted = async () =>
+    (await workerMetrics.snapshots())
+      .flat()
+      .filter((metric) => metric.name === 'keyward_verifications_total')
+      .flatMap((metric) => metric.values)
+      .reduce((total, { value }) => total + value, 0);
+
+  /**
+   * Ends the worker holding `server`'s only remembered answer, that `key` is valid, and waits for the
+   * next one: it has not cached `key`, so it asks (and this spec's key-service finds nothing).
+   */
+  async function replaceWorker(server: InternalVerifyServer, key: string): Promise<void> {
+    exhaust(server);
     const answeredAgain = () =>
       verify(key).then(
         (answer) => answer.valid === false || 'still the worker that cached it',
         (error: Error) => error.message,
       );
     await until('answered by a new worker', answeredAgain, 30_000);
+  }
+
+  /** A key `server`'s worker has cached as valid. */
+  function remembered(server: InternalVerifyServer): string {
+    const key = generateKey('remembered');
+    server.remember(new KeyDigests(SECRET).hash(key), validAnswer(randomBytes(12).toString('hex')));
+    return key;
+  }
+
+  it('starts a worker that ended again, its cache empty', async () => {
+    const server = await started(1_000);
+    const key = remembered(server);
+    assert.equal((await verify(key)).valid, true);
+    await replaceWorker(server, key);
     assert.ok(stored.lookups > 0, 'looked up: its cache started empty');
   });
 
@@ -200,5 +225,14 @@ describe('the internal verification listener’s worker', () => {
     stored.hanging = false;
     assert.deepEqual(await verify(key), UNKNOWN, 'a new lookup, not the one that never came back');
     assert.equal(stored.lookups, 2);
+  });
+
+  it('keeps the counts of a worker that ended in the metrics, so its counters do not go back', async () => {
+    const server = await started(1_000);
+    const key = remembered(server);
+    for (let i = 0; i < 3; i++) assert.equal((await verify(key)).valid, true);
+    assert.equal(await verificationsCounted(), 3);
+    await replaceWorker(server, key);
+    assert.equal(await verificationsCounted(), 4, 'the ended worker’s 3 and the new one’s answer');
   });
 });

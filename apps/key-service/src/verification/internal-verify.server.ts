@@ -6,6 +6,7 @@ import { asUnavailable, internalErrorDetail } from '@keyward/platform';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { AggregatorRegistry } from 'prom-client';
 import { VerificationFailuresRecorder } from '../activity/verification-failures.recorder';
 import { KeyServiceSettings } from '../config/key-service.env';
 import type {
@@ -67,6 +68,10 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
   private closing = false;
   private readonly metricRequests = new Map<number, (snapshot: MetricsSnapshot) => void>();
   private nextMetricRequest = 0;
+  /** The running worker's metrics at its last answer: they stand in for a scrape it does not answer. */
+  private lastMetrics?: MetricsSnapshot;
+  /** What the workers that ended had counted at their last answer: a restart sets no counter back. */
+  private endedMetrics?: MetricsSnapshot;
 
   constructor(
     private readonly verification: VerificationService,
@@ -94,6 +99,7 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     if (this.settings.port === 0) return;
     this.verification.follow(this);
     this.workerMetrics.add(() => this.metrics());
+    this.workerMetrics.add(() => Promise.resolve(this.endedMetrics));
     await this.start();
     this.logger.log(`internal verification listening on ${this.settings.host}:${this.settings.port} (worker thread)`);
   }
@@ -151,6 +157,7 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
         if (!listening) return reject(new Error(`the internal verification listener ended (${code}) before listening`));
         if (this.closing) return;
         this.logger.error(`the internal verification listener ended (${code}); starting it again`);
+        void this.keepCountsOfEnded();
         setTimeout(() => {
           if (!this.closing)
             this.start().catch((error: unknown) =>
@@ -210,20 +217,35 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     return { status: 500, detail: internalErrorDetail(errorId) };
   }
 
-  /** The worker's metrics for a scrape; undefined when it does not answer in time. */
+  /**
+   * The worker's metrics for a scrape; its last answer when it does not answer in time (busy, or
+   * being started again), so that its counts do not drop out of a scrape and come back.
+   */
   private metrics(): Promise<MetricsSnapshot | undefined> {
     const request = this.nextMetricRequest++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.metricRequests.delete(request);
-        resolve(undefined);
+        resolve(this.lastMetrics);
       }, METRICS_TIMEOUT_MS);
       this.metricRequests.set(request, (snapshot) => {
         clearTimeout(timer);
-        resolve(snapshot);
+        resolve((this.lastMetrics = snapshot));
       });
       this.send({ kind: 'metrics', request });
     });
+  }
+
+  /**
+   * Adds the last metrics of a worker that ended to those of the workers before it: their sum with
+   * the next worker's keeps every counter from going back (what it counted after its last scrape is lost).
+   */
+  private async keepCountsOfEnded(): Promise<void> {
+    const last = this.lastMetrics;
+    this.lastMetrics = undefined;
+    if (!last) return;
+    const ended = this.endedMetrics ? [this.endedMetrics, last] : [last];
+    this.endedMetrics = await AggregatorRegistry.aggregate(ended).getMetricsAsJSON();
   }
 
   private send(message: ToInternalListener): void {
