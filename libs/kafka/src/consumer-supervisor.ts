@@ -53,7 +53,8 @@ export class Supervision {
   private restarts = 0;
   private stopped = false;
   private timer?: NodeJS.Timeout;
-  private restarting?: Promise<void>;
+  /** A restart's run under way (joining the group). */
+  private running?: Promise<void>;
 
   constructor(
     private readonly consumer: Consumer,
@@ -74,11 +75,15 @@ export class Supervision {
     return this.inGroup;
   }
 
-  /** Stops restarting it; waits for a restart under way, so the owner's disconnect comes after it. */
+  /**
+   * Stops restarting it. Waits for a restart's run under way, so the owner's disconnect comes after
+   * it; not for a restart still connecting, which may take the client's retries through an outage
+   * (it disconnects itself once connected).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.restarting;
+    await this.running?.catch(() => undefined);
     this.forget();
   }
 
@@ -100,16 +105,16 @@ export class Supervision {
     const delay = backoff(this.restarts, RESTART_BASE_MS, RESTART_MAX_MS);
     this.logger.error(`${why}: restart ${this.restarts} in ${delay} ms`);
     this.metrics.consumerRestarts.inc({ group: this.target.group });
-    this.timer = setTimeout(() => (this.restarting = this.restart()), delay);
+    this.timer = setTimeout(() => void this.restart(), delay);
   }
 
   /** Connects and runs it again; a failure to run schedules the next restart, a failure to join crashes it again. */
   private async restart(): Promise<void> {
     try {
-      if (this.stopped) return;
       await this.consumer.connect();
-      if (this.stopped) return;
-      await this.target.run();
+      if (this.stopped) return await this.consumer.disconnect();
+      this.running = this.target.run();
+      await this.running;
     } catch (error) {
       if (!this.stopped) this.scheduleRestart(`could not start (${(error as Error).message})`);
     }

@@ -36,7 +36,16 @@ function harness(handler: MessageHandler['handle'] | BatchHandler<string>, extra
   const emit = (event: string, payload: unknown = {}) => {
     for (const listener of listeners.get(event) ?? []) listener({ payload });
   };
-  const broker = { running: false, runs: 0, connects: 0, refuseConnects: 0, crashJoins: 0 };
+  const broker = {
+    running: false,
+    runs: 0,
+    connects: 0,
+    disconnects: 0,
+    refuseConnects: 0,
+    crashJoins: 0,
+    /** When set, a connect waits for it (the client retrying through an outage). */
+    connecting: undefined as Promise<void> | undefined,
+  };
   const kafka = {
     consumer: () => ({
       events: { GROUP_JOIN: 'group-join', CRASH: 'crash', END_BATCH_PROCESS: 'end-batch-process' },
@@ -46,6 +55,7 @@ function harness(handler: MessageHandler['handle'] | BatchHandler<string>, extra
       },
       connect: async () => {
         broker.connects++;
+        await broker.connecting;
         if (broker.refuseConnects-- > 0) throw new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
       },
       subscribe: async () => undefined,
@@ -58,7 +68,10 @@ function harness(handler: MessageHandler['handle'] | BatchHandler<string>, extra
         broker.running = true;
         setImmediate(() => emit('group-join'));
       },
-      disconnect: async () => void (broker.running = false),
+      disconnect: async () => {
+        broker.disconnects++;
+        broker.running = false;
+      },
     }),
   } as unknown as Kafka;
   const producer = {
@@ -207,6 +220,23 @@ describe('ManagedConsumer', () => {
       assert.equal(h.broker.runs, 1);
       assert.equal(h.broker.connects, 1);
       assert.deepEqual(h.supervisor.notConsuming(), []);
+    });
+
+    it('stops without waiting for a restart still connecting, which then disconnects instead of running', async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const h = harness(async () => undefined);
+      await h.consumer.start();
+      let brokersBack!: () => void;
+      h.broker.connecting = new Promise<void>((resolve) => (brokersBack = resolve));
+      h.crash(false);
+      await restartsUntil(t, () => h.broker.connects > 1);
+      assert.equal(h.broker.connects, 2, 'a restart is connecting');
+      await h.consumer.stop();
+      const disconnects = h.broker.disconnects;
+      brokersBack();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(h.broker.runs, 1, 'not run again');
+      assert.equal(h.broker.disconnects, disconnects + 1, 'the late connection is closed');
     });
   });
 
