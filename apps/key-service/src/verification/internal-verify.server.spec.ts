@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect, Socket } from 'node:net';
+import { connect, createServer, Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
+import { Logger } from '@nestjs/common';
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
 import { WorkerMetrics } from '@keyward/metrics';
@@ -186,13 +187,15 @@ describe('the internal verification listener’s worker', () => {
    */
   async function replaceWorker(server: InternalVerifyServer, key: string): Promise<void> {
     exhaust(server);
-    const answeredAgain = () =>
-      verify(key).then(
-        (answer) => answer.valid === false || 'still the worker that cached it',
-        (error: Error) => error.message,
-      );
-    await until('answered by a new worker', answeredAgain, 30_000);
+    await until('answered by a new worker', answeredByNewWorker(key), 30_000);
   }
+
+  /** Whether a worker that has not cached `key` answers it (this spec's key-service finds nothing). */
+  const answeredByNewWorker = (key: string) => () =>
+    verify(key).then(
+      (answer) => answer.valid === false || 'still the worker that cached it',
+      (error: Error) => error.message,
+    );
 
   /** A key `server`'s worker has cached as valid. */
   function remembered(server: InternalVerifyServer): string {
@@ -207,6 +210,29 @@ describe('the internal verification listener’s worker', () => {
     assert.equal((await verify(key)).valid, true);
     await replaceWorker(server, key);
     assert.ok(stored.lookups > 0, 'looked up: its cache started empty');
+  });
+
+  it('keeps starting a worker that ended again until one listens', async (t) => {
+    const errors = t.mock.method(Logger.prototype, 'error', () => undefined);
+    const server = await started(1_000);
+    const key = remembered(server);
+    exhaust(server);
+    // Something else takes the port while the worker is gone: the first new worker cannot listen.
+    const squatter = createServer();
+    const takePort = () =>
+      new Promise<true | string>((resolve) => {
+        squatter.once('error', (error) => resolve(error.message));
+        squatter.listen(Number(new URL(url).port), '127.0.0.1', () => resolve(true));
+      });
+    await until('the port taken once the worker is gone', takePort, 30_000);
+    const failedToStart = () =>
+      errors.mock.calls.some((call) =>
+        (call.arguments as unknown[]).includes('could not start the internal verification listener again'),
+      );
+    await until('a new worker failed to listen', async () => failedToStart(), 10_000);
+    await new Promise((resolve) => squatter.close(resolve));
+
+    await until('answered by a worker started after that', answeredByNewWorker(key), 30_000);
   });
 
   it('answers 503 to a verification whose lookup key-service never answers, and looks the key up again after', async () => {

@@ -158,14 +158,20 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
         if (this.closing) return;
         this.logger.error(`the internal verification listener ended (${code}); starting it again`);
         void this.keepCountsOfEnded();
-        setTimeout(() => {
-          if (!this.closing)
-            this.start().catch((error: unknown) =>
-              this.logger.error({ err: error }, 'could not start the internal verification listener again'),
-            );
-        }, RESTART_DELAY_MS).unref();
+        this.startAgain();
       });
     });
+  }
+
+  /** Starts a worker after RESTART_DELAY_MS, and again after each one that fails to listen. */
+  private startAgain(): void {
+    setTimeout(() => {
+      if (this.closing) return;
+      this.start().catch((error: unknown) => {
+        this.logger.error({ err: error }, 'could not start the internal verification listener again');
+        this.startAgain();
+      });
+    }, RESTART_DELAY_MS).unref();
   }
 
   private handle(worker: Worker, message: FromInternalListener): void {
