@@ -82,6 +82,7 @@ describe('metrics at GET /metrics of every service', () => {
     assert.equal(sample(before, 'keyward_outbox_backlog'), 0);
     assert.equal(sample(before, 'keyward_outbox_oldest_age_seconds'), 0);
     assert.ok(sample(before, 'process_resident_memory_bytes') > 0, "Node's process metrics");
+    assert.ok(sample(before, 'process_start_time_seconds') > 0, 'merged with the worker’s, kept as they are');
 
     const contact = `ops@${emailDomain}`;
     const created = await call(keys.url, token, 'POST', '/v1/keys', { label: 'metrics', contacts: [contact] });
