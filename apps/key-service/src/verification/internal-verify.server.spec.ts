@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, Socket } from 'node:net';
-import { afterEach, describe, it } from 'node:test';
+import { after, afterEach, describe, it, mock } from 'node:test';
+import { inspect } from 'node:util';
 import { Logger } from '@nestjs/common';
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
@@ -26,12 +27,18 @@ class NothingStored {
   lookups = 0;
   /** Lookups never answered, as when a database call never returns. */
   hanging = false;
+  /** What lookups fail with, else nothing. */
+  failure?: Error;
+  /** An answer the worker cannot use, else nothing. */
+  broken = false;
   follow(): void {}
   countFailure(): void {}
   lookup(): Promise<Cacheable<KeyVerification>> {
     this.lookups++;
     if (this.hanging) return new Promise(() => {});
-    return Promise.resolve({ value: UNKNOWN, expiresAtMs: Date.now() + 5_000 });
+    if (this.failure) return Promise.reject(this.failure);
+    const value = this.broken ? (null as unknown as KeyVerification) : UNKNOWN;
+    return Promise.resolve({ value, expiresAtMs: Date.now() + 5_000 });
   }
 }
 
@@ -70,6 +77,22 @@ describe('the internal verification listener’s worker', () => {
   let stored: NothingStored;
   let lastUsed: Recorded;
   let workerMetrics: WorkerMetrics;
+  /** Everything key-service logs while these tests run: checked for secrets at the end. */
+  const logged = (['log', 'warn', 'error'] as const).map((level) =>
+    mock.method(Logger.prototype, level, (..._fields: unknown[]) => undefined),
+  );
+  const errors = logged[2];
+  after(() => {
+    const text = inspect(
+      logged.flatMap((method) => method.mock.calls.map((call) => call.arguments)),
+      { depth: 8 },
+    );
+    mock.restoreAll();
+    assert.ok(!text.includes(SECRET) && !text.includes(TOKEN), 'no KEY_HASH_SECRET or service token logged');
+  });
+  /** The fields of error lines logged with this message. */
+  const errorsLogged = (message: string) =>
+    errors.mock.calls.filter((call) => call.arguments[1] === message).map((call) => call.arguments[0]);
 
   async function started(cacheMaxEntries: number): Promise<InternalVerifyServer> {
     const port = await freePort();
@@ -212,8 +235,7 @@ describe('the internal verification listener’s worker', () => {
     assert.ok(stored.lookups > 0, 'looked up: its cache started empty');
   });
 
-  it('keeps starting a worker that ended again until one listens', async (t) => {
-    const errors = t.mock.method(Logger.prototype, 'error', () => undefined);
+  it('keeps starting a worker that ended again until one listens', async () => {
     const server = await started(1_000);
     const key = remembered(server);
     exhaust(server);
@@ -225,11 +247,9 @@ describe('the internal verification listener’s worker', () => {
         squatter.listen(Number(new URL(url).port), '127.0.0.1', () => resolve(true));
       });
     await until('the port taken once the worker is gone', takePort, 30_000);
-    const failedToStart = () =>
-      errors.mock.calls.some((call) =>
-        (call.arguments as unknown[]).includes('could not start the internal verification listener again'),
-      );
-    await until('a new worker failed to listen', async () => failedToStart(), 10_000);
+    const failedToStart = async () =>
+      errorsLogged('could not start the internal verification listener again').length > 0;
+    await until('a new worker failed to listen', failedToStart, 10_000);
     await new Promise((resolve) => squatter.close(resolve));
 
     await until('answered by a worker started after that', answeredByNewWorker(key), 30_000);
@@ -260,5 +280,34 @@ describe('the internal verification listener’s worker', () => {
     assert.equal(await verificationsCounted(), 3);
     await replaceWorker(server, key);
     assert.equal(await verificationsCounted(), 4, 'the ended worker’s 3 and the new one’s answer');
+  });
+
+  /** A verification answered 500, and the error id its detail shows. */
+  async function failed(key: string): Promise<string> {
+    const res = await fetch(`${url}/v1/keys/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-service-token': TOKEN },
+      body: JSON.stringify({ key }),
+    });
+    assert.equal(res.status, 500);
+    const { detail } = (await res.json()) as { detail: string };
+    return /error id ([\w-]+)/.exec(detail)?.[1] ?? assert.fail(detail);
+  }
+
+  it('answers 500 for an error in the worker, logged by key-service under the id the answer shows', async () => {
+    await started(1_000);
+    stored.broken = true;
+    const errorId = await failed(generateKey('broken'));
+    const [fields] = errorsLogged(`request failed ${errorId}`) as { err: Error; errorId: string }[];
+    assert.equal(fields?.errorId, errorId);
+    assert.match(fields.err.message, /null/, 'the worker’s error');
+  });
+
+  it('answers 500 for a lookup that failed in key-service, logged under the id the answer shows', async () => {
+    await started(1_000);
+    stored.failure = new Error('the lookup failed');
+    const errorId = await failed(generateKey('failing'));
+    const [fields] = errorsLogged(`request failed ${errorId}`) as { err: Error; errorId: string }[];
+    assert.equal(fields?.err, stored.failure);
   });
 });
