@@ -26,4 +26,20 @@ describe('failed-verification budget', () => {
     now += 45_000;
     budget.spend('billing'); // a new window
   });
+
+  it('tells each caller’s failures of the current window, those counted elsewhere included', () => {
+    let now = 60_000 * 100 + 15_000;
+    const budget = new FailureBudget(3, 60_000, () => now);
+    budget.spend('billing');
+    budget.count('billing', 2);
+    budget.count('mailer');
+    assert.deepEqual(budget.spentNow(), [
+      ['billing', 3],
+      ['mailer', 1],
+    ]);
+    assert.throws(() => budget.spend('billing'), TooManyRequestsException);
+    now += 45_000;
+    budget.count('mailer');
+    assert.deepEqual(budget.spentNow(), [['mailer', 1]], 'a new window: billing’s failures are past');
+  });
 });

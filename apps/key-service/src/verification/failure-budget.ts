@@ -25,9 +25,18 @@ export class FailureBudget {
     }
   }
 
-  /** Counts one failure spent elsewhere (another listener of this instance), refusing nothing. */
-  count(caller: string): void {
-    this.current(caller).failures++;
+  /** Counts failures spent elsewhere (another listener of this instance), refusing nothing. */
+  count(caller: string, times = 1): void {
+    this.current(caller).failures += times;
+  }
+
+  /** Each caller's failures in the current window: what a listener started now counts too. */
+  spentNow(): [caller: string, failures: number][] {
+    const now = this.now();
+    const start = now - (now % this.windowMs);
+    return [...this.windows]
+      .filter(([, window]) => window.start === start)
+      .map(([caller, window]) => [caller, window.failures]);
   }
 
   private current(caller: string): { start: number; failures: number } {

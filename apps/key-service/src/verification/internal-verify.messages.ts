@@ -37,8 +37,8 @@ export type ToInternalListener =
   | { kind: 'remember'; hash: string; answer: Cacheable<KeyVerification> }
   | { kind: 'forget'; keyId: string }
   | { kind: 'forget-all' }
-  /** A failed verification of this caller answered by key-service: it counts against the same budget. */
-  | { kind: 'failed'; caller: string }
+  /** Failed verifications of this caller answered by key-service: they count against the same budget. */
+  | { kind: 'failed'; caller: string; times: number }
   | { kind: 'metrics'; request: number }
   /** Stop listening, finish the requests held (cutting those still running after graceMs), report, end. */
   | { kind: 'close'; graceMs: number };

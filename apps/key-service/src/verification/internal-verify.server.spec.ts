@@ -7,7 +7,7 @@ import { Logger } from '@nestjs/common';
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
 import { WorkerMetrics } from '@keyward/metrics';
-import { freePort, sleep, until } from '@keyward/testing';
+import { freePort, sleep, until, untilFound } from '@keyward/testing';
 import { VerificationFailuresRecorder } from '../activity/verification-failures.recorder';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyDigests } from '../hashing/key-digests';
@@ -31,8 +31,15 @@ class NothingStored {
   failure?: Error;
   /** An answer the worker cannot use, else nothing. */
   broken = false;
+  /** Failures the worker spent, by caller, as VerificationService counts them. */
+  readonly failures = new Map<string, number>();
   follow(): void {}
-  countFailure(): void {}
+  countFailure(caller: string): void {
+    this.failures.set(caller, (this.failures.get(caller) ?? 0) + 1);
+  }
+  failuresSpent(): [string, number][] {
+    return [...this.failures];
+  }
   lookup(): Promise<Cacheable<KeyVerification>> {
     this.lookups++;
     if (this.hanging) return new Promise(() => {});
@@ -94,7 +101,7 @@ describe('the internal verification listener’s worker', () => {
   const errorsLogged = (message: string) =>
     errors.mock.calls.filter((call) => call.arguments[1] === message).map((call) => call.arguments[0]);
 
-  async function started(cacheMaxEntries: number): Promise<InternalVerifyServer> {
+  async function started(cacheMaxEntries: number, failuresPerMinute = 600): Promise<InternalVerifyServer> {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     stored = new NothingStored();
@@ -111,7 +118,7 @@ describe('the internal verification listener’s worker', () => {
         KEY_HASH_SECRET: SECRET,
         VERIFY_SERVICE_TOKENS: [TOKEN],
         VERIFY_CACHE_MAX_ENTRIES: cacheMaxEntries,
-        VERIFY_FAILURES_PER_MINUTE: 600,
+        VERIFY_FAILURES_PER_MINUTE: failuresPerMinute,
         LAST_USED_FLUSH_MS: 1_000,
       } as KeyServiceSettings,
     );
@@ -309,5 +316,24 @@ describe('the internal verification listener’s worker', () => {
     const errorId = await failed(generateKey('failing'));
     const [fields] = errorsLogged(`request failed ${errorId}`) as { err: Error; errorId: string }[];
     assert.equal(fields?.err, stored.failure);
+  });
+
+  it('has a worker started again spend what is left of each caller’s budget', async () => {
+    const server = await started(1_000, 2);
+    const key = remembered(server);
+    for (let i = 0; i < 2; i++) assert.deepEqual(await verify(generateKey('guess')), UNKNOWN);
+    exhaust(server);
+
+    // The ended worker answers `key` valid from its cache; a new one looks it up, finds nothing: a failure.
+    const status = () =>
+      fetch(`${url}/v1/keys/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-service-token': TOKEN },
+        body: JSON.stringify({ key }),
+      }).then(
+        async (res) => (res.status === 200 && ((await res.json()) as KeyVerification).valid ? undefined : res.status),
+        () => undefined,
+      );
+    assert.equal(await untilFound('a failure answered by a new worker', status, 30_000), 429);
   });
 });

@@ -131,7 +131,7 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
   }
 
   failed(caller: string): void {
-    this.send({ kind: 'failed', caller });
+    this.send({ kind: 'failed', caller, times: 1 });
   }
 
   private start(): Promise<void> {
@@ -140,6 +140,8 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
       resourceLimits: workerHeap(this.settings.cacheMaxEntries),
     });
     this.worker = worker;
+    // A worker started again spends what is left of each caller's budget, not a new one.
+    for (const [caller, times] of this.verification.failuresSpent()) this.send({ kind: 'failed', caller, times });
     return new Promise((resolve, reject) => {
       let listening = false;
       worker.on('message', (message: FromInternalListener) => {

@@ -119,7 +119,7 @@ parent.on('message', (message: ToInternalListener) => {
       verifier.forgetAll();
       break;
     case 'failed':
-      verifier.countFailure(message.caller);
+      verifier.countFailure(message.caller, message.times);
       break;
     case 'metrics':
       void registry

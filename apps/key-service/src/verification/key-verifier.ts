@@ -64,8 +64,13 @@ export class KeyVerifier {
   }
 
   /** Counts a caller's failed verification answered by another verifier of this instance: one budget per caller. */
-  countFailure(caller: string): void {
-    this.failures.count(caller);
+  countFailure(caller: string, times = 1): void {
+    this.failures.count(caller, times);
+  }
+
+  /** Each caller's failures this minute, for a verifier started now (countFailure). */
+  failuresSpent(): [caller: string, failures: number][] {
+    return this.failures.spentNow();
   }
 
   /** Caches an answer known without a lookup (a key just created). */

@@ -99,6 +99,11 @@ export class VerificationService implements OnApplicationBootstrap, OnApplicatio
     this.verifier.countFailure(caller);
   }
 
+  /** Each caller's failures this minute (both listeners'), for a follower started now. */
+  failuresSpent(): [caller: string, failures: number][] {
+    return this.verifier.failuresSpent();
+  }
+
   /** The stored answer for a key (no cache), and how long it may be cached. */
   async lookup(id: string, hash: string): Promise<Cacheable<KeyVerification>> {
     return this.answerFor(await this.keys.findForVerification(id, hash), this.clock.now().getTime());
