@@ -144,6 +144,7 @@ describe('the internal verification listener’s worker', () => {
       const socket = connect({ host: '127.0.0.1', port: Number(new URL(url).port) }, () => resolve(socket));
       socket.once('error', reject);
       socket.write(SLOW_REQUEST);
+      socket.resume(); // reads what the listener answers, so that its closing is seen
       sockets.push(socket);
     });
 
@@ -260,6 +261,12 @@ describe('the internal verification listener’s worker', () => {
     await new Promise((resolve) => squatter.close(resolve));
 
     await until('answered by a worker started after that', answeredByNewWorker(key), 30_000);
+  });
+
+  it('closes a connection whose request has not arrived within the request timeout', async () => {
+    await started(1_000);
+    const slow = await slowSender();
+    await until('the slow request cut', async () => slow.closed, 15_000);
   });
 
   it('answers 503 to a verification whose lookup key-service never answers, and looks the key up again after', async () => {

@@ -89,7 +89,14 @@ function report(): void {
   refused = new Map();
 }
 
-const server = Fastify({ logger: false, bodyLimit: VERIFY_BODY_LIMIT, requestTimeout: settings.requestTimeoutMs });
+const server = Fastify({
+  logger: false,
+  bodyLimit: VERIFY_BODY_LIMIT,
+  requestTimeout: settings.requestTimeoutMs,
+  // Node cuts a late request only with a headers timeout no longer than this (its default is 60 s),
+  // and looks for them every 30 s unless told otherwise.
+  http: { headersTimeout: settings.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
+});
 server.server.maxConnections = settings.maxConnections;
 acceptJsonBodiesOnly(server);
 server.route(verifyRoute(verifier, new TokenSet(settings.serviceTokens)));
