@@ -6,7 +6,7 @@ import { KeyClient } from '@keyward/key-client';
 import { freePort, isolatedEnv, ServiceProcess, sleep } from '@keyward/testing';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import mongoose from 'mongoose';
 import { generateKey } from '../apps/key-service/src/keys/key-format';
 import { loggedInUser } from './support/accounts';
@@ -333,6 +333,20 @@ describe('key verification for internal services', () => {
         await stranger.close();
       }
     });
+  });
+
+  it('runs key-service’s main thread below the internal listener’s worker, so key creation yields the core to verification', () => {
+    // Linux: each thread's nice value is the 19th field of /proc/<pid>/task/<tid>/stat.
+    const niceOf = (pid: number, tid: string) =>
+      Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    const withWorker = first.pid!;
+    const threads = readdirSync(`/proc/${withWorker}/task`);
+    assert.equal(niceOf(withWorker, String(withWorker)), 5, 'the main thread yields');
+    assert.ok(
+      threads.some((tid) => niceOf(withWorker, tid) === 0),
+      'the worker (and V8’s threads) keep the nice value they started with',
+    );
+    assert.equal(niceOf(second.pid!, String(second.pid)), 0, 'without an internal listener nothing changes');
   });
 
   it('a revocation reaches the revoking instance at once, and the other instance and the key-client within 1 s', async (t) => {

@@ -4,6 +4,7 @@ import type { Cacheable } from '@keyward/key-client';
 import { MetricsSnapshot, WorkerMetrics } from '@keyward/metrics';
 import { asUnavailable, internalErrorDetail } from '@keyward/platform';
 import { randomUUID } from 'node:crypto';
+import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AggregatorRegistry } from 'prom-client';
@@ -19,6 +20,8 @@ import { LastUsedRecorder } from './last-used.recorder';
 import { VerifierFollower, VerificationService } from './verification.service';
 
 const WORKER_FILE = join(__dirname, 'internal-verify.worker.js');
+/** The main thread's nice value once the worker runs: a share of a contended core about a third of the worker's. */
+const MAIN_THREAD_NICE = 5;
 /** A worker that ended unexpectedly is started again after this long (its cache starts empty). */
 const RESTART_DELAY_MS = 1_000;
 /** A scrape does not wait longer than this for the worker's metrics. */
@@ -50,6 +53,17 @@ export function workerHeap(cacheMaxEntries: number): {
 } {
   const held = cacheMaxEntries * 1024 + MAX_CONNECTIONS * 8192;
   return { maxOldGenerationSizeMb: 32 + Math.ceil(held / 2 ** 20), maxYoungGenerationSizeMb: 16 };
+}
+
+/**
+ * Lowers this (the main) thread's scheduling priority below the worker's, which it started at its
+ * own: when key creation and verification want the same core, the verification runs first and
+ * its latency does not follow the main thread's load (bench/RESULTS.md, "mixed"). Lowering is never
+ * refused; on Linux a thread's nice value is its own, so only the main thread is moved (elsewhere
+ * it moves the process, which only loses the gain).
+ */
+function yieldToVerification(): void {
+  setPriority(Math.max(getPriority(), MAIN_THREAD_NICE));
 }
 
 /**
@@ -101,6 +115,7 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     this.workerMetrics.add(() => this.metrics());
     this.workerMetrics.add(() => Promise.resolve(this.endedMetrics));
     await this.start();
+    yieldToVerification();
     this.logger.log(`internal verification listening on ${this.settings.host}:${this.settings.port} (worker thread)`);
   }
 
