@@ -3,21 +3,18 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model } from 'mongoose';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
 import { appendToOutbox } from '../outbox/outbox';
-import {
-  changeOutboxesIn,
-  LeasedDocument,
-  leaseOutboxIn,
-  OutboxChange,
-  outboxIn,
-  OutboxStore,
-  waitingOutboxesIn,
-} from '../outbox/outbox-store';
+import { CollectionOutbox, OutboxStore } from '../outbox/outbox-store';
 import { LoginCode } from './login-code.schema';
 
-/** The login_codes collection: every write to it, the outbox relay's included (OutboxStore, at the end). */
+/** The login_codes collection: every write to it, the outbox relay's included (`outbox`). */
 @Injectable()
-export class LoginCodesRepository implements OutboxStore {
-  constructor(@InjectModel(LoginCode.name) private readonly codes: Model<LoginCode>) {}
+export class LoginCodesRepository {
+  /** The outbox relay's reads and writes (they touch only the `outbox` and `outboxAt` fields). */
+  readonly outbox: OutboxStore;
+
+  constructor(@InjectModel(LoginCode.name) private readonly codes: Model<LoginCode>) {
+    this.outbox = new CollectionOutbox(codes);
+  }
 
   /** Replaces the address's code and queues its email, in one write. */
   async replace(email: string, codeHash: string, expiresAt: Date, event: OutboxEntry, now: Date): Promise<void> {
@@ -47,23 +44,5 @@ export class LoginCodesRepository implements OutboxStore {
   async consume(email: string, codeHash: string): Promise<boolean> {
     const result = await this.codes.updateOne({ _id: email, codeHash }, { $set: { codeHash: null } });
     return result.modifiedCount === 1;
-  }
-
-  // The outbox relay's operations (OutboxStore): they write only the `outbox` and `outboxAt` fields.
-
-  leaseOutbox(dueBy: Date, until: Date, _id?: unknown): Promise<LeasedDocument | null> {
-    return leaseOutboxIn(this.codes, dueBy, until, _id);
-  }
-
-  changeOutboxes(changes: OutboxChange[]): Promise<number> {
-    return changeOutboxesIn(this.codes, changes);
-  }
-
-  outboxOf(_id: unknown): Promise<OutboxEntry[] | undefined> {
-    return outboxIn(this.codes, _id);
-  }
-
-  waitingOutboxes(limit: number): Promise<OutboxEntry[][]> {
-    return waitingOutboxesIn(this.codes, limit);
   }
 }

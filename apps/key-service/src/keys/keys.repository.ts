@@ -4,15 +4,7 @@ import { isDuplicateKeyError, writeInBatches } from '@keyward/mongo';
 import { Model, Types } from 'mongoose';
 import { appendToOutbox } from '../outbox/outbox';
 import { OutboxEntry } from '../outbox/outbox-entry.schema';
-import {
-  changeOutboxesIn,
-  LeasedDocument,
-  leaseOutboxIn,
-  OutboxChange,
-  outboxIn,
-  OutboxStore,
-  waitingOutboxesIn,
-} from '../outbox/outbox-store';
+import { CollectionOutbox, OutboxStore } from '../outbox/outbox-store';
 import { Key, KeyDocument, KeyStatus, LeakResponse } from './key.schema';
 import { ReminderCalendar } from './reminder-calendar';
 
@@ -75,7 +67,7 @@ export interface RotatedOut {
 
 /**
  * The keys collection: every write to it in key-service is an operation of this repository, the
- * outbox relay's leases and removals included (OutboxStore, at the end). scheduler-service reads it
+ * outbox relay's leases and removals included (`outbox`). scheduler-service reads it
  * through its contract in libs/contracts.
  *
  * Every operation that sets a key's `nextReminderAt` first lists the key in the reminder calendar
@@ -83,11 +75,16 @@ export interface RotatedOut {
  * never a due key missing from the calendar.
  */
 @Injectable()
-export class KeysRepository implements OutboxStore {
+export class KeysRepository {
+  /** The outbox relay's reads and writes (they touch only the `outbox` and `outboxAt` fields). */
+  readonly outbox: OutboxStore;
+
   constructor(
     @InjectModel(Key.name) private readonly keys: Model<Key>,
     private readonly calendar: ReminderCalendar,
-  ) {}
+  ) {
+    this.outbox = new CollectionOutbox(keys);
+  }
 
   /** Resolves once the collection's indexes exist (the unique ones are what make imports idempotent). */
   async indexesReady(): Promise<void> {
@@ -435,24 +432,6 @@ export class KeysRepository implements OutboxStore {
       .find({ status: KeyStatus.Active, nextReminderAt: null }, { createdAt: 1, expiresAt: 1 })
       .lean<Unscheduled[]>()
       .exec();
-  }
-
-  // The outbox relay's operations (OutboxStore): they write only the `outbox` and `outboxAt` fields.
-
-  leaseOutbox(dueBy: Date, until: Date, _id?: unknown): Promise<LeasedDocument | null> {
-    return leaseOutboxIn(this.keys, dueBy, until, _id);
-  }
-
-  changeOutboxes(changes: OutboxChange[]): Promise<number> {
-    return changeOutboxesIn(this.keys, changes);
-  }
-
-  outboxOf(_id: unknown): Promise<OutboxEntry[] | undefined> {
-    return outboxIn(this.keys, _id);
-  }
-
-  waitingOutboxes(limit: number): Promise<OutboxEntry[][]> {
-    return waitingOutboxesIn(this.keys, limit);
   }
 
   private async updateUnchanged(

@@ -11,14 +11,7 @@ import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyEventSigning } from './key-event-signing';
 import { OutboxEntry, OutboxEntrySchema, OutboxFields } from './outbox-entry.schema';
 import { OutboxRelayService } from './outbox-relay.service';
-import {
-  changeOutboxesIn,
-  leaseOutboxIn,
-  OutboxChange,
-  outboxIn,
-  OutboxStore,
-  waitingOutboxesIn,
-} from './outbox-store';
+import { CollectionOutbox, OutboxChange, OutboxStore } from './outbox-store';
 
 Logger.overrideLogger(false);
 
@@ -58,14 +51,15 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
       { collection: 'relayed', versionKey: false },
     );
     documents = connection.model('Relayed', schema) as unknown as typeof documents;
+    const collection = new CollectionOutbox(documents);
     store = {
-      leaseOutbox: (dueBy, until, _id) => leaseOutboxIn(documents, dueBy, until, _id),
+      leaseOutbox: (dueBy, until, _id) => collection.leaseOutbox(dueBy, until, _id),
       changeOutboxes: (made) => {
         changes.push(made);
-        return changeOutboxesIn(documents, made);
+        return collection.changeOutboxes(made);
       },
-      outboxOf: (_id) => outboxIn(documents, _id),
-      waitingOutboxes: (limit) => waitingOutboxesIn(documents, limit),
+      outboxOf: (_id) => collection.outboxOf(_id),
+      waitingOutboxes: (limit) => collection.waitingOutboxes(limit),
     };
   });
 

@@ -35,7 +35,7 @@ const RETRY_MAX_MS = 4_000;
  * and its loop tries those documents again after a pause that grows while failures last. Each
  * collection has a loop of its own, so a sign-in code never waits behind a backlog of key events
  * (a reminder burst can leave thousands). Each collection is reached only through the OutboxStore its
- * owning repository implements, registered with `relayOutboxOf`.
+ * owning repository holds (`outbox`), registered with `relayOutboxOf`.
  */
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {

@@ -13,9 +13,9 @@ export interface OutboxChange {
 
 /**
  * What the outbox relay needs of a collection whose documents carry an outbox. The repository that
- * owns the collection implements it (with the operations below, over its own model), so every
- * write to the collection stays in that repository; the relay holds no model and only decides
- * what to lease, publish and remove.
+ * owns the collection exposes one (a CollectionOutbox over its own model, below), so every write to
+ * the collection stays in that repository; the relay holds no model and only decides what to
+ * lease, publish and remove.
  */
 export interface OutboxStore {
   /**
@@ -32,61 +32,47 @@ export interface OutboxStore {
   waitingOutboxes(limit: number): Promise<OutboxEntry[][]>;
 }
 
-// The operations an owning repository implements OutboxStore with, over its model: one definition
-// of each query, whichever collection it runs on.
-
-/** OutboxStore.leaseOutbox on `documents`. */
-export function leaseOutboxIn<T extends OutboxFields>(
-  documents: Model<T>,
-  dueBy: Date,
-  until: Date,
-  _id?: unknown,
-): Promise<LeasedDocument | null> {
-  return documents
-    .findOneAndUpdate(
-      { ...(_id === undefined ? {} : { _id }), outboxAt: { $lte: dueBy } } as object,
-      { $set: { outboxAt: until } },
-      { new: true, sort: { outboxAt: 1 } },
-    )
-    .lean<LeasedDocument>()
-    .exec();
-}
-
 /**
- * OutboxStore.changeOutboxes on `documents`: compare-and-set on the whole values named (an outbox
- * array compares whole, see compareAndSet in libs/mongo), straight to the driver, values as read.
+ * OutboxStore over one model: one definition of each query, whichever collection it runs on. The
+ * repository that owns the collection holds one (`outbox`), so its writes stay in that repository.
  */
-export async function changeOutboxesIn<T extends OutboxFields>(
-  documents: Model<T>,
-  changes: OutboxChange[],
-): Promise<number> {
-  if (changes.length === 0) return 0;
-  const result = await documents.collection.bulkWrite(
-    changes.map(({ _id, expected, set }) => ({
-      updateOne: { filter: { ...expected, _id } as object, update: { $set: set } },
-    })),
-    { ordered: false },
-  );
-  return result.matchedCount;
-}
+export class CollectionOutbox<T extends OutboxFields> implements OutboxStore {
+  constructor(private readonly documents: Model<T>) {}
 
-/** OutboxStore.outboxOf on `documents` (a lookup by `_id` alone: see docs/stack.md). */
-export async function outboxIn<T extends OutboxFields>(
-  documents: Model<T>,
-  _id: unknown,
-): Promise<OutboxEntry[] | undefined> {
-  const doc = await documents.collection.findOne({ _id } as object, { projection: { outbox: 1 } });
-  return doc?.outbox as OutboxEntry[] | undefined;
-}
+  leaseOutbox(dueBy: Date, until: Date, _id?: unknown): Promise<LeasedDocument | null> {
+    return this.documents
+      .findOneAndUpdate(
+        { ...(_id === undefined ? {} : { _id }), outboxAt: { $lte: dueBy } } as object,
+        { $set: { outboxAt: until } },
+        { new: true, sort: { outboxAt: 1 } },
+      )
+      .lean<LeasedDocument>()
+      .exec();
+  }
 
-/** OutboxStore.waitingOutboxes on `documents`. */
-export async function waitingOutboxesIn<T extends OutboxFields>(
-  documents: Model<T>,
-  limit: number,
-): Promise<OutboxEntry[][]> {
-  const waiting = await documents
-    .find({ outboxAt: { $ne: null } }, { outbox: 1 })
-    .limit(limit)
-    .lean();
-  return waiting.map((doc) => doc.outbox);
+  /** Compare-and-set on the whole values named (an outbox array compares whole, see compareAndSet in libs/mongo), straight to the driver, values as read. */
+  async changeOutboxes(changes: OutboxChange[]): Promise<number> {
+    if (changes.length === 0) return 0;
+    const result = await this.documents.collection.bulkWrite(
+      changes.map(({ _id, expected, set }) => ({
+        updateOne: { filter: { ...expected, _id } as object, update: { $set: set } },
+      })),
+      { ordered: false },
+    );
+    return result.matchedCount;
+  }
+
+  /** By `_id` alone (see docs/stack.md). */
+  async outboxOf(_id: unknown): Promise<OutboxEntry[] | undefined> {
+    const doc = await this.documents.collection.findOne({ _id } as object, { projection: { outbox: 1 } });
+    return doc?.outbox as OutboxEntry[] | undefined;
+  }
+
+  async waitingOutboxes(limit: number): Promise<OutboxEntry[][]> {
+    const waiting = await this.documents
+      .find({ outboxAt: { $ne: null } }, { outbox: 1 })
+      .limit(limit)
+      .lean();
+    return waiting.map((doc) => doc.outbox);
+  }
 }

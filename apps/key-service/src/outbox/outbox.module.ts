@@ -22,12 +22,12 @@ export class OutboxModule {
 
 /**
  * A provider for the module of the feature that owns `collection`: the relay publishes the events
- * waiting in its documents (a loop of its own) through `store`, the collection's repository.
+ * waiting in its documents (a loop of its own) through the `outbox` of `owner`, the collection's repository.
  */
-export function relayOutboxOf(collection: string, store: Type<OutboxStore>): Provider {
+export function relayOutboxOf(collection: string, owner: Type<{ outbox: OutboxStore }>): Provider {
   return {
     provide: `outbox:${collection}`,
-    inject: [store, OutboxRelayService],
-    useFactory: (documents: OutboxStore, relay: OutboxRelayService) => relay.relayFrom(collection, documents),
+    inject: [owner, OutboxRelayService],
+    useFactory: ({ outbox }: { outbox: OutboxStore }, relay: OutboxRelayService) => relay.relayFrom(collection, outbox),
   };
 }
