@@ -51,5 +51,4 @@ export type FromInternalListener =
   | { kind: 'failed'; caller: string }
   | { kind: 'report'; used: [keyId: string, atMs: number][]; refused: Refusal[] }
   | { kind: 'metrics'; request: number; metrics: MetricObjectWithValues<MetricValue<string>>[] }
-  | { kind: 'request-failed'; errorId: string; error: unknown }
-  | { kind: 'closed' };
+  | { kind: 'request-failed'; errorId: string; error: unknown };

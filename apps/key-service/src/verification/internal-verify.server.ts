@@ -219,8 +219,6 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
       case 'request-failed':
         this.logger.error({ err: message.error, errorId: message.errorId }, `request failed ${message.errorId}`);
         break;
-      case 'closed':
-        break;
     }
   }
 

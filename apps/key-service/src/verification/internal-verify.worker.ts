@@ -139,7 +139,6 @@ parent.on('message', (message: ToInternalListener) => {
       setTimeout(() => server.server.closeAllConnections(), message.graceMs).unref();
       void server.close().then(() => {
         report();
-        post({ kind: 'closed' });
         parent.close();
       });
       break;
