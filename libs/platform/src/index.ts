@@ -2,6 +2,7 @@ export * from './config';
 export * from './logging.module';
 export * from './bootstrap';
 export * from './health/health.module';
+export * from './http/problem-details';
 export * from './http/problem-details.filter';
 export * from './http/dependency-unavailable';
 export * from './http/validation';

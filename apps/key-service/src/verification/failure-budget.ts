@@ -1,4 +1,4 @@
-import { TooManyRequestsException } from '@keyward/platform/http/problem-details.filter';
+import { TooManyRequestsException } from '@keyward/platform/http/problem-details';
 
 /**
  * How many failed verifications (lookups that found no valid key) each caller may make per window,

@@ -1,8 +1,8 @@
-import { HttpException, ServiceUnavailableException } from '@nestjs/common';
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
 import { DEPENDENCY_RETRY_AFTER_SECONDS } from '@keyward/platform/http/dependency-unavailable';
 import { acceptJsonBodiesOnly, problemDetailsErrorHandler } from '@keyward/platform/http/json-bodies';
+import { HttpException, ServiceUnavailableException } from '@keyward/platform/http/nest-http';
 import Fastify from 'fastify';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry } from 'prom-client';

@@ -1,4 +1,3 @@
-import { Injectable } from '@nestjs/common';
 import type { KeyVerification } from '@keyward/contracts';
 import { Counter, Histogram, Registry } from 'prom-client';
 
@@ -8,8 +7,10 @@ import { Counter, Histogram, Registry } from 'prom-client';
  */
 export type VerificationSource = 'hit' | 'miss' | 'not_a_key';
 
-/** Verifications by answer and by where the answer came from, in the service's registry. */
-@Injectable()
+/**
+ * Verifications by answer and by where the answer came from, in the service's registry. Free of
+ * Nest, as the internal listener's worker counts its own (VerificationModule provides it by a factory).
+ */
 export class VerificationMetrics {
   private readonly answers: Counter<'result' | 'cache'>;
   private readonly duration: Histogram<'cache'>;

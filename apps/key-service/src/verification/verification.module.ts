@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { Registry } from 'prom-client';
 import { Key, KeySchema } from '../keys/key.schema';
 import { ActivityModule } from '../activity/activity.module';
 import { HashingModule } from '../hashing/hashing.module';
@@ -27,7 +28,11 @@ import { VerificationService } from './verification.service';
     LastUsedRecorder,
     ServiceTokens,
     InternalVerifyServer,
-    VerificationMetrics,
+    {
+      provide: VerificationMetrics,
+      inject: [Registry],
+      useFactory: (registry: Registry) => new VerificationMetrics(registry),
+    },
     VerificationReports,
   ],
 })

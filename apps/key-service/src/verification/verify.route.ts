@@ -1,6 +1,6 @@
-import { HttpException, RequestMethod } from '@nestjs/common';
 import type { KeyVerification } from '@keyward/contracts';
-import { sendProblem } from '@keyward/platform/http/problem-details.filter';
+import { HttpException, RequestMethod } from '@keyward/platform/http/nest-http';
+import { sendProblem } from '@keyward/platform/http/problem-details';
 import { parseBody } from '@keyward/platform/http/request-body';
 import { RouteOptions } from 'fastify';
 import { MISSING_SERVICE_TOKEN, SERVICE_TOKEN_HEADER, TokenSet } from './token-set';

@@ -1,4 +1,4 @@
-import { ServiceUnavailableException } from '@nestjs/common';
+import { ServiceUnavailableException } from './nest-http';
 
 /** Seconds a client is asked to wait while a dependency is down (about one reconnect attempt). */
 export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;

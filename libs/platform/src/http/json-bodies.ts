@@ -1,8 +1,8 @@
-import { BadRequestException, HttpException, HttpStatus } from '@nestjs/common';
+import { BadRequestException, HttpException, HttpStatus } from './nest-http';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { asUnavailable } from './dependency-unavailable';
-import { internalErrorDetail, sendProblem } from './problem-details.filter';
+import { internalErrorDetail, sendProblem } from './problem-details';
 import { RouteBodyConfig } from './route-body';
 
 /** Largest request body by default; a route sets its own with RouteBodyConfig.bodyLimit. */

@@ -1,6 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { FastifyInstance, RouteOptions } from 'fastify';
-import { sendProblem } from './problem-details.filter';
+import { sendProblem } from './problem-details';
 
 /** A route path as a regex: `/v1/keys/:id` matches `/v1/keys/` and one segment, `*` anything. */
 function pathPattern(url: string): RegExp {

@@ -8,7 +8,7 @@ import type {
   SecurityRequirementObject,
 } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { STATUS_CODES } from 'node:http';
-import { PROBLEM_DETAILS_SCHEMA } from './problem-details.filter';
+import { PROBLEM_DETAILS_SCHEMA } from './problem-details';
 
 /** What a route may be refused with: status → when. */
 export type Refusals = Partial<Record<number, string>>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FieldError, InvalidFieldsException, MAX_FIELD_ERRORS } from './problem-details.filter';
+import { FieldError, InvalidFieldsException, MAX_FIELD_ERRORS } from './problem-details';
 
 // Request bodies checked by zod, apart from their OpenAPI side (validation.ts, which needs
 // @nestjs/swagger): a listener without Nest (the internal verification worker) parses them too.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { InvalidFieldsException, MAX_FIELD_ERRORS } from './problem-details.filter';
+import { InvalidFieldsException, MAX_FIELD_ERRORS } from './problem-details';
 import { parseBody, requestBody } from './request-body';
 import { openApiSchemaOf, ZodValidationPipe } from './validation';
 
