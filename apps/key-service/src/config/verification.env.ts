@@ -36,7 +36,7 @@ export const verificationEnv = {
     .max(65535)
     .default(0)
     .describe(
-      'Port of the internal verification listener (the same route on bare Fastify in a worker thread with its own cache, for internal services); 0: verification on HTTP_PORT only',
+      'Port of the internal verification listener (the same route and checks on node:http in a worker thread with its own cache, for internal services); 0: verification on HTTP_PORT only',
     ),
   VERIFY_HTTP_HOST: z
     .string()

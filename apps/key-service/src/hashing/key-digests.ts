@@ -1,27 +1,40 @@
-import { BinaryToTextEncoding, createHash, Hash } from 'node:crypto';
+import { BinaryToTextEncoding, hash } from 'node:crypto';
 
 /** SHA-256's block: HMAC pads its key to it (RFC 2104). */
 const SHA256_BLOCK_BYTES = 64;
+const SHA256_BYTES = 32;
+/** Room for text of up to 341 characters (a UTF-16 unit is at most 3 bytes of UTF-8); longer text gets a buffer of its own. */
+const TEXT_ROOM_BYTES = 1024;
 
 /**
- * HMAC-SHA256 under one secret (RFC 2104), with the secret's two padded blocks hashed once: each
- * call continues copies of those two hash states. createHmac sets a whole HMAC context up on every
- * call, which cost a cached verification in key-service about as much as everything else it does
- * (bench/RESULTS.md, "verify"); the output is createHmac's (key-hasher.spec.ts).
+ * HMAC-SHA256 under one secret (RFC 2104) as two one-shot hashes over buffers that start with the
+ * secret's padded blocks: H(opad ‖ H(ipad ‖ text)). createHmac, or copies of prepared hash states,
+ * make native hash objects and buffers on every call, which a cached verification in key-service
+ * paid more for than for anything else it does (bench/RESULTS.md, "verify"); the output is
+ * createHmac's (key-hasher.spec.ts). Not reentrant, and need not be: it never yields.
  */
 class KeyedSha256 {
-  private readonly inner: Hash;
-  private readonly outer: Hash;
+  private readonly inner = Buffer.alloc(SHA256_BLOCK_BYTES + TEXT_ROOM_BYTES);
+  private readonly outer = Buffer.alloc(SHA256_BLOCK_BYTES + SHA256_BYTES);
 
   constructor(secret: Buffer) {
-    const block = Buffer.alloc(SHA256_BLOCK_BYTES);
-    (secret.length > SHA256_BLOCK_BYTES ? createHash('sha256').update(secret).digest() : secret).copy(block);
-    this.inner = createHash('sha256').update(block.map((byte) => byte ^ 0x36));
-    this.outer = createHash('sha256').update(block.map((byte) => byte ^ 0x5c));
+    const key = secret.length > SHA256_BLOCK_BYTES ? hash('sha256', secret, 'buffer') : secret;
+    for (let i = 0; i < SHA256_BLOCK_BYTES; i++) {
+      const byte = key[i] ?? 0;
+      this.inner[i] = byte ^ 0x36;
+      this.outer[i] = byte ^ 0x5c;
+    }
   }
 
   digest(text: string, encoding: BinaryToTextEncoding): string {
-    return this.outer.copy().update(this.inner.copy().update(text).digest()).digest(encoding);
+    const inner =
+      text.length * 3 <= TEXT_ROOM_BYTES
+        ? this.inner.subarray(0, SHA256_BLOCK_BYTES + this.inner.write(text, SHA256_BLOCK_BYTES, 'utf8'))
+        : Buffer.concat([this.inner.subarray(0, SHA256_BLOCK_BYTES), Buffer.from(text, 'utf8')]);
+    hash('sha256', inner, 'buffer').copy(this.outer, SHA256_BLOCK_BYTES);
+    // The text is a key: it does not stay behind in the buffer.
+    inner.fill(0, SHA256_BLOCK_BYTES);
+    return hash('sha256', this.outer, encoding);
   }
 }
 

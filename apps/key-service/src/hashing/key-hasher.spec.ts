@@ -32,7 +32,16 @@ describe('key hasher', () => {
   it('is HMAC-SHA256 under the secret, as createHmac computes it, for secrets up to and over a block', () => {
     for (const secret of ['s', 's'.repeat(32), 'é'.repeat(32), 's'.repeat(64), 's'.repeat(65), 's'.repeat(200)]) {
       const hasherOf = hasherWith(secret);
-      for (const text of [key, generateKey('bob'), '', 'ключ_v1_ünïcode', 'x'.repeat(300)]) {
+      for (const text of [
+        key,
+        generateKey('bob'),
+        '',
+        'ключ_v1_ünïcode',
+        'x'.repeat(300),
+        'é'.repeat(341),
+        'é'.repeat(342),
+        '😀'.repeat(400),
+      ]) {
         assert.equal(hasherOf.hash(text), createHmac('sha256', secret).update(text).digest('base64url'), secret);
         assert.equal(
           hasherOf.idOf(text),
@@ -40,8 +49,9 @@ describe('key hasher', () => {
           secret,
         );
       }
-      // Hashing again gives the same: each call starts from copies of the keyed states.
-      assert.equal(hasherOf.hash(key), hasherOf.hash(key));
+      // A short text after a longer one: each call hashes only its own text.
+      hasherOf.hash('x'.repeat(300));
+      assert.equal(hasherOf.hash('ab'), createHmac('sha256', secret).update('ab').digest('base64url'));
     }
   });
 });

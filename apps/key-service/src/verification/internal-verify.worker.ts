@@ -1,12 +1,11 @@
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
 import { DEPENDENCY_RETRY_AFTER_SECONDS } from '@keyward/platform/http/dependency-unavailable';
-import { acceptJsonBodiesOnly, problemDetailsErrorHandler } from '@keyward/platform/http/json-bodies';
 import { HttpException, ServiceUnavailableException } from '@keyward/platform/http/nest-http';
-import Fastify from 'fastify';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry } from 'prom-client';
 import { KeyDigests } from '../hashing/key-digests';
+import { internalVerifyListener } from './internal-verify.listener';
 import type {
   FromInternalListener,
   InternalListenerSettings,
@@ -16,12 +15,10 @@ import type {
 import { KeyVerifier } from './key-verifier';
 import { TokenSet } from './token-set';
 import { VerificationMetrics } from './verification.metrics';
-import { VERIFY_BODY_LIMIT } from './verify-key.request';
-import { verifyRoute } from './verify.route';
 
 /**
  * The internal verification listener (VERIFY_HTTP_PORT), run by InternalVerifyServer in a worker
- * thread: verifyRoute on a bare Fastify instance with a KeyVerifier of its own. On its own event
+ * thread: internalVerifyListener with a KeyVerifier of its own. On its own event
  * loop and small heap, a cached verification neither waits behind key-service's other work (key
  * creation, consumers, sweepers) nor pays for scavenging key-service's large heap (bench/RESULTS.md,
  * "verify" and "mixed"). What it cannot answer from its cache it asks key-service, which also
@@ -89,21 +86,14 @@ function report(): void {
   refused = new Map();
 }
 
-const server = Fastify({
-  logger: false,
-  bodyLimit: VERIFY_BODY_LIMIT,
-  requestTimeout: settings.requestTimeoutMs,
-  // Node cuts a late request only with a headers timeout no longer than this (its default is 60 s),
-  // and looks for them every 30 s unless told otherwise.
-  http: { headersTimeout: settings.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
-});
-server.server.maxConnections = settings.maxConnections;
-acceptJsonBodiesOnly(server);
-server.route(verifyRoute(verifier, new TokenSet(settings.serviceTokens)));
-server.setErrorHandler(
+const server = internalVerifyListener({
+  verifier,
+  tokens: new TokenSet(settings.serviceTokens),
+  requestTimeoutMs: settings.requestTimeoutMs,
+  maxConnections: settings.maxConnections,
   // A 500's error is logged by key-service, under the id its answer shows.
-  problemDetailsErrorHandler({ error: ({ err, errorId }) => post({ kind: 'request-failed', errorId, error: err }) }),
-);
+  errors: { error: ({ err, errorId }) => post({ kind: 'request-failed', errorId, error: err }) },
+});
 const reporting = setInterval(report, settings.reportEveryMs);
 
 parent.on('message', (message: ToInternalListener) => {
@@ -136,8 +126,9 @@ parent.on('message', (message: ToInternalListener) => {
     case 'close':
       clearInterval(reporting);
       // A request whose caller never finishes sending it must not hold key-service's shutdown up.
-      setTimeout(() => server.server.closeAllConnections(), message.graceMs).unref();
-      void server.close().then(() => {
+      setTimeout(() => server.closeAllConnections(), message.graceMs).unref();
+      // Idle connections are closed at once; those with a request in flight once it is answered.
+      server.close(() => {
         report();
         parent.close();
       });
@@ -145,5 +136,5 @@ parent.on('message', (message: ToInternalListener) => {
   }
 });
 
-// Not listening (the port taken) rejects unhandled: the worker ends with that error, which key-service reports.
-void server.listen({ port: settings.port, host: settings.host }).then(() => post({ kind: 'listening' }));
+// Not listening (the port taken) is an unhandled 'error': the worker ends with it, which key-service reports.
+server.listen(settings.port, settings.host, () => post({ kind: 'listening' }));

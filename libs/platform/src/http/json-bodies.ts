@@ -1,8 +1,6 @@
 import { BadRequestException, HttpException, HttpStatus } from './nest-http';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
-import { asUnavailable } from './dependency-unavailable';
-import { internalErrorDetail, sendProblem } from './problem-details';
+import { answerableError, ErrorLog, sendProblem } from './problem-details';
 import { RouteBodyConfig } from './route-body';
 
 /** Largest request body by default; a route sets its own with RouteBodyConfig.bodyLimit. */
@@ -54,15 +52,13 @@ export function acceptJsonBodiesOnly(fastify: FastifyInstance): void {
   });
 }
 
-const FASTIFY_DETAILS: Partial<Record<number, string>> = {
-  [HttpStatus.PAYLOAD_TOO_LARGE]: 'The request body is larger than this route accepts',
-  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'Request bodies must be sent as application/json',
-};
+export const BODY_TOO_LARGE = 'The request body is larger than this route accepts';
+export const JSON_BODIES_ONLY = 'Request bodies must be sent as application/json';
 
-/** Where a 500's error is logged, under the id its answer shows. */
-export interface ErrorLog {
-  error(fields: { err: unknown; errorId: string }, message: string): void;
-}
+const FASTIFY_DETAILS: Partial<Record<number, string>> = {
+  [HttpStatus.PAYLOAD_TOO_LARGE]: BODY_TOO_LARGE,
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: JSON_BODIES_ONLY,
+};
 
 /**
  * Fastify's own errors (a body too large, of the wrong type, or not JSON) and anything thrown
@@ -71,14 +67,9 @@ export interface ErrorLog {
  */
 export function problemDetailsErrorHandler(logger: ErrorLog) {
   return (error: FastifyError | HttpException, _request: FastifyRequest, reply: FastifyReply) => {
-    if (error instanceof HttpException) return sendProblem(reply, error);
-    const status = error.statusCode;
+    const status = (error as FastifyError).statusCode;
     if (status && status >= 400 && status < 500)
       return sendProblem(reply, new HttpException(FASTIFY_DETAILS[status] ?? error.message, status));
-    const unavailable = asUnavailable(error);
-    if (unavailable) return sendProblem(reply, unavailable);
-    const errorId = randomUUID();
-    logger.error({ err: error, errorId }, `request failed ${errorId}`);
-    return sendProblem(reply, new HttpException(internalErrorDetail(errorId), 500));
+    return sendProblem(reply, answerableError(error, logger));
   };
 }

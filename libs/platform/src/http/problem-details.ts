@@ -1,5 +1,7 @@
 import { FastifyReply } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { asUnavailable } from './dependency-unavailable';
 import { HttpException, HttpStatus } from './nest-http';
 
 export interface FieldError {
@@ -70,21 +72,55 @@ export const PROBLEM_DETAILS_SCHEMA = {
 export const internalErrorDetail = (errorId: string) =>
   `Something went wrong on our side; quote error id ${errorId} when reporting it.`;
 
-/** Sends an HttpException as a problem-details body (with Retry-After when it names one). */
-export function sendProblem(reply: FastifyReply, exception: HttpException): FastifyReply {
+export const PROBLEM_JSON = 'application/problem+json';
+
+/** An HttpException as the problem-details answer it is sent as. */
+export interface ProblemAnswer {
+  status: number;
+  /** Seconds, when the exception names a wait (429, 503). */
+  retryAfter?: string;
+  body: { type: 'about:blank'; title: string; status: number; detail: string; errors?: FieldError[] };
+}
+
+export function problemOf(exception: HttpException): ProblemAnswer {
   const status = exception.getStatus();
   const response = exception.getResponse();
   const body = typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
   const detail = Array.isArray(body.message) ? body.message.join('; ') : String(body.message ?? exception.message);
-  if (body.retryAfterSeconds !== undefined) reply.header('Retry-After', String(body.retryAfterSeconds));
-  return reply
-    .status(status)
-    .type('application/problem+json')
-    .send({
+  return {
+    status,
+    retryAfter: body.retryAfterSeconds === undefined ? undefined : String(body.retryAfterSeconds),
+    body: {
       type: 'about:blank',
       title: STATUS_CODES[status] ?? 'Error',
       status,
       detail,
-      ...(body.errors ? { errors: body.errors } : {}),
-    });
+      ...(body.errors ? { errors: body.errors as FieldError[] } : {}),
+    },
+  };
+}
+
+/** Sends an HttpException as a problem-details body (with Retry-After when it names one). */
+export function sendProblem(reply: FastifyReply, exception: HttpException): FastifyReply {
+  const { status, retryAfter, body } = problemOf(exception);
+  if (retryAfter !== undefined) reply.header('Retry-After', retryAfter);
+  return reply.status(status).type(PROBLEM_JSON).send(body);
+}
+
+/** Where a 500's error is logged, under the id its answer shows. */
+export interface ErrorLog {
+  error(fields: { err: unknown; errorId: string }, message: string): void;
+}
+
+/**
+ * An error thrown outside Nest's pipeline as the exception it is answered with: an HttpException
+ * as it is, 503 when a dependency is unreachable, anything else a 500 logged under an id.
+ */
+export function answerableError(error: unknown, logger: ErrorLog): HttpException {
+  if (error instanceof HttpException) return error;
+  const unavailable = asUnavailable(error);
+  if (unavailable) return unavailable;
+  const errorId = randomUUID();
+  logger.error({ err: error, errorId }, `request failed ${errorId}`);
+  return new HttpException(internalErrorDetail(errorId), HttpStatus.INTERNAL_SERVER_ERROR);
 }
