@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { Clock } from '@keyward/platform';
+import { AheadOfFastify, Clock } from '@keyward/platform';
 import { TestClock } from './schedulers';
 
 /**
@@ -26,8 +26,11 @@ export class InProcessKeyService {
     const { configureHttp } = await import('../../apps/key-service/src/http-app');
     const builder = Test.createTestingModule({ imports: [KeyServiceModule] });
     const moduleRef = await (clock ? builder.overrideProvider(Clock).useValue(clock) : builder).compile();
-    const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
-    await configureHttp(app);
+    const ahead = new AheadOfFastify();
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(
+      new FastifyAdapter({ serverFactory: ahead.serverFactory }),
+    );
+    await configureHttp(app, ahead);
     await app.listen(0, '127.0.0.1');
     return new InProcessKeyService(app, await app.getUrl());
   }

@@ -16,7 +16,6 @@ import { WebModule } from './web/web.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { RemindersModule } from './reminders/reminders.module';
 import { VerificationModule } from './verification/verification.module';
-import { VERIFY_ROUTE } from './verification/verify.route';
 
 @Module({
   imports: [
@@ -26,7 +25,7 @@ import { VERIFY_ROUTE } from './verification/verify.route';
       validate: validateEnv(keyServiceEnv),
     }),
     SettingsModule.register(KeyServiceSettings),
-    LoggingModule.forRoot({ unlogged: [VERIFY_ROUTE] }),
+    LoggingModule.forRoot(),
     MongoModule,
     KafkaModule,
     HealthModule.register(KafkaHealthIndicator),

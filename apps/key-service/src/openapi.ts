@@ -4,7 +4,7 @@ import { completeOpenApiDocument } from '@keyward/platform';
 import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from './auth/session-cookies';
 import { SERVICE_TOKEN_HEADER } from './verification/token-set';
 import { verifyOperation } from './verification/verify.operation';
-import { VERIFY_PATH } from './verification/verify.route';
+import { VERIFY_PATH } from './verification/verify-request.handler';
 
 const DESCRIPTION =
   'API keys: create, list, rotate, revoke, verify. Request bodies are `application/json` only (415 ' +

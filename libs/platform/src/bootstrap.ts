@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { HttpMetrics } from '@keyward/metrics';
+import { AheadOfFastify } from './http/ahead-of-fastify';
 import { acceptJsonBodiesOnly, JSON_BODY_LIMIT, problemDetailsErrorHandler } from './http/json-bodies';
 import { refuseUnknownMethods } from './http/method-not-allowed';
 import { z } from 'zod';
@@ -19,19 +20,21 @@ const trustProxyOf = validateEnv(z.object({ TRUST_PROXY: trustProxySetting }));
 
 /**
  * Creates a service's Fastify app with pino logs, request metrics (its module imports MetricsModule)
- * and graceful shutdown; `configure` adds HTTP extras (such as applyRouteBodyConfig). Bodies are JSON
+ * and graceful shutdown; `configure` adds HTTP extras (such as applyRouteBodyConfig, or a route
+ * served ahead of Fastify). Bodies are JSON
  * only, within JSON_BODY_LIMIT unless a route's RouteBodyConfig says otherwise; a method a path does
  * not have answers 405.
  */
 export async function createHttpApp(
   module: Type<unknown>,
-  configure?: (app: NestFastifyApplication) => Promise<void> | void,
+  configure?: (app: NestFastifyApplication, ahead: AheadOfFastify) => Promise<void> | void,
 ): Promise<NestFastifyApplication> {
   // eslint-disable-next-line no-restricted-properties -- needed before ConfigModule exists (see trustProxyOf)
   const { TRUST_PROXY } = trustProxyOf(process.env);
+  const ahead = new AheadOfFastify();
   const app = await NestFactory.create<NestFastifyApplication>(
     module,
-    new FastifyAdapter({ trustProxy: TRUST_PROXY, bodyLimit: JSON_BODY_LIMIT }),
+    new FastifyAdapter({ trustProxy: TRUST_PROXY, bodyLimit: JSON_BODY_LIMIT, serverFactory: ahead.serverFactory }),
     // Nest's own parsers would take form bodies too; acceptJsonBodiesOnly installs the only one.
     { bufferLogs: true, bodyParser: false },
   );
@@ -43,7 +46,7 @@ export async function createHttpApp(
   fastify.setErrorHandler(problemDetailsErrorHandler(new NestLogger('HttpErrors')));
   app.enableShutdownHooks();
   app.get(HttpMetrics).instrument(app);
-  await configure?.(app);
+  await configure?.(app, ahead);
   return app;
 }
 

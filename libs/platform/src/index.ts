@@ -12,5 +12,6 @@ export * from './clock';
 export * from './sweeper';
 export * from './http/route-body';
 export * from './http/method-not-allowed';
+export * from './http/ahead-of-fastify';
 export * from './http/openapi-document';
 export * from './http/portable-pattern';

@@ -1,22 +1,10 @@
-import { DynamicModule, Inject, Injectable, Module, RequestMethod } from '@nestjs/common';
-import { RouteInfo } from '@nestjs/common/interfaces';
+import { DynamicModule, Injectable, Module } from '@nestjs/common';
 import { FastifyInstance } from 'fastify';
 import { SettingsModule } from '@keyward/settings';
 import { LoggerModule } from 'nestjs-pino';
 import { Store, storage } from 'nestjs-pino/storage';
 import { HttpLogger, Options, pinoHttp } from 'pino-http';
 import { LogSettings } from './config';
-
-export interface LoggingOptions {
-  /**
-   * Routes whose requests get no request log line (nor the per-request logger behind it): routes
-   * other services call on every request they serve, whose answers metrics count instead. Their
-   * failures are still logged where they are handled.
-   */
-  unlogged?: RouteInfo[];
-}
-
-const UNLOGGED = Symbol('unlogged routes');
 
 /** pino's and pino-http's options: one JSON line per request, credentials redacted at the source. */
 function logOptions(settings: LogSettings): Options {
@@ -49,22 +37,19 @@ function logOptions(settings: LogSettings): Options {
  * The request log line ("request completed"/"errored", with Fastify's request id) and the
  * per-request logger Nest's Logger writes through while the request is served. A Fastify hook
  * rather than nestjs-pino's Nest middleware: any Nest middleware makes @fastify/middie run on every
- * request, the unlogged hot routes included.
+ * request. (key-service's verification is answered ahead of Fastify and logs no request line.)
  */
 @Injectable()
 export class RequestLogger {
   private readonly log: HttpLogger;
-  private readonly unlogged: Set<string>;
 
-  constructor(settings: LogSettings, @Inject(UNLOGGED) unlogged: RouteInfo[]) {
+  constructor(settings: LogSettings) {
     this.log = pinoHttp(logOptions(settings));
-    this.unlogged = new Set(unlogged.map(({ method, path }) => `${RequestMethod[method]} /${path}`));
   }
 
   /** Call first, so requests refused by later hooks are logged too. */
   attach(fastify: FastifyInstance): void {
     fastify.addHook('onRequest', (request, reply, done) => {
-      if (this.unlogged.has(`${request.method} ${request.routeOptions.url}`)) return done();
       // pino-http takes the request's id from here rather than counting its own.
       request.raw.id = request.id;
       this.log(request.raw, reply.raw, () => storage.run(new Store(request.raw.allLogs.at(-1)!), done));
@@ -78,7 +63,7 @@ export class RequestLogger {
  */
 @Module({})
 export class LoggingModule {
-  static forRoot({ unlogged = [] }: LoggingOptions = {}): DynamicModule {
+  static forRoot(): DynamicModule {
     return {
       module: LoggingModule,
       imports: [
@@ -90,7 +75,7 @@ export class LoggingModule {
           useFactory: (settings: LogSettings) => ({ pinoHttp: logOptions(settings), forRoutes: [] }),
         }),
       ],
-      providers: [RequestLogger, { provide: UNLOGGED, useValue: unlogged }],
+      providers: [RequestLogger],
       exports: [RequestLogger],
     };
   }

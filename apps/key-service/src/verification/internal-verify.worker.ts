@@ -2,10 +2,10 @@ import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
 import { DEPENDENCY_RETRY_AFTER_SECONDS } from '@keyward/platform/http/dependency-unavailable';
 import { HttpException, ServiceUnavailableException } from '@keyward/platform/http/nest-http';
+import { createServer } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry } from 'prom-client';
 import { KeyDigests } from '../hashing/key-digests';
-import { internalVerifyListener } from './internal-verify.listener';
 import type {
   FromInternalListener,
   InternalListenerSettings,
@@ -15,10 +15,11 @@ import type {
 import { KeyVerifier } from './key-verifier';
 import { TokenSet } from './token-set';
 import { VerificationMetrics } from './verification.metrics';
+import { verifyRequestHandler } from './verify-request.handler';
 
 /**
  * The internal verification listener (VERIFY_HTTP_PORT), run by InternalVerifyServer in a worker
- * thread: internalVerifyListener with a KeyVerifier of its own. On its own event
+ * thread: node:http serving verifyRequestHandler, with a KeyVerifier of its own. On its own event
  * loop and small heap, a cached verification neither waits behind key-service's other work (key
  * creation, consumers, sweepers) nor pays for scavenging key-service's large heap (bench/RESULTS.md,
  * "verify" and "mixed"). What it cannot answer from its cache it asks key-service, which also
@@ -86,14 +87,24 @@ function report(): void {
   refused = new Map();
 }
 
-const server = internalVerifyListener({
-  verifier,
-  tokens: new TokenSet(settings.serviceTokens),
-  requestTimeoutMs: settings.requestTimeoutMs,
-  maxConnections: settings.maxConnections,
-  // A 500's error is logged by key-service, under the id its answer shows.
-  errors: { error: ({ err, errorId }) => post({ kind: 'request-failed', errorId, error: err }) },
-});
+const server = createServer(
+  // Node cuts a late request only with a headers timeout no longer than this (its default is 60 s),
+  // and looks for them every 30 s unless told otherwise.
+  {
+    requestTimeout: settings.requestTimeoutMs,
+    headersTimeout: settings.requestTimeoutMs,
+    connectionsCheckingInterval: 1_000,
+  },
+  verifyRequestHandler({
+    verifier,
+    tokens: new TokenSet(settings.serviceTokens),
+    // A 500's error is logged by key-service, under the id its answer shows.
+    errors: { error: ({ err, errorId }) => post({ kind: 'request-failed', errorId, error: err }) },
+    // As the public port answers the API: an answer names the key's account, which no cache may keep.
+    headers: { 'cache-control': 'no-store' },
+  }),
+);
+server.maxConnections = settings.maxConnections;
 const reporting = setInterval(report, settings.reportEveryMs);
 
 parent.on('message', (message: ToInternalListener) => {

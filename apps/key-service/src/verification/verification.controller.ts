@@ -7,8 +7,8 @@ import { VerificationService } from './verification.service';
 import { VerifyRequestFilter } from './verify-request.filter';
 
 /**
- * Key verification for internal services over Kafka request/reply. Over HTTP it is a plain Fastify
- * route on both listeners (verify.route.ts).
+ * Key verification for internal services over Kafka request/reply. Over HTTP it is a node:http
+ * handler on both listeners (verify-request.handler.ts).
  */
 @Controller()
 export class VerificationController {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { AddressInfo, connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Server } from 'node:http';
+import { createServer, Server } from 'node:http';
 import type { KeyVerification } from '@keyward/contracts';
 import { TooManyRequestsException } from '@keyward/platform/http/problem-details';
-import { internalVerifyListener } from './internal-verify.listener';
+import { verifyRequestHandler } from './verify-request.handler';
 import { TokenSet } from './token-set';
 
 const TOKEN = 'internal-verify-listener-spec-token-0123456789';
@@ -16,27 +16,30 @@ const VALID: KeyVerification = {
   expiresAt: '2027-05-01T00:00:00.000Z',
 };
 
-describe('the internal listener’s HTTP server', () => {
+describe('the verification request handler', () => {
   let server: Server;
   let base: string;
   const verified: [caller: string, key: string][] = [];
   const logged: string[] = [];
+  const answered: string[] = [];
 
   before(async () => {
-    server = internalVerifyListener({
-      verifier: {
-        verifyFor: (caller, key) => {
-          verified.push([caller, key]);
-          if (key === 'over-budget') return Promise.reject(new TooManyRequestsException(42));
-          if (key === 'broken') return Promise.reject(new Error('a bug'));
-          return Promise.resolve(VALID);
+    server = createServer(
+      verifyRequestHandler({
+        verifier: {
+          verifyFor: (caller, key) => {
+            verified.push([caller, key]);
+            if (key === 'over-budget') return Promise.reject(new TooManyRequestsException(42));
+            if (key === 'broken') return Promise.reject(new Error('a bug'));
+            return Promise.resolve(VALID);
+          },
         },
-      },
-      tokens: new TokenSet([TOKEN]),
-      requestTimeoutMs: 10_000,
-      maxConnections: 16,
-      errors: { error: ({ errorId }) => logged.push(errorId) },
-    });
+        tokens: new TokenSet([TOKEN]),
+        errors: { error: ({ errorId }) => logged.push(errorId) },
+        headers: { 'cache-control': 'no-store', 'x-listener': 'spec' },
+        answered: (method, status) => answered.push(`${method} ${status}`),
+      }),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -68,6 +71,7 @@ describe('the internal listener’s HTTP server', () => {
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
       assert.equal(res.headers.get('cache-control'), 'no-store');
+      assert.equal(res.headers.get('x-listener'), 'spec', 'the listener’s headers');
       assert.deepEqual(await res.json(), VALID);
     }
     assert.deepEqual(
@@ -136,9 +140,12 @@ describe('the internal listener’s HTTP server', () => {
   });
 
   it('answers the verifier’s refusals as problem details, a 429 with Retry-After', async () => {
+    answered.length = 0;
     const res = await post(JSON.stringify({ key: 'over-budget' }));
     await assertProblem(res, 429, /try again in 42 seconds/);
     assert.equal(res.headers.get('retry-after'), '42');
+    assert.equal(res.headers.get('x-listener'), 'spec', 'refusals carry the listener’s headers too');
+    assert.deepEqual(answered, ['POST 429'], 'each answer timed once');
     assert.notEqual(res.headers.get('connection'), 'close');
   });
 

@@ -3,70 +3,82 @@ import { BODY_TOO_LARGE, JSON_BODIES_ONLY, jsonShapeProblem } from '@keyward/pla
 import { BadRequestException, HttpException, HttpStatus } from '@keyward/platform/http/nest-http';
 import { answerableError, ErrorLog, PROBLEM_JSON, problemOf } from '@keyward/platform/http/problem-details';
 import { parseBody } from '@keyward/platform/http/request-body';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyVerifier } from './key-verifier';
 import { MISSING_SERVICE_TOKEN, SERVICE_TOKEN_HEADER, TokenSet } from './token-set';
 import { VERIFY_BODY_LIMIT, verifyKeyBody } from './verify-key.request';
-import { VERIFY_PATH } from './verify.route';
 
-export interface InternalVerifyListenerOptions {
+export const VERIFY_PATH = '/v1/keys/verify';
+
+export interface VerifyRequestOptions {
   verifier: Pick<KeyVerifier, 'verifyFor'>;
   tokens: TokenSet;
-  /** A request's headers and body must have arrived by then: a slow sender does not keep its connection. */
-  requestTimeoutMs: number;
-  /** Connections held at once; more are closed as they arrive. */
-  maxConnections: number;
   /** Where a 500's error is logged, under the id its answer shows. */
   errors: ErrorLog;
+  /** Headers of every answer beside its type and length (the listener's security headers). */
+  headers: Readonly<Record<string, string>>;
+  /** Every answer, for a listener that times its requests (keyward_http_request_duration_seconds). */
+  answered?(method: string, status: number, seconds: number): void;
 }
 
-class MethodNotAllowed extends HttpException {
-  constructor(method = '') {
-    super(`${method} is not allowed here; this path takes POST`, HttpStatus.METHOD_NOT_ALLOWED);
-  }
+/** True for a request to VERIFY_PATH, with or without a query string. */
+export function isVerifyRequest(url = ''): boolean {
+  return url.startsWith(VERIFY_PATH) && (url.length === VERIFY_PATH.length || url[VERIFY_PATH.length] === '?');
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+const PROBLEM_JSON_TYPE = `${PROBLEM_JSON}; charset=utf-8`;
 const NOT_FOUND = `Only POST ${VERIFY_PATH} is served here`;
 const EMPTY_BODY = 'The request body is empty; send {"key": "…"}';
 const NOT_JSON = 'The request body is not valid JSON';
 
 /**
- * The internal listener's HTTP server: node:http serving `POST /v1/keys/verify` and nothing else,
- * with what the route checks on the public port (service token 401, JSON only 415, at most
- * VERIFY_BODY_LIMIT bytes 413, nesting and properties bounded before parsing and the body by
- * verifyKeyBody 400, the caller's failure budget 429) and its problem-details answers. One route
- * needs no router or plugin system: a Fastify route answering a constant costs more CPU than this
- * whole verification (bench/RESULTS.md, "verify"). The token is checked before the body is read,
- * so a caller without one costs no parsing.
+ * `POST /v1/keys/verify` as a node:http request handler, the same on the public port (ahead of
+ * Fastify) and on the internal listener (VERIFY_HTTP_PORT, its worker's whole server). It checks
+ * what any route of the public port would: the service token (401, before the body is read, so a
+ * caller without one costs no parsing), JSON only (415), at most VERIFY_BODY_LIMIT bytes (413),
+ * nesting and properties bounded before parsing and the body by verifyKeyBody (400), the caller's
+ * failure budget (429), another method 405 and another path 404, every refusal as problem details.
+ * Verification is called on every request internal services serve, and a Fastify route answering
+ * a constant costs more CPU than this whole verification (bench/RESULTS.md, "verify"). It writes
+ * no request log line: internal services' every request would be most of key-service's log volume.
  */
-export function internalVerifyListener(options: InternalVerifyListenerOptions): Server {
-  const server = createServer(
-    // Node cuts a late request only with a headers timeout no longer than this (its default is 60 s),
-    // and looks for them every 30 s unless told otherwise.
-    {
-      requestTimeout: options.requestTimeoutMs,
-      headersTimeout: options.requestTimeoutMs,
-      connectionsCheckingInterval: 1_000,
-    },
-    (request, response) => {
-      answer(options, request).then(
-        (result) => send(response, 200, JSON_TYPE, JSON.stringify(result)),
-        (error: unknown) => sendProblem(request, response, answerableError(error, options.errors)),
+export function verifyRequestHandler(
+  options: VerifyRequestOptions,
+): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    const started = performance.now();
+    const respond = (status: number, type: string, body: string) => {
+      send(
+        response,
+        status,
+        { ...options.headers, 'content-type': type, 'content-length': String(Buffer.byteLength(body)) },
+        body,
       );
-    },
-  );
-  server.maxConnections = options.maxConnections;
-  return server;
+      options.answered?.(request.method ?? '', status, (performance.now() - started) / 1000);
+    };
+    answer(options, request).then(
+      (result) => respond(200, JSON_TYPE, JSON.stringify(result)),
+      (error: unknown) => {
+        const { status, retryAfter, body } = problemOf(answerableError(error, options.errors));
+        if (retryAfter !== undefined) response.setHeader('retry-after', retryAfter);
+        if (status === HttpStatus.METHOD_NOT_ALLOWED) response.setHeader('allow', 'POST');
+        // Answered before its body was read (or all of it): the connection is not reused for another request.
+        if (!request.complete) response.setHeader('connection', 'close');
+        respond(status, PROBLEM_JSON_TYPE, JSON.stringify(body));
+      },
+    );
+  };
 }
 
-async function answer(options: InternalVerifyListenerOptions, request: IncomingMessage): Promise<KeyVerification> {
-  const url = request.url ?? '';
-  const query = url.indexOf('?');
-  if ((query === -1 ? url : url.slice(0, query)) !== VERIFY_PATH)
-    throw new HttpException(NOT_FOUND, HttpStatus.NOT_FOUND);
+async function answer(options: VerifyRequestOptions, request: IncomingMessage): Promise<KeyVerification> {
+  if (!isVerifyRequest(request.url)) throw new HttpException(NOT_FOUND, HttpStatus.NOT_FOUND);
   // As on the public port (refuseUnknownMethods): the path is there, the method is not.
-  if (request.method !== 'POST') throw new MethodNotAllowed(request.method);
+  if (request.method !== 'POST')
+    throw new HttpException(
+      `${request.method} is not allowed here; this path takes POST`,
+      HttpStatus.METHOD_NOT_ALLOWED,
+    );
   const caller = options.tokens.callerOf(request.headers[SERVICE_TOKEN_HEADER]);
   if (!caller) throw new HttpException(MISSING_SERVICE_TOKEN, 401);
   const body = await jsonBody(request);
@@ -118,20 +130,8 @@ function bodyText(request: IncomingMessage): Promise<string> {
   });
 }
 
-function sendProblem(request: IncomingMessage, response: ServerResponse, exception: HttpException): void {
-  const { status, retryAfter, body } = problemOf(exception);
-  if (retryAfter !== undefined) response.setHeader('retry-after', retryAfter);
-  if (exception instanceof MethodNotAllowed) response.setHeader('allow', 'POST');
-  // Answered before its body was read (or all of it): the connection is not reused for another request.
-  if (!request.complete) response.setHeader('connection', 'close');
-  send(response, status, `${PROBLEM_JSON}; charset=utf-8`, JSON.stringify(body));
-}
-
-function send(response: ServerResponse, status: number, type: string, body: string): void {
+function send(response: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
   // The caller went away, or a request timeout answered it.
   if (response.headersSent || response.destroyed) return;
-  // no-store, as on the public port's API: an answer names the key's account.
-  response
-    .writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' })
-    .end(body);
+  response.writeHead(status, headers).end(body);
 }

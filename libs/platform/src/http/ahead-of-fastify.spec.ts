@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import { AheadOfFastify } from './ahead-of-fastify';
+
+describe('requests ahead of Fastify', () => {
+  it('sends a matching request to its handler from the moment it is served, and every other to Fastify', async () => {
+    const ahead = new AheadOfFastify();
+    const server = ahead.serverFactory((_request, response) => response.end('fastify'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const get = async (path: string) =>
+      (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`)).text();
+    try {
+      assert.equal(await get('/hot'), 'fastify', 'nothing served ahead yet');
+      ahead.serve(
+        (url) => url === '/hot',
+        (_request, response) => response.end('ahead'),
+      );
+      assert.equal(await get('/hot'), 'ahead');
+      assert.equal(await get('/hot/other'), 'fastify');
+      assert.equal(await get('/'), 'fastify');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
