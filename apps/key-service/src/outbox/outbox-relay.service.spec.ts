@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { Topic } from '@keyward/contracts';
 import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
-import { isolatedEnv, until } from '@keyward/testing';
+import { isolatedEnv, until, untilFound } from '@keyward/testing';
 import mongoose, { Connection, Model, Schema } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { KeyServiceSettings } from '../config/key-service.env';
@@ -18,6 +18,8 @@ Logger.overrideLogger(false);
 const HOUR_MS = 3_600_000;
 /** Far longer than a pass takes even on a loaded machine, far shorter than the hour-long scan period. */
 const NAMED_WITHIN_MS = 15_000;
+/** The relay's lease (LEASE_MS). */
+const LEASE_MS = 10_000;
 
 /** Integration: the relay's two ways of finding events, against the real stand-in (Kafka is not the point: a recording producer). */
 describe('OutboxRelayService (integration, real FerretDB)', () => {
@@ -30,6 +32,15 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   const relays: OutboxRelayService[] = [];
   /** While set, a send waits for it (the broker is slow to acknowledge). */
   let acknowledged: Promise<void> | undefined;
+  let acknowledge = () => {};
+  /** From now on sends wait, until releaseSends. */
+  function holdSends(): void {
+    acknowledged = new Promise((resolve) => (acknowledge = resolve));
+  }
+  function releaseSends(): void {
+    acknowledged = undefined;
+    acknowledge();
+  }
   /** While set, a send fails (the broker is down), and when each refused send was made. */
   let refusing = false;
   const refusedAt: number[] = [];
@@ -65,6 +76,8 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
 
   afterEach(async () => {
     refusing = false;
+    // A test that failed while sends were held would otherwise hold up the relays' shutdown.
+    releaseSends();
     await Promise.all(relays.splice(0).map((relay) => relay.onApplicationShutdown()));
   });
 
@@ -98,6 +111,17 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
 
   const isPublished = (eventId: string) => published.some((p) => p.eventId === eventId);
   const waitingIn = async (id: string) => (await documents.findById(id).lean())?.outbox.length;
+  const leasedUntil = async (id: string) => (await documents.findById(id).lean())?.outboxAt?.getTime() ?? 0;
+  /** Waits until the relay has leased the document; when its lease ends. */
+  const leased = (id: string) =>
+    untilFound(
+      'the relay leased it',
+      async () => {
+        const leaseEnd = await leasedUntil(id);
+        return leaseEnd > Date.now() ? leaseEnd : undefined;
+      },
+      15_000,
+    );
 
   /**
    * A document whose events have waited longer than any scan period here (the scan takes only
@@ -155,8 +179,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     const relayed = relay(HOUR_MS);
     await firstScanDone(sentinel);
 
-    let acknowledge!: () => void;
-    acknowledged = new Promise((resolve) => (acknowledge = resolve));
+    holdSends();
     const doc = await written(1);
     relayed.nudge('relayed', doc.id);
     await until(
@@ -168,8 +191,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     const appended = { eventId: randomUUID(), topic: Topic.LoginCodes, key: doc.id, value: JSON.stringify({ n: 1 }) };
     await documents.updateOne({ _id: doc.id }, { $push: { outbox: appended }, $max: { outboxAt: new Date() } });
     relayed.nudge('relayed', doc.id);
-    acknowledged = undefined;
-    acknowledge();
+    releaseSends();
 
     await until('both are relayed', async () => (await waitingIn(doc.id)) === 0, NAMED_WITHIN_MS);
     assert.deepEqual(
@@ -204,8 +226,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     const relayed = relay(HOUR_MS);
     await firstScanDone(sentinel);
 
-    let acknowledge!: () => void;
-    acknowledged = new Promise((resolve) => (acknowledge = resolve));
+    holdSends();
     const [appendedTo, untouched] = [await written(1), await written(1)];
     changes.length = 0;
     relayed.nudge('relayed', appendedTo.id, untouched.id);
@@ -219,8 +240,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     const appended = { eventId: randomUUID(), topic: Topic.LoginCodes, key: appendedTo.id, value: '{}' };
     await documents.updateOne({ _id: appendedTo.id }, { $push: { outbox: appended }, $max: { outboxAt: new Date() } });
     relayed.nudge('relayed', appendedTo.id);
-    acknowledged = undefined;
-    acknowledge();
+    releaseSends();
 
     await until('both are relayed', async () => (await waitingIn(appendedTo.id)) === 0, NAMED_WITHIN_MS);
     const named = (made: OutboxChange[]) => made.map((change) => change._id);
@@ -264,25 +284,98 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     const relayed = relay(HOUR_MS);
     await firstScanDone(sentinel);
 
-    let acknowledge!: () => void;
-    acknowledged = new Promise((resolve) => (acknowledge = resolve));
+    holdSends();
     refusing = true;
     refusedAt.length = 0;
     const doc = await written(1);
     relayed.nudge('relayed', doc.id);
-    const leasedUntil = async () => (await documents.findById(doc.id).lean())?.outboxAt?.getTime() ?? 0;
-    await until('the relay leased it', async () => (await leasedUntil()) > Date.now(), 15_000);
+    await leased(doc.id);
     // Its send outlives the lease, and another relay leases the document meanwhile.
     const otherLease = new Date(Date.now() + 60_000);
     await documents.updateOne({ _id: doc.id }, { $set: { outboxAt: otherLease } });
-    acknowledged = undefined;
-    acknowledge();
+    releaseSends();
 
     await until('the send was refused', async () => refusedAt.length >= 1, 15_000);
     refusing = false;
     // Once the failed pass has ended (its give-back included), what is due is published.
     await relayed.drain();
-    assert.equal(await leasedUntil(), otherLease.getTime(), 'the other relay keeps its lease');
+    assert.equal(await leasedUntil(doc.id), otherLease.getTime(), 'the other relay keeps its lease');
     assert.equal(await waitingIn(doc.id), 1, 'nor was anything published');
+  });
+
+  it('renews its lease while a send outlives it, so no other relay leases the document meanwhile', async () => {
+    const sentinel = await longWaiting();
+    const relayed = relay(HOUR_MS);
+    await firstScanDone(sentinel);
+
+    holdSends();
+    const doc = await written(1);
+    relayed.nudge('relayed', doc.id);
+    const firstLeaseEnd = await leased(doc.id);
+    // The broker takes longer to acknowledge than a lease lasts (a leader election, say).
+    await until(
+      'the first lease would have run out',
+      async () => {
+        const leaseEnd = await leasedUntil(doc.id);
+        const now = Date.now();
+        // Read after the lease end: a lease that had lapsed would read as ended.
+        assert.ok(leaseEnd > now, `the lease ran out while the send was under way (${now - leaseEnd} ms ago)`);
+        return now > firstLeaseEnd;
+      },
+      LEASE_MS + 10_000,
+    );
+    // What another relay's lease of it does (a scan or a nudge of another instance): it finds none.
+    const taken = await store.leaseOutbox(new Date(), new Date(Date.now() + LEASE_MS), doc.id);
+    assert.equal(taken, null, 'another relay could lease the document whose events are still out');
+    releaseSends();
+
+    await until('the outbox is cleared', async () => (await waitingIn(doc.id)) === 0, NAMED_WITHIN_MS);
+    assert.equal(published.filter((p) => p.eventId === doc.outbox[0].eventId).length, 1, 'published once');
+  });
+
+  it('gives back its renewed lease when the send then fails', async () => {
+    const sentinel = await longWaiting();
+    const relayed = relay(HOUR_MS);
+    await firstScanDone(sentinel);
+
+    holdSends();
+    refusing = true;
+    refusedAt.length = 0;
+    const doc = await written(1);
+    relayed.nudge('relayed', doc.id);
+    const firstLeaseEnd = await leased(doc.id);
+    await until('the relay renewed its lease', async () => (await leasedUntil(doc.id)) > firstLeaseEnd, 15_000);
+    releaseSends();
+
+    await until('the send was refused', async () => refusedAt.length >= 1, 15_000);
+    const acceptedAt = Date.now();
+    refusing = false;
+    // The loop tries again what it gave back after its pause; a lease not given back would wait for the scan (an hour).
+    await until('the event is published', async () => isPublished(doc.outbox[0].eventId), 15_000);
+    const waitedMs = Date.now() - acceptedAt;
+    assert.ok(waitedMs < LEASE_MS, `out ${waitedMs} ms after the broker accepted: sooner than a lease runs out`);
+    await until('the outbox is cleared', async () => (await waitingIn(doc.id)) === 0, NAMED_WITHIN_MS);
+  });
+
+  it('leaves a document whose lease another relay took during the send to that relay', async () => {
+    const sentinel = await longWaiting();
+    const relayed = relay(HOUR_MS);
+    await firstScanDone(sentinel);
+
+    holdSends();
+    const doc = await written(1);
+    relayed.nudge('relayed', doc.id);
+    await leased(doc.id);
+    // The lease lapsed (the database out of reach of the renewals) and another relay leased the
+    // document; its send of the same events is under way.
+    const otherLease = new Date(Date.now() + 60_000);
+    await documents.updateOne({ _id: doc.id }, { $set: { outboxAt: otherLease } });
+    releaseSends();
+
+    await until('the send went out', async () => isPublished(doc.outbox[0].eventId), 15_000);
+    // Once that pass has ended (its removal included).
+    await relayed.drain();
+    assert.equal(await leasedUntil(doc.id), otherLease.getTime(), 'the other relay keeps its lease');
+    assert.equal(await waitingIn(doc.id), 1, 'and the events it is publishing, to clear once published');
   });
 });

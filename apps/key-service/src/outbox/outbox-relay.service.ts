@@ -6,10 +6,16 @@ import { Clock } from '@keyward/platform';
 import { AsyncResource } from 'node:async_hooks';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyEventSigning } from './key-event-signing';
-import { OutboxEntry } from './outbox-entry.schema';
+import { OutboxEntry, OutboxFields } from './outbox-entry.schema';
 import { LeasedDocument, OutboxStore } from './outbox-store';
 
 const LEASE_MS = 10_000;
+/**
+ * While a pass runs, the leases it holds are renewed this often, each for LEASE_MS from then: a
+ * send lasts as long as the producer retries (until it lands, libs/kafka), so the lease follows it,
+ * and a renewal has two thirds of a lease to reach the database before the lease could run out.
+ */
+const RENEW_EVERY_MS = LEASE_MS / 3;
 const BATCH = 100;
 /**
  * After a failed pass, the loop's first pause before its next, doubled after each further failure
@@ -35,7 +41,9 @@ const RETRY_MAX_MS = 4_000;
  * and its loop tries those documents again after a pause that grows while failures last. Each
  * collection has a loop of its own, so a sign-in code never waits behind a backlog of key events
  * (a reminder burst can leave thousands). Each collection is reached only through the OutboxStore its
- * owning repository holds (`outbox`), registered with `relayOutboxOf`.
+ * owning repository holds (`outbox`), registered with `relayOutboxOf`. A pass renews its leases for
+ * as long as it runs (PassLeases), so a slow send does not let another relay publish the same events;
+ * and every write it makes after the lease applies only while the lease is still its own.
  */
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -143,9 +151,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     let published = 0;
     // A batch that leased fewer than BATCH documents found nothing more due: no further query.
     for (let full = true; full && !stopping();) {
-      const leased = await this.leaseBatch(store, waitedMs, stopping);
-      published += await this.publish(collection, store, leased);
-      full = leased.length === BATCH;
+      const leases = new PassLeases(store, this.clock, this.logger);
+      published += await this.publish(collection, leases, () => this.leaseBatch(store, waitedMs, stopping, leases));
+      full = leases.documents.length === BATCH;
     }
     return published;
   }
@@ -163,27 +171,29 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   ): Promise<number> {
     let published = 0;
     for (let i = 0; i < ids.length && !stopping(); i += BATCH) {
-      const { dueBy, until } = this.leaseTimes(0);
-      const leases = await Promise.all(ids.slice(i, i + BATCH).map((_id) => store.leaseOutbox(dueBy, until, _id)));
-      published += await this.publish(
-        collection,
-        store,
-        leases.filter((doc) => doc !== null),
-      );
+      const leases = new PassLeases(store, this.clock, this.logger);
+      published += await this.publish(collection, leases, async () => {
+        const { dueBy, until } = this.leaseTimes(0);
+        const taken = await Promise.all(ids.slice(i, i + BATCH).map((_id) => store.leaseOutbox(dueBy, until, _id)));
+        for (const doc of taken) if (doc) leases.add(doc);
+      });
     }
     return published;
   }
 
-  /** Leases up to BATCH documents whose events have waited `waitedMs`, oldest first, one after another. */
-  private async leaseBatch(store: OutboxStore, waitedMs: number, stopping: () => boolean): Promise<LeasedDocument[]> {
-    const leased: LeasedDocument[] = [];
-    while (leased.length < BATCH && !stopping()) {
+  /** Leases up to BATCH documents whose events have waited `waitedMs` into `leases`, oldest first, one after another. */
+  private async leaseBatch(
+    store: OutboxStore,
+    waitedMs: number,
+    stopping: () => boolean,
+    leases: PassLeases,
+  ): Promise<void> {
+    while (leases.documents.length < BATCH && !stopping()) {
       const { dueBy, until } = this.leaseTimes(waitedMs);
       const doc = await store.leaseOutbox(dueBy, until);
       if (!doc) break;
-      leased.push(doc);
+      leases.add(doc);
     }
-    return leased;
   }
 
   /** A lease taken now: on events that have waited `waitedMs`, for LEASE_MS. */
@@ -193,15 +203,21 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   /**
-   * Publishes the leased documents' events and clears what was published; how many events. When
-   * any step fails, gives the leases back and throws PublishFailed naming the documents.
+   * Leases documents into `leases` (with `lease`), publishes their events and clears what was
+   * published; how many events. The leases are renewed from the first until the events are sent and
+   * the follow-up has run. When any step fails, gives back the leases still held and throws
+   * PublishFailed naming the documents.
    */
-  private async publish(collection: string, store: OutboxStore, leased: LeasedDocument[]): Promise<number> {
-    if (leased.length === 0) return 0;
+  private async publish(collection: string, leases: PassLeases, lease: () => Promise<void>): Promise<number> {
+    const leased = leases.documents;
     try {
-      await this.publishLeased(collection, store, leased);
+      await leases.renewedWhile(async () => {
+        await lease();
+        if (leased.length > 0) await this.sendLeased(collection, leased);
+      });
+      await this.removeAllPublished(leases);
     } catch (error) {
-      await this.giveBack(store, leased).catch((cause: unknown) =>
+      await this.giveBack(leases).catch((cause: unknown) =>
         this.logger.warn(`could not give back ${leased.length} outbox leases: ${(cause as Error).message}`),
       );
       throw new PublishFailed(
@@ -209,13 +225,17 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         error,
       );
     }
+    if (leases.lost > 0)
+      this.logger.warn(
+        `${leases.lost} of ${leased.length} documents lost their lease while their events were out (another relay took them, or may): left to that relay, which publishes those events again`,
+      );
     const count = leased.reduce((n, d) => n + d.outbox.length, 0);
-    this.logger.debug(`published ${count} events from ${leased.length} documents`);
+    if (count > 0) this.logger.debug(`published ${count} events from ${leased.length} documents`);
     return count;
   }
 
-  /** Sends the events in order, runs the collection's follow-up, then removes what was sent. */
-  private async publishLeased(collection: string, store: OutboxStore, leased: LeasedDocument[]): Promise<void> {
+  /** Sends the events in order, then runs the collection's follow-up. */
+  private async sendLeased(collection: string, leased: LeasedDocument[]): Promise<void> {
     const byTopic = new Map<Topic, OutgoingMessage[]>();
     for (const doc of leased) {
       for (const entry of doc.outbox) {
@@ -236,43 +256,48 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     }
     for (const [topic, messages] of byTopic) await this.producer.send(topic, messages);
     await this.followUps.get(collection)?.(leased);
-
-    await this.removeAllPublished(store, leased);
   }
 
   /**
    * Ends this relay's leases on documents it could not publish, so they are due again now rather
    * than when the lease runs out: its loop tries them again after a pause, and any relay may take
-   * them meanwhile (one wins, as ever). Only where the lease is still the one taken (`outboxAt` as
-   * leased): a lease that ran out and was taken by another relay, or an outbox emptied, stays as is.
+   * them meanwhile (one wins, as ever). Only leases still held (`outboxAt` as this pass last set it):
+   * a lease taken by another relay, or an outbox emptied, stays as is.
    */
-  private async giveBack(store: OutboxStore, leased: LeasedDocument[]): Promise<void> {
+  private async giveBack(leases: PassLeases): Promise<void> {
     const now = this.clock.now();
-    await writeInBatches(leased, (batch) =>
-      store.changeOutboxes(
-        batch.map((doc) => ({ _id: doc._id, expected: { outboxAt: doc.outboxAt }, set: { outboxAt: now } })),
+    await writeInBatches(leases.stillHeld(), (batch) =>
+      leases.store.changeOutboxes(
+        batch.map(({ doc, outboxAt }) => ({ _id: doc._id, expected: { outboxAt }, set: { outboxAt: now } })),
       ),
     );
   }
 
   /**
-   * Empties the outboxes of the published documents in as few commands as writeInBatches allows,
-   * each only while it still holds exactly what was published (compare-and-set on the whole array).
-   * When a command matched fewer documents than it named, some were appended to meanwhile, and the
-   * command does not say which: each of its documents is read again, and only those that still hold
-   * published events (the ones it did not empty: writers only append new events) go through
-   * removePublished, which keeps what was appended.
+   * Empties the outboxes of the published documents whose lease is still held, in as few commands as
+   * writeInBatches allows, each only while it still holds exactly what was published and that lease
+   * (compare-and-set on the whole array and on `outboxAt`). A document another relay leased meanwhile
+   * is its to publish and clear: this pass writes nothing there. When a command matched fewer
+   * documents than it named, some were changed meanwhile, and the command does not say which: each of
+   * its documents is read again, and those still under this lease and holding published events (the
+   * ones it did not empty: writers only append new events) go through removePublished, which keeps
+   * what was appended.
    */
-  private async removeAllPublished(store: OutboxStore, leased: LeasedDocument[]): Promise<void> {
-    await writeInBatches(leased, async (batch) => {
+  private async removeAllPublished(leases: PassLeases): Promise<void> {
+    const { store } = leases;
+    await writeInBatches(leases.stillHeld(), async (batch) => {
       const emptied = await store.changeOutboxes(
-        batch.map((doc) => ({ _id: doc._id, expected: { outbox: doc.outbox }, set: { outbox: [], outboxAt: null } })),
+        batch.map(({ doc, outboxAt }) => ({
+          _id: doc._id,
+          expected: { outbox: doc.outbox, outboxAt },
+          set: { outbox: [], outboxAt: null },
+        })),
       );
       if (emptied === batch.length) return;
       await Promise.all(
-        batch.map(async (doc) => {
+        batch.map(async ({ doc, outboxAt }) => {
           const published = new Set(doc.outbox.map((e) => e.eventId));
-          await this.removePublished(store, doc._id, published, await store.outboxOf(doc._id));
+          await this.removePublished(store, doc._id, outboxAt, published, await store.outboxOf(doc._id));
         }),
       );
     });
@@ -280,22 +305,101 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
 
   /**
    * Removes the `published` entries from an outbox read as `current` by compare-and-set on the whole
-   * array (see compareAndSet), and leaves an outbox that holds none of them alone. If a writer
-   * appended meanwhile, re-read and try again; after a few losses the lease runs out and the events
-   * are published again, which consumers absorb by eventId.
+   * array (see compareAndSet) and on the lease (`outboxAt`), and leaves alone an outbox that holds
+   * none of them or is under another lease. If a writer appended meanwhile, re-read and try again;
+   * after a few losses the lease runs out and the events are published again, which consumers absorb
+   * by eventId.
    */
   private async removePublished(
     store: OutboxStore,
     _id: unknown,
+    lease: Date,
     published: Set<string>,
-    current: OutboxEntry[] | undefined,
+    current: Required<OutboxFields> | undefined,
   ): Promise<void> {
-    for (let attempt = 0; attempt < 5 && current?.some((e) => published.has(e.eventId)); attempt++) {
-      const remaining = current.filter((e) => !published.has(e.eventId));
+    const held = (doc: typeof current): doc is Required<OutboxFields> =>
+      doc?.outboxAt?.getTime() === lease.getTime() && doc.outbox.some((e) => published.has(e.eventId));
+    for (let attempt = 0; attempt < 5 && held(current); attempt++) {
+      const remaining = current.outbox.filter((e) => !published.has(e.eventId));
       const set = { outbox: remaining, outboxAt: remaining.length > 0 ? this.clock.now() : null };
-      if ((await store.changeOutboxes([{ _id, expected: { outbox: current }, set }])) === 1) return;
+      if ((await store.changeOutboxes([{ _id, expected: { outbox: current.outbox, outboxAt: lease }, set }])) === 1)
+        return;
       current = await store.outboxOf(_id);
     }
+  }
+}
+
+/**
+ * The leases one pass holds, in the order taken, renewed while it leases and sends (renewedWhile) so
+ * that no other relay takes a document whose events are still on their way, however long the send
+ * retries. A lease is this pass's while `outboxAt` is what the pass last set: a renewal, like every
+ * later write of the pass, is a compare-and-set on it, and a document whose renewal found another
+ * value (the lease ran out, the database out of reach for two thirds of it, and another relay took
+ * it) is no longer held: the pass neither renews, gives back nor clears it.
+ */
+class PassLeases {
+  /** Every document leased, in order (what the pass sends). */
+  readonly documents: LeasedDocument[] = [];
+  /** The documents still held, each with the `outboxAt` this pass last set on it. */
+  private readonly held = new Map<LeasedDocument, Date>();
+
+  constructor(
+    readonly store: OutboxStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A document just leased (its `outboxAt` is the lease). */
+  add(doc: LeasedDocument): void {
+    this.documents.push(doc);
+    this.held.set(doc, doc.outboxAt as Date);
+  }
+
+  /** The documents still held, each with its lease as this pass last set it. */
+  stillHeld(): { doc: LeasedDocument; outboxAt: Date }[] {
+    return [...this.held].map(([doc, outboxAt]) => ({ doc, outboxAt }));
+  }
+
+  /** How many documents this pass leased and then lost to another relay. */
+  get lost(): number {
+    return this.documents.length - this.held.size;
+  }
+
+  /**
+   * Runs `work`, renewing the leases held every RENEW_EVERY_MS meanwhile (one renewal at a time);
+   * resolves or rejects as `work` does, once no renewal is under way.
+   */
+  async renewedWhile(work: () => Promise<void>): Promise<void> {
+    let renewing: Promise<void> | undefined;
+    const timer = setInterval(() => (renewing ??= this.renew().finally(() => (renewing = undefined))), RENEW_EVERY_MS);
+    try {
+      await work();
+    } finally {
+      clearInterval(timer);
+      await renewing;
+    }
+  }
+
+  /**
+   * Moves each lease held to LEASE_MS from now where it is still this pass's. A renewal that fails
+   * (the database out of reach) keeps the lease as it was: the next one tries again, and its
+   * compare-and-set tells whether the lease is still held.
+   */
+  private async renew(): Promise<void> {
+    const until = new Date(this.clock.now().getTime() + LEASE_MS);
+    await Promise.all(
+      [...this.held].map(async ([doc, outboxAt]) => {
+        try {
+          const renewed = await this.store.changeOutboxes([
+            { _id: doc._id, expected: { outboxAt }, set: { outboxAt: until } },
+          ]);
+          if (renewed === 1) this.held.set(doc, until);
+          else this.held.delete(doc);
+        } catch (error) {
+          this.logger.warn(`could not renew an outbox lease: ${(error as Error).message}`);
+        }
+      }),
+    );
   }
 }
 

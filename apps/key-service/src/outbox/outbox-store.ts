@@ -26,8 +26,8 @@ export interface OutboxStore {
   leaseOutbox(dueBy: Date, until: Date, _id?: unknown): Promise<LeasedDocument | null>;
   /** Makes these changes in one command (at most MAX_UPDATES_PER_COMMAND); how many documents matched. */
   changeOutboxes(changes: OutboxChange[]): Promise<number>;
-  /** A document's outbox as it is now; undefined when the document is gone. */
-  outboxOf(_id: unknown): Promise<OutboxEntry[] | undefined>;
+  /** A document's outbox and its `outboxAt` (a relay's lease, when in the future) as they are now; undefined when the document is gone. */
+  outboxOf(_id: unknown): Promise<Required<OutboxFields> | undefined>;
   /** The outboxes of up to `limit` documents whose events wait (for the backlog gauges). */
   waitingOutboxes(limit: number): Promise<OutboxEntry[][]>;
 }
@@ -63,9 +63,11 @@ export class CollectionOutbox<T extends OutboxFields> implements OutboxStore {
   }
 
   /** By `_id` alone (see docs/stack.md). */
-  async outboxOf(_id: unknown): Promise<OutboxEntry[] | undefined> {
-    const doc = await this.documents.collection.findOne({ _id } as object, { projection: { outbox: 1 } });
-    return doc?.outbox as OutboxEntry[] | undefined;
+  async outboxOf(_id: unknown): Promise<Required<OutboxFields> | undefined> {
+    const doc = await this.documents.collection.findOne({ _id } as object, { projection: { outbox: 1, outboxAt: 1 } });
+    return doc
+      ? { outbox: doc.outbox as OutboxEntry[], outboxAt: (doc.outboxAt as Date | undefined) ?? null }
+      : undefined;
   }
 
   async waitingOutboxes(limit: number): Promise<OutboxEntry[][]> {
