@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, createServer, Socket } from 'node:net';
 import { after, afterEach, describe, it, mock } from 'node:test';
 import { inspect } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
@@ -196,6 +197,28 @@ describe('the internal verification listener’s worker', () => {
     servers.splice(servers.indexOf(server), 1);
     await until('shut down', () => Promise.race([shutdown.then(() => true), sleep(100).then(() => 'waiting')]), 8_000);
     assert.deepEqual(lastUsed.keyIds, [keyId], 'its last report recorded');
+  });
+
+  it('terminates a worker that does not end at shutdown, so that key-service’s shutdown ends', async () => {
+    const server = await started(1_000);
+    // The worker never hears of the shutdown, as when its event loop is blocked.
+    const postMessage = Worker.prototype.postMessage;
+    const close = mock.method(Worker.prototype, 'postMessage', function (this: Worker, message: { kind: string }) {
+      if (message.kind !== 'close') postMessage.call(this, message);
+    });
+    try {
+      const shutdown = server.onApplicationShutdown();
+      servers.splice(servers.indexOf(server), 1);
+      await until(
+        'shut down',
+        () => Promise.race([shutdown.then(() => true), sleep(100).then(() => 'waiting')]),
+        12_000,
+      );
+    } finally {
+      close.mock.restore();
+    }
+    assert.equal(errors.mock.calls.filter((call) => /did not end within/.test(String(call.arguments[0]))).length, 1);
+    await assert.rejects(verify(generateKey('after')), 'nothing listens any more');
   });
 
   /** Ends the worker: answers far larger than any label (64 characters) exhaust its heap. */

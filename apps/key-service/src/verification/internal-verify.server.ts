@@ -40,6 +40,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const LOOKUP_TIMEOUT_MS = 15_000;
 /** At shutdown, requests the worker holds are cut after this long. */
 const CLOSE_GRACE_MS = 5_000;
+/** A worker not ended this long after its grace is stuck (its event loop blocked) and is terminated. */
+const STUCK_AFTER_MS = CLOSE_GRACE_MS + 2_000;
 
 /**
  * The worker's heap, sized for the most it holds beside Fastify: VERIFY_CACHE_MAX_ENTRIES cached
@@ -121,7 +123,9 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
 
   /**
    * Lets the worker finish the requests it holds (those still running after CLOSE_GRACE_MS are cut)
-   * and hand over what it verified, then records that.
+   * and hand over what it verified, then records that. A worker that does not end is terminated,
+   * losing what it verified since its last report (at most a second's lastUsedAt), so that it
+   * cannot hold key-service's shutdown past an orchestrator's grace period.
    */
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
@@ -129,7 +133,12 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     if (!worker) return;
     const exited = new Promise((resolve) => worker.once('exit', resolve));
     this.send({ kind: 'close', graceMs: CLOSE_GRACE_MS });
+    const stuck = setTimeout(() => {
+      this.logger.error(`the internal verification listener did not end within ${STUCK_AFTER_MS} ms; terminating it`);
+      void worker.terminate();
+    }, STUCK_AFTER_MS);
     await exited;
+    clearTimeout(stuck);
     await Promise.all([this.lastUsed.flush(), this.refusals.flush()]);
   }
 
