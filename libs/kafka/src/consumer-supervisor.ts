@@ -5,7 +5,10 @@ import { KafkaMetrics } from './kafka.metrics';
 
 /** A kafkajs consumer the supervisor watches, however it was made (ManagedConsumer, Nest's Kafka server or client). */
 export interface SupervisedConsumer {
-  /** Its consumer group without the topic namespace: names it in logs, metrics and /health. */
+  /**
+   * Its consumer group without the topic namespace, nor a per-process suffix (groupOfThisProcess):
+   * names it in logs, metrics and /health, so their values stay bounded.
+   */
   group: string;
   /** Runs it again once reconnected, as it was first run (subscribe if need be, then `consumer.run`). */
   run(): Promise<void>;

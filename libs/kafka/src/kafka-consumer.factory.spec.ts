@@ -46,34 +46,40 @@ function harness(handler: MessageHandler['handle'] | BatchHandler<string>, extra
     /** When set, a connect waits for it (the client retrying through an outage). */
     connecting: undefined as Promise<void> | undefined,
   };
+  /** The group each consumer made joins, namespace included. */
+  const joinedGroups: string[] = [];
   const kafka = {
-    consumer: () => ({
-      events: { GROUP_JOIN: 'group-join', CRASH: 'crash', END_BATCH_PROCESS: 'end-batch-process' },
-      on: (event: string, listener: Listener) => {
-        listeners.set(event, [...(listeners.get(event) ?? []), listener]);
-        return () => undefined;
-      },
-      connect: async () => {
-        broker.connects++;
-        await broker.connecting;
-        if (broker.refuseConnects-- > 0) throw new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
-      },
-      subscribe: async () => undefined,
-      run: async (config: { eachMessage?: typeof eachMessage; eachBatch?: typeof eachBatch }) => {
-        broker.runs++;
-        eachMessage = config.eachMessage;
-        eachBatch = config.eachBatch;
-        // kafkajs reports a failed join as a crash (after disconnecting) and still resolves run().
-        if (broker.crashJoins-- > 0) return emit('crash', { error: coordinatorLost(), restart: false });
-        broker.running = true;
-        setImmediate(() => emit('group-join'));
-      },
-      disconnect: async () => {
-        broker.disconnects++;
-        broker.running = false;
-      },
-    }),
+    consumer: ({ groupId }: { groupId: string }) => {
+      joinedGroups.push(groupId);
+      return fakeConsumer;
+    },
   } as unknown as Kafka;
+  const fakeConsumer = {
+    events: { GROUP_JOIN: 'group-join', CRASH: 'crash', END_BATCH_PROCESS: 'end-batch-process' },
+    on: (event: string, listener: Listener) => {
+      listeners.set(event, [...(listeners.get(event) ?? []), listener]);
+      return () => undefined;
+    },
+    connect: async () => {
+      broker.connects++;
+      await broker.connecting;
+      if (broker.refuseConnects-- > 0) throw new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+    },
+    subscribe: async () => undefined,
+    run: async (config: { eachMessage?: typeof eachMessage; eachBatch?: typeof eachBatch }) => {
+      broker.runs++;
+      eachMessage = config.eachMessage;
+      eachBatch = config.eachBatch;
+      // kafkajs reports a failed join as a crash (after disconnecting) and still resolves run().
+      if (broker.crashJoins-- > 0) return emit('crash', { error: coordinatorLost(), restart: false });
+      broker.running = true;
+      setImmediate(() => emit('group-join'));
+    },
+    disconnect: async () => {
+      broker.disconnects++;
+      broker.running = false;
+    },
+  };
   const producer = {
     send: async (topic: Topic, messages: { headers: Record<string, unknown> }[]) =>
       void deadLetters.push(...messages.map((m) => ({ topic, headers: m.headers }))),
@@ -133,6 +139,7 @@ function harness(handler: MessageHandler['handle'] | BatchHandler<string>, extra
     deliverBatch,
     deadLetters,
     registry,
+    joinedGroups,
     heartbeats: () => heartbeats,
     failHeartbeats: (error: Error) => (heartbeatError = error),
     emit,
@@ -195,6 +202,26 @@ describe('ManagedConsumer', () => {
       assert.ok(gaps >= 2, 'the join after the restarts is a gap too');
       assert.deepEqual(await restartsCounted(h.registry), [[{ group: 'group' }, 3]]);
       await h.consumer.stop();
+    });
+
+    it('of a group of its process alone, is named by the group it was given: joined under a suffix new each start', async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const h = harness(async () => undefined, { perProcess: true });
+      const other = harness(async () => undefined, { perProcess: true });
+      await Promise.all([h.consumer.start(), other.consumer.start()]);
+      const [joined, otherJoined] = [...h.joinedGroups, ...other.joinedGroups];
+      assert.match(joined, /^ns\.group-[0-9a-f]{12}$/);
+      assert.notEqual(joined, otherJoined, 'each process reads every message');
+      h.crash(false);
+      assert.deepEqual(h.supervisor.notConsuming(), ['group'], '/health names it by its group');
+      await restartsUntil(t, () => h.broker.running);
+      assert.deepEqual(h.joinedGroups, [joined], 'a restart joins the same group again');
+      assert.deepEqual(
+        await restartsCounted(h.registry),
+        [[{ group: 'group' }, 1]],
+        'a label value that stays bounded',
+      );
+      await Promise.all([h.consumer.stop(), other.consumer.stop()]);
     });
 
     it('leaves a crash kafkajs restarts from to kafkajs, and is down until it joins', async (t) => {

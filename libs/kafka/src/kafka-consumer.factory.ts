@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DeadLetterHeader, InvalidMessageError, Topic } from '@keyward/contracts';
 import { Consumer, ConsumerRunConfig, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
+import { randomBytes } from 'node:crypto';
 import { backoff } from './backoff';
 import { ConsumerSupervisor, Supervision } from './consumer-supervisor';
 import { KafkaMetrics } from './kafka.metrics';
@@ -33,7 +34,13 @@ export interface BatchHandler<T> {
 export type ConsumerOptions<T = unknown> = ConsumerSettings & (MessageHandler | BatchHandler<T>);
 
 export interface ConsumerSettings {
+  /** The consumer group without the topic namespace; it names the consumer in logs, metrics and /health. */
   groupId: string;
+  /**
+   * Joins a group of this process alone (groupOfThisProcess(groupId)), so every instance reads every
+   * message; logs, metrics and /health still name it by groupId.
+   */
+  perProcess?: boolean;
   topics: Topic[];
   /** Start of the exponential backoff between attempts at a message that failed (default 200 ms). */
   retryBaseMs?: number;
@@ -66,6 +73,15 @@ export const CONSUMER_GROUP_TIMINGS = {
   heartbeatInterval: 1_000,
   maxWaitTimeInMs: 1_000,
 };
+
+/**
+ * A consumer group of this process alone, new each start: `group` and a random suffix. Logs, metrics
+ * and /health name such a group by `group` alone, so their label values stay bounded however many
+ * instances start and restart.
+ */
+export function groupOfThisProcess(group: string): string {
+  return `${group}-${randomBytes(6).toString('hex')}`;
+}
 
 /** kafkajs errors after which this member may no longer own the partition: stop and rejoin. */
 const LOST_PARTITION = new Set([
@@ -112,7 +128,7 @@ export class ManagedConsumer<T = unknown> {
   ) {
     this.logger = new Logger(`Consumer:${options.groupId}`);
     this.consumer = kafka.consumer({
-      groupId: topics.namespace + options.groupId,
+      groupId: topics.namespace + (options.perProcess ? groupOfThisProcess(options.groupId) : options.groupId),
       ...CONSUMER_GROUP_TIMINGS,
       allowAutoTopicCreation: false,
     });

@@ -13,6 +13,7 @@ import {
 import {
   CONSUMER_GROUP_TIMINGS,
   ConsumerSupervisor,
+  groupOfThisProcess,
   kafkaConnection,
   KafkaConsumerFactory,
   KafkaSettings,
@@ -21,7 +22,7 @@ import {
   REQUEST_REPLY_PRODUCER,
   Supervision,
 } from '@keyward/kafka';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { firstValueFrom, timeout } from 'rxjs';
 import { KEY_CLIENT_OPTIONS, KeyClientOptions } from './key-client.options';
 import { keyInvalidationConsumer } from './key-invalidations';
@@ -38,7 +39,8 @@ class KeyVerifyClientKafka extends ClientKafka {
   constructor(
     options: KafkaOptions['options'],
     private readonly supervisor: ConsumerSupervisor,
-    private readonly instance: string,
+    /** Its reply consumer's group as logs, metrics and /health name it (without this process's suffix). */
+    private readonly group: string,
   ) {
     super(options ?? {});
   }
@@ -49,7 +51,7 @@ class KeyVerifyClientKafka extends ClientKafka {
 
   protected override registerConsumerEventListeners(): void {
     super.registerConsumerEventListeners();
-    this.supervision = this.supervisor.supervise(this.consumer, { group: this.instance, run: () => this.bindTopics() });
+    this.supervision = this.supervisor.supervise(this.consumer, { group: this.group, run: () => this.bindTopics() });
   }
 
   override async close(): Promise<void> {
@@ -103,7 +105,8 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.requestTopic = topics.name(Topic.KeyVerify);
     this.credentials = parseSealingKeys(options.credentials);
-    const instance = `${options.clientName}-key-client-${randomBytes(6).toString('hex')}`;
+    const replies = `${options.clientName}-key-client`;
+    const instance = groupOfThisProcess(replies);
     this.client = new KeyVerifyClientKafka(
       {
         client: { clientId: instance, ...kafkaConnection(kafkaSettings) },
@@ -117,7 +120,7 @@ export class KeyClient implements OnModuleInit, OnApplicationShutdown {
         deserializer: { deserialize: (message) => this.answerIn(message) },
       },
       supervisor,
-      instance,
+      replies,
     );
     this.client.subscribeToResponseOf(this.requestTopic);
     this.invalidations = keyInvalidationConsumer(consumers, `${options.clientName}-key-client-cache`, {

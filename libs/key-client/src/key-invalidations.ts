@@ -7,13 +7,12 @@ import {
   Topic,
 } from '@keyward/contracts';
 import { KafkaConsumerFactory, ManagedConsumer } from '@keyward/kafka';
-import { randomBytes } from 'node:crypto';
 
 const invalidating = new Set<KeyEventType>(KEY_EVENTS_INVALIDATING_VERIFICATION);
 
 /**
- * Follows the key-events topic in a consumer group of its own (a random suffix per process), so
- * every instance sees every event and drops the keys whose cached verification may be wrong.
+ * Follows the key-events topic in a consumer group of this process alone (`group` and a random
+ * suffix; metrics name it `group`), so every instance sees every event and drops the keys whose cached verification may be wrong.
  * It starts at the newest events: an instance's cache begins empty, so older ones cannot matter.
  * After a crash or a second join it starts there again and may have passed over some: then it drops
  * every cached answer.
@@ -21,12 +20,13 @@ const invalidating = new Set<KeyEventType>(KEY_EVENTS_INVALIDATING_VERIFICATION)
  */
 export function keyInvalidationConsumer(
   consumers: KafkaConsumerFactory,
-  groupPrefix: string,
+  group: string,
   cache: { dropKey(keyId: string): void; dropAll(): void },
 ): ManagedConsumer {
   const logger = new Logger('KeyInvalidations');
   return consumers.create({
-    groupId: `${groupPrefix}-${randomBytes(6).toString('hex')}`,
+    groupId: group,
+    perProcess: true,
     topics: [Topic.KeyEvents],
     fromBeginning: false,
     onGap: () => {
