@@ -20,11 +20,13 @@ export interface InternalListenerSettings {
   lookupTimeoutMs: number;
 }
 
-/** Why a lookup failed, as the worker answers it: a 503 (database unreachable) or a 500 with its logged id. */
+/**
+ * Why a lookup failed, as the worker answers it (answerableError's HttpException, by the arguments
+ * it is made with): a 503 (database unreachable) or a 500 with its logged id.
+ */
 export interface LookupFailure {
   status: number;
-  detail: string;
-  retryAfterSeconds?: number;
+  response: string | Record<string, unknown>;
 }
 
 /** A revoked or expired key refused `times` times since the last report. */

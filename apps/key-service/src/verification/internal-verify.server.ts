@@ -2,8 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
 import { MetricsSnapshot, WorkerMetrics } from '@keyward/metrics';
-import { asUnavailable, internalErrorDetail } from '@keyward/platform';
-import { randomUUID } from 'node:crypto';
+import { answerableError } from '@keyward/platform';
 import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -233,18 +232,8 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
 
   /** A lookup's failure as the worker answers it: 503 when the database is unreachable, else a logged 500. */
   private failureOf(error: unknown): LookupFailure {
-    const unavailable = asUnavailable(error);
-    if (unavailable) {
-      this.logger.warn(`503: ${(error as Error).message}`);
-      const { message, retryAfterSeconds } = unavailable.getResponse() as {
-        message: string;
-        retryAfterSeconds: number;
-      };
-      return { status: unavailable.getStatus(), detail: message, retryAfterSeconds };
-    }
-    const errorId = randomUUID();
-    this.logger.error({ err: error, errorId }, `request failed ${errorId}`);
-    return { status: 500, detail: internalErrorDetail(errorId) };
+    const exception = answerableError(error, this.logger);
+    return { status: exception.getStatus(), response: exception.getResponse() as LookupFailure['response'] };
   }
 
   /**

@@ -112,11 +112,9 @@ parent.on('message', (message: ToInternalListener) => {
     case 'answer':
       waiting(message.request)?.resolve(message.answer);
       break;
-    case 'lookup-failed': {
-      const { status, detail, retryAfterSeconds } = message.failure;
-      waiting(message.request)?.reject(new HttpException({ message: detail, retryAfterSeconds }, status));
+    case 'lookup-failed':
+      waiting(message.request)?.reject(new HttpException(message.failure.response, message.failure.status));
       break;
-    }
     case 'remember':
       verifier.remember(message.hash, message.answer);
       break;

@@ -154,6 +154,7 @@ describe('the verification request handler', () => {
     const problem = await assertProblem(await post(JSON.stringify({ key: 'broken' })), 500, /error id/);
     assert.equal(logged.length, 1);
     assert.match(String(problem.detail), new RegExp(logged[0]));
+    assert.equal(problem.errorId, logged[0], 'the id in its own field, as every listener answers a 500');
     assert.doesNotMatch(JSON.stringify(problem), /a bug/);
   });
 

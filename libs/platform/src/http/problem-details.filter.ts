@@ -1,8 +1,6 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
-import { randomUUID } from 'node:crypto';
-import { asUnavailable } from './dependency-unavailable';
-import { internalErrorDetail, sendProblem } from './problem-details';
+import { answerableError, sendProblem } from './problem-details';
 
 /**
  * Every HTTP error as an RFC 9457 problem-details body. A dependency that cannot be reached (the
@@ -14,28 +12,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger(ProblemDetailsFilter.name);
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    if (exception instanceof HttpException) {
-      void sendProblem(reply, exception);
-      return;
-    }
-    const unavailable = asUnavailable(exception);
-    if (unavailable) {
-      this.logger.warn(`503: ${(exception as Error).message}`);
-      void sendProblem(reply, unavailable);
-      return;
-    }
-    const errorId = randomUUID();
-    this.logger.error({ err: exception, errorId }, `unhandled error ${errorId}`);
-    void reply
-      .status(500)
-      .type('application/problem+json')
-      .send({
-        type: 'about:blank',
-        title: 'Internal Server Error',
-        status: 500,
-        detail: internalErrorDetail(errorId),
-        errorId,
-      });
+    void sendProblem(host.switchToHttp().getResponse<FastifyReply>(), answerableError(exception, this.logger));
   }
 }

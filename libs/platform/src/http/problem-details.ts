@@ -79,7 +79,7 @@ export interface ProblemAnswer {
   status: number;
   /** Seconds, when the exception names a wait (429, 503). */
   retryAfter?: string;
-  body: { type: 'about:blank'; title: string; status: number; detail: string; errors?: FieldError[] };
+  body: { type: 'about:blank'; title: string; status: number; detail: string; errors?: FieldError[]; errorId?: string };
 }
 
 export function problemOf(exception: HttpException): ProblemAnswer {
@@ -96,6 +96,7 @@ export function problemOf(exception: HttpException): ProblemAnswer {
       status,
       detail,
       ...(body.errors ? { errors: body.errors as FieldError[] } : {}),
+      ...(typeof body.errorId === 'string' ? { errorId: body.errorId } : {}),
     },
   };
 }
@@ -107,20 +108,26 @@ export function sendProblem(reply: FastifyReply, exception: HttpException): Fast
   return reply.status(status).type(PROBLEM_JSON).send(body);
 }
 
-/** Where a 500's error is logged, under the id its answer shows. */
+/** Where an error no route answered itself is logged: a 500's under the id its answer shows. */
 export interface ErrorLog {
   error(fields: { err: unknown; errorId: string }, message: string): void;
+  /** A dependency unreachable (503): worth a line, not an alert. */
+  warn?(message: string): void;
 }
 
 /**
- * An error thrown outside Nest's pipeline as the exception it is answered with: an HttpException
- * as it is, 503 when a dependency is unreachable, anything else a 500 logged under an id.
+ * An error as the exception it is answered with, the same on every listener: an HttpException as
+ * it is, 503 with Retry-After when a dependency is unreachable, anything else a 500 whose error is
+ * logged under an id that its answer shows (`errorId`) and that says nothing else.
  */
 export function answerableError(error: unknown, logger: ErrorLog): HttpException {
   if (error instanceof HttpException) return error;
   const unavailable = asUnavailable(error);
-  if (unavailable) return unavailable;
+  if (unavailable) {
+    logger.warn?.(`503: ${(error as Error).message}`);
+    return unavailable;
+  }
   const errorId = randomUUID();
   logger.error({ err: error, errorId }, `request failed ${errorId}`);
-  return new HttpException(internalErrorDetail(errorId), HttpStatus.INTERNAL_SERVER_ERROR);
+  return new HttpException({ message: internalErrorDetail(errorId), errorId }, HttpStatus.INTERNAL_SERVER_ERROR);
 }
