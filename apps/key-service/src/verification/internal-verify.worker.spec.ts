@@ -19,6 +19,10 @@ parentPort.on('message', (message) => {
 require(${JSON.stringify(WORKER_FILE)});
 `;
 
+/** Nest's and prom-client's indexes, any other Nest package, and what only those indexes bring. */
+const UNWANTED =
+  /[\\/]node_modules[\\/](@nestjs[\\/]common[\\/]index\.js$|@nestjs[\\/](?!common[\\/])|rxjs[\\/]|prom-client[\\/]index\.js$|@opentelemetry[\\/])/;
+
 /** The worker's next message of this kind; rejects if the worker fails first. */
 function next(worker: Worker, kind: string): Promise<{ kind: string; paths?: string[] }> {
   return new Promise((resolve, reject) => {
@@ -32,15 +36,16 @@ function next(worker: Worker, kind: string): Promise<{ kind: string; paths?: str
 }
 
 /**
- * What the worker loads is much of its memory: Nest's index, with rxjs, was half its modules and
- * 17 MB of key-service's RSS (bench/RESULTS.md, "verify"), for the few exception classes it now
- * takes from @keyward/platform/http/nest-http.
+ * What the worker loads is much of its memory: Nest's index (with rxjs) and prom-client's (with
+ * @opentelemetry/api and https) were most of its modules and about 10 MB each of its memory
+ * (bench/RESULTS.md, "verify"), for the few classes it takes from @keyward/platform/http/nest-http
+ * and @keyward/metrics/prom-client-core.
  */
 describe('the internal verification listener’s worker', () => {
   let worker: Worker | undefined;
   after(() => worker?.terminate());
 
-  it('loads neither @nestjs/common’s index nor rxjs, also once it has answered errors', async () => {
+  it('loads neither @nestjs/common’s nor prom-client’s index, also once it has answered errors and metrics', async () => {
     const port = await freePort();
     const settings: InternalListenerSettings = {
       port,
@@ -67,18 +72,19 @@ describe('the internal verification listener’s worker', () => {
       verify({ 'content-type': 'text/plain', ...token }, 'key'),
     ]).then((answers) => answers.map((answer) => answer.status));
     assert.deepEqual(statuses, [401, 400, 415]);
+    const metrics = next(worker, 'metrics');
+    worker.postMessage({ kind: 'metrics', request: 1 });
+    await metrics;
 
     const loaded = next(worker, 'loaded-modules');
     worker.postMessage({ kind: 'loaded-modules' });
     const { paths = [] } = await loaded;
     assert.ok(paths.includes(WORKER_FILE), 'the list is the worker’s own');
-    const unwanted = paths.filter((path) =>
-      /[\\/]node_modules[\\/](@nestjs[\\/]common[\\/]index\.js$|@nestjs[\\/](?!common[\\/])|rxjs[\\/])/.test(path),
-    );
+    const unwanted = paths.filter((path) => UNWANTED.test(path));
     assert.equal(
       unwanted.length,
       0,
-      `neither @nestjs/common’s index, another Nest package nor rxjs; loaded ${unwanted.length}: ${unwanted.slice(0, 3)}…`,
+      `no Nest or prom-client index, rxjs or @opentelemetry/api; loaded ${unwanted.length}: ${unwanted.slice(0, 3)}…`,
     );
   });
 });

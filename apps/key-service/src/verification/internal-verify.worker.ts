@@ -1,10 +1,10 @@
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
+import { Registry } from '@keyward/metrics/prom-client-core';
 import { DEPENDENCY_RETRY_AFTER_SECONDS } from '@keyward/platform/http/dependency-unavailable';
 import { HttpException, ServiceUnavailableException } from '@keyward/platform/http/nest-http';
 import { createServer } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Registry } from 'prom-client';
 import { KeyDigests } from '../hashing/key-digests';
 import type {
   FromInternalListener,

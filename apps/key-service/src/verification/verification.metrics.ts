@@ -1,5 +1,5 @@
 import type { KeyVerification } from '@keyward/contracts';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from '@keyward/metrics/prom-client-core';
 
 /**
  * How a verification was answered: `hit` from the cache (or a lookup already in flight), `miss`
