@@ -6,11 +6,13 @@ import { KafkaProducerService, OutgoingMessage } from '@keyward/kafka';
 import { Clock } from '@keyward/platform';
 import { isolatedEnv, until, untilFound } from '@keyward/testing';
 import mongoose, { Connection, Model, Schema } from 'mongoose';
+import { Registry } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyEventSigning } from './key-event-signing';
 import { OutboxEntry, OutboxEntrySchema, OutboxFields } from './outbox-entry.schema';
 import { OutboxRelayService } from './outbox-relay.service';
+import { OutboxRelayMetrics } from './outbox-relay.metrics';
 import { CollectionOutbox, OutboxChange, OutboxStore } from './outbox-store';
 
 Logger.overrideLogger(false);
@@ -30,6 +32,10 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   const changes: OutboxChange[][] = [];
   const published: { topic: Topic; eventId: string; value: string }[] = [];
   const relays: OutboxRelayService[] = [];
+  const registry = new Registry();
+  const metrics = new OutboxRelayMetrics(registry);
+  const leasesLost = async () =>
+    (await registry.getSingleMetric('keyward_outbox_leases_lost_total')?.get())?.values[0]?.value;
   /** While set, a send waits for it (the broker is slow to acknowledge). */
   let acknowledged: Promise<void> | undefined;
   let acknowledge = () => {};
@@ -89,7 +95,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   function relay(scanEveryMs: number): OutboxRelayService {
     const settings = { OUTBOX_POLL_MS: scanEveryMs } as KeyServiceSettings;
     // Login codes are not signed: no signing key needed.
-    const started = new OutboxRelayService(producer, new Clock(), settings, {} as KeyEventSigning);
+    const started = new OutboxRelayService(producer, new Clock(), settings, {} as KeyEventSigning, metrics);
     started.relayFrom('relayed', store);
     started.onApplicationBootstrap();
     relays.push(started);
@@ -362,6 +368,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     const relayed = relay(HOUR_MS);
     await firstScanDone(sentinel);
 
+    const lostBefore = await leasesLost();
     holdSends();
     const doc = await written(1);
     relayed.nudge('relayed', doc.id);
@@ -375,6 +382,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     await until('the send went out', async () => isPublished(doc.outbox[0].eventId), 15_000);
     // Once that pass has ended (its removal included).
     await relayed.drain();
+    assert.equal(await leasesLost(), (lostBefore ?? 0) + 1, 'counted, as its events go out twice');
     assert.equal(await leasedUntil(doc.id), otherLease.getTime(), 'the other relay keeps its lease');
     assert.equal(await waitingIn(doc.id), 1, 'and the events it is publishing, to clear once published');
   });

@@ -6,7 +6,8 @@ import { Clock } from '@keyward/platform';
 import { AsyncResource } from 'node:async_hooks';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyEventSigning } from './key-event-signing';
-import { OutboxEntry, OutboxFields } from './outbox-entry.schema';
+import { OutboxEntry } from './outbox-entry.schema';
+import { OutboxRelayMetrics } from './outbox-relay.metrics';
 import { LeasedDocument, OutboxStore } from './outbox-store';
 
 const LEASE_MS = 10_000;
@@ -62,6 +63,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     private readonly clock: Clock,
     settings: KeyServiceSettings,
     private readonly signing: KeyEventSigning,
+    private readonly metrics: OutboxRelayMetrics,
   ) {
     this.scanEveryMs = settings.OUTBOX_POLL_MS;
   }
@@ -225,10 +227,12 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         error,
       );
     }
-    if (leases.lost > 0)
+    if (leases.lost > 0) {
+      this.metrics.leasesLost.inc(leases.lost);
       this.logger.warn(
         `${leases.lost} of ${leased.length} documents lost their lease while their events were out (another relay took them, or may): left to that relay, which publishes those events again`,
       );
+    }
     const count = leased.reduce((n, d) => n + d.outbox.length, 0);
     if (count > 0) this.logger.debug(`published ${count} events from ${leased.length} documents`);
     return count;
@@ -284,9 +288,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
    * what was appended.
    */
   private async removeAllPublished(leases: PassLeases): Promise<void> {
-    const { store } = leases;
     await writeInBatches(leases.stillHeld(), async (batch) => {
-      const emptied = await store.changeOutboxes(
+      const emptied = await leases.store.changeOutboxes(
         batch.map(({ doc, outboxAt }) => ({
           _id: doc._id,
           expected: { outbox: doc.outbox, outboxAt },
@@ -294,37 +297,27 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         })),
       );
       if (emptied === batch.length) return;
-      await Promise.all(
-        batch.map(async ({ doc, outboxAt }) => {
-          const published = new Set(doc.outbox.map((e) => e.eventId));
-          await this.removePublished(store, doc._id, outboxAt, published, await store.outboxOf(doc._id));
-        }),
-      );
+      await Promise.all(batch.map(({ doc, outboxAt }) => this.removePublished(leases, doc, outboxAt)));
     });
   }
 
   /**
-   * Removes the `published` entries from an outbox read as `current` by compare-and-set on the whole
-   * array (see compareAndSet) and on the lease (`outboxAt`), and leaves alone an outbox that holds
-   * none of them or is under another lease. If a writer appended meanwhile, re-read and try again;
-   * after a few losses the lease runs out and the events are published again, which consumers absorb
-   * by eventId.
+   * Removes the events of `doc` it published from its outbox as read again, by compare-and-set on the
+   * whole array (see compareAndSet) and on its `lease`, keeping what was appended. Leaves alone an
+   * outbox that holds none of them (emptied already), and one under another lease, which is then
+   * lost. If a writer appended meanwhile, reads and tries again; after a few losses the lease runs out
+   * and the events are published again, which consumers absorb by eventId.
    */
-  private async removePublished(
-    store: OutboxStore,
-    _id: unknown,
-    lease: Date,
-    published: Set<string>,
-    current: Required<OutboxFields> | undefined,
-  ): Promise<void> {
-    const held = (doc: typeof current): doc is Required<OutboxFields> =>
-      doc?.outboxAt?.getTime() === lease.getTime() && doc.outbox.some((e) => published.has(e.eventId));
-    for (let attempt = 0; attempt < 5 && held(current); attempt++) {
+  private async removePublished(leases: PassLeases, doc: LeasedDocument, lease: Date): Promise<void> {
+    const published = new Set(doc.outbox.map((e) => e.eventId));
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await leases.store.outboxOf(doc._id);
+      if (!current?.outbox.some((e) => published.has(e.eventId))) return;
+      if (current.outboxAt?.getTime() !== lease.getTime()) return leases.lose(doc);
       const remaining = current.outbox.filter((e) => !published.has(e.eventId));
       const set = { outbox: remaining, outboxAt: remaining.length > 0 ? this.clock.now() : null };
-      if ((await store.changeOutboxes([{ _id, expected: { outbox: current.outbox, outboxAt: lease }, set }])) === 1)
-        return;
-      current = await store.outboxOf(_id);
+      const expected = { outbox: current.outbox, outboxAt: lease };
+      if ((await leases.store.changeOutboxes([{ _id: doc._id, expected, set }])) === 1) return;
     }
   }
 }
@@ -335,7 +328,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
  * retries. A lease is this pass's while `outboxAt` is what the pass last set: a renewal, like every
  * later write of the pass, is a compare-and-set on it, and a document whose renewal found another
  * value (the lease ran out, the database out of reach for two thirds of it, and another relay took
- * it) is no longer held: the pass neither renews, gives back nor clears it.
+ * it), or that the removal finds so, is no longer held: the pass neither renews, gives back nor
+ * clears it.
  */
 class PassLeases {
   /** Every document leased, in order (what the pass sends). */
@@ -358,6 +352,11 @@ class PassLeases {
   /** The documents still held, each with its lease as this pass last set it. */
   stillHeld(): { doc: LeasedDocument; outboxAt: Date }[] {
     return [...this.held].map(([doc, outboxAt]) => ({ doc, outboxAt }));
+  }
+
+  /** A document found under another lease than this pass's: no longer held. */
+  lose(doc: LeasedDocument): void {
+    this.held.delete(doc);
   }
 
   /** How many documents this pass leased and then lost to another relay. */

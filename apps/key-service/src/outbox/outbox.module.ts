@@ -2,6 +2,7 @@ import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
 import { KeyEventSigning } from './key-event-signing';
 import { OutboxRelayService } from './outbox-relay.service';
 import { OutboxStore } from './outbox-store';
+import { OutboxRelayMetrics } from './outbox-relay.metrics';
 import { OutboxMetrics } from './outbox.metrics';
 
 /**
@@ -14,7 +15,7 @@ export class OutboxModule {
     return {
       module: OutboxModule,
       global: true,
-      providers: [OutboxRelayService, OutboxMetrics, KeyEventSigning],
+      providers: [OutboxRelayService, OutboxRelayMetrics, OutboxMetrics, KeyEventSigning],
       exports: [OutboxRelayService, KeyEventSigning],
     };
   }
