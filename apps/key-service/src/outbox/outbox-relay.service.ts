@@ -283,9 +283,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
    * (compare-and-set on the whole array and on `outboxAt`). A document another relay leased meanwhile
    * is its to publish and clear: this pass writes nothing there. When a command matched fewer
    * documents than it named, some were changed meanwhile, and the command does not say which: each of
-   * its documents is read again, and those still under this lease and holding published events (the
-   * ones it did not empty: writers only append new events) go through removePublished, which keeps
-   * what was appended.
+   * its documents goes through removePublished, which reads it again and clears only those still
+   * under this lease and holding published events (the ones it did not empty: writers only append
+   * new events), keeping what was appended.
    */
   private async removeAllPublished(leases: PassLeases): Promise<void> {
     await writeInBatches(leases.stillHeld(), async (batch) => {
