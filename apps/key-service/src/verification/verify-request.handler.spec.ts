@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createServer, Server } from 'node:http';
 import type { KeyVerification } from '@keyward/contracts';
 import { TooManyRequestsException } from '@keyward/platform/http/problem-details';
+import { until } from '@keyward/testing';
 import { verifyRequestHandler } from './verify-request.handler';
 import { TokenSet } from './token-set';
 
@@ -21,6 +22,7 @@ describe('the verification request handler', () => {
   let base: string;
   const verified: [caller: string, key: string][] = [];
   const logged: string[] = [];
+  const warned: string[] = [];
   const answered: string[] = [];
 
   before(async () => {
@@ -35,7 +37,7 @@ describe('the verification request handler', () => {
           },
         },
         tokens: new TokenSet([TOKEN]),
-        errors: { error: ({ errorId }) => logged.push(errorId) },
+        errors: { error: ({ errorId }) => logged.push(errorId), warn: (message) => warned.push(message) },
         headers: { 'cache-control': 'no-store', 'x-listener': 'spec' },
         answered: (method, status) => answered.push(`${method} ${status}`),
       }),
@@ -156,6 +158,25 @@ describe('the verification request handler', () => {
     assert.match(String(problem.detail), new RegExp(logged[0]));
     assert.equal(problem.errorId, logged[0], 'the id in its own field, as every listener answers a 500');
     assert.doesNotMatch(JSON.stringify(problem), /a bug/);
+  });
+
+  it('answers a body its caller broke off as the caller’s fault (400), not as a dependency down (503) nor a 500', async () => {
+    answered.length = 0;
+    logged.length = 0;
+    warned.length = 0;
+    const { port } = server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1', () =>
+      socket.write(
+        `POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\nx-service-token: ${TOKEN}\r\ncontent-type: application/json\r\n` +
+          'content-length: 100\r\nexpect: 100-continue\r\n\r\n',
+      ),
+    );
+    // Node sends 100 Continue as it hands the request to the handler, which is then reading the body.
+    socket.once('data', () => socket.write('{"key":', () => socket.destroy()));
+    await until('the broken-off request answered', () => Promise.resolve(answered.length > 0), 5_000, 10);
+    assert.deepEqual(answered, ['POST 400']);
+    assert.deepEqual(warned, [], 'no dependency reported unreachable');
+    assert.deepEqual(logged, []);
   });
 
   async function rawRequest(text: string): Promise<string> {

@@ -31,6 +31,7 @@ const PROBLEM_JSON_TYPE = `${PROBLEM_JSON}; charset=utf-8`;
 const NOT_FOUND = `Only POST ${VERIFY_PATH} is served here`;
 const EMPTY_BODY = 'The request body is empty; send {"key": "…"}';
 const NOT_JSON = 'The request body is not valid JSON';
+const BODY_CUT_SHORT = 'The connection closed before the request body was complete';
 
 /**
  * `POST /v1/keys/verify` as a node:http request handler, the same on the public port (ahead of
@@ -111,7 +112,7 @@ async function jsonBody(request: IncomingMessage): Promise<unknown> {
 const hasNoBody = (request: IncomingMessage) =>
   request.headers['transfer-encoding'] === undefined && Number(request.headers['content-length'] ?? 0) === 0;
 
-/** The body as UTF-8 text, refused with 413 as soon as it passes VERIFY_BODY_LIMIT bytes. */
+/** The body as UTF-8 text, refused with 413 as soon as it passes VERIFY_BODY_LIMIT bytes, 400 if cut short. */
 function bodyText(request: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -126,7 +127,9 @@ function bodyText(request: IncomingMessage): Promise<string> {
     request.on('end', () =>
       resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')),
     );
-    request.on('error', reject);
+    // The caller went away mid-body (IncomingMessage's ECONNRESET "aborted"): its fault, answered as
+    // Fastify answers it (400), not as a dependency unreachable (503, which pages) nor a 500.
+    request.on('error', () => reject(new BadRequestException(BODY_CUT_SHORT)));
   });
 }
 
