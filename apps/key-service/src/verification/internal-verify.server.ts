@@ -43,7 +43,7 @@ const CLOSE_GRACE_MS = 5_000;
 const STUCK_AFTER_MS = CLOSE_GRACE_MS + 2_000;
 
 /**
- * The worker's heap, sized for the most it holds beside Fastify: VERIFY_CACHE_MAX_ENTRIES cached
+ * The worker's heap, sized for the most it holds beside its HTTP server: VERIFY_CACHE_MAX_ENTRIES cached
  * answers (under 1 KiB each with their index: a hash, two ids, a label of at most 64 characters)
  * and MAX_CONNECTIONS connections reading a body (under 8 KiB each). Past it the worker ends
  * (ERR_WORKER_OUT_OF_MEMORY). Its young generation stays small, so that its scavenges are cheap.
