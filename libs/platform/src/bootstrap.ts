@@ -19,6 +19,13 @@ import { RequestLogger } from './logging.module';
 const trustProxyOf = validateEnv(z.object({ TRUST_PROXY: trustProxySetting }));
 
 /**
+ * A request's headers and body must have arrived within this (Fastify's default is never): a client
+ * that sends slowly, or stops, does not hold its connection. The largest body, a 1 MB leak batch,
+ * takes a fraction of it.
+ */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/**
  * Creates a service's Fastify app with pino logs, request metrics (its module imports MetricsModule)
  * and graceful shutdown; `configure` adds HTTP extras (such as applyRouteBodyConfig, or a route
  * served ahead of Fastify). Bodies are JSON
@@ -34,7 +41,12 @@ export async function createHttpApp(
   const ahead = new AheadOfFastify();
   const app = await NestFactory.create<NestFastifyApplication>(
     module,
-    new FastifyAdapter({ trustProxy: TRUST_PROXY, bodyLimit: JSON_BODY_LIMIT, serverFactory: ahead.serverFactory }),
+    new FastifyAdapter({
+      trustProxy: TRUST_PROXY,
+      bodyLimit: JSON_BODY_LIMIT,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      serverFactory: ahead.serverFactory,
+    }),
     // Nest's own parsers would take form bodies too; acceptJsonBodiesOnly installs the only one.
     { bufferLogs: true, bodyParser: false },
   );

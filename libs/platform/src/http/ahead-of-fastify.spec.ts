@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import Fastify from 'fastify';
 import { AheadOfFastify } from './ahead-of-fastify';
 
 describe('requests ahead of Fastify', () => {
@@ -22,6 +23,19 @@ describe('requests ahead of Fastify', () => {
     } finally {
       server.closeAllConnections();
       server.close();
+    }
+  });
+
+  it('times connections as a server Fastify made itself would: its keep-alive, and the request timeout it is given', async () => {
+    const options = { requestTimeout: 45_000 };
+    const own = Fastify(options);
+    const ahead = Fastify({ ...options, serverFactory: new AheadOfFastify().serverFactory });
+    try {
+      for (const setting of ['keepAliveTimeout', 'requestTimeout', 'timeout', 'maxRequestsPerSocket'] as const)
+        assert.equal(ahead.server[setting], own.server[setting], setting);
+      assert.equal(ahead.server.requestTimeout, 45_000);
+    } finally {
+      await Promise.all([own.close(), ahead.close()]);
     }
   });
 });

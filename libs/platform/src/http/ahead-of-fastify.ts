@@ -1,4 +1,5 @@
-import { createServer, IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { FastifyServerOptions } from 'fastify';
+import { createServer, IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http';
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -17,10 +18,26 @@ export class AheadOfFastify {
     this.routes.push({ matches, handler });
   }
 
-  /** For FastifyAdapter's options: the server whose requests go to a handler here, else to Fastify's. */
-  readonly serverFactory = (fastify: RequestListener): Server =>
-    createServer((request, response) => {
+  /**
+   * For FastifyAdapter's options: the server whose requests go to a handler here, else to Fastify's.
+   * Fastify applies its timing options only to a server it makes itself: this one takes them as
+   * Fastify would, so that the port keeps Fastify's keep-alive (72 s, longer than a load balancer's
+   * idle timeout: with Node's 5 s the balancer reuses connections the server is closing, and answers 502).
+   */
+  readonly serverFactory = (fastify: RequestListener, options: Partial<ServerTiming> = {}): Server => {
+    const server = createServer(options.http ?? {}, (request, response) => {
       for (const route of this.routes) if (route.matches(request.url)) return route.handler(request, response);
       return fastify(request, response);
     });
+    if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+    if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
+    if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+    return server;
+  };
 }
+
+/** The options Fastify hands `serverFactory` (defaults filled in) that it would apply to a server of its own. */
+type ServerTiming = Required<
+  Pick<FastifyServerOptions, 'keepAliveTimeout' | 'requestTimeout' | 'connectionTimeout' | 'maxRequestsPerSocket'>
+> & { http?: ServerOptions };
