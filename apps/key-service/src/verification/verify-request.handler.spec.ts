@@ -83,6 +83,17 @@ describe('the verification request handler', () => {
     assert.equal(verified[0][0], new TokenSet([TOKEN]).callerOf(TOKEN));
   });
 
+  it('reads a body that starts with a byte order mark, as Fastify’s JSON parser does on every other route', async () => {
+    verified.length = 0;
+    const res = await post('\uFEFF{"key":"alice_v1_bom"}');
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), VALID);
+    assert.deepEqual(
+      verified.map(([, key]) => key),
+      ['alice_v1_bom'],
+    );
+  });
+
   it('answers 404 to any other path, and 405 naming POST to another method', async () => {
     await assertProblem(await post('{"key":"k"}', {}, '/v1/keys/verify/'), 404, /Only POST \/v1\/keys\/verify/);
     await assertProblem(await post('{"key":"k"}', {}, '/v1/keys'), 404, /Only POST/);

@@ -97,7 +97,9 @@ async function jsonBody(request: IncomingMessage): Promise<unknown> {
   if ((semicolon === -1 ? type : type.slice(0, semicolon)).trim().toLowerCase() !== 'application/json')
     throw new HttpException(JSON_BODIES_ONLY, 415);
   if (Number(request.headers['content-length']) > VERIFY_BODY_LIMIT) throw new HttpException(BODY_TOO_LARGE, 413);
-  const text = await bodyText(request);
+  const body = await bodyText(request);
+  // A byte order mark JSON parsers may ignore (RFC 8259), as Fastify's does on every other route.
+  const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
   if (text.length === 0) throw new BadRequestException(EMPTY_BODY);
   const problem = jsonShapeProblem(text);
   if (problem) throw new BadRequestException(problem);
