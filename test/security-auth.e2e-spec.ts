@@ -104,7 +104,7 @@ describe('security: production settings, login and sessions', () => {
       assert.match(output, /TRUST_PROXY: expected false, a hop count/);
     });
 
-    it('in production: Secure session cookie, HSTS, no-store on tokens, no Swagger UI', async () => {
+    it('in production: Secure session cookie, HSTS (on verification’s answers too), no-store on tokens, no Swagger UI', async () => {
       const production = await ServiceProcess.start('key-service', {
         ...env,
         ...PRODUCTION_SECRETS,
@@ -114,6 +114,11 @@ describe('security: production settings, login and sessions', () => {
       try {
         const health = await fetch(`${production.url}/health`);
         assert.match(health.headers.get('strict-transport-security') ?? '', /max-age=31536000/);
+        // Verification is answered ahead of Fastify, by a handler that sets the port's headers itself.
+        const verify = await fetch(`${production.url}/v1/keys/verify`, { method: 'POST' });
+        assert.equal(verify.status, 401);
+        assert.match(verify.headers.get('strict-transport-security') ?? '', /max-age=31536000/, 'verify: HSTS');
+        assert.equal(verify.headers.get('cache-control'), 'no-store', 'verify: no-store');
         assert.equal((await fetch(`${production.url}/docs`)).status, 404);
         const email = `secure@${emailDomain}`;
         const otp = await requestCode(email, '192.0.2.1', 1, production);
