@@ -26,7 +26,13 @@ export class AheadOfFastify {
    */
   readonly serverFactory = (fastify: RequestListener, options: Partial<ServerTiming> = {}): Server => {
     const server = createServer(options.http ?? {}, (request, response) => {
-      for (const route of this.routes) if (route.matches(request.url)) return route.handler(request, response);
+      for (const route of this.routes)
+        if (route.matches(request.url)) {
+          // Closing, Fastify ends the connections its requests arrive on (return503OnClosing); one kept
+          // busy with requests served here would otherwise hold server.close, and shutdown, for ever.
+          if (!server.listening) response.setHeader('connection', 'close');
+          return route.handler(request, response);
+        }
       return fastify(request, response);
     });
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
