@@ -40,7 +40,11 @@ describe('requests ahead of Fastify', () => {
     }
   });
 
-  it('closes, after its answer, a connection whose request arrives while the server closes: a busy client does not hold shutdown', async () => {
+  /**
+   * An app whose handler ahead of Fastify holds each request until the test answers it, closing
+   * while one keep-alive connection (as an internal service's pool holds them) has a request in flight.
+   */
+  async function closingWithARequestInFlight() {
     const ahead = new AheadOfFastify();
     const app = Fastify({ serverFactory: ahead.serverFactory });
     const held: (() => void)[] = [];
@@ -49,33 +53,58 @@ describe('requests ahead of Fastify', () => {
       (_request, response) => held.push(() => response.end('ahead')),
     );
     await app.listen({ port: 0, host: '127.0.0.1' });
-    // One keep-alive connection, as an internal service's pool holds them, sending its next request
-    // once the last is answered.
     const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
-    let received = '';
-    socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
-    const answered = (count: number) =>
-      until(`answer ${count}`, () => Promise.resolve(received.split('ahead').length > count), 5_000, 10);
+    const connection = { received: '', ended: false };
+    socket
+      .setEncoding('utf8')
+      .on('data', (chunk: string) => (connection.received += chunk))
+      .on('close', () => (connection.ended = true));
+    /** Sends a request, lets it be answered, and waits for the answer. */
+    const exchange = async (count: number) => {
+      socket.write('GET /hot HTTP/1.1\r\nhost: x\r\n\r\n');
+      await until(`request ${count} held`, () => Promise.resolve(held.length === 1), 5_000, 10);
+      held.pop()!();
+      await until(
+        `answer ${count}`,
+        () => Promise.resolve(connection.received.split('ahead').length > count),
+        5_000,
+        10,
+      );
+    };
+    socket.write('GET /hot HTTP/1.1\r\nhost: x\r\n\r\n');
+    await until('the first request held', () => Promise.resolve(held.length === 1), 5_000, 10);
+    const closed = app.close().then(() => 'closed');
+    await until('the server closing', () => Promise.resolve(!app.server.listening), 5_000, 10);
+    held.pop()!();
+    await until('the first answer', () => Promise.resolve(connection.received.includes('ahead')), 5_000, 10);
+    assert.match(connection.received, /connection: keep-alive/i, 'a request that arrived before the close');
+    const end = async () => {
+      socket.destroy();
+      await closed;
+    };
+    return { connection, exchange, closed, end };
+  }
+
+  it('closes, after its answer, a connection whose request arrives while the server closes: a busy client does not hold shutdown', async () => {
+    const { connection, exchange, closed, end } = await closingWithARequestInFlight();
     let timer: NodeJS.Timeout | undefined;
     try {
-      socket.write('GET /hot HTTP/1.1\r\nhost: x\r\n\r\n');
-      await until('the first request held', () => Promise.resolve(held.length === 1), 5_000, 10);
-      const closed = app.close().then(() => 'closed');
-      await until('the server closing', () => Promise.resolve(!app.server.listening), 5_000, 10);
-      held.pop()!();
-      await answered(1);
-      assert.match(received, /connection: keep-alive/i, 'a request that arrived before the close is answered as usual');
-      socket.write('GET /hot HTTP/1.1\r\nhost: x\r\n\r\n');
-      await until('the second request held', () => Promise.resolve(held.length === 1), 5_000, 10);
-      held.pop()!();
-      await answered(2);
-      assert.match(received.slice(received.indexOf('ahead')), /connection: close/i);
+      await exchange(2);
+      assert.match(connection.received.slice(connection.received.indexOf('ahead')), /connection: close/i);
       const stuck = new Promise((resolve) => (timer = setTimeout(resolve, 5_000, 'not closed within 5 s')));
       assert.equal(await Promise.race([closed, stuck]), 'closed');
     } finally {
       clearTimeout(timer);
-      socket.destroy();
-      await app.close();
+      await end();
+    }
+  });
+
+  it('ends a connection left idle after answering the request it had in flight when the server began to close, within seconds, not its 72 s keep-alive', async () => {
+    const { connection, end } = await closingWithARequestInFlight();
+    try {
+      await until('the idle connection ended by the server', () => Promise.resolve(connection.ended), 5_000, 10);
+    } finally {
+      await end();
     }
   });
 });

@@ -1,5 +1,5 @@
 import type { FastifyServerOptions } from 'fastify';
-import { createServer, IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http';
+import { IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http';
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -25,7 +25,7 @@ export class AheadOfFastify {
    * idle timeout: with Node's 5 s the balancer reuses connections the server is closing, and answers 502).
    */
   readonly serverFactory = (fastify: RequestListener, options: Partial<ServerTiming> = {}): Server => {
-    const server = createServer(options.http ?? {}, (request, response) => {
+    const server = new ClosingServer(options.http ?? {}, (request, response) => {
       for (const route of this.routes)
         if (route.matches(request.url)) {
           // Closing, Fastify ends the connections its requests arrive on (return503OnClosing); one kept
@@ -41,6 +41,21 @@ export class AheadOfFastify {
     if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
     return server;
   };
+}
+
+/** How long a connection is kept once idle after the server began to close (Node adds a second). */
+const CLOSING_KEEP_ALIVE_MS = 1;
+
+/**
+ * Node's close ends the connections idle at that moment; one answering a request then (here or in
+ * Fastify) would stay open for its keep-alive once answered, 72 s, holding shutdown past an
+ * orchestrator's grace period.
+ */
+class ClosingServer extends Server {
+  override close(callback?: (error?: Error) => void): this {
+    this.keepAliveTimeout = CLOSING_KEEP_ALIVE_MS;
+    return super.close(callback);
+  }
 }
 
 /** The options Fastify hands `serverFactory` (defaults filled in) that it would apply to a server of its own. */
