@@ -3,7 +3,7 @@ import { AddressInfo, connect } from 'node:net';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { until } from '@keyward/testing';
-import { AheadOfFastify } from './ahead-of-fastify';
+import { AheadOfFastify, CLOSE_GRACE_MS } from './ahead-of-fastify';
 
 describe('requests ahead of Fastify', () => {
   it('sends a matching request to its handler from the moment it is served, and every other to Fastify', async () => {
@@ -105,6 +105,25 @@ describe('requests ahead of Fastify', () => {
       await until('the idle connection ended by the server', () => Promise.resolve(connection.ended), 5_000, 10);
     } finally {
       await end();
+    }
+  });
+
+  it('cuts, CLOSE_GRACE_MS after the server began to close, a connection whose request never finishes arriving', async () => {
+    const app = Fastify({ serverFactory: new AheadOfFastify().serverFactory, requestTimeout: 60_000 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    // Anyone can open one: Node stops timing requests once the server closes.
+    const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.write('POST /v1/auth/otp HTTP/1.1\r\nhost: x\r\n', resolve));
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const stuck = new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS + 3_000, 'not closed')));
+      assert.equal(await Promise.race([app.close().then(() => 'closed'), stuck]), 'closed');
+      assert.ok(Date.now() - started >= CLOSE_GRACE_MS - 100, 'not before the grace');
+    } finally {
+      clearTimeout(timer);
+      socket.destroy();
     }
   });
 });

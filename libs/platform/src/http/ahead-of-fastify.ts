@@ -45,15 +45,19 @@ export class AheadOfFastify {
 
 /** How long a connection is kept once idle after the server began to close (Node adds a second). */
 const CLOSING_KEEP_ALIVE_MS = 1;
+/** Once the server began to close, connections still open after this long are cut. */
+export const CLOSE_GRACE_MS = 5_000;
 
 /**
- * Node's close ends the connections idle at that moment; one answering a request then (here or in
- * Fastify) would stay open for its keep-alive once answered, 72 s, holding shutdown past an
- * orchestrator's grace period.
+ * Node's close ends the connections idle at that moment, and stops timing requests. One answering a
+ * request then (here or in Fastify) would stay open for its keep-alive once answered, 72 s; one whose
+ * client never finishes sending its request (anyone can open one) would stay for ever. Either held
+ * shutdown past an orchestrator's grace period.
  */
 class ClosingServer extends Server {
   override close(callback?: (error?: Error) => void): this {
     this.keepAliveTimeout = CLOSING_KEEP_ALIVE_MS;
+    setTimeout(() => this.closeAllConnections(), CLOSE_GRACE_MS).unref();
     return super.close(callback);
   }
 }
