@@ -1,5 +1,5 @@
 /**
- * Nest's HTTP exceptions, status codes and request methods for code that also runs without Nest
+ * Nest's HTTP exceptions and status codes for code that also runs without Nest
  * (the internal verification listener's worker thread), imported from their own module files on
  * purpose: `@nestjs/common`'s index loads all of Nest and rxjs, about 17 MB of a worker's memory.
  * They are the very classes the index exports, so Nest's filters still recognise them
@@ -9,4 +9,3 @@ export { BadRequestException } from '@nestjs/common/exceptions/bad-request.excep
 export { HttpException } from '@nestjs/common/exceptions/http.exception';
 export { ServiceUnavailableException } from '@nestjs/common/exceptions/service-unavailable.exception';
 export { HttpStatus } from '@nestjs/common/enums/http-status.enum';
-export { RequestMethod } from '@nestjs/common/enums/request-method.enum';
