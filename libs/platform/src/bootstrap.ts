@@ -5,7 +5,12 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { HttpMetrics } from '@keyward/metrics';
 import { AheadOfFastify } from './http/ahead-of-fastify';
-import { acceptJsonBodiesOnly, JSON_BODY_LIMIT, problemDetailsErrorHandler } from './http/json-bodies';
+import {
+  acceptJsonBodiesOnly,
+  answerFrameworkError,
+  JSON_BODY_LIMIT,
+  problemDetailsErrorHandler,
+} from './http/json-bodies';
 import { refuseUnknownMethods } from './http/method-not-allowed';
 import { z } from 'zod';
 import { validateEnv } from '@keyward/settings';
@@ -45,6 +50,7 @@ export async function createHttpApp(
       trustProxy: TRUST_PROXY,
       bodyLimit: JSON_BODY_LIMIT,
       requestTimeout: REQUEST_TIMEOUT_MS,
+      frameworkErrors: answerFrameworkError,
       serverFactory: ahead.serverFactory,
     }),
     // Nest's own parsers would take form bodies too; acceptJsonBodiesOnly installs the only one.

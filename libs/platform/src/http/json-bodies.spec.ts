@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { JSON_MAX_DEPTH, JSON_MAX_PROPERTIES, jsonShapeProblem } from './json-bodies';
+import Fastify from 'fastify';
+import { answerFrameworkError, JSON_MAX_DEPTH, JSON_MAX_PROPERTIES, jsonShapeProblem } from './json-bodies';
 
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 
@@ -24,5 +25,24 @@ describe('JSON body shape check', () => {
   it('ignores brackets, colons and escaped quotes inside strings', () => {
     const text = JSON.stringify({ label: '[[[[[[[[[[{{{{{{{{{{ :::: \\" ]]' + ':'.repeat(200) });
     assert.equal(jsonShapeProblem(text), undefined);
+  });
+});
+
+describe('Fastify framework errors', () => {
+  const app = Fastify({ frameworkErrors: answerFrameworkError });
+  app.get('/v1/sessions/:id', () => ({ found: true }));
+
+  it('answers a path parameter over Fastify’s limit as the 404 of any unknown id, in problem details', async () => {
+    const res = await app.inject({ method: 'GET', url: `/v1/sessions/${'ṱ'.repeat(120)}` });
+    assert.equal(res.statusCode, 404);
+    assert.match(res.headers['content-type'] as string, /^application\/problem\+json/);
+    assert.equal((res.json() as { detail: string }).detail, 'Not found');
+    assert.equal((await app.inject({ method: 'GET', url: '/v1/sessions/abc' })).statusCode, 200);
+  });
+
+  it('answers a URL it cannot decode with a 400 in problem details', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/sessions/%E0%A4%A' });
+    assert.equal(res.statusCode, 400);
+    assert.match(res.headers['content-type'] as string, /^application\/problem\+json/);
   });
 });

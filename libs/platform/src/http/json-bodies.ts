@@ -61,6 +61,21 @@ const FASTIFY_DETAILS: Partial<Record<number, string>> = {
 };
 
 /**
+ * Fastify's framework errors, which it answers before routing and outside any error handler, as
+ * problem details: a URL it cannot decode is a 400; a path parameter longer than Fastify's limit (100
+ * characters) names nothing this API issues, so it is the 404 any unknown id gets (Fastify's own
+ * answer, a 414 in its own JSON, is in no route's contract). For FastifyServerOptions.frameworkErrors.
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void sendProblem(
+    reply,
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new HttpException('Not found', HttpStatus.NOT_FOUND)
+      : new HttpException('The URL is not valid', HttpStatus.BAD_REQUEST),
+  );
+}
+
+/**
  * Fastify's own errors (a body too large, of the wrong type, or not JSON) and anything thrown
  * outside Nest's pipeline, as problem details (503 when a dependency is unreachable); the same for
  * every listener.
