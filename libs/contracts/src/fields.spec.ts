@@ -38,6 +38,9 @@ describe('key labels', () => {
     assert.ok(!accepts(keyLabel, '   '));
     assert.ok(accepts(keyLabel, 'x'.repeat(LABEL_MAX_LENGTH)));
     assert.ok(!accepts(keyLabel, 'x'.repeat(LABEL_MAX_LENGTH + 1)));
+    // Counted as the OpenAPI document's maxLength counts: code points (an emoji is one, two UTF-16 units).
+    assert.ok(accepts(keyLabel, '😀'.repeat(LABEL_MAX_LENGTH)), 'as many emoji as characters allowed');
+    assert.ok(!accepts(keyLabel, '😀'.repeat(LABEL_MAX_LENGTH + 1)));
   });
 });
 

@@ -23,18 +23,28 @@ export const LABEL_MAX_LENGTH = 64;
  */
 export const PRINTABLE_TEXT = /^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]*$/u;
 
+const LABEL_LENGTH = `must be 1 to ${LABEL_MAX_LENGTH} characters`;
+
+/** Characters as JSON Schema's maxLength counts them, code points: an emoji is one, not two UTF-16 units. */
+const characters = (text: string) => [...text].length;
+
 /**
  * A label as a user gives it for a new key: trimmed, 1 to LABEL_MAX_LENGTH printable characters.
  * Events carry labels as stored, some older than this rule, so their payloads take any label.
+ * Request bodies are documented by documentedKeyLabel: zod's max() counts UTF-16 units, and so
+ * refused labels of emoji the OpenAPI document allows.
  */
 export const keyLabel = z
   .string({ required_error: 'is required', invalid_type_error: 'must be text' })
   .trim()
-  .min(1, `must be 1 to ${LABEL_MAX_LENGTH} characters`)
-  .max(LABEL_MAX_LENGTH, `must be 1 to ${LABEL_MAX_LENGTH} characters`)
+  .min(1, LABEL_LENGTH)
   // Always true once trimmed and non-empty; it tells the OpenAPI document a blank label is refused.
-  .regex(/\S/, `must be 1 to ${LABEL_MAX_LENGTH} characters`)
-  .regex(PRINTABLE_TEXT, 'must hold only printable characters (no control, bidi or zero-width characters)');
+  .regex(/\S/, LABEL_LENGTH)
+  .regex(PRINTABLE_TEXT, 'must hold only printable characters (no control, bidi or zero-width characters)')
+  .refine((label) => characters(label) <= LABEL_MAX_LENGTH, LABEL_LENGTH);
+
+/** keyLabel as the OpenAPI document states it (maxLength in code points, as keyLabel counts). */
+export const documentedKeyLabel = z.string().min(1).max(LABEL_MAX_LENGTH).regex(/\S/).regex(PRINTABLE_TEXT);
 
 /** A key id in its one spelling: the key's MongoDB ObjectId in lower-case hex. */
 export const KEY_ID_PATTERN = '^[0-9a-f]{24}$';

@@ -1,4 +1,4 @@
-import { EMAIL_MAX_LENGTH, emailAddress, keyLabel } from '@keyward/contracts';
+import { documentedKeyLabel, EMAIL_MAX_LENGTH, emailAddress, keyLabel } from '@keyward/contracts';
 import { documentedAs, requestBody } from '@keyward/platform';
 import { z } from 'zod';
 import { normalizeContacts } from '../contacts';
@@ -45,7 +45,7 @@ export const contactsBody = requestBody({ contacts: contactList });
 export type ContactsBody = z.output<typeof contactsBody>;
 
 export const createKeyBody = requestBody({
-  label: keyLabel.describe('Permanent; unique on the account'),
+  label: documentedAs(keyLabel.describe('Permanent; unique on the account'), documentedKeyLabel),
   contacts: contactList,
 });
 export type CreateKeyBody = z.output<typeof createKeyBody>;

@@ -1,5 +1,5 @@
-import { keyLabel } from '@keyward/contracts';
-import { requestBody } from '@keyward/platform';
+import { documentedKeyLabel, keyLabel } from '@keyward/contracts';
+import { documentedAs, requestBody } from '@keyward/platform';
 import { z } from 'zod';
 
 export const GRACE_HOURS_MAX = 168;
@@ -11,8 +11,11 @@ export const rotateKeyBody = requestBody({
     .min(0, `must be 0 to ${GRACE_HOURS_MAX}`)
     .max(GRACE_HOURS_MAX, `must be 0 to ${GRACE_HOURS_MAX}`)
     .describe('How long the old key keeps working; 0 stops it at once'),
-  label: keyLabel
-    .optional()
-    .describe('Label of the new key; by default the old label with the rotation date, e.g. `prod (2026-11-27)`'),
+  label: documentedAs(
+    keyLabel.describe(
+      'Label of the new key; by default the old label with the rotation date, e.g. `prod (2026-11-27)`',
+    ),
+    documentedKeyLabel,
+  ).optional(),
 });
 export type RotateKeyBody = z.output<typeof rotateKeyBody>;
