@@ -1,5 +1,6 @@
 import type { KeyVerification } from '@keyward/contracts';
 import { BODY_TOO_LARGE, JSON_BODIES_ONLY, jsonShapeProblem } from '@keyward/platform/http/json-bodies';
+import { methodNotAllowed } from '@keyward/platform/http/method-not-allowed';
 import { BadRequestException, HttpException, HttpStatus } from '@keyward/platform/http/nest-http';
 import { answerableError, ErrorLog, PROBLEM_JSON, problemOf } from '@keyward/platform/http/problem-details';
 import { parseBody } from '@keyward/platform/http/request-body';
@@ -75,11 +76,7 @@ export function verifyRequestHandler(
 async function answer(options: VerifyRequestOptions, request: IncomingMessage): Promise<KeyVerification> {
   if (!isVerifyRequest(request.url)) throw new HttpException(NOT_FOUND, HttpStatus.NOT_FOUND);
   // As on the public port (refuseUnknownMethods): the path is there, the method is not.
-  if (request.method !== 'POST')
-    throw new HttpException(
-      `${request.method} is not allowed here; this path takes POST`,
-      HttpStatus.METHOD_NOT_ALLOWED,
-    );
+  if (request.method !== 'POST') throw methodNotAllowed(request.method ?? '', 'POST');
   const caller = options.tokens.callerOf(request.headers[SERVICE_TOKEN_HEADER]);
   if (!caller) throw new HttpException(MISSING_SERVICE_TOKEN, 401);
   const body = await jsonBody(request);

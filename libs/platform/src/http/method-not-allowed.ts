@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { HttpException, HttpStatus } from './nest-http';
 import { FastifyInstance, RouteOptions } from 'fastify';
 import { sendProblem } from './problem-details';
 
@@ -20,6 +20,10 @@ interface RoutePath {
   methods: Set<string>;
 }
 
+/** The 405 for a method a path does not have; `allow` lists the methods it has, as its Allow header does. */
+export const methodNotAllowed = (method: string, allow: string) =>
+  new HttpException(`${method} is not allowed here; this path takes ${allow}`, HttpStatus.METHOD_NOT_ALLOWED);
+
 /**
  * A method a path does not have is a 405 naming the methods it does have in `Allow` (RFC 9110),
  * not a 404 that says the path is not there. The path is the most specific one matching, as in
@@ -40,7 +44,7 @@ export function refuseUnknownMethods(fastify: FastifyInstance): void {
   });
   fastify.addHook('onRequest', async (request, reply) => {
     const matched = request.routeOptions.url;
-    // A route without variables is as specific as any: the hot paths (verification) stop here.
+    // A route without variables is as specific as any: such paths stop here.
     if (matched !== undefined && !/[:*]/.test(matched)) return;
     const target = request.url.split('?')[0];
     const candidates = [...paths.values()].filter(({ pattern }) => pattern.test(target));
@@ -49,12 +53,6 @@ export function refuseUnknownMethods(fastify: FastifyInstance): void {
     if (mostSpecific.length === 0 || mostSpecific.some(({ url }) => url === matched)) return;
     const allow = [...new Set(mostSpecific.flatMap(({ methods }) => [...methods]))].sort().join(', ');
     void reply.header('allow', allow);
-    return sendProblem(
-      reply,
-      new HttpException(
-        `${request.method} is not allowed here; this path takes ${allow}`,
-        HttpStatus.METHOD_NOT_ALLOWED,
-      ),
-    );
+    return sendProblem(reply, methodNotAllowed(request.method, allow));
   });
 }
