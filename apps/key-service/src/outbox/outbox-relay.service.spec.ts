@@ -50,6 +50,11 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   /** While set, a send fails (the broker is down), and when each refused send was made. */
   let refusing = false;
   const refusedAt: number[] = [];
+  /** From now on sends fail, counted in refusedAt from now. */
+  function refuseSends(): void {
+    refusing = true;
+    refusedAt.length = 0;
+  }
   const producer = {
     send: async (topic: Topic, messages: OutgoingMessage[]) => {
       await acknowledged;
@@ -188,11 +193,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     holdSends();
     const doc = await written(1);
     relayed.nudge('relayed', doc.id);
-    await until(
-      'the relay leased it',
-      async () => ((await documents.findById(doc.id).lean())?.outboxAt ?? 0) > new Date(),
-      15_000,
-    );
+    await leased(doc.id);
     // A writer's change lands while its first event is on its way to the broker.
     const appended = { eventId: randomUUID(), topic: Topic.LoginCodes, key: doc.id, value: JSON.stringify({ n: 1 }) };
     await documents.updateOne({ _id: doc.id }, { $push: { outbox: appended }, $max: { outboxAt: new Date() } });
@@ -236,12 +237,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     const [appendedTo, untouched] = [await written(1), await written(1)];
     changes.length = 0;
     relayed.nudge('relayed', appendedTo.id, untouched.id);
-    const leased = async (id: string) => ((await documents.findById(id).lean())?.outboxAt ?? 0) > new Date();
-    await until(
-      'the relay leased both',
-      async () => (await leased(appendedTo.id)) && (await leased(untouched.id)),
-      15_000,
-    );
+    await Promise.all([leased(appendedTo.id), leased(untouched.id)]);
     // One of the two changes while their events are out: the bulk removal empties only the other.
     const appended = { eventId: randomUUID(), topic: Topic.LoginCodes, key: appendedTo.id, value: '{}' };
     await documents.updateOne({ _id: appendedTo.id }, { $push: { outbox: appended }, $max: { outboxAt: new Date() } });
@@ -265,8 +261,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     const relayed = relay(HOUR_MS);
     await firstScanDone(sentinel);
 
-    refusing = true;
-    refusedAt.length = 0;
+    refuseSends();
     const doc = await written(1);
     relayed.nudge('relayed', doc.id);
     // Before the lease of the first attempt could have run out, and without a scan (an hour away).
@@ -291,8 +286,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     await firstScanDone(sentinel);
 
     holdSends();
-    refusing = true;
-    refusedAt.length = 0;
+    refuseSends();
     const doc = await written(1);
     relayed.nudge('relayed', doc.id);
     await leased(doc.id);
@@ -345,8 +339,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     await firstScanDone(sentinel);
 
     holdSends();
-    refusing = true;
-    refusedAt.length = 0;
+    refuseSends();
     const doc = await written(1);
     relayed.nudge('relayed', doc.id);
     const firstLeaseEnd = await leased(doc.id);
