@@ -5,11 +5,14 @@
  * (its first verification, which no cache has seen), then joins the keys the callers verify.
  * The same callers first run alone for IDLE_SECONDS. Targets (issue 14): verification p99 during
  * creation within 2 times its idle p99 in the same run, first verifications included; creation at
- * least 50 keys/s on the local stack.
+ * least 50 keys/s on the local stack. It runs one key-service per VERIFY_THREAD_PRIORITY in
+ * PRIORITIES (normal, then realtime), each with accounts of its own, and itself at real-time priority
+ * where allowed (loadGeneratorInRealTime).
  *
  *   npm run bench:mixed                (the stack must be running: npm run stack:start)
+ *   PRIORITIES=normal npm run bench:mixed
  *   ACCOUNTS=25 KEYS=500 npm run bench:mixed
- *   PROFILE=bench/mixed/profiles npm run bench:mixed   (also a CPU profile of key-service while it
+ *   PROFILE=bench/mixed/profiles npm run bench:mixed   (also a CPU profile of each key-service while it
  *                                       creates: .cpuprofile, flame graph .svg, hot spots; the sampler
  *                                       slows it, so such a run's figures are not the bench's)
  *
@@ -20,6 +23,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { linuxThreadId, runInRealTime } from '@keyward/platform/real-time-priority';
 import { freePort, isolatedEnv, SERVICE_NODE_OPTIONS, ServiceProcess, sleep } from '@keyward/testing';
 import { loggedInUser } from '../../test/support/accounts';
 import { benchCores, pinToCore } from '../support/cores';
@@ -36,6 +40,8 @@ const VERIFIERS = Number(process.env.VERIFIERS ?? 4);
 const RATE = Number(process.env.RATE ?? 200);
 const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 10);
 const PROFILE = process.env.PROFILE;
+/** One key-service per VERIFY_THREAD_PRIORITY, measured in turn (the same bench process). */
+const PRIORITIES = (process.env.PRIORITIES ?? 'normal,realtime').split(',');
 const SERVICE_TOKEN = 'bench-mixed-service-token-0123456789abcdef';
 const KEYS_PER_ACCOUNT = Math.ceil(KEYS / ACCOUNTS);
 
@@ -107,9 +113,22 @@ async function verifyAtRate(verifyUrl: string, pool: string[], until: Promise<un
   return result;
 }
 
-async function main(): Promise<void> {
-  const cores = benchCores();
-  if (cores) pinToCore(process.pid, cores.load);
+/** What one run measured, for one VERIFY_THREAD_PRIORITY. */
+interface Run {
+  priority: string;
+  keysPerSecond: number;
+  seconds: number;
+  createMs: number[];
+  cpuPerKey: number;
+  idle: Verifier;
+  underLoad: number[];
+  firstVerifyMs: number[];
+  failuresUnderLoad: number;
+  firstVerifyFailures: number;
+}
+
+/** Starts key-service with the internal listener at `priority`, measures it idle and while keys are created. */
+async function measure(priority: string, cores: ReturnType<typeof benchCores>): Promise<Run> {
   const { env, mongoUri, emailDomain } = isolatedEnv();
   const internalPort = await freePort();
   const inspectPort = PROFILE ? await freePort() : undefined;
@@ -121,6 +140,7 @@ async function main(): Promise<void> {
       MONGO_URI: mongoUri('keys'),
       LOG_LEVEL: 'info',
       VERIFY_HTTP_PORT: String(internalPort),
+      VERIFY_THREAD_PRIORITY: priority,
       KEY_CHANGES_PER_HOUR: String(KEYS_PER_ACCOUNT + 1),
       KEY_MAX_ACTIVE_PER_OWNER: String(Math.max(20, KEYS_PER_ACCOUNT + 1)),
       NODE_OPTIONS: SERVICE_NODE_OPTIONS + (inspectPort ? ` --inspect=127.0.0.1:${inspectPort}` : ''),
@@ -175,65 +195,114 @@ async function main(): Promise<void> {
     const loaded = profiled?.result ?? (await whileCreating());
     await creating;
     const seconds = (createdAt - started) / 1000;
-    const cpuPerKey = (cpuMs(keyService.pid) - cpuBefore) / KEYS;
-
-    const underLoad = [...loaded.latencies, ...firstVerifyMs];
-    const idleP99 = percentile(idle.latencies, 99);
-    const loadedP99 = percentile(underLoad, 99);
-    const cpu = cpus();
-    console.log(`\n## mixed\n`);
-    console.log(
-      `${new Date().toISOString()} · ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'} · Node ${process.version} · ` +
-        `load average ${loadavg()
-          .map((n) => n.toFixed(1))
-          .join(' / ')} at the end · ` +
-        (cores
-          ? `key-service pinned to core ${cores.server}, this bench to core ${cores.load} (the stack unpinned)`
-          : 'nothing pinned') +
-        ` · ${ACCOUNTS} accounts create ${KEYS} keys (${KEYS_PER_ACCOUNT} each), ${CONCURRENCY} requests at once, ` +
-        `while ${VERIFIERS} callers verify at ${RATE}/s on the internal listener; every new key verified once ` +
-        `as soon as it is created. Reproduce: \`npm run bench:mixed\` (stack running).\n`,
-    );
-    console.log('| measure | value | target |');
-    console.log('| --- | --- | --- |');
-    console.log(
-      `| keys created per second | ${(KEYS / seconds).toFixed(1)} (${KEYS} in ${seconds.toFixed(1)} s) | ≥ 50 |`,
-    );
-    console.log(
-      `| create latency p50 / p99 ms | ${ms(percentile(createMs, 50))} / ${ms(percentile(createMs, 99))} | |`,
-    );
-    console.log(`| key-service CPU per key created (ms, verifications included) | ${cpuPerKey.toFixed(1)} | |`);
-    console.log(
-      `| verification alone (${idle.latencies.length}): p50 / p99 ms | ${ms(percentile(idle.latencies, 50))} / ${ms(idleP99)} | |`,
-    );
-    console.log(
-      `| verification during creation, first verifications included (${underLoad.length}): p50 / p99 ms | ` +
-        `${ms(percentile(underLoad, 50))} / ${ms(loadedP99)} (${(loadedP99 / idleP99).toFixed(2)}× idle) | ≤ 2× idle p99 |`,
-    );
-    console.log(
-      `| of which first verifications of new keys (${firstVerifyMs.length}): p50 / p99 ms | ` +
-        `${ms(percentile(firstVerifyMs, 50))} / ${ms(percentile(firstVerifyMs, 99))} | |`,
-    );
-    console.log(
-      `\nFailed or invalid verifications: ${idle.failures} alone, ${loaded.failures + firstVerifyFailures} during creation ` +
-        `(${firstVerifyFailures} first verifications).`,
-    );
-    if (PROFILE && profiled) {
-      mkdirSync(PROFILE, { recursive: true });
-      const file = join(PROFILE, 'mixed-creation');
-      writeFileSync(`${file}.cpuprofile`, JSON.stringify(profiled.profile));
-      const title = `key-service CPU while ${CONCURRENCY} requests at once create ${KEYS} keys and ${VERIFIERS} callers verify, ${new Date().toISOString().slice(0, 10)}`;
-      writeFileSync(`${file}.svg`, flameGraphSvg(profiled.profile, title));
-      const spots = hotSpots(profiled.profile);
-      console.log(`\n### where key-service's CPU goes while it creates (${file}.svg)\n`);
-      console.log('self time by origin: ' + spots.origins.map(([o, p]) => `${o} ${p.toFixed(1)}%`).join(', '));
-      console.log('self time by function:');
-      for (const [name, p] of spots.functions) console.log(`  ${p.toFixed(1)}%  ${name}`);
-    }
+    if (PROFILE && profiled) writeProfile(priority, profiled.profile);
+    return {
+      priority,
+      keysPerSecond: KEYS / seconds,
+      seconds,
+      createMs,
+      cpuPerKey: (cpuMs(keyService.pid) - cpuBefore) / KEYS,
+      idle,
+      underLoad: [...loaded.latencies, ...firstVerifyMs],
+      firstVerifyMs,
+      failuresUnderLoad: loaded.failures + firstVerifyFailures,
+      firstVerifyFailures,
+    };
   } finally {
-    agent.destroy();
     await keyService.stop();
   }
+}
+
+function writeProfile(priority: string, profile: Parameters<typeof flameGraphSvg>[0]): void {
+  mkdirSync(PROFILE!, { recursive: true });
+  const file = join(PROFILE!, `mixed-creation-${priority}`);
+  writeFileSync(`${file}.cpuprofile`, JSON.stringify(profile));
+  const title = `key-service CPU while ${CONCURRENCY} requests at once create ${KEYS} keys and ${VERIFIERS} callers verify, ${new Date().toISOString().slice(0, 10)}`;
+  writeFileSync(`${file}.svg`, flameGraphSvg(profile, title));
+  const spots = hotSpots(profile);
+  console.log(
+    `\n### where key-service's CPU goes while it creates, VERIFY_THREAD_PRIORITY=${priority} (${file}.svg)\n`,
+  );
+  console.log('self time by origin: ' + spots.origins.map(([o, p]) => `${o} ${p.toFixed(1)}%`).join(', '));
+  console.log('self time by function:');
+  for (const [name, p] of spots.functions) console.log(`  ${p.toFixed(1)}%  ${name}`);
+}
+
+/**
+ * The load generator at real-time priority when the machine allows it: it stands in for callers on
+ * other machines, so its requests and their answers must not wait for a core behind the local stack
+ * and key creation, or the figures are of this process's queueing, not of key-service.
+ */
+async function loadGeneratorInRealTime(): Promise<boolean> {
+  const thread = linuxThreadId();
+  return (
+    thread !== undefined &&
+    (await runInRealTime(thread).then(
+      () => true,
+      () => false,
+    ))
+  );
+}
+
+async function main(): Promise<void> {
+  const cores = benchCores();
+  if (cores) pinToCore(process.pid, cores.load);
+  const realTime = await loadGeneratorInRealTime();
+  const runs: Run[] = [];
+  for (const priority of PRIORITIES) runs.push(await measure(priority, cores));
+  agent.destroy();
+
+  const cpu = cpus();
+  const row = (measure: string, value: (run: Run) => string, target = '') =>
+    console.log(`| ${measure} | ${runs.map(value).join(' | ')} | ${target} |`);
+  const ratio = (run: Run) => percentile(run.underLoad, 99) / percentile(run.idle.latencies, 99);
+  console.log(`\n## mixed\n`);
+  console.log(
+    `${new Date().toISOString()} · ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'} · Node ${process.version} · ` +
+      `load average ${loadavg()
+        .map((n) => n.toFixed(1))
+        .join(' / ')} at the end · ` +
+      (cores
+        ? `key-service pinned to core ${cores.server}, this bench to core ${cores.load} (the stack unpinned)`
+        : 'nothing pinned') +
+      ` · this bench ${realTime ? 'at real-time priority' : 'at normal priority (real-time refused)'}` +
+      ` · ${ACCOUNTS} accounts create ${KEYS} keys (${KEYS_PER_ACCOUNT} each), ${CONCURRENCY} requests at once, ` +
+      `while ${VERIFIERS} callers verify at ${RATE}/s on the internal listener; every new key verified once ` +
+      `as soon as it is created; one key-service per VERIFY_THREAD_PRIORITY, in turn. ` +
+      `Reproduce: \`npm run bench:mixed\` (stack running).\n`,
+  );
+  console.log(`| measure | ${runs.map((run) => `VERIFY_THREAD_PRIORITY=${run.priority}`).join(' | ')} | target |`);
+  console.log(`| --- | ${runs.map(() => '---').join(' | ')} | --- |`);
+  row(
+    'keys created per second',
+    (run) => `${run.keysPerSecond.toFixed(1)} (${KEYS} in ${run.seconds.toFixed(1)} s)`,
+    '≥ 50',
+  );
+  row(
+    'create latency p50 / p99 ms',
+    (run) => `${ms(percentile(run.createMs, 50))} / ${ms(percentile(run.createMs, 99))}`,
+  );
+  row('key-service CPU per key created (ms, verifications included)', (run) => run.cpuPerKey.toFixed(1));
+  row(
+    'verification alone: p50 / p99 ms',
+    (run) =>
+      `${ms(percentile(run.idle.latencies, 50))} / ${ms(percentile(run.idle.latencies, 99))} (${run.idle.latencies.length})`,
+  );
+  row(
+    'verification during creation, first verifications included: p50 / p99 ms',
+    (run) => `${ms(percentile(run.underLoad, 50))} / ${ms(percentile(run.underLoad, 99))} (${run.underLoad.length})`,
+  );
+  row('p99 during creation ÷ idle p99', (run) => `${ratio(run).toFixed(2)}×`, '≤ 2×');
+  row(
+    'of which first verifications of new keys: p50 / p99 ms',
+    (run) =>
+      `${ms(percentile(run.firstVerifyMs, 50))} / ${ms(percentile(run.firstVerifyMs, 99))} (${run.firstVerifyMs.length})`,
+  );
+  row(
+    'failed or invalid verifications: alone / during creation (first ones)',
+    (run) => `${run.idle.failures} / ${run.failuresUnderLoad} (${run.firstVerifyFailures})`,
+    '0',
+  );
 }
 
 main().catch((error) => {

@@ -15,3 +15,4 @@ export * from './http/method-not-allowed';
 export * from './http/ahead-of-fastify';
 export * from './http/openapi-document';
 export * from './http/portable-pattern';
+export * from './real-time-priority';

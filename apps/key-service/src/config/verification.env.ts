@@ -43,6 +43,12 @@ export const verificationEnv = {
     .min(1)
     .default('127.0.0.1')
     .describe('Interface of the internal verification listener: loopback unless internal services sit on other hosts'),
+  VERIFY_THREAD_PRIORITY: z
+    .enum(['normal', 'realtime'])
+    .default('normal')
+    .describe(
+      'Scheduling of the internal listener’s worker thread. `realtime` (Linux, needs CAP_SYS_NICE and `chrt`): SCHED_FIFO priority 1, so a verification never waits for a core behind key creation or a database on the same host; under a flood of verifications it may take 95% of a core (docs/OPERATIONS.md)',
+    ),
   KEY_VERIFY_CALLERS: withDefaultNote(
     z
       .string()

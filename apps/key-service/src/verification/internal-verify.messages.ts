@@ -47,7 +47,8 @@ export type ToInternalListener =
 
 /** The internal listener's worker → key-service. */
 export type FromInternalListener =
-  | { kind: 'listening' }
+  /** Listening, on the thread with this Linux thread id (none elsewhere). */
+  | { kind: 'listening'; threadId?: number }
   | { kind: 'lookup'; request: number; id: string; hash: string }
   /** A failed verification of this caller answered here: key-service counts it against the same budget. */
   | { kind: 'failed'; caller: string }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer, Socket } from 'node:net';
 import { after, afterEach, describe, it, mock } from 'node:test';
 import { inspect } from 'node:util';
@@ -8,6 +9,7 @@ import { Logger } from '@nestjs/common';
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
 import { WorkerMetrics } from '@keyward/metrics';
+import { SCHED_FIFO, schedulingPolicyOf } from '@keyward/platform';
 import { freePort, sleep, until, untilFound } from '@keyward/testing';
 import { VerificationFailuresRecorder } from '../activity/verification-failures.recorder';
 import { KeyServiceSettings } from '../config/key-service.env';
@@ -102,7 +104,11 @@ describe('the internal verification listener’s worker', () => {
   const errorsLogged = (message: string) =>
     errors.mock.calls.filter((call) => call.arguments[1] === message).map((call) => call.arguments[0]);
 
-  async function started(cacheMaxEntries: number, failuresPerMinute = 600): Promise<InternalVerifyServer> {
+  async function started(
+    cacheMaxEntries: number,
+    failuresPerMinute = 600,
+    priority: 'normal' | 'realtime' = 'normal',
+  ): Promise<InternalVerifyServer> {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     stored = new NothingStored();
@@ -121,6 +127,7 @@ describe('the internal verification listener’s worker', () => {
         VERIFY_CACHE_MAX_ENTRIES: cacheMaxEntries,
         VERIFY_FAILURES_PER_MINUTE: failuresPerMinute,
         LAST_USED_FLUSH_MS: 1_000,
+        VERIFY_THREAD_PRIORITY: priority,
       } as KeyServiceSettings,
     );
     servers.push(server);
@@ -148,6 +155,11 @@ describe('the internal verification listener’s worker', () => {
       socket.resume(); // reads what the listener answers, so that its closing is seen
       sockets.push(socket);
     });
+
+  const shutDown = (server: InternalVerifyServer) => {
+    servers.splice(servers.indexOf(server), 1);
+    return server.onApplicationShutdown();
+  };
 
   afterEach(async () => {
     sockets.splice(0).forEach((socket) => socket.destroy());
@@ -257,6 +269,29 @@ describe('the internal verification listener’s worker', () => {
     server.remember(new KeyDigests(SECRET).hash(key), validAnswer(randomBytes(12).toString('hex')));
     return key;
   }
+
+  /** The names of this process's threads at real-time priority (a thread may end while they are read). */
+  function realTimeThreads(): string[] {
+    return readdirSync('/proc/self/task').flatMap((thread) => {
+      try {
+        return schedulingPolicyOf(Number(thread)) === SCHED_FIFO
+          ? [readFileSync(`/proc/self/task/${thread}/comm`, 'utf8').trim()]
+          : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  it('runs its worker thread, and only it, at real-time priority with VERIFY_THREAD_PRIORITY=realtime, again after a restart', async () => {
+    await shutDown(await started(1_000));
+    assert.deepEqual(realTimeThreads(), [], 'normal priority by default');
+    const server = await started(1_000, 600, 'realtime');
+    assert.deepEqual(realTimeThreads(), ['WorkerThread'], 'set before it is said to listen');
+    await replaceWorker(server, remembered(server));
+    await until('the new worker at real-time priority', async () => realTimeThreads().length === 1, 10_000);
+    assert.deepEqual(realTimeThreads(), ['WorkerThread']);
+  });
 
   it('starts a worker that ended again, its cache empty', async () => {
     const server = await started(1_000);

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
 import { MetricsSnapshot, WorkerMetrics } from '@keyward/metrics';
-import { answerableError } from '@keyward/platform';
+import { answerableError, runInRealTime } from '@keyward/platform';
 import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -79,6 +79,7 @@ function yieldToVerification(): void {
 export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicationShutdown, VerifierFollower {
   private readonly logger = new Logger(InternalVerifyServer.name);
   private readonly settings: InternalListenerSettings;
+  private readonly realTime: boolean;
   private worker?: Worker;
   private closing = false;
   private readonly metricRequests = new Map<number, (snapshot: MetricsSnapshot) => void>();
@@ -107,6 +108,7 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       lookupTimeoutMs: LOOKUP_TIMEOUT_MS,
     };
+    this.realTime = settings.VERIFY_THREAD_PRIORITY === 'realtime';
   }
 
   /** Runs after VerificationService joined the key events: no drop is missed once the worker caches. */
@@ -115,9 +117,11 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     this.verification.follow(this);
     this.workerMetrics.add(() => this.metrics());
     this.workerMetrics.add(() => Promise.resolve(this.endedMetrics));
-    await this.start();
+    const realTime = await this.start();
     yieldToVerification();
-    this.logger.log(`internal verification listening on ${this.settings.host}:${this.settings.port} (worker thread)`);
+    this.logger.log(
+      `internal verification listening on ${this.settings.host}:${this.settings.port} (worker thread${realTime ? ', real-time priority' : ''})`,
+    );
   }
 
   /**
@@ -157,7 +161,8 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     this.send({ kind: 'failed', caller, times: 1 });
   }
 
-  private start(): Promise<void> {
+  /** Starts a worker; resolves once it listens, with whether it runs at real-time priority. */
+  private start(): Promise<boolean> {
     const worker = new Worker(WORKER_FILE, {
       workerData: this.settings,
       resourceLimits: workerHeap(this.settings.cacheMaxEntries),
@@ -170,7 +175,7 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
       worker.on('message', (message: FromInternalListener) => {
         if (message.kind === 'listening') {
           listening = true;
-          resolve();
+          resolve(this.prioritize(message.threadId));
         } else this.handle(worker, message);
       });
       worker.on('error', (error) => {
@@ -197,6 +202,25 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
         this.startAgain();
       });
     }, RESTART_DELAY_MS).unref();
+  }
+
+  /**
+   * Moves the worker's thread to real-time scheduling if VERIFY_THREAD_PRIORITY says so: a refusal
+   * leaves it at normal priority, serving all the same. Whether it runs at real-time priority.
+   */
+  private async prioritize(threadId: number | undefined): Promise<boolean> {
+    if (!this.realTime) return false;
+    try {
+      if (threadId === undefined) throw new Error('real-time priority is set on Linux only');
+      await runInRealTime(threadId);
+      return true;
+    } catch (error) {
+      this.logger.warn(
+        { err: error },
+        'VERIFY_THREAD_PRIORITY=realtime refused (it needs Linux, CAP_SYS_NICE and chrt): the internal listener runs at normal priority',
+      );
+      return false;
+    }
   }
 
   private handle(worker: Worker, message: FromInternalListener): void {

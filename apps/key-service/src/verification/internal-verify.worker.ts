@@ -3,6 +3,7 @@ import type { Cacheable } from '@keyward/key-client';
 import { Registry } from '@keyward/metrics/prom-client-core';
 import { DEPENDENCY_RETRY_AFTER_SECONDS } from '@keyward/platform/http/dependency-unavailable';
 import { HttpException, ServiceUnavailableException } from '@keyward/platform/http/nest-http';
+import { linuxThreadId } from '@keyward/platform/real-time-priority';
 import { createServer } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { KeyDigests } from '../hashing/key-digests';
@@ -146,4 +147,4 @@ parent.on('message', (message: ToInternalListener) => {
 });
 
 // Not listening (the port taken) is an unhandled 'error': the worker ends with it, which key-service reports.
-server.listen(settings.port, settings.host, () => post({ kind: 'listening' }));
+server.listen(settings.port, settings.host, () => post({ kind: 'listening', threadId: linuxThreadId() }));
