@@ -3,7 +3,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { linuxThreadId, runInRealTime, SCHED_FIFO, schedulingPolicyOf } from './real-time-priority';
+import {
+  linuxThreadId,
+  runAtNormalPriority,
+  runInRealTime,
+  SCHED_FIFO,
+  schedulingPolicyOf,
+} from './real-time-priority';
 
 describe('real-time priority', () => {
   it('names the calling thread: the process id on the main thread, another id on a worker thread', async () => {
@@ -21,7 +27,7 @@ describe('real-time priority', () => {
     await worker.terminate();
   });
 
-  it('moves a thread from normal scheduling to SCHED_FIFO (the machines keyward is tested on allow it)', async () => {
+  it('moves a thread from normal scheduling to SCHED_FIFO and back (the machines keyward is tested on allow it)', async () => {
     const sleeper = spawn('sleep', ['30']);
     try {
       assert.equal(schedulingPolicyOf(sleeper.pid!), 0, 'normal scheduling before');
@@ -32,6 +38,8 @@ describe('real-time priority', () => {
         execFileSync('chrt', ['--pid', String(sleeper.pid)], { encoding: 'utf8' }),
         /SCHED_FIFO\|SCHED_RESET_ON_FORK/,
       );
+      await runAtNormalPriority(sleeper.pid!);
+      assert.equal(schedulingPolicyOf(sleeper.pid!), 0, 'and back');
     } finally {
       sleeper.kill();
     }

@@ -27,6 +27,11 @@ export async function runInRealTime(threadId: number): Promise<void> {
   });
 }
 
+/** Moves a thread back to normal scheduling (SCHED_OTHER), as every thread starts. */
+export async function runAtNormalPriority(threadId: number): Promise<void> {
+  await promisify(execFile)('chrt', ['--other', '--pid', '0', String(threadId)], { timeout: 5_000 });
+}
+
 /** A Linux thread's scheduling policy (0 normal, 1 SCHED_FIFO, …), from /proc. */
 export function schedulingPolicyOf(threadId: number): number {
   const stat = readFileSync(`/proc/${threadId}/stat`, 'utf8');

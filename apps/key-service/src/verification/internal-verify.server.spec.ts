@@ -293,6 +293,41 @@ describe('the internal verification listener’s worker', () => {
     assert.deepEqual(realTimeThreads(), ['WorkerThread']);
   });
 
+  /**
+   * Keeps `connections` connections verifying `key` as fast as the worker answers: each sends its
+   * verifications pipelined, 100 at a time, and the next 100 as answers come. Stopped by the returned function.
+   */
+  function flood(key: string, connections = 4): () => void {
+    const body = JSON.stringify({ key });
+    const batch =
+      `POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-service-token: ${TOKEN}\r\ncontent-length: ${body.length}\r\n\r\n${body}`.repeat(
+        100,
+      );
+    let flooding = true;
+    for (let i = 0; i < connections; i++) {
+      const socket = connect({ host: '127.0.0.1', port: Number(new URL(url).port) }, () => socket.write(batch));
+      sockets.push(socket);
+      socket.on('data', () => {
+        if (flooding && socket.writableLength === 0) socket.write(batch);
+      });
+    }
+    return () => {
+      flooding = false;
+    };
+  }
+
+  it('gives up real-time priority while a flood of verifications keeps its worker busy, and takes it back after', async () => {
+    const server = await started(1_000, 600, 'realtime');
+    const stop = flood(remembered(server));
+    try {
+      await until('the flooded worker at normal priority', async () => realTimeThreads().length === 0, 15_000);
+    } finally {
+      stop();
+    }
+    await until('the worker at real-time priority again', async () => realTimeThreads().length === 1, 15_000);
+    assert.deepEqual(realTimeThreads(), ['WorkerThread']);
+  });
+
   it('starts a worker that ended again, its cache empty', async () => {
     const server = await started(1_000);
     const key = remembered(server);

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
 import { MetricsSnapshot, WorkerMetrics } from '@keyward/metrics';
-import { answerableError, runInRealTime } from '@keyward/platform';
+import { answerableError } from '@keyward/platform';
 import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -17,6 +17,7 @@ import type {
 } from './internal-verify.messages';
 import { LastUsedRecorder } from './last-used.recorder';
 import { VerifierFollower, VerificationService } from './verification.service';
+import { VerifyThreadPriority } from './verify-thread-priority';
 
 const WORKER_FILE = join(__dirname, 'internal-verify.worker.js');
 /** The main thread's nice value once the worker runs: a share of a contended core about a third of the worker's. */
@@ -172,10 +173,12 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
     for (const [caller, times] of this.verification.failuresSpent()) this.send({ kind: 'failed', caller, times });
     return new Promise((resolve, reject) => {
       let listening = false;
+      let priority: VerifyThreadPriority | undefined;
       worker.on('message', (message: FromInternalListener) => {
         if (message.kind === 'listening') {
           listening = true;
-          resolve(this.prioritize(message.threadId));
+          priority = this.realTime ? new VerifyThreadPriority(worker, message.threadId) : undefined;
+          resolve(priority?.start() ?? false);
         } else this.handle(worker, message);
       });
       worker.on('error', (error) => {
@@ -183,6 +186,7 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
         else reject(error);
       });
       worker.on('exit', (code) => {
+        priority?.stop();
         if (this.worker === worker) this.worker = undefined;
         if (!listening) return reject(new Error(`the internal verification listener ended (${code}) before listening`));
         if (this.closing) return;
@@ -202,25 +206,6 @@ export class InternalVerifyServer implements OnApplicationBootstrap, OnApplicati
         this.startAgain();
       });
     }, RESTART_DELAY_MS).unref();
-  }
-
-  /**
-   * Moves the worker's thread to real-time scheduling if VERIFY_THREAD_PRIORITY says so: a refusal
-   * leaves it at normal priority, serving all the same. Whether it runs at real-time priority.
-   */
-  private async prioritize(threadId: number | undefined): Promise<boolean> {
-    if (!this.realTime) return false;
-    try {
-      if (threadId === undefined) throw new Error('real-time priority is set on Linux only');
-      await runInRealTime(threadId);
-      return true;
-    } catch (error) {
-      this.logger.warn(
-        { err: error },
-        'VERIFY_THREAD_PRIORITY=realtime refused (it needs Linux, CAP_SYS_NICE and chrt): the internal listener runs at normal priority',
-      );
-      return false;
-    }
   }
 
   private handle(worker: Worker, message: FromInternalListener): void {
