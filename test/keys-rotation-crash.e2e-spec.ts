@@ -28,6 +28,9 @@ describe('a rotation interrupted between its commit and its activation', () => {
   // A database of its own: the shared one, busy with every other test, can stall for a minute.
   let database: FerretDbServer;
   let settings: Record<string, string>;
+  /** The active-key cap's leases (KeyCap), as stored. */
+  const capLeases = () =>
+    db.collection<{ _id: string; holder: string; until: Date; bound?: number; boundBy?: string }>('key_cap_leases');
 
   before(async () => {
     database = await FerretDbServer.start();
@@ -105,6 +108,9 @@ describe('a rotation interrupted between its commit and its activation', () => {
     // Let go at the end only, so the service can close: meanwhile nothing but the relay moved it.
     release();
     assert.equal((await rotation).id, newId);
+    // The relay made a key work outside the cap's lease: the rotation's release left no bound to believe.
+    const lease = await capLeases().findOne({ _id: owner.id as string });
+    assert.ok(lease && lease.boundBy !== lease.holder, 'the account’s next change counts its keys');
   });
 
   it('activates at start-up a replacement the previous version left pending after publishing its rotation', async () => {
@@ -121,6 +127,14 @@ describe('a rotation interrupted between its commit and its activation', () => {
     const claim = keyDocument({ owner, status: KeyStatus.Pending, replaces: unfinished._id.toHexString() });
     replacement.replaces = old._id.toHexString();
     await db.collection('keys').insertMany([old, replacement, unfinished, claim]);
+    // A bound of the account's working keys, released by its writer before the replacement worked.
+    await capLeases().insertOne({
+      _id: owner.userId,
+      holder: 'writer',
+      until: new Date(0),
+      bound: 2,
+      boundBy: 'writer',
+    });
 
     const restarted = await ServiceProcess.start('key-service', settings);
     try {
@@ -131,6 +145,8 @@ describe('a rotation interrupted between its commit and its activation', () => {
         await sleep(200);
       }
       assert.equal(await status(claim._id), 'pending', 'a claim whose rotation never committed stays pending');
+      const lease = await capLeases().findOne({ _id: owner.userId });
+      assert.notEqual(lease?.boundBy, 'writer', 'the bound no longer counts the activated replacement');
     } finally {
       await restarted.stop();
     }

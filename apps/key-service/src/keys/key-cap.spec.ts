@@ -1,73 +1,239 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it, mock } from 'node:test';
 import { ConflictException } from '@nestjs/common';
-import { Connection } from 'mongoose';
+import { getConnectionToken, MongooseModule } from '@nestjs/mongoose';
+import { Test } from '@nestjs/testing';
+import { isolatedEnv } from '@keyward/testing';
+import { Connection, Types } from 'mongoose';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyCap } from './key-cap';
+import { KeyStoreModule } from './key-store.module';
+import { KeyStatus } from './key.schema';
 import { KeysRepository } from './keys.repository';
 
-/** The lease collection and the key count, as KeyCap sees them, counting the round trips it makes. */
-function capWith(maxActive: number, active: number) {
-  const calls = { leasesTaken: 0, leasesReleased: 0, counts: 0 };
-  const leases = {
-    updateOne: async () => void calls.leasesTaken++,
-    deleteOne: async () => void calls.leasesReleased++,
+const MAX_ACTIVE = 4;
+const DAY = 86_400_000;
+
+/** One key-service instance's cap: its own module and connection, on the database all instances share. */
+async function instance(mongoUri: string) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [MongooseModule.forRoot(mongoUri, { monitorCommands: true }), KeyStoreModule],
+    providers: [KeyCap, { provide: KeyServiceSettings, useValue: { KEY_MAX_ACTIVE_PER_OWNER: MAX_ACTIVE } }],
+  }).compile();
+  const keys = moduleRef.get(KeysRepository);
+  const counted = mock.method(keys, 'countActive');
+  return {
+    moduleRef,
+    cap: moduleRef.get(KeyCap),
+    keys,
+    counted,
+    connection: moduleRef.get<Connection>(getConnectionToken()),
   };
-  const keys = {
-    countActive: async () => {
-      calls.counts++;
-      return active;
-    },
-  };
-  const cap = new KeyCap(
-    { collection: () => leases } as unknown as Connection,
-    keys as unknown as KeysRepository,
-    { KEY_MAX_ACTIVE_PER_OWNER: maxActive } as KeyServiceSettings,
-  );
-  /** One request adding a key; `active` grows when it commits, as the keys collection would. */
-  const add = (replacing: 0 | 1 = 0, fail = false) =>
-    cap.withRoom('owner-1', replacing, new Date(), async (assertHeld) => {
-      await new Promise((resolve) => setImmediate(resolve));
-      assertHeld();
-      if (fail) throw new Error('the write failed');
-      active++;
-      return 'added';
-    });
-  return { calls, add, active: () => active };
+}
+
+/** A `key_cap_leases` document as stored (the previous version's have neither bound nor boundBy). */
+interface StoredLease {
+  _id: string;
+  holder: string;
+  until: Date;
+  bound?: number;
+  boundBy?: string;
 }
 
 const outcomes = (settled: PromiseSettledResult<string>[]) =>
   settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).constructor.name));
 
-describe('key cap', () => {
-  it('lets a burst of one account’s requests share one lease and one count', async () => {
-    const { calls, add, active } = capWith(20, 2);
-    const settled = await Promise.allSettled(Array.from({ length: 5 }, () => add()));
-    assert.deepEqual(outcomes(settled), Array(5).fill('added'));
-    assert.equal(active(), 7);
-    assert.deepEqual(calls, { leasesTaken: 1, leasesReleased: 1, counts: 1 });
+/** Integration: the cap's lease and bound in `key_cap_leases`, against the real stand-in, two instances on one database. */
+describe('key cap (integration, real FerretDB)', () => {
+  let a: Awaited<ReturnType<typeof instance>>;
+  let b: Awaited<ReturnType<typeof instance>>;
+
+  before(async () => {
+    const mongoUri = isolatedEnv().mongoUri('key-cap');
+    [a, b] = [await instance(mongoUri), await instance(mongoUri)];
+    await a.keys.indexesReady();
   });
 
-  it('holds the limit within a burst, counting the keys the burst itself created', async () => {
-    const { calls, add, active } = capWith(10, 8);
-    const settled = await Promise.allSettled(Array.from({ length: 4 }, () => add()));
-    assert.deepEqual(outcomes(settled), ['added', 'added', ConflictException.name, ConflictException.name]);
-    assert.equal(active(), 10);
-    assert.equal(calls.leasesTaken, 1);
+  after(async () => {
+    await a?.moduleRef.close();
+    await b?.moduleRef.close();
   });
 
-  it('counts again after a failed request and after a rotation, whose old key may have ended', async () => {
-    const { calls, add } = capWith(20, 0);
-    const settled = await Promise.allSettled([add(), add(0, true), add(), add(1), add()]);
-    assert.deepEqual(outcomes(settled), ['added', 'Error', 'added', 'added', 'added']);
-    assert.equal(calls.counts, 3, 'first, after the failure, after the rotation');
-    assert.equal(calls.leasesTaken, 1);
+  const newOwner = () => `owner-${randomUUID()}`;
+  const leases = () => a.connection.collection<StoredLease>('key_cap_leases');
+  const keysOf = (ownerId: string) => a.connection.collection('keys').find({ 'owner.userId': ownerId }).toArray();
+  /** How many times either instance counted this owner's keys. */
+  const counts = (ownerId: string) =>
+    [...a.counted.mock.calls, ...b.counted.mock.calls].filter((call) => call.arguments[0] === ownerId).length;
+
+  /** A working key, as any writer would store it. */
+  async function storeKey(ownerId: string): Promise<string> {
+    const id = new Types.ObjectId().toHexString();
+    const now = new Date();
+    await a.keys.insert(
+      id,
+      {
+        owner: { userId: ownerId, email: 'owner@example.com', timeZone: 'UTC' },
+        hash: `hash-${id}`,
+        lastFive: 'abcde',
+        label: `key ${id}`,
+        labelKey: `key ${id}`,
+        contacts: [],
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + 30 * DAY),
+        status: KeyStatus.Active,
+        lastUsedAt: null,
+        revokedAt: null,
+        legacy: false,
+        rotatedTo: null,
+        nextReminderAt: null,
+        remindersSent: [],
+      },
+      [],
+      now,
+    );
+    return id;
+  }
+
+  async function revokeOne(ownerId: string): Promise<void> {
+    const key = await a.connection.collection('keys').findOne({ 'owner.userId': ownerId, status: KeyStatus.Active });
+    await a.connection.collection('keys').updateOne({ _id: key!._id }, { $set: { status: KeyStatus.Revoked } });
+  }
+
+  /** A create through `cap`: stores its key right after checking that it still holds the lease. */
+  const create = (cap: KeyCap, ownerId: string, then?: () => Promise<void>) =>
+    cap.withRoom(ownerId, 0, new Date(), async (assertHeld) => {
+      assertHeld();
+      await storeKey(ownerId);
+      await then?.();
+      return 'added';
+    });
+
+  it('leaves a bound on release, so the next creation takes the lease back without counting', async () => {
+    const ownerId = newOwner();
+    await create(a.cap, ownerId);
+    const commands: string[] = [];
+    const record = (event: { commandName: string; command: Record<string, unknown> }) =>
+      commands.push(`${event.commandName} ${String(event.command[event.commandName])}`);
+    a.connection.getClient().on('commandStarted', record);
+    try {
+      await create(a.cap, ownerId);
+    } finally {
+      a.connection.getClient().off('commandStarted', record);
+    }
+    // The lease taken (reading the bound) and released (writing it); no count; the key's own insert.
+    assert.deepEqual(commands, ['findAndModify key_cap_leases', 'insert keys', 'update key_cap_leases']);
+    assert.equal(counts(ownerId), 1, 'only the first creation, on an account with no lease, counted');
+    const lease = await leases().findOne({ _id: ownerId });
+    assert.ok(lease && lease.until <= new Date(), 'released: lapsed');
+    assert.equal(lease.bound, 2);
+    assert.equal(lease.boundBy, lease.holder);
   });
 
-  it('releases the lease as soon as nobody waits for it', async () => {
-    const { calls, add } = capWith(20, 0);
-    await add();
-    await add();
-    assert.deepEqual(calls, { leasesTaken: 2, leasesReleased: 2, counts: 2 });
+  it('counts when the bound reaches the limit, and lets a creation through after a revocation', async () => {
+    const ownerId = newOwner();
+    for (let i = 0; i < MAX_ACTIVE; i++) await create(i % 2 ? a.cap : b.cap, ownerId);
+    assert.equal(counts(ownerId), 1);
+    await revokeOne(ownerId);
+    assert.equal(await create(b.cap, ownerId), 'added', 'the bound said 4; the count found 3');
+    assert.equal(counts(ownerId), 2);
+    await assert.rejects(create(a.cap, ownerId), ConflictException);
+    assert.equal(counts(ownerId), 3, 'a refusal only on a count');
+    assert.equal((await keysOf(ownerId)).filter((k) => k.status === KeyStatus.Active).length, MAX_ACTIVE);
+  });
+
+  it('holds the limit under concurrent creates from two instances, before and after revocations', async () => {
+    const ownerId = newOwner();
+    await storeKey(ownerId);
+    const first = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => create(i % 2 ? a.cap : b.cap, ownerId)),
+    );
+    assert.deepEqual(outcomes(first).sort(), [...Array(7).fill(ConflictException.name), ...Array(3).fill('added')]);
+    await revokeOne(ownerId);
+    await revokeOne(ownerId);
+    const second = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => create(i % 2 ? a.cap : b.cap, ownerId)),
+    );
+    assert.deepEqual(outcomes(second).sort(), [...Array(4).fill(ConflictException.name), ...Array(2).fill('added')]);
+    assert.equal((await keysOf(ownerId)).filter((k) => k.status === KeyStatus.Active).length, MAX_ACTIVE);
+  });
+
+  it('refuses only on a count, also behind a refusal in line, and leaves that count as the bound', async () => {
+    const ownerId = newOwner();
+    for (let i = 0; i < MAX_ACTIVE - 1; i++) await storeKey(ownerId);
+    const settled = await Promise.allSettled(Array.from({ length: 3 }, () => create(a.cap, ownerId)));
+    assert.deepEqual(outcomes(settled), ['added', ConflictException.name, ConflictException.name]);
+    assert.equal(counts(ownerId), 3, 'a count without a bound, then one per refusal (a revocation may free a slot)');
+    assert.equal((await leases().findOne({ _id: ownerId }))?.bound, MAX_ACTIVE);
+  });
+
+  it('counts on a lease the previous version left, which carries no bound', async () => {
+    const ownerId = newOwner();
+    for (let i = 0; i < MAX_ACTIVE; i++) await storeKey(ownerId);
+    await leases().insertOne({ _id: ownerId, holder: randomUUID(), until: new Date(Date.now() - 1_000) });
+    await assert.rejects(create(a.cap, ownerId), ConflictException);
+    assert.equal(counts(ownerId), 1);
+  });
+
+  it('does not believe a bound once a holder took the lease and stopped without releasing it', async () => {
+    // This version wrote bound 1; then a holder (the previous version, or a crashed one) took the
+    // lease, added keys, and never released it: its name, not the bound's writer, is in `holder`.
+    const ownerId = newOwner();
+    for (let i = 0; i < MAX_ACTIVE; i++) await storeKey(ownerId);
+    const writer = randomUUID();
+    await leases().insertOne({
+      _id: ownerId,
+      holder: randomUUID(),
+      until: new Date(Date.now() - 1_000),
+      bound: 1,
+      boundBy: writer,
+    });
+    await assert.rejects(create(a.cap, ownerId), ConflictException);
+    assert.equal(counts(ownerId), 1);
+  });
+
+  it('believes a bound its writer released, whichever instance reads it', async () => {
+    const ownerId = newOwner();
+    const writer = randomUUID();
+    await leases().insertOne({ _id: ownerId, holder: writer, until: new Date(0), bound: 1, boundBy: writer });
+    assert.equal(await create(b.cap, ownerId), 'added');
+    assert.equal(counts(ownerId), 0);
+  });
+
+  it('counts after keys were added elsewhere while nobody held the lease', async () => {
+    const ownerId = newOwner();
+    await create(a.cap, ownerId);
+    // Made working outside the cap (an import, a rotation's replacement activated by the relay), then reported.
+    for (let i = 1; i < MAX_ACTIVE; i++) await storeKey(ownerId);
+    await b.cap.keysAddedElsewhere(ownerId);
+    await assert.rejects(create(a.cap, ownerId), ConflictException, 'the bound said 1; the count found 4');
+    assert.equal(counts(ownerId), 2);
+  });
+
+  it('leaves no bound when keys were added elsewhere while it held the lease', async () => {
+    const ownerId = newOwner();
+    await create(a.cap, ownerId);
+    await create(a.cap, ownerId);
+    await create(a.cap, ownerId, async () => {
+      await storeKey(ownerId);
+      await b.cap.keysAddedElsewhere(ownerId);
+    });
+    assert.equal(counts(ownerId), 1);
+    await assert.rejects(create(b.cap, ownerId), ConflictException, 'its bound would have said 3; the count found 4');
+    assert.equal(counts(ownerId), 2);
+  });
+
+  it('counts again after a change that failed, which may have written its key', async () => {
+    const ownerId = newOwner();
+    await create(a.cap, ownerId);
+    await assert.rejects(
+      create(a.cap, ownerId, async () => {
+        throw new Error('the response failed after the write');
+      }),
+    );
+    await create(a.cap, ownerId);
+    assert.equal(counts(ownerId), 2);
+    assert.equal((await leases().findOne({ _id: ownerId }))?.bound, 3);
   });
 });

@@ -103,6 +103,7 @@ export class KeyRotation implements OnModuleInit, OnApplicationBootstrap {
       const old = await this.keys.findOwned(pending.owner.userId, pending.replaces!);
       if (!old || old.rotatedTo !== pending.id) continue;
       if (await this.keys.activateReplacement(pending.id as string)) {
+        await this.cap.keysAddedElsewhere(pending.owner.userId);
         this.logger.warn({ keyId: old.id, newKeyId: pending.id }, 'activated the replacement of a committed rotation');
       }
     }
@@ -111,7 +112,8 @@ export class KeyRotation implements OnModuleInit, OnApplicationBootstrap {
   /**
    * Activates the replacement of each rotation whose KeyRotated the relay has just published: the
    * rotating request normally did so already; after a crash between the commit and that step this
-   * completes it. Idempotent (only a pending replacement changes).
+   * completes it. Idempotent (only a pending replacement changes). A key made working here is outside
+   * the cap's lease, so the account's next change counts its keys (KeyCap.keysAddedElsewhere).
    */
   private async completeRotations(docs: (OutboxFields & Partial<Key> & { _id?: unknown })[]): Promise<void> {
     for (const doc of docs) {
@@ -123,6 +125,8 @@ export class KeyRotation implements OnModuleInit, OnApplicationBootstrap {
           'activated the replacement of a published rotation (its request stopped, or had not got there yet)',
         );
       }
+      // Also when it was active already: a relay that stopped before this line activates nothing the next time.
+      if (doc.owner) await this.cap.keysAddedElsewhere(doc.owner.userId);
     }
   }
 

@@ -4,6 +4,7 @@ import { MongoModule } from '@keyward/mongo';
 import { SettingsModule, validateEnv } from '@keyward/settings';
 import { keyServiceEnv, KeyServiceSettings } from '../config/key-service.env';
 import { HashingModule } from '../hashing/hashing.module';
+import { KeyCap } from '../keys/key-cap';
 import { KeyStoreModule } from '../keys/key-store.module';
 import { UsersModule } from '../users/users.module';
 import { LegacyImportService } from './legacy-import.service';
@@ -18,6 +19,6 @@ import { LegacyImportService } from './legacy-import.service';
     UsersModule,
     HashingModule,
   ],
-  providers: [LegacyImportService],
+  providers: [LegacyImportService, KeyCap],
 })
 export class LegacyImportModule {}

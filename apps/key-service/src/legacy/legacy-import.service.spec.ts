@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../hashing/key-hasher';
+import { KeyCap } from '../keys/key-cap';
 import { Key } from '../keys/key.schema';
 import { KeysRepository } from '../keys/keys.repository';
 import { UsersRepository } from '../users/users.repository';
@@ -15,9 +16,13 @@ const config = {
 } as unknown as KeyServiceSettings;
 const hasher = new KeyHasher(config);
 
-/** Fakes for the two repositories: an in-memory keys collection with its two unique indexes. */
+/**
+ * Fakes for the two repositories (an in-memory keys collection with its two unique indexes) and
+ * the cap, which hears of keys added outside it: `writes` has both, in order.
+ */
 function setUp() {
   const stored: Omit<Key, 'outbox' | 'outboxAt'>[] = [];
+  const writes: string[] = [];
   const users = {
     findOrCreate: async (email: string) =>
       ({ id: `user-${email}`, email, timeZone: 'Asia/Singapore' }) as unknown as UserDocument,
@@ -30,10 +35,12 @@ function setUp() {
         throw Object.assign(new Error('E11000'), { code: 11000 });
       }
       stored.push(key);
+      writes.push(`key of ${key.owner.userId}`);
       return `key-${stored.length}`;
     },
   } as unknown as KeysRepository;
-  return { stored, service: new LegacyImportService(users, keys, hasher, config) };
+  const cap = { keysAddedElsewhere: async (ownerId: string) => void writes.push(`bound of ${ownerId} voided`) };
+  return { stored, writes, service: new LegacyImportService(users, keys, cap as unknown as KeyCap, hasher, config) };
 }
 
 const entry = (email: string, key: string): LegacyEntry => ({ email, key, contacts: [] });
@@ -59,6 +66,20 @@ describe('legacy import', () => {
     assert.equal(stored[0].status, 'active');
     // 30 days before 2024-04-21T00:00Z (08:00 GMT+8).
     assert.equal(stored[0].nextReminderAt?.toISOString(), '2024-03-22T00:00:00.000Z');
+  });
+
+  it('voids the cap’s bound of each account it adds a working key to, after the write, and again on a re-run', async () => {
+    const { writes, service } = setUp();
+    const now = new Date('2024-03-01T00:00:00Z');
+    await service.import([entry('a@x.io', 'legacy-key-aaaaaaaaaaaa')], now);
+    await service.import([entry('a@x.io', 'legacy-key-aaaaaaaaaaaa')], now);
+    assert.deepEqual(writes, ['key of user-a@x.io', 'bound of user-a@x.io voided', 'bound of user-a@x.io voided']);
+  });
+
+  it('leaves the cap’s bound alone for a key that no longer works', async () => {
+    const { writes, service } = setUp();
+    await service.import([entry('a@x.io', 'legacy-key-aaaaaaaaaaaa')], new Date('2026-11-27T00:00:00Z'));
+    assert.deepEqual(writes, ['key of user-a@x.io']);
   });
 
   it('counts keys already imported, and skips a second key for an account that has a default one', async () => {

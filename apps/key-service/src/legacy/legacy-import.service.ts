@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { isDuplicateKeyError } from '@keyward/mongo';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyHasher } from '../hashing/key-hasher';
+import { KeyCap } from '../keys/key-cap';
 import { KeyStatus } from '../keys/key.schema';
 import { KeysRepository } from '../keys/keys.repository';
 import { labelKeyOf } from '../keys/labels';
@@ -36,6 +37,7 @@ export class LegacyImportService {
   constructor(
     private readonly users: UsersRepository,
     private readonly keys: KeysRepository,
+    private readonly cap: KeyCap,
     private readonly hasher: KeyHasher,
     settings: KeyServiceSettings,
   ) {
@@ -74,6 +76,9 @@ export class LegacyImportService {
           },
           now,
         );
+        // A working key added outside the cap's lease (the import does not enforce the limit); also
+        // when found already imported, in case a run stopped between the insert and this.
+        if (active) await this.cap.keysAddedElsewhere(ownerId);
         if (keyId) {
           summary.imported++;
           this.logger.log(`legacy key ${keyId} imported for owner ${ownerId}`);
