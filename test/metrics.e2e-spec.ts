@@ -149,6 +149,11 @@ describe('metrics at GET /metrics of every service', () => {
       4,
       'the worker’s are not HTTP-timed',
     );
+    assert.equal(
+      sample(merged, 'keyward_internal_verify_answers_total', { status: '200' }),
+      4,
+      'the worker counts its own',
+    );
   });
 
   it('times every reminder scan pass and counts the keys it found due', async () => {

@@ -389,6 +389,22 @@ describe('the internal verification listener’s worker', () => {
     assert.equal(await verificationsCounted(), 4, 'the ended worker’s 3 and the new one’s answer');
   });
 
+  it('counts its answers by status code in keyward_internal_verify_answers_total', async () => {
+    const server = await started(1_000);
+    assert.equal((await verify(remembered(server))).valid, true);
+    const refused = await fetch(`${url}/v1/keys/verify`, { method: 'POST', body: '{}' });
+    assert.equal(refused.status, 401);
+    await refused.body?.cancel();
+    const counted = Object.fromEntries(
+      (await workerMetrics.snapshots())
+        .flat()
+        .filter((metric) => metric.name === 'keyward_internal_verify_answers_total')
+        .flatMap((metric) => metric.values)
+        .map(({ labels, value }) => [String(labels.status), value]),
+    );
+    assert.deepEqual(counted, { 200: 1, 401: 1 });
+  });
+
   /** A verification answered 500, and the error id its detail shows. */
   async function failed(key: string): Promise<string> {
     const res = await fetch(`${url}/v1/keys/verify`, {

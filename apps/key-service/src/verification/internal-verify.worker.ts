@@ -1,6 +1,6 @@
 import type { KeyVerification } from '@keyward/contracts';
 import type { Cacheable } from '@keyward/key-client';
-import { Registry } from '@keyward/metrics/prom-client-core';
+import { Counter, Registry } from '@keyward/metrics/prom-client-core';
 import { DEPENDENCY_RETRY_AFTER_SECONDS } from '@keyward/platform/http/dependency-unavailable';
 import { HttpException, ServiceUnavailableException } from '@keyward/platform/http/nest-http';
 import { linuxThreadId } from '@keyward/platform/real-time-priority';
@@ -41,6 +41,13 @@ let refused = new Map<string, Refusal>();
 
 const registry = new Registry();
 const metrics = new VerificationMetrics(registry);
+/** The public port times its answers into keyward_http_request_duration_seconds; this listener counts its own. */
+const answers = new Counter({
+  name: 'keyward_internal_verify_answers_total',
+  help: 'Answers of the internal verification listener (VERIFY_HTTP_PORT) by HTTP status code.',
+  labelNames: ['status'],
+  registers: [registry],
+});
 const verifier = new KeyVerifier({
   digests: new KeyDigests(settings.keyHashSecret),
   lookup: (id, hash) =>
@@ -103,6 +110,7 @@ const server = createServer(
     errors: { error: ({ err, errorId }) => post({ kind: 'request-failed', errorId, error: err }) },
     // As the public port answers the API: an answer names the key's account, which no cache may keep.
     headers: { 'cache-control': 'no-store' },
+    answered: (_method, status) => answers.inc({ status: String(status) }),
   }),
 );
 server.maxConnections = settings.maxConnections;
