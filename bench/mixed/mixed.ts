@@ -11,6 +11,7 @@
  *
  *   npm run bench:mixed                (the stack must be running: npm run stack:start)
  *   PRIORITIES=normal npm run bench:mixed
+ *   LOAD_PRIORITY=normal npm run bench:mixed   (this bench at normal priority, waiting for cores like the rest)
  *   ACCOUNTS=25 KEYS=500 npm run bench:mixed
  *   PROFILE=bench/mixed/profiles npm run bench:mixed   (also a CPU profile of each key-service while it
  *                                       creates: .cpuprofile, flame graph .svg, hot spots; the sampler
@@ -42,6 +43,8 @@ const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 10);
 const PROFILE = process.env.PROFILE;
 /** One key-service per VERIFY_THREAD_PRIORITY, measured in turn (the same bench process). */
 const PRIORITIES = (process.env.PRIORITIES ?? 'normal,realtime').split(',');
+/** This bench's own priority: `realtime` where allowed (loadGeneratorInRealTime), or `normal`. */
+const LOAD_PRIORITY = process.env.LOAD_PRIORITY ?? 'realtime';
 const SERVICE_TOKEN = 'bench-mixed-service-token-0123456789abcdef';
 const KEYS_PER_ACCOUNT = Math.ceil(KEYS / ACCOUNTS);
 
@@ -247,7 +250,7 @@ async function loadGeneratorInRealTime(): Promise<boolean> {
 async function main(): Promise<void> {
   const cores = benchCores();
   if (cores) pinToCore(process.pid, cores.load);
-  const realTime = await loadGeneratorInRealTime();
+  const realTime = LOAD_PRIORITY === 'realtime' && (await loadGeneratorInRealTime());
   const runs: Run[] = [];
   for (const priority of PRIORITIES) runs.push(await measure(priority, cores));
   agent.destroy();
@@ -265,7 +268,7 @@ async function main(): Promise<void> {
       (cores
         ? `key-service pinned to core ${cores.server}, this bench to core ${cores.load} (the stack unpinned)`
         : 'nothing pinned') +
-      ` · this bench ${realTime ? 'at real-time priority' : 'at normal priority (real-time refused)'}` +
+      ` · this bench ${realTime ? 'at real-time priority' : `at normal priority${LOAD_PRIORITY === 'realtime' ? ' (real-time refused)' : ''}`}` +
       ` · ${ACCOUNTS} accounts create ${KEYS} keys (${KEYS_PER_ACCOUNT} each), ${CONCURRENCY} requests at once, ` +
       `while ${VERIFIERS} callers verify at ${RATE}/s on the internal listener; every new key verified once ` +
       `as soon as it is created; one key-service per VERIFY_THREAD_PRIORITY, in turn. ` +
