@@ -110,18 +110,24 @@ describe('key cap (integration, real FerretDB)', () => {
       return 'added';
     });
 
-  it('leaves a bound on release, so the next creation takes the lease back without counting', async () => {
-    const ownerId = newOwner();
-    await create(a.cap, ownerId);
+  /** The commands instance a sends while `work` runs, as "command collection". */
+  async function commandsDuring(work: () => Promise<unknown>): Promise<string[]> {
     const commands: string[] = [];
     const record = (event: { commandName: string; command: Record<string, unknown> }) =>
       commands.push(`${event.commandName} ${String(event.command[event.commandName])}`);
     a.connection.getClient().on('commandStarted', record);
     try {
-      await create(a.cap, ownerId);
+      await work();
     } finally {
       a.connection.getClient().off('commandStarted', record);
     }
+    return commands;
+  }
+
+  it('leaves a bound on release, so the next creation takes the lease back without counting', async () => {
+    const ownerId = newOwner();
+    await create(a.cap, ownerId);
+    const commands = await commandsDuring(() => create(a.cap, ownerId));
     // The lease taken (reading the bound) and released (writing it); no count; the key's own insert.
     assert.deepEqual(commands, ['findAndModify key_cap_leases', 'insert keys', 'update key_cap_leases']);
     assert.equal(counts(ownerId), 1, 'only the first creation, on an account with no lease, counted');
@@ -129,6 +135,32 @@ describe('key cap (integration, real FerretDB)', () => {
     assert.ok(lease && lease.until <= new Date(), 'released: lapsed');
     assert.equal(lease.bound, 2);
     assert.equal(lease.boundBy, lease.holder);
+  });
+
+  it('lets a burst of one account’s requests on one instance share one lease', async () => {
+    const ownerId = newOwner();
+    await create(a.cap, ownerId);
+    const commands = await commandsDuring(() => Promise.all([1, 2, 3].map(() => create(a.cap, ownerId))));
+    assert.deepEqual(commands, [
+      'findAndModify key_cap_leases',
+      ...Array(3).fill('insert keys'),
+      'update key_cap_leases',
+    ]);
+    assert.equal((await leases().findOne({ _id: ownerId }))?.bound, 4);
+  });
+
+  it('lets a rotation at the limit through without counting, and raises the bound by one', async () => {
+    const ownerId = newOwner();
+    for (let i = 0; i < MAX_ACTIVE; i++) await create(a.cap, ownerId);
+    const rotated = await a.cap.withRoom(ownerId, 1, new Date(), async (assertHeld) => {
+      assertHeld();
+      await storeKey(ownerId);
+      return 'rotated';
+    });
+    assert.equal(rotated, 'rotated');
+    assert.equal(counts(ownerId), 1);
+    // The replaced key may work on through its grace period.
+    assert.equal((await leases().findOne({ _id: ownerId }))?.bound, MAX_ACTIVE + 1);
   });
 
   it('counts when the bound reaches the limit, and lets a creation through after a revocation', async () => {
