@@ -120,5 +120,6 @@ describe('account closure racing key changes', () => {
       'every key stripped for retention',
     );
     assert.equal(await keys.countDocuments({ 'owner.timeZone': { $exists: true } }), 0, 'no key keeps the time zone');
+    assert.equal(await keysDb.collection('key_cap_leases').countDocuments(), 0, 'no cap lease left');
   });
 });

@@ -165,6 +165,11 @@ export class KeyCap {
     await this.leases().updateOne({ _id: ownerId }, { $set: { boundBy: `elsewhere ${randomUUID()}` } });
   }
 
+  /** The account closed: its lease goes (safe to repeat; a release afterwards matches nothing). */
+  async forgetAccount(ownerId: string): Promise<void> {
+    await this.leases().deleteOne({ _id: ownerId });
+  }
+
   /** Lapses the lease, leaving its bound for the account's next change (unless voided meanwhile). */
   private async release(ownerId: string, lease: Held): Promise<void> {
     this.held.delete(ownerId);

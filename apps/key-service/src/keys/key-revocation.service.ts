@@ -4,6 +4,7 @@ import { keyLeaked, keyRevoked, LeakReport } from '../key-events/key-events';
 import { outboxEntry } from '../outbox/outbox';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { UserDocument } from '../users/user.schema';
+import { KeyCap } from './key-cap';
 import { KeyChanges } from './key-changes';
 import { changedMeanwhile, MAX_ATTEMPTS } from './key-conflicts';
 import { KeyDocument, KeyStatus, LeakResponse } from './key.schema';
@@ -26,6 +27,7 @@ export class KeyRevocation {
     private readonly keys: KeysRepository,
     private readonly relay: OutboxRelayService,
     private readonly keyChanges: KeyChanges,
+    private readonly cap: KeyCap,
   ) {}
 
   /**
@@ -69,13 +71,14 @@ export class KeyRevocation {
    * to what verification needs to answer `revoked` until `retainedUntil`, and a rotation's pending
    * replacement (never handed out) goes. Safe to run again: a key already closed is only stripped
    * again, with no second event. Listed again until nothing is left open, so a key created by a
-   * request that was in flight when the closure began is closed too.
+   * request that was in flight when the closure began is closed too; then the account's cap lease goes.
    */
   async closeAccountKeys(ownerId: string, retainedUntil: Date, now = new Date()): Promise<number> {
     const revoked: string[] = [];
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const open = (await this.keys.listAllOf(ownerId)).filter((doc) => !doc.retainedUntil);
       if (open.length === 0) {
+        await this.cap.forgetAccount(ownerId);
         this.relay.nudge(KEYS_COLLECTION, ...revoked);
         return revoked.length;
       }
