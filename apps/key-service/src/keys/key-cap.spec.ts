@@ -9,7 +9,7 @@ import { Connection, Types } from 'mongoose';
 import { KeyServiceSettings } from '../config/key-service.env';
 import { KeyCap } from './key-cap';
 import { KeyStoreModule } from './key-store.module';
-import { KeyStatus } from './key.schema';
+import { Key, KeyStatus } from './key.schema';
 import { KeysRepository } from './keys.repository';
 
 const MAX_ACTIVE = 4;
@@ -67,9 +67,12 @@ describe('key cap (integration, real FerretDB)', () => {
   const counts = (ownerId: string) =>
     [...a.counted.mock.calls, ...b.counted.mock.calls].filter((call) => call.arguments[0] === ownerId).length;
 
-  /** A working key, as any writer would store it. */
-  async function storeKey(ownerId: string): Promise<string> {
-    const id = new Types.ObjectId().toHexString();
+  /** A working key, as any writer would store it (unless `as` says otherwise). */
+  async function storeKey(
+    ownerId: string,
+    as: Partial<Key> = {},
+    id = new Types.ObjectId().toHexString(),
+  ): Promise<string> {
     const now = new Date();
     await a.keys.insert(
       id,
@@ -89,6 +92,7 @@ describe('key cap (integration, real FerretDB)', () => {
         rotatedTo: null,
         nextReminderAt: null,
         remindersSent: [],
+        ...as,
       },
       [],
       now,
@@ -254,6 +258,20 @@ describe('key cap (integration, real FerretDB)', () => {
     assert.equal(counts(ownerId), 1);
     await assert.rejects(create(b.cap, ownerId), ConflictException, 'its bound would have said 3; the count found 4');
     assert.equal(counts(ownerId), 2);
+  });
+
+  it('counts the replacement of a rotation that committed but stopped before activating it', async () => {
+    // A rotation (grace 0) committed, its old key ended and marked rotated, and its request stopped
+    // before activating the replacement: the outbox relay activates it once it publishes KeyRotated.
+    const ownerId = newOwner();
+    for (let i = 0; i < MAX_ACTIVE - 1; i++) await storeKey(ownerId);
+    const replacement = new Types.ObjectId().toHexString();
+    const old = await storeKey(ownerId, { status: KeyStatus.Expired, rotatedTo: replacement });
+    await storeKey(ownerId, { status: KeyStatus.Pending, replaces: old }, replacement);
+    await assert.rejects(create(a.cap, ownerId), ConflictException, 'its replacement takes the last slot');
+    // A replacement whose rotation never committed (no old key points to it) is nobody's key.
+    await a.connection.collection('keys').updateOne({ _id: new Types.ObjectId(old) }, { $set: { rotatedTo: null } });
+    assert.equal(await create(a.cap, ownerId), 'added');
   });
 
   it('counts again after a change that failed, which may have written its key', async () => {

@@ -124,14 +124,22 @@ export class KeysRepository {
     }
   }
 
-  countActive(ownerId: string, now: Date): Promise<number> {
-    return this.keys
-      .countDocuments({
-        'owner.userId': ownerId,
-        status: KeyStatus.Active,
-        expiresAt: { $gt: now },
-      })
-      .exec();
+  /**
+   * The owner's working keys, counting the replacement of a committed rotation (its old key marked
+   * `rotatedTo` it) still pending: its request may have stopped before activating it, and the outbox
+   * relay will. A pending replacement no old key points to is a claim, not a key.
+   */
+  async countActive(ownerId: string, now: Date): Promise<number> {
+    const [active, pending] = await Promise.all([
+      this.keys.countDocuments({ 'owner.userId': ownerId, status: KeyStatus.Active, expiresAt: { $gt: now } }).exec(),
+      this.keys
+        .find({ 'owner.userId': ownerId, status: KeyStatus.Pending, expiresAt: { $gt: now } }, { _id: 1 })
+        .lean()
+        .exec(),
+    ]);
+    if (pending.length === 0) return active;
+    const rotatedTo = { $in: pending.map((key) => String(key._id)) };
+    return active + (await this.keys.countDocuments({ 'owner.userId': ownerId, rotatedTo }).exec());
   }
 
   /** The owner's keys, newest first; a pending replacement is nobody's key yet. */
