@@ -45,6 +45,24 @@ describe('real-time priority', () => {
     }
   });
 
+  it('moves a thread back to normal scheduling without CAP_SYS_NICE, as under RLIMIT_RTPRIO alone', async () => {
+    // The same user without CAP_SYS_NICE, for the thread and the one moving it, as in a service
+    // given real-time priority by RLIMIT_RTPRIO: it may not clear SCHED_RESET_ON_FORK (sched_setscheduler(2)).
+    const withoutSysNice = (command: string, ...args: string[]): [string, string[]] => [
+      'setpriv',
+      ['--inh-caps=-sys_nice', '--bounding-set=-sys_nice', command, ...args],
+    ];
+    const sleeper = spawn(...withoutSysNice('sleep', '30'));
+    try {
+      await runInRealTime(sleeper.pid!);
+      const moveBack = `require(${JSON.stringify(require.resolve('./real-time-priority'))}).runAtNormalPriority(${sleeper.pid})`;
+      execFileSync(...withoutSysNice(process.execPath, '-e', moveBack), { stdio: 'pipe' });
+      assert.equal(schedulingPolicyOf(sleeper.pid!), 0);
+    } finally {
+      sleeper.kill();
+    }
+  });
+
   it('rejects when the thread cannot be moved', async () => {
     await assert.rejects(runInRealTime(2 ** 22 + 1), 'no such thread');
   });

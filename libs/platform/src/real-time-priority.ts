@@ -27,9 +27,16 @@ export async function runInRealTime(threadId: number): Promise<void> {
   });
 }
 
-/** Moves a thread back to normal scheduling (SCHED_OTHER), as every thread starts. */
+/**
+ * Moves a thread back to normal scheduling (SCHED_OTHER), as every thread starts. It keeps
+ * SCHED_RESET_ON_FORK, which only CAP_SYS_NICE may clear: a service with RLIMIT_RTPRIO alone would
+ * otherwise be refused, and stay at real-time priority. chrt before util-linux 2.37 takes that flag
+ * with real-time policies only: there the thread is moved without it (which then needs CAP_SYS_NICE).
+ */
 export async function runAtNormalPriority(threadId: number): Promise<void> {
-  await promisify(execFile)('chrt', ['--other', '--pid', '0', String(threadId)], { timeout: 5_000 });
+  const chrt = (options: string[]) =>
+    promisify(execFile)('chrt', [...options, '--other', '--pid', '0', String(threadId)], { timeout: 5_000 });
+  await chrt(['--reset-on-fork']).catch(() => chrt([]));
 }
 
 /** A Linux thread's scheduling policy (0 normal, 1 SCHED_FIFO, …), from /proc. */
