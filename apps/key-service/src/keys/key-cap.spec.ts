@@ -274,6 +274,20 @@ describe('key cap (integration, real FerretDB)', () => {
     assert.equal(await create(a.cap, ownerId), 'added');
   });
 
+  it('voids the bound when its lease ran out under a write that landed after another holder counted', async () => {
+    const ownerId = newOwner();
+    for (let i = 0; i < MAX_ACTIVE - 2; i++) await storeKey(ownerId);
+    await a.cap.withRoom(ownerId, 0, new Date(), async (assertHeld) => {
+      assertHeld();
+      // Its write is slow past the lease's end: another instance takes the lease, counts 2, adds its key.
+      await leases().updateOne({ _id: ownerId }, { $set: { until: new Date(Date.now() - 1_000) } });
+      assert.equal(await create(b.cap, ownerId), 'added');
+      await storeKey(ownerId);
+    });
+    await assert.rejects(create(b.cap, ownerId), ConflictException, 'the bound said 3; the count found 4');
+    assert.equal((await keysOf(ownerId)).filter((k) => k.status === KeyStatus.Active).length, MAX_ACTIVE);
+  });
+
   it('counts again after a change that failed, which may have written its key', async () => {
     const ownerId = newOwner();
     await create(a.cap, ownerId);

@@ -46,6 +46,11 @@ interface Held {
    * under this lease, plus the keys added since; unknown after a failure.
    */
   active?: number;
+  /**
+   * A change got past its check under this hold. Should the lease run out under its write (slower
+   * than LEASE_MARGIN_MS), another holder may count before that key lands and leave a bound without it.
+   */
+  wrote?: boolean;
 }
 
 /** `until` of a released lease: lapsed by every instance's clock. */
@@ -133,7 +138,7 @@ export class KeyCap {
           `You already have ${this.maxActive} active keys; revoke one (or wait for a rotated key's grace period to end) first`,
         );
       }
-      adding = true;
+      adding = lease.wrote = true;
       const added = await addKey(() => {
         if (Date.now() > heldUntil - LEASE_MARGIN_MS) {
           this.logger.warn({ ownerId }, 'key change too slow to commit within its cap lease');
@@ -182,7 +187,12 @@ export class KeyCap {
         if (matchedCount === 1) return;
       }
       // No bound to leave: `boundBy` stays another's than this holder's, so the next holder counts.
-      await this.leases().updateOne({ _id: ownerId, holder: lease.holder }, { $set: { until: LAPSED } });
+      const { matchedCount } = await this.leases().updateOne(
+        { _id: ownerId, holder: lease.holder },
+        { $set: { until: LAPSED } },
+      );
+      // Another holder took the lease since: its bound may lack the key written under this hold.
+      if (matchedCount === 0 && lease.wrote) await this.keysAddedElsewhere(ownerId);
     } catch (error) {
       this.logger.warn({ ownerId, err: error }, 'cap lease not released; it runs out');
     }
