@@ -47,7 +47,7 @@ export const verificationEnv = {
     .enum(['normal', 'realtime'])
     .default('normal')
     .describe(
-      'Scheduling of the internal listener’s worker thread. `realtime` (Linux, needs CAP_SYS_NICE and `chrt`): SCHED_FIFO priority 1, so a verification never waits for a core behind key creation or a database on the same host; under a flood of verifications it may take 95% of a core (docs/OPERATIONS.md)',
+      'Scheduling of the internal listener’s worker thread. `realtime` (Linux, needs `chrt` and CAP_SYS_NICE or an RLIMIT_RTPRIO of 1): SCHED_FIFO priority 1, so a verification never waits for a core behind key creation or a database on the same host; while the worker is busier than half of each second (a flood of verifications) it runs at normal priority (docs/OPERATIONS.md)',
     ),
   KEY_VERIFY_CALLERS: withDefaultNote(
     z
