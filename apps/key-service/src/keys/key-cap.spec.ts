@@ -11,6 +11,7 @@ import { KeyCap } from './key-cap';
 import { KeyStoreModule } from './key-store.module';
 import { Key, KeyStatus } from './key.schema';
 import { KeysRepository } from './keys.repository';
+import { keyDocument } from '../../../../test/support/key-documents';
 
 const MAX_ACTIVE = 4;
 const DAY = 86_400_000;
@@ -74,29 +75,15 @@ describe('key cap (integration, real FerretDB)', () => {
     id = new Types.ObjectId().toHexString(),
   ): Promise<string> {
     const now = new Date();
-    await a.keys.insert(
-      id,
-      {
-        owner: { userId: ownerId, email: 'owner@example.com', timeZone: 'UTC' },
-        hash: `hash-${id}`,
-        lastFive: 'abcde',
-        label: `key ${id}`,
-        labelKey: `key ${id}`,
-        contacts: [],
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + 30 * DAY),
-        status: KeyStatus.Active,
-        lastUsedAt: null,
-        revokedAt: null,
-        legacy: false,
-        rotatedTo: null,
-        nextReminderAt: null,
-        remindersSent: [],
-        ...as,
-      },
-      [],
-      now,
-    );
+    const key = keyDocument({
+      _id: new Types.ObjectId(id),
+      owner: { userId: ownerId, email: 'owner@example.com', timeZone: 'UTC' },
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + 30 * DAY),
+      ...as,
+    });
+    // insert() writes the outbox itself.
+    await a.keys.insert(id, key, [], now);
     return id;
   }
 
