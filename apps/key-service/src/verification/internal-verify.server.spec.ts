@@ -23,7 +23,8 @@ import { VerificationService } from './verification.service';
 const SECRET = 'internal-verify-spec-secret-of-32-chars';
 const TOKEN = 'internal-verify-spec-service-token-0123456789';
 const LABEL = 'l'.repeat(64);
-const SLOW_REQUEST = `POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"key":"`;
+/** A verification with its token (without one it is answered 401 and closed before its body), its body cut short. */
+const SLOW_REQUEST = `POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\nx-service-token: ${TOKEN}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"key":"`;
 
 /** key-service's side of the worker: every lookup finds nothing. */
 class NothingStored {
@@ -185,6 +186,15 @@ describe('the internal verification listener’s worker', () => {
     for (let i = 0; i < MAX_CONNECTIONS; i++) await slowSender();
     const extra = await slowSender();
     await until('the connection past the limit is closed', async () => extra.closed, 10_000);
+    assert.equal(
+      sockets.filter((socket) => socket.closed).length,
+      1,
+      'only that one: the others wait for their bodies',
+    );
+    const dropped = (await workerMetrics.snapshots())
+      .flat()
+      .find((metric) => metric.name === 'keyward_internal_verify_connections_dropped_total');
+    assert.equal(dropped?.values[0]?.value, 1, 'counted');
 
     sockets.forEach((socket) => socket.destroy());
     const answered = () =>
@@ -359,6 +369,8 @@ describe('the internal verification listener’s worker', () => {
   it('closes a connection whose request has not arrived within the request timeout', async () => {
     await started(1_000);
     const slow = await slowSender();
+    assert.equal((await verify(generateKey('other'))).valid, false);
+    assert.equal(slow.closed, false, 'still waiting for its body after another request was answered');
     await until('the slow request cut', async () => slow.closed, 15_000);
   });
 

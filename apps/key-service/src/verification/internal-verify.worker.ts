@@ -48,6 +48,11 @@ const answers = new Counter({
   labelNames: ['status'],
   registers: [registry],
 });
+const dropped = new Counter({
+  name: 'keyward_internal_verify_connections_dropped_total',
+  help: 'Connections the internal verification listener closed as they arrived, holding its most already.',
+  registers: [registry],
+});
 const verifier = new KeyVerifier({
   digests: new KeyDigests(settings.keyHashSecret),
   lookup: (id, hash) =>
@@ -114,6 +119,7 @@ const server = createServer(
   }),
 );
 server.maxConnections = settings.maxConnections;
+server.on('drop', () => dropped.inc());
 const reporting = setInterval(report, settings.reportEveryMs);
 
 parent.on('message', (message: ToInternalListener) => {
