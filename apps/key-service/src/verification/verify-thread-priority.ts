@@ -4,11 +4,11 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 
 /** How often the worker's load is looked at. */
-export const PRIORITY_CHECK_MS = 1_000;
+const PRIORITY_CHECK_MS = 1_000;
 /** Busier than this (the share of a check its event loop was working), the worker gives up real-time priority… */
-export const BUSY = 0.5;
+const BUSY = 0.5;
 /** …and takes it back once below this. */
-export const LIGHT = 0.25;
+const LIGHT = 0.25;
 
 /**
  * VERIFY_THREAD_PRIORITY=realtime for one internal-listener worker: its thread runs at real-time
