@@ -96,14 +96,24 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
     await connection?.close();
   });
 
-  /** A started relay of this collection, scanning every `scanEveryMs`. */
-  function relay(scanEveryMs: number): OutboxRelayService {
+  /**
+   * A started relay of this collection, scanning every `scanEveryMs`, once its first pass (always a
+   * scan) has published a document left waiting before it: documents written after that meet only
+   * later passes.
+   */
+  async function relay(scanEveryMs: number): Promise<OutboxRelayService> {
+    const sentinel = await longWaiting();
     const settings = { OUTBOX_POLL_MS: scanEveryMs } as KeyServiceSettings;
     // Login codes are not signed: no signing key needed.
     const started = new OutboxRelayService(producer, new Clock(), settings, {} as KeyEventSigning, metrics);
     started.relayFrom('relayed', store);
     started.onApplicationBootstrap();
     relays.push(started);
+    await until(
+      'the first scan published what waited at start',
+      async () => isPublished(sentinel.outbox[0].eventId),
+      15_000,
+    );
     return started;
   }
 
@@ -134,24 +144,21 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
       15_000,
     );
 
-  /**
-   * A document whose events have waited longer than any scan period here (the scan takes only
-   * those), and a wait until the loop's first pass (always a scan) has published it: documents
-   * written after that meet only later passes.
-   */
-  const longWaiting = () => written(1, new Date(Date.now() - 2 * HOUR_MS));
-  async function firstScanDone(sentinel: { outbox: OutboxEntry[] }): Promise<void> {
-    await until(
-      'the first scan published what waited at start',
-      async () => isPublished(sentinel.outbox[0].eventId),
-      15_000,
-    );
+  /** A new document with one event, nudged to `relayed` with sends held: it, once leased, and when its lease ends. */
+  async function heldInSend(
+    relayed: OutboxRelayService,
+  ): Promise<{ doc: Awaited<ReturnType<typeof written>>; leaseEnd: number }> {
+    holdSends();
+    const doc = await written(1);
+    relayed.nudge('relayed', doc.id);
+    return { doc, leaseEnd: await leased(doc.id) };
   }
 
+  /** A document whose events have waited longer than any scan period here (the scan takes only those). */
+  const longWaiting = () => written(1, new Date(Date.now() - 2 * HOUR_MS));
+
   it('publishes the documents a writer names at once, in order, without the scan', async () => {
-    const sentinel = await longWaiting();
-    const relayed = relay(HOUR_MS);
-    await firstScanDone(sentinel);
+    const relayed = await relay(HOUR_MS);
 
     // Left long ago and never named (a writer that died): any scan would take it.
     const unnamed = await longWaiting();
@@ -170,9 +177,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   });
 
   it('leaves a named document another instance has leased to that instance', async () => {
-    const sentinel = await longWaiting();
-    const relayed = relay(HOUR_MS);
-    await firstScanDone(sentinel);
+    const relayed = await relay(HOUR_MS);
 
     // Another relay's live lease: outboxAt moved into the future.
     const leasedElsewhere = await written(1, new Date(Date.now() + 60_000));
@@ -186,14 +191,9 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   });
 
   it('publishes an event appended while the earlier ones were out after them, and keeps it until then', async () => {
-    const sentinel = await longWaiting();
-    const relayed = relay(HOUR_MS);
-    await firstScanDone(sentinel);
+    const relayed = await relay(HOUR_MS);
 
-    holdSends();
-    const doc = await written(1);
-    relayed.nudge('relayed', doc.id);
-    await leased(doc.id);
+    const { doc } = await heldInSend(relayed);
     // A writer's change lands while its first event is on its way to the broker.
     const appended = { eventId: randomUUID(), topic: Topic.LoginCodes, key: doc.id, value: JSON.stringify({ n: 1 }) };
     await documents.updateOne({ _id: doc.id }, { $push: { outbox: appended }, $max: { outboxAt: new Date() } });
@@ -212,9 +212,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
 
   it('publishes, by its scan, what a writer that died after its write never named, once it has waited a period', async () => {
     const scanEveryMs = 1_000;
-    const sentinel = await longWaiting();
-    relay(scanEveryMs);
-    await firstScanDone(sentinel);
+    await relay(scanEveryMs);
 
     const writtenAt = Date.now();
     const orphan = await written(2);
@@ -229,9 +227,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   });
 
   it('after a bulk removal that missed a document changed meanwhile, rewrites only that one', async () => {
-    const sentinel = await longWaiting();
-    const relayed = relay(HOUR_MS);
-    await firstScanDone(sentinel);
+    const relayed = await relay(HOUR_MS);
 
     holdSends();
     const [appendedTo, untouched] = [await written(1), await written(1)];
@@ -257,9 +253,7 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   });
 
   it('gives its leases back when the broker refuses, retries with growing pauses, and publishes soon after it accepts', async () => {
-    const sentinel = await longWaiting();
-    const relayed = relay(HOUR_MS);
-    await firstScanDone(sentinel);
+    const relayed = await relay(HOUR_MS);
 
     refuseSends();
     const doc = await written(1);
@@ -281,15 +275,10 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   });
 
   it('gives back only a lease that is still its own', async () => {
-    const sentinel = await longWaiting();
-    const relayed = relay(HOUR_MS);
-    await firstScanDone(sentinel);
+    const relayed = await relay(HOUR_MS);
 
-    holdSends();
+    const { doc } = await heldInSend(relayed);
     refuseSends();
-    const doc = await written(1);
-    relayed.nudge('relayed', doc.id);
-    await leased(doc.id);
     // Its send outlives the lease, and another relay leases the document meanwhile.
     const otherLease = new Date(Date.now() + 60_000);
     await documents.updateOne({ _id: doc.id }, { $set: { outboxAt: otherLease } });
@@ -304,14 +293,9 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   });
 
   it('renews its lease while a send outlives it, so no other relay leases the document meanwhile', async () => {
-    const sentinel = await longWaiting();
-    const relayed = relay(HOUR_MS);
-    await firstScanDone(sentinel);
+    const relayed = await relay(HOUR_MS);
 
-    holdSends();
-    const doc = await written(1);
-    relayed.nudge('relayed', doc.id);
-    const firstLeaseEnd = await leased(doc.id);
+    const { doc, leaseEnd: firstLeaseEnd } = await heldInSend(relayed);
     // The broker takes longer to acknowledge than a lease lasts (a leader election, say).
     await until(
       'the first lease would have run out',
@@ -334,15 +318,10 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   });
 
   it('gives back its renewed lease when the send then fails', async () => {
-    const sentinel = await longWaiting();
-    const relayed = relay(HOUR_MS);
-    await firstScanDone(sentinel);
+    const relayed = await relay(HOUR_MS);
 
-    holdSends();
+    const { doc, leaseEnd: firstLeaseEnd } = await heldInSend(relayed);
     refuseSends();
-    const doc = await written(1);
-    relayed.nudge('relayed', doc.id);
-    const firstLeaseEnd = await leased(doc.id);
     await until('the relay renewed its lease', async () => (await leasedUntil(doc.id)) > firstLeaseEnd, 15_000);
     releaseSends();
 
@@ -357,15 +336,10 @@ describe('OutboxRelayService (integration, real FerretDB)', () => {
   });
 
   it('leaves a document whose lease another relay took during the send to that relay', async () => {
-    const sentinel = await longWaiting();
-    const relayed = relay(HOUR_MS);
-    await firstScanDone(sentinel);
+    const relayed = await relay(HOUR_MS);
 
     const lostBefore = await leasesLost();
-    holdSends();
-    const doc = await written(1);
-    relayed.nudge('relayed', doc.id);
-    await leased(doc.id);
+    const { doc } = await heldInSend(relayed);
     // The lease lapsed (the database out of reach of the renewals) and another relay leased the
     // document; its send of the same events is under way.
     const otherLease = new Date(Date.now() + 60_000);
