@@ -39,7 +39,7 @@ export class VerifyThreadPriority {
     } catch (error) {
       this.logger.warn(
         { err: error },
-        'VERIFY_THREAD_PRIORITY=realtime refused (it needs Linux, CAP_SYS_NICE and chrt): the internal listener runs at normal priority',
+        'VERIFY_THREAD_PRIORITY=realtime refused (it needs Linux, chrt, and CAP_SYS_NICE or an RLIMIT_RTPRIO of 1): the internal listener runs at normal priority',
       );
       return false;
     }
